@@ -1,0 +1,248 @@
+"""Reassemble an Interaction from stream events (event_type values as the API names them).
+
+One InteractionBuilder follows a whole turn, across continuation hops and resumed
+streams. It keeps the raw dicts the API sent and adds deltas onto them, so steps
+(thought signatures included) are stored exactly as the API produced them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+# Fields a tool call/result delta carries; they replace the step's value.
+_TOOL_FIELDS = ("arguments", "result", "is_error", "signature", "name", "server_name", "search_type", "retrieval_type")
+_BINARY_DELTAS = frozenset({"image", "audio", "video", "document"})
+FINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "incomplete", "budget_exceeded", "requires_action"})
+
+
+class InteractionBuilder:
+    def __init__(self) -> None:
+        self.interaction: dict[str, Any] = {}
+        self.steps: list[dict[str, Any] | None] = []
+        self._hop_usage: list[dict[str, Any] | None] = []  # the latest usage each hop reported
+        self.hops = 0
+        self.completed = False  # the current hop saw interaction.completed
+        self.last_event_id: str | None = None
+        self.error: dict[str, Any] | None = None
+        self._base = 0  # index of the current hop's step 0 in self.steps
+        self._arguments: dict[int, list[str]] = {}
+        self._handlers = {
+            "interaction.created": self._created,
+            "interaction.completed": self._completed,
+            "interaction.status_update": self._status_update,
+            "step.start": self._step_start,
+            "step.delta": self._step_delta,
+            "step.stop": self._step_stop,
+            "error": self._error,
+        }
+
+    # -- properties --------------------------------------------------------
+
+    @property
+    def id(self) -> str | None:
+        return self.interaction.get("id")
+
+    @property
+    def status(self) -> str | None:
+        return self.interaction.get("status")
+
+    # -- feeding -----------------------------------------------------------
+
+    def feed(self, event: dict[str, Any]) -> None:
+        event_id = event.get("event_id")
+        if event_id:
+            self.last_event_id = event_id
+        event_type = event.get("event_type")
+        handler = self._handlers.get(event_type)
+        if handler:
+            handler(event)
+        elif isinstance(event_type, str) and event_type.startswith("interaction."):
+            # interaction.in_progress, interaction.requires_action, ... (migration-era names)
+            self._status_update(event)
+        # Anything else is an event type we do not know: kept by the jsonl renderer, ignored here.
+
+    def _created(self, event: dict[str, Any]) -> None:
+        interaction = event.get("interaction") or {}
+        if self.completed or not self.hops:
+            self.begin_hop()
+        self._merge(interaction)
+
+    def begin_hop(self) -> None:
+        """A new hop's step indexes start after the steps already collected."""
+        self.hops += 1
+        self._hop_usage.append(None)
+        self.completed = False
+        self._base = len(self.steps)
+        self._arguments.clear()
+
+    def _merge(self, interaction: dict[str, Any]) -> None:
+        for key, value in interaction.items():
+            if key == "steps":
+                continue
+            if key == "usage":
+                self._add_usage(value)
+            else:
+                self.interaction[key] = value
+
+    def _completed(self, event: dict[str, Any]) -> None:
+        interaction = event.get("interaction") or {}
+        if interaction.get("steps") and not any(self.steps):
+            self._add_steps(interaction["steps"])
+        self._merge(interaction)
+        self.completed = True
+
+    def _status_update(self, event: dict[str, Any]) -> None:
+        status = event.get("status") or event.get("event_type", "").partition(".")[2]
+        if status:
+            self.interaction["status"] = status
+        for key in ("continuation_token",):
+            if event.get(key):
+                self.interaction[key] = event[key]
+
+    def _error(self, event: dict[str, Any]) -> None:
+        self.error = event.get("error") or {"message": "the stream reported an error"}
+
+    def _slot(self, index: Any) -> int:
+        slot = self._base + (index if isinstance(index, int) else 0)
+        while len(self.steps) <= slot:
+            self.steps.append(None)
+        return slot
+
+    def _step_start(self, event: dict[str, Any]) -> None:
+        slot = self._slot(event.get("index"))
+        step = event.get("step")
+        self.steps[slot] = dict(step) if isinstance(step, dict) else {}
+        self._arguments.pop(slot, None)
+
+    def _step_delta(self, event: dict[str, Any]) -> None:
+        slot = self._slot(event.get("index"))
+        step = self.steps[slot]
+        if step is None:
+            step = self.steps[slot] = {}
+        delta = event.get("delta") or {}
+        kind = delta.get("type")
+        if kind == "text":
+            self._add_text(step, delta.get("text", ""))
+        elif kind == "thought_summary":
+            self._add_summary(step, delta.get("content"))
+        elif kind == "thought_signature":
+            step["signature"] = delta.get("signature", "")
+        elif kind == "arguments_delta":
+            self._arguments.setdefault(slot, []).append(delta.get("arguments", ""))
+        elif kind == "text_annotation_delta":
+            self._add_annotations(step, delta.get("annotations") or [])
+        elif kind in _BINARY_DELTAS:
+            block = {k: v for k, v in delta.items()}
+            step.setdefault("content", []).append(block)
+        elif isinstance(kind, str) and (kind.endswith("_call") or kind.endswith("_result")):
+            for key in _TOOL_FIELDS:
+                if key in delta:
+                    step[key] = delta[key]
+        else:
+            # An unknown delta type: keep it on the step rather than lose it.
+            step.setdefault("unknown_deltas", []).append(delta)
+
+    def _step_stop(self, event: dict[str, Any]) -> None:
+        slot = self._slot(event.get("index"))
+        fragments = self._arguments.pop(slot, None)
+        step = self.steps[slot]
+        if fragments is not None and step is not None:
+            text = "".join(fragments)
+            try:
+                step["arguments"] = json.loads(text) if text else {}
+            except ValueError:
+                step["arguments"] = text  # keep the raw text rather than lose it
+
+    @staticmethod
+    def _add_text(step: dict[str, Any], text: str) -> None:
+        content = step.setdefault("content", [])
+        if content and content[-1].get("type") == "text":
+            content[-1]["text"] = content[-1].get("text", "") + text
+        else:
+            content.append({"type": "text", "text": text})
+
+    @staticmethod
+    def _add_summary(step: dict[str, Any], block: Any) -> None:
+        if not isinstance(block, dict):
+            return
+        summary = step.setdefault("summary", [])
+        if block.get("type") == "text" and summary and summary[-1].get("type") == "text":
+            summary[-1]["text"] = summary[-1].get("text", "") + block.get("text", "")
+        else:
+            summary.append(dict(block))
+
+    @staticmethod
+    def _add_annotations(step: dict[str, Any], annotations: list[Any]) -> None:
+        content = step.setdefault("content", [])
+        if not content or content[-1].get("type") != "text":
+            content.append({"type": "text", "text": ""})
+        content[-1].setdefault("annotations", []).extend(annotations)
+
+    # -- whole interactions (non-streamed hops) ----------------------------
+
+    def add_interaction(self, interaction: dict[str, Any]) -> None:
+        """Merge a complete Interaction resource (one non-streamed hop)."""
+        self.begin_hop()
+        steps = interaction.get("steps") or []
+        if self.hops > 1:
+            # Later hops may echo the input; the SDK drops leading user_input steps too.
+            while steps and steps[0].get("type") == "user_input":
+                steps = steps[1:]
+        self._add_steps(steps)
+        self._merge(interaction)
+        self.completed = True
+
+    def _add_steps(self, steps: list[Any]) -> None:
+        self.steps.extend(step for step in steps if isinstance(step, dict))
+
+    def _add_usage(self, usage: Any) -> None:
+        if isinstance(usage, dict):
+            if not self._hop_usage:
+                self._hop_usage.append(None)
+            self._hop_usage[-1] = usage  # a later report within a hop supersedes an earlier one
+
+    @property
+    def usage(self) -> dict[str, Any] | None:
+        """Token counts summed across hops (initial_input_tokens is the first hop's)."""
+        reports = [usage for usage in self._hop_usage if usage]
+        if not reports:
+            return None
+        total = dict(reports[0])
+        for usage in reports[1:]:
+            for key, value in usage.items():
+                old = total.get(key)
+                if isinstance(value, int) and isinstance(old, int) and key != "initial_input_tokens":
+                    total[key] = old + value
+                elif key not in total:
+                    total[key] = value
+        return total
+
+    # -- results -----------------------------------------------------------
+
+    def result(self) -> dict[str, Any]:
+        """The reassembled Interaction, with `output_text` as the SDK computes it."""
+        interaction = dict(self.interaction)
+        steps = [step for step in self.steps if step is not None]
+        interaction["steps"] = steps
+        usage = self.usage
+        if usage is not None:
+            interaction["usage"] = usage
+        interaction["output_text"] = output_text(steps)
+        return interaction
+
+
+def output_text(steps: list[dict[str, Any]]) -> str:
+    """The text of the model_output steps after the last user_input step."""
+    parts: list[str] = []
+    for step in reversed(steps):
+        kind = step.get("type")
+        if kind == "user_input":
+            break
+        if kind == "model_output":
+            parts.extend(
+                block.get("text", "")
+                for block in reversed(step.get("content") or [])
+                if isinstance(block, dict) and block.get("type") == "text"
+            )
+    return "".join(reversed(parts))

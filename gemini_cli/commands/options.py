@@ -1,0 +1,67 @@
+"""Option declarations shared by the commands (generate and chat take the same flags)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+
+class Thinking(str, Enum):
+    minimal = "minimal"
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
+class OutputMode(str, Enum):
+    text = "text"
+    json = "json"
+    jsonl = "jsonl"
+
+
+GEN = "Generation"
+CONN = "Connection"
+
+Model = Annotated[Optional[str], typer.Option("--model", "-m", help="Model id.", rich_help_panel=GEN)]
+System = Annotated[Optional[str], typer.Option("--system", "-s", help="System instruction.", rich_help_panel=GEN)]
+SystemFile = Annotated[
+    Optional[Path], typer.Option("--system-file", help="Read the system instruction from a file.", rich_help_panel=GEN)
+]
+Temperature = Annotated[Optional[float], typer.Option("--temperature", min=0.0, max=2.0, help="Sampling temperature.", rich_help_panel=GEN)]
+TopP = Annotated[Optional[float], typer.Option("--top-p", min=0.0, max=1.0, help="Nucleus sampling.", rich_help_panel=GEN)]
+MaxTokens = Annotated[Optional[int], typer.Option("--max-tokens", min=1, help="Maximum output tokens.", rich_help_panel=GEN)]
+Seed = Annotated[Optional[int], typer.Option("--seed", help="Sampling seed.", rich_help_panel=GEN)]
+Stop = Annotated[Optional[list[str]], typer.Option("--stop", help="Stop sequence (repeatable).", rich_help_panel=GEN)]
+ThinkingLevel = Annotated[Optional[Thinking], typer.Option("--thinking", help="Thinking level.", rich_help_panel=GEN)]
+Thoughts = Annotated[
+    Optional[bool], typer.Option("--thoughts/--no-thoughts", help="Request thought summaries; print them to stderr.", rich_help_panel=GEN)
+]
+Stream = Annotated[Optional[bool], typer.Option("--stream/--no-stream", help="Stream the answer (default).")]
+Output = Annotated[Optional[OutputMode], typer.Option("--output", "-o", help="text, json (the whole Interaction) or jsonl (every event).")]
+Usage = Annotated[Optional[bool], typer.Option("--usage/--no-usage", help="Print token usage to stderr.")]
+Quiet = Annotated[Optional[bool], typer.Option("--quiet", "-q", help="No notes or warnings on stderr (errors still).")]
+BaseUrl = Annotated[Optional[str], typer.Option("--base-url", help="API base URL (scheme://host[:port]).", rich_help_panel=CONN)]
+ApiVersion = Annotated[Optional[str], typer.Option("--api-version", help="API version path segment [default: v1beta].", rich_help_panel=CONN)]
+Timeout = Annotated[Optional[float], typer.Option("--timeout", min=0.001, help="Network timeout per request, seconds [default: 300].", rich_help_panel=CONN)]
+Retries = Annotated[Optional[int], typer.Option("--retries", min=0, help="Retries for 408/429/5xx/connection errors [default: 4].", rich_help_panel=CONN)]
+MaxTime = Annotated[Optional[float], typer.Option("--max-time", min=0.001, help="Deadline for the whole run, retries included, seconds.", rich_help_panel=CONN)]
+
+
+def read_system(system: str | None, system_file: Path | None) -> str | None:
+    from gemini_cli.errors import UsageError
+
+    if system is not None and system_file is not None:
+        raise UsageError("give --system or --system-file, not both")
+    if system_file is None:
+        return system
+    try:
+        return system_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read --system-file {system_file}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def enum_value(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value

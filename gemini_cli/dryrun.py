@@ -1,0 +1,27 @@
+"""`--dry-run`: print the exact request that would be sent, with the key redacted."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from gemini_cli import __version__
+from gemini_cli.config import API_REVISION, Settings
+
+
+def show_request(settings: Settings, body: dict[str, Any], path: str = "interactions") -> None:
+    import platform
+
+    accept = "text/event-stream" if body.get("stream") else "application/json"
+    lines = [
+        f"POST {settings.base_url}/{settings.api_version}/{path}",
+        "Content-Type: application/json",
+        f"Accept: {accept}",
+        f"Api-Revision: {API_REVISION}",
+        f"User-Agent: gemini-cli/{__version__} python/{platform.python_version()}",
+        "x-goog-api-key: <redacted>",
+        "",
+        json.dumps(body, ensure_ascii=False, indent=2),
+    ]
+    sys.stdout.write("\n".join(lines) + "\n")

@@ -1,0 +1,121 @@
+"""Run one turn: create (streamed or not), follow continuation hops, feed a renderer.
+
+Shared by `generate` and `chat`. Returns the InteractionBuilder; an error raised
+mid-turn carries it as `.partial` so the caller can save what arrived.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import httpx
+
+from gemini_cli.api import interactions
+from gemini_cli.api.client import ApiClient, parse_json_body
+from gemini_cli.api.events import InteractionBuilder
+from gemini_cli.api.sse import is_event_stream, iter_events
+from gemini_cli.errors import ExitCode, GeminiCliError, NotCompleted, StreamInterrupted
+
+MAX_HOPS = 50
+
+
+def run(
+    client: ApiClient,
+    body: dict[str, Any],
+    renderer: Any,
+    *,
+    on_malformed: Callable[[str], None] | None = None,
+) -> InteractionBuilder:
+    builder = InteractionBuilder()
+    try:
+        for _ in range(MAX_HOPS):
+            if body.get("stream"):
+                _stream_hop(client, body, builder, renderer, on_malformed)
+            else:
+                hop = parse_json_body(interactions.create(client, body))
+                builder.add_interaction(hop)
+                renderer.interaction(hop)
+            token = builder.interaction.get("continuation_token")
+            if builder.status != "requires_continuation" or not token or token == body.get("continuation_token"):
+                break  # done, or a hop that made no progress
+            body = interactions.continuation_body(body, builder.interaction)
+    except GeminiCliError as exc:
+        exc.partial = builder  # type: ignore[attr-defined]
+        raise
+    except KeyboardInterrupt as exc:
+        exc.partial = builder  # type: ignore[attr-defined]
+        raise
+    return builder
+
+
+def _stream_hop(client, body, builder, renderer, on_malformed) -> None:
+    response = interactions.create(client, body)
+    try:
+        if not is_event_stream(response):
+            # The server answered with a whole Interaction instead of a stream.
+            response.read()
+            hop = parse_json_body(response)
+            builder.add_interaction(hop)
+            renderer.interaction(hop)
+            return
+        builder.begin_hop()
+        try:
+            for raw, event in iter_events(response, on_malformed):
+                builder.feed(event)
+                renderer.event(raw, event)
+                if builder.error is not None:
+                    raise stream_error(builder.error)
+                if client.deadline is not None:
+                    client.check_deadline()
+        except httpx.TimeoutException:
+            raise StreamInterrupted("the stream stalled: no data within the read timeout") from None
+        except httpx.TransportError as exc:
+            raise StreamInterrupted(f"the stream was cut off: {exc or type(exc).__name__}") from None
+    finally:
+        response.close()
+    if not builder.completed:
+        raise StreamInterrupted("the stream ended before the interaction completed")
+
+
+def stream_error(error: dict[str, Any]) -> GeminiCliError:
+    """An SSE `error` event; its code is a string such as "gateway_timeout"."""
+    code = str(error.get("code") or "error")
+    message = error.get("message") or "no message"
+    lowered = code.lower()
+    if "exhausted" in lowered or "rate" in lowered or code == "429":
+        exit_code = ExitCode.RATE_LIMITED
+    elif "permission" in lowered or "unauthenticated" in lowered:
+        exit_code = ExitCode.AUTH
+    elif "invalid" in lowered or "not_found" in lowered or "precondition" in lowered or code.startswith("4"):
+        exit_code = ExitCode.REJECTED
+    else:
+        exit_code = ExitCode.SERVER
+    return GeminiCliError(f"the API reported an error during the stream: {code}: {message}", exit_code=exit_code)
+
+
+_STATUS_MESSAGES = {
+    "incomplete": "the answer is incomplete (status incomplete): it probably reached the output token limit",
+    "failed": "generation failed (status failed)",
+    "cancelled": "the interaction was cancelled (status cancelled)",
+    "budget_exceeded": "the interaction exceeded its budget (status budget_exceeded)",
+    "requires_action": "the model asked for a function call (status requires_action), which this command does not run",
+}
+
+
+def outcome_error(result: dict[str, Any]) -> NotCompleted | None:
+    """None for a completed interaction; else the error that explains what happened."""
+    blocked = [
+        step["error"] for step in result.get("steps") or []
+        if step.get("type") == "model_output" and isinstance(step.get("error"), dict)
+    ]
+    status = result.get("status")
+    if status == "completed" and not blocked:
+        return None
+    message = _STATUS_MESSAGES.get(status) or f"the interaction ended with status {status or 'unknown'}"
+    if blocked:
+        message = "the answer was blocked or stopped (status %s)" % (status or "unknown")
+    details = [e.get("message") for e in list(result.get("errors") or []) + blocked if isinstance(e, dict)]
+    details = [str(d) for d in details if d]
+    if details:
+        message += ": " + "; ".join(details)
+    return NotCompleted(message)
