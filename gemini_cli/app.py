@@ -9,15 +9,15 @@ import sys
 import typer
 from typer.core import TyperGroup
 
+try:
+    from click.exceptions import ClickException
+except ImportError:  # typer >= 0.29 vendors click
+    from typer._click.exceptions import ClickException
+
 from gemini_cli import __version__
-from gemini_cli.errors import ExitCode, GeminiCliError
+from gemini_cli.errors import ExitCode, GeminiCliError, Terminated
 
 state = {"debug": False}
-
-
-class Terminated(BaseException):
-    """Raised by the SIGTERM handler so `finally` blocks and saves still run."""
-
 
 def redact(text: str) -> str:
     """Remove the API key from anything we are about to print."""
@@ -51,8 +51,8 @@ class FunnelGroup(TyperGroup):
         except BrokenPipeError:
             _silence_stdout()
             ctx.exit(0)
-        except (typer.Exit, typer.Abort):
-            raise
+        except (typer.Exit, typer.Abort, ClickException):
+            raise  # click's own usage errors exit 2 with the usage message
         except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
             if state["debug"]:
                 import traceback
@@ -97,9 +97,10 @@ def root(
 
 
 def _register() -> None:
-    from gemini_cli.commands import generate
+    from gemini_cli.commands import chat, generate
 
     app.command(name="generate", no_args_is_help=False)(generate.generate)
+    app.command(name="chat")(chat.chat)
 
 
 _register()

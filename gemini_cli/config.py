@@ -54,6 +54,11 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "retries": (int,), "retry_delay": (int, float), "max_time": (int, float),
     "save": (bool,), "store": (bool,), "lock_timeout": (int, float),
 }
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list of strings"}
+# Numeric ranges, as the command-line flags enforce them.
+_BOUNDS = {"temperature": (0, 2), "top_p": (0, 1), "max_tokens": (1, None), "retries": (0, None),
+           "retry_delay": (0, None), "lock_timeout": (0, None)}
+_POSITIVE = frozenset({"timeout", "max_time"})
 THINKING_LEVELS = ("minimal", "low", "medium", "high")
 OUTPUT_MODES = ("text", "json", "jsonl")
 
@@ -89,8 +94,15 @@ def _check(key: str, value: Any, path: Path) -> Any:
     if key == "stop" and ok:
         ok = all(isinstance(s, str) for s in value)
     if not ok:
-        names = " or ".join("number" if t is float else t.__name__ for t in types if t is not int or float not in types)
-        raise UsageError(f"config file {path}: '{key}' must be a {names}, got {value!r}")
+        names = " or ".join(_TYPE_NAMES[t] for t in types if t is not int or float not in types)
+        raise UsageError(f"config file {path}: '{key}' must be {names}, got {value!r}")
+    low, high = _BOUNDS.get(key, (None, None))
+    if key in _POSITIVE and value <= 0:
+        raise UsageError(f"config file {path}: '{key}' must be greater than 0, got {value!r}")
+    if low is not None and high is not None and not low <= value <= high:
+        raise UsageError(f"config file {path}: '{key}' must be between {low} and {high}, got {value!r}")
+    if low is not None and high is None and value < low:
+        raise UsageError(f"config file {path}: '{key}' must be at least {low}, got {value!r}")
     if key == "thinking" and value not in THINKING_LEVELS:
         raise UsageError(f"config file {path}: 'thinking' must be one of {', '.join(THINKING_LEVELS)}")
     if key == "output" and value not in OUTPUT_MODES:
@@ -99,7 +111,7 @@ def _check(key: str, value: Any, path: Path) -> Any:
 
 
 def resolve(flags: dict[str, Any], config_path: Path | None = None) -> Settings:
-    """Merge flags (None = not given) over environment over the config file over defaults."""
+    """Merge flags (None = not given) over the environment over the config file over defaults."""
     settings = Settings()
     path = config_path or paths.config_file()
     for key, value in load_config_file(path).items():
@@ -117,6 +129,13 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None) -> Settings:
             setattr(settings, key, value)
     settings.base_url = settings.base_url.rstrip("/")
     return settings
+
+
+def remember(settings: Settings, flags: dict[str, Any], remembered: dict[str, Any]) -> None:
+    """A resumed conversation's settings beat the file and defaults; a flag beats both."""
+    for key, value in remembered.items():
+        if value is not None and flags.get(key) in (None, []):
+            setattr(settings, key, value)
 
 
 def api_key(required: bool = True) -> str | None:

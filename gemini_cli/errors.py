@@ -78,6 +78,10 @@ class SchemaMismatch(GeminiCliError):
     exit_code = ExitCode.SCHEMA
 
 
+class Terminated(BaseException):
+    """Raised by the SIGTERM handler, so that partial turns are still saved on the way out."""
+
+
 def exit_code_for_status(status: int) -> ExitCode:
     if status in (401, 403):
         return ExitCode.AUTH

@@ -14,6 +14,15 @@ from typing import Any, TextIO
 DIM, RESET = "\x1b[2m", "\x1b[0m"
 
 
+def redact(text: str) -> str:
+    """Remove the API key from text for stderr (an API message may echo it back)."""
+    for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY"):
+        key = (os.environ.get(name) or "").strip()
+        if len(key) >= 4:
+            text = text.replace(key, "<redacted>")
+    return text
+
+
 def use_colour(stream: TextIO) -> bool:
     return not os.environ.get("NO_COLOR") and stream.isatty()
 
@@ -31,7 +40,8 @@ class Console:
             self.write(f"gemini-cli: {message}\n")
 
     def warn(self, message: str) -> None:
-        self.write(f"gemini-cli: warning: {message}\n")
+        if not self.quiet:
+            self.write(f"gemini-cli: warning: {message}\n")
 
     def error(self, message: str) -> None:
         self.write(f"gemini-cli: error: {message}\n")
@@ -40,7 +50,7 @@ class Console:
         return f"{DIM}{text}{RESET}" if self.colour else text
 
     def write(self, text: str) -> None:
-        self.stderr.write(text)
+        self.stderr.write(redact(text))
         self.stderr.flush()
 
 

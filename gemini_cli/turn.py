@@ -6,6 +6,7 @@ mid-turn carries it as `.partial` so the caller can save what arrived.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
 import httpx
@@ -39,42 +40,77 @@ def run(
             if builder.status != "requires_continuation" or not token or token == body.get("continuation_token"):
                 break  # done, or a hop that made no progress
             body = interactions.continuation_body(body, builder.interaction)
-    except GeminiCliError as exc:
-        exc.partial = builder  # type: ignore[attr-defined]
-        raise
-    except KeyboardInterrupt as exc:
+    except BaseException as exc:  # errors, Ctrl-C, SIGTERM: the caller saves what arrived
         exc.partial = builder  # type: ignore[attr-defined]
         raise
     return builder
 
 
 def _stream_hop(client, body, builder, renderer, on_malformed) -> None:
+    """Read one hop's stream; if it drops, resume it with GET ?last_event_id= (stored only)."""
     response = interactions.create(client, body)
-    try:
-        if not is_event_stream(response):
+    if not is_event_stream(response):
+        try:
             # The server answered with a whole Interaction instead of a stream.
             response.read()
             hop = parse_json_body(response)
-            builder.add_interaction(hop)
-            renderer.interaction(hop)
+        finally:
+            response.close()
+        builder.add_interaction(hop)
+        renderer.interaction(hop)
+        return
+    builder.begin_hop()
+    resumes = 0
+    while True:
+        reason = _consume(response, client, builder, renderer, on_malformed) if response else reason
+        if builder.completed:
             return
-        builder.begin_hop()
+        if not _resumable(body, builder) or resumes >= client.retries:
+            if builder.id and body.get("store", True) is not False:
+                reason += f" (the interaction may still finish: gemini-cli history fetch {builder.id})"
+            raise StreamInterrupted(reason)
+        delay = client.backoff(resumes)
+        resumes += 1
+        client.note(f"{reason}; resuming after event {builder.last_event_id} in {delay:.1f}s")
+        time.sleep(delay)
         try:
-            for raw, event in iter_events(response, on_malformed):
-                builder.feed(event)
-                renderer.event(raw, event)
-                if builder.error is not None:
-                    raise stream_error(builder.error)
-                if client.deadline is not None:
-                    client.check_deadline()
-        except httpx.TimeoutException:
-            raise StreamInterrupted("the stream stalled: no data within the read timeout") from None
-        except httpx.TransportError as exc:
-            raise StreamInterrupted(f"the stream was cut off: {exc or type(exc).__name__}") from None
+            response = interactions.stream(client, builder.id, builder.last_event_id, retry=False)
+        except GeminiCliError as exc:  # counted as one more failed attempt to resume
+            response, reason = None, f"resuming the stream failed: {exc.message}"
+
+
+def _consume(response, client, builder, renderer, on_malformed) -> str:
+    """Feed events until the stream ends; return why it ended (unless completed).
+
+    A resumed stream replays what came after the last event id; events without an
+    id that were already handled since then are skipped, so nothing repeats.
+    """
+    skip = builder.events_since_id
+    try:
+        for raw, event in iter_events(response, on_malformed):
+            if skip:
+                if not event.get("event_id"):
+                    skip -= 1
+                    continue
+                skip = 0
+            builder.feed(event)
+            renderer.event(raw, event)
+            if builder.error is not None:
+                raise stream_error(builder.error)
+            if client.deadline is not None:
+                client.check_deadline()
+    except httpx.TimeoutException:
+        client.check_deadline()  # the --max-time deadline (exit 7) wins over a stall
+        return "the stream stalled: no data within the read timeout"
+    except httpx.TransportError as exc:
+        return f"the stream was cut off: {exc or type(exc).__name__}"
     finally:
         response.close()
-    if not builder.completed:
-        raise StreamInterrupted("the stream ended before the interaction completed")
+    return "the stream ended before the interaction completed"
+
+
+def _resumable(body: dict[str, Any], builder: InteractionBuilder) -> bool:
+    return bool(builder.id and builder.last_event_id and body.get("store", True) is not False)
 
 
 def stream_error(error: dict[str, Any]) -> GeminiCliError:

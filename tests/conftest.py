@@ -146,3 +146,34 @@ class FakeApi:
 
     def bodies(self) -> list[Any]:
         return [json.loads(request.get_data() or b"null") for request in self.requests()]
+
+
+# -- helpers added for the generate/client test suite --------------------------
+
+
+def _secrets(env: dict[str, str] | None) -> set[str]:
+    import os
+
+    values = {API_KEY, os.environ.get("GEMINI_API_KEY", ""), os.environ.get("GOOGLE_API_KEY", "")}
+    values.update((env or {}).get(name) or "" for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY"))
+    return {value.strip() for value in values if value and len(value.strip()) >= 8}
+
+
+def run_checked(args: list[str], input: str | bytes | None = None, env: dict[str, str] | None = None) -> Result:
+    """run(), then check that no API key in play was printed to stdout or stderr."""
+    secrets = _secrets(env)
+    result = run(args, input=input, env=env)
+    for secret in secrets:
+        assert secret not in result.stdout, "an API key was printed to stdout"
+        assert secret not in result.stderr, "an API key was printed to stderr"
+    return result
+
+
+def closed_port_url() -> str:
+    """A loopback base URL on which nothing listens (connection refused)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"

@@ -82,7 +82,10 @@ class ApiClient:
     def check_deadline(self) -> None:
         left = self.remaining()
         if left is not None and left <= 0:
-            raise NetworkError(f"gave up: the --max-time deadline of {self.max_time:g}s was reached")
+            raise self.deadline_error()
+
+    def deadline_error(self) -> NetworkError:
+        return NetworkError(f"gave up: the --max-time deadline of {self.max_time:g}s was reached")
 
     def _timeout(self) -> httpx.Timeout:
         self.check_deadline()
@@ -112,13 +115,17 @@ class ApiClient:
             content = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
         attempt = 0
         while True:
+            timeout = self._timeout()
             request = self._http.build_request(
                 method, url, content=content, params=params, headers=headers or self.headers(),
-                timeout=self._timeout(),
+                timeout=timeout,
             )
             try:
                 response = self._http.send(request, stream=stream)
             except httpx.TimeoutException as exc:
+                if timeout.read is not None and timeout.read < self.timeout:
+                    # The timeout was cut short by --max-time: that is what ran out.
+                    raise self.deadline_error() from None
                 error: Exception = NetworkError(f"request timed out ({type(exc).__name__}) talking to {self.base_url}")
                 wait = None
             except httpx.TransportError as exc:

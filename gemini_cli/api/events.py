@@ -24,6 +24,7 @@ class InteractionBuilder:
         self.hops = 0
         self.completed = False  # the current hop saw interaction.completed
         self.last_event_id: str | None = None
+        self.events_since_id = 0  # events handled after the one named by last_event_id
         self.error: dict[str, Any] | None = None
         self._base = 0  # index of the current hop's step 0 in self.steps
         self._arguments: dict[int, list[str]] = {}
@@ -53,6 +54,9 @@ class InteractionBuilder:
         event_id = event.get("event_id")
         if event_id:
             self.last_event_id = event_id
+            self.events_since_id = 0
+        else:
+            self.events_since_id += 1
         event_type = event.get("event_type")
         handler = self._handlers.get(event_type)
         if handler:

@@ -25,14 +25,14 @@ def get(client: ApiClient, interaction_id: str) -> dict[str, Any]:
     return parse_json_body(response)
 
 
-def stream(client: ApiClient, interaction_id: str, last_event_id: str | None = None) -> httpx.Response:
+def stream(client: ApiClient, interaction_id: str, last_event_id: str | None = None, *, retry: bool = True) -> httpx.Response:
     """GET ...?stream=true, resuming after `last_event_id` when given."""
     params = {"stream": "true"}
     if last_event_id:
         params["last_event_id"] = last_event_id
     return client.send(
         "GET", client.url(f"interactions/{interaction_id}"), params=params,
-        headers=client.headers(SSE), stream=True,
+        headers=client.headers(SSE), stream=True, retry=retry,
     )
 
 

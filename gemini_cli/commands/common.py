@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -29,8 +30,14 @@ def open_client(settings: Settings, key: str | None, console: Console) -> Iterat
         client.close()
 
 
-def run_and_render(client: Any, body: dict[str, Any], settings: Settings, console: Console) -> dict[str, Any]:
-    """Run one turn, render it, report usage; raise if it did not complete."""
+def run_and_render(
+    client: Any, body: dict[str, Any], settings: Settings, console: Console, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Run one turn and render it; returns the reassembled Interaction (plus `extra`).
+
+    An error raised mid-turn still renders what arrived, and carries it as
+    `.partial_result` for the caller to save.
+    """
     from gemini_cli import turn
 
     renderer = renderer_for(settings.output, console, thoughts=settings.thoughts)
@@ -39,13 +46,70 @@ def run_and_render(client: Any, body: dict[str, Any], settings: Settings, consol
     except BaseException as exc:
         partial = getattr(exc, "partial", None)
         if partial is not None:
-            renderer.finish(partial.result())
+            result = {**partial.result(), **(extra or {})}
+            exc.partial_result = result  # type: ignore[attr-defined]
+            renderer.finish(result)
         raise
-    result = builder.result()
+    result = {**builder.result(), **(extra or {})}
     renderer.finish(result)
     if settings.usage:
         console.write(usage_line(result.get("usage")) + "\n")
-    error = turn.outcome_error(result)
-    if error is not None:
-        raise error
+    return result
+
+
+def run_turn(settings, console, conversation, text, attachments, mime, *, key, background=False, dry_run=False) -> Any:
+    """Build the request for one turn, send it, render the answer, save the turn."""
+    from gemini_cli import request, turn
+    from gemini_cli.session import new_path_for
+
+    with open_client(settings, key, console) as client:
+        input = text
+        if attachments:
+            from gemini_cli.media import build_turn_input
+
+            input = build_turn_input(text, attachments, mime, client=None if dry_run else client, console=console)
+        gen = request.generation_config(settings)
+        history = conversation.prepare(settings, gen, input)
+        body = request.create_body(
+            model=settings.model, system_instruction=settings.system, generation_config=gen,
+            store=settings.store, background=background, stream=settings.stream and not background, **history,
+        )
+        if dry_run:
+            from gemini_cli.dryrun import show_request
+
+            show_request(settings, body)
+            return None
+        new_path_for(conversation)
+        extra = {}
+        if conversation.save and conversation.path is not None:
+            extra = {"conversation": {"id": conversation.conversation.id, "path": str(conversation.path)}}
+        if background:
+            return start_background(client, body, settings, conversation, input, extra)
+        try:
+            result = run_and_render(client, body, settings, console, extra)
+        except BaseException as exc:
+            partial = getattr(exc, "partial_result", None)
+            if partial is not None and (partial.get("id") or partial.get("steps")):
+                conversation.record(input, partial, status="interrupted")
+            raise
+        conversation.record(input, result)
+        error = turn.outcome_error(result)
+        if error is not None:
+            raise error
+        return result
+
+
+def start_background(client, body, settings, conversation, input, extra) -> dict[str, Any]:
+    """POST with background: true; print the id, save the turn as pending."""
+    from gemini_cli.api import interactions
+    from gemini_cli.api.client import parse_json_body
+    from gemini_cli.output import dumps
+
+    hop = parse_json_body(interactions.create(client, body))
+    result = {**hop, **extra}
+    conversation.record(input, {"id": hop.get("id"), "status": "pending"})
+    if settings.output == "text":
+        sys.stdout.write(f"{hop.get('id', '')}\n")
+    else:
+        sys.stdout.write(dumps(result) + "\n")
     return result

@@ -1,4 +1,4 @@
-"""`gemini-cli generate [PROMPT]`: one-shot generation, streamed to stdout."""
+"""`gemini-cli generate [PROMPT]`: one-shot generation, streamed to stdout, saved as a turn."""
 
 from __future__ import annotations
 
@@ -23,9 +23,18 @@ def generate(
     stop: opt.Stop = None,
     thinking: opt.ThinkingLevel = None,
     thoughts: opt.Thoughts = None,
+    attach: opt.Attach = None,
+    mime: opt.Mime = None,
     stream: opt.Stream = None,
     output: opt.Output = None,
     usage: opt.Usage = None,
+    session: opt.SessionFile = None,
+    continue_: opt.Continue = False,
+    cid: opt.Cid = None,
+    previous_interaction_id: opt.PreviousInteraction = None,
+    store: opt.Store = None,
+    save: opt.Save = None,
+    background: Annotated[bool, typer.Option("--background", help="Start in the background; print the interaction id and exit.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the request (key redacted) and send nothing.")] = False,
     quiet: opt.Quiet = None,
     timeout: opt.Timeout = None,
@@ -35,39 +44,35 @@ def generate(
     api_version: opt.ApiVersion = None,
 ) -> None:
     """Generate an answer to PROMPT (and/or stdin) and stream it to stdout."""
-    flags = dict(locals())
-    from gemini_cli import config, request
+    flags = {key: opt.enum_value(value) for key, value in locals().items()}
+    from gemini_cli import config
     from gemini_cli.output import Console
+    from gemini_cli.session import Resume, open_session
 
     flags["system"] = opt.read_system(system, system_file)
-    flags = {key: opt.enum_value(value) for key, value in flags.items()}
     settings = config.resolve(flags)
     console = Console(quiet=settings.quiet)
-    text = read_prompt(prompt)
-    body = request.create_body(
-        model=settings.model,
-        input=text,
-        system_instruction=settings.system,
-        generation_config=request.generation_config(settings),
-        stream=settings.stream,
-    )
-    if dry_run:
-        from gemini_cli.dryrun import show_request
+    attachments = list(attach or [])
+    text = read_prompt(prompt, stdin_is_attachment="-" in attachments, required=not attachments)
+    resume = Resume(session, continue_, cid, previous_interaction_id, store)
+    conversation = open_session(settings, resume, console.note)
+    try:
+        config.remember(settings, flags, conversation.remembered())
+        if background and not settings.store:
+            raise UsageError("--background needs server-side storage; it cannot be combined with --no-store")
+        key = None if dry_run else config.api_key()
+        from gemini_cli.commands.common import run_turn
 
-        show_request(settings, body)
-        return
-    key = config.api_key()
-    from gemini_cli.commands.common import open_client, run_and_render
-
-    with open_client(settings, key, console) as client:
-        run_and_render(client, body, settings, console)
+        run_turn(settings, console, conversation, text, attachments, mime, key=key, background=background, dry_run=dry_run)
+    finally:
+        conversation.close()
 
 
-def read_prompt(argument: str | None) -> str:
+def read_prompt(argument: str | None, *, stdin_is_attachment: bool = False, required: bool = True) -> str | None:
     """The prompt: stdin (when piped), a blank line, then the argument."""
     piped = ""
     stdin = sys.stdin
-    if stdin is not None and not stdin.closed and not stdin.isatty():
+    if not stdin_is_attachment and stdin is not None and not stdin.closed and not stdin.isatty():
         data = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode()
         try:
             piped = data.decode("utf-8")
@@ -77,6 +82,8 @@ def read_prompt(argument: str | None) -> str:
         piped = ""
     if piped and argument:
         return f"{piped.rstrip(chr(10))}\n\n{argument}"
-    if piped or argument:
-        return piped or argument  # type: ignore[return-value]
+    if piped or argument or not required:
+        return piped or argument
     raise UsageError("no prompt: give PROMPT as an argument or pipe text on stdin (see gemini-cli generate --help)")
+
+

@@ -65,3 +65,25 @@ def read_system(system: str | None, system_file: Path | None) -> str | None:
 
 def enum_value(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
+
+
+CONV = "Conversation"
+MEDIA = "Attachments"
+
+Attach = Annotated[
+    Optional[list[str]],
+    typer.Option("--attach", "-a", help="Attach a file, URL, Files API name/uri, or - for binary stdin (repeatable).", rich_help_panel=MEDIA),
+]
+Mime = Annotated[Optional[str], typer.Option("--mime", help="MIME type for every attachment, overriding detection.", rich_help_panel=MEDIA)]
+SessionFile = Annotated[
+    Optional[Path], typer.Option("--session", help="Conversation file to resume and save to (created if missing).", rich_help_panel=CONV)
+]
+Continue = Annotated[bool, typer.Option("--continue", "-c", help="Continue the most recently used conversation.", rich_help_panel=CONV)]
+Cid = Annotated[Optional[str], typer.Option("--cid", help="Continue the conversation with this id (or unique prefix).", rich_help_panel=CONV)]
+PreviousInteraction = Annotated[
+    Optional[str], typer.Option("--previous-interaction-id", help="Chain to a server interaction not in the local history.", rich_help_panel=CONV)
+]
+Store = Annotated[
+    Optional[bool], typer.Option("--store/--no-store", help="Server-side history (default) or stateless: resend the whole history.", rich_help_panel=CONV)
+]
+Save = Annotated[Optional[bool], typer.Option("--save/--no-save", help="Save the turn to the conversation history (default).", rich_help_panel=CONV)]

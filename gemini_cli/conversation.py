@@ -1,0 +1,355 @@
+"""The conversation model: what one conversation file holds (design.md §6).
+
+Plain data and stdlib only, so `history list` and friends stay quick to start. Reading
+and writing files is store.py's job; this module turns dicts into a Conversation and
+back, checks their shape, and upgrades files written by older versions.
+
+Output steps are kept verbatim (the dicts the API sent): stateless mode must resend
+them unchanged, thought and tool `signature` strings included.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from gemini_cli.errors import UsageError
+
+FORMAT = "gemini-cli.conversation"
+CURRENT_VERSION = 1
+TITLE_MAX = 80
+
+# Statuses after which the server's record of a turn can be built on: chained with
+# previous_interaction_id (server mode) or resent as history (stateless mode).
+USABLE_STATUSES = frozenset({"completed", "incomplete", "requires_action"})
+
+_TOP_KEYS = ("format", "version", "id", "title", "created", "updated", "model", "store",
+             "system_instruction", "generation_config", "tools", "response_format", "turns")
+_TURN_KEYS = ("interaction_id", "status", "created", "model", "input", "steps", "usage")
+
+
+class CorruptConversation(UsageError):
+    """The data is not a well-formed conversation; `problem` says what is wrong."""
+
+    def __init__(self, source: Any, problem: str):
+        where = f"conversation file {source}" if source is not None else "conversation data"
+        super().__init__(f"{where} is corrupt: {problem}")
+        self.problem = problem
+
+
+class NewerVersion(UsageError):
+    def __init__(self, source: Any, version: int):
+        where = f"conversation file {source}" if source is not None else "conversation data"
+        super().__init__(
+            f"{where} was written by a newer gemini-cli (format version {version}; this one reads "
+            f"up to {CURRENT_VERSION}): upgrade gemini-cli to open it"
+        )
+        self.version = version
+
+
+def now_iso() -> str:
+    """UTC now as ISO-8601 with milliseconds and "Z" (sorts as text; no datetime import)."""
+    ns = time.time_ns()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 1_000_000_000)) + ".%03dZ" % (ns // 1_000_000 % 1000)
+
+
+def new_id() -> str:
+    # What secrets.token_hex(6) does, without importing secrets (hmac, hashlib, random).
+    return "c" + os.urandom(6).hex()
+
+
+def make_title(text: str) -> str:
+    """The first non-blank line, at most TITLE_MAX characters."""
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    line = " ".join(line.split())
+    return line if len(line) <= TITLE_MAX else line[: TITLE_MAX - 1].rstrip() + "…"
+
+
+def user_input_step(content: str | list[dict[str, Any]]) -> dict[str, Any]:
+    """A user_input step from plain text or a list of content blocks."""
+    blocks = [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
+    return {"type": "user_input", "content": blocks}
+
+
+def step_texts(step: dict[str, Any]) -> list[str]:
+    """The text blocks of a step's content (a bare string counts: the docs send one)."""
+    content = step.get("content")
+    if isinstance(content, str):
+        return [content]
+    if not isinstance(content, list):
+        return []
+    return [b["text"] for b in content
+            if isinstance(b, dict) and b.get("type", "text") == "text" and isinstance(b.get("text"), str)]
+
+
+def output_text(turn: Turn) -> str:
+    """The answer's text: every text block of the turn's model_output steps, joined."""
+    return "".join(t for s in turn.steps if s.get("type") == "model_output" for t in step_texts(s))
+
+
+@dataclass
+class Turn:
+    interaction_id: str | None = None
+    status: str = "pending"
+    created: str = ""
+    model: str = ""
+    input: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    usage: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # unknown keys, kept for round trip
+
+    @property
+    def usable(self) -> bool:
+        return self.status in USABLE_STATUSES
+
+    def record(self, interaction: dict[str, Any]) -> None:
+        """Take id, status, output steps and usage from an Interaction resource.
+
+        A GET (and some unary answers) repeat our input as leading user_input steps;
+        we already keep the input, so those are dropped rather than stored twice.
+        """
+        steps = list(interaction.get("steps") or [])
+        while steps and isinstance(steps[0], dict) and steps[0].get("type") == "user_input":
+            steps.pop(0)
+        self.interaction_id = interaction.get("id") or self.interaction_id
+        self.status = interaction.get("status") or self.status
+        self.steps = steps
+        if interaction.get("usage") is not None:
+            self.usage = interaction["usage"]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"interaction_id": self.interaction_id, "status": self.status, "created": self.created,
+             "model": self.model, "input": self.input, "steps": self.steps, "usage": self.usage}
+        d.update((k, v) for k, v in self.extra.items() if k not in d)
+        return d
+
+
+@dataclass
+class Conversation:
+    id: str
+    model: str
+    store: bool = True
+    title: str = ""
+    created: str = ""
+    updated: str = ""
+    system_instruction: str | None = None
+    generation_config: dict[str, Any] = field(default_factory=dict)
+    tools: list[Any] = field(default_factory=list)
+    response_format: Any = None
+    turns: list[Turn] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # unknown top-level keys
+
+    @classmethod
+    def new(cls, model: str, store: bool, system_instruction: str | None = None,
+            generation_config: dict[str, Any] | None = None, tools: list[Any] | None = None,
+            response_format: Any = None) -> Conversation:
+        now = now_iso()
+        return cls(id=new_id(), model=model, store=store, created=now, updated=now,
+                   system_instruction=system_instruction, generation_config=dict(generation_config or {}),
+                   tools=list(tools or []), response_format=response_format)
+
+    @property
+    def mode(self) -> str:
+        return "server" if self.store else "stateless"
+
+    def add_turn(self, input: list[dict[str, Any]], *, model: str | None = None, status: str = "pending",
+                 interaction_id: str | None = None, steps: list[dict[str, Any]] | None = None,
+                 usage: dict[str, Any] | None = None) -> Turn:
+        """Append a turn (pending until the answer is recorded); the first one names the conversation."""
+        turn = Turn(interaction_id=interaction_id, status=status, created=now_iso(), model=model or self.model,
+                    input=list(input), steps=list(steps or []), usage=usage)
+        self.turns.append(turn)
+        if not self.title:
+            self.title = make_title(next(iter(self.user_texts()), ""))
+        return turn
+
+    def last_interaction_id(self) -> str | None:
+        """The id to send as previous_interaction_id: the newest usable turn's.
+
+        A failed, cancelled, interrupted or pending turn is skipped, so the next turn
+        builds on the last answer the server actually finished.
+        """
+        for turn in reversed(self.turns):
+            if turn.interaction_id and turn.usable:
+                return turn.interaction_id
+        return None
+
+    def history_steps(self) -> list[dict[str, Any]]:
+        """Stateless mode's history: each usable turn's input steps then its output steps.
+
+        Exactly the turns server mode would chain through are included. Turns that are
+        pending, interrupted (partial output the server never finished, possibly a cut
+        signature), failed, cancelled or over budget are left out whole: their input is
+        dropped too, so the model never sees a question without its answer.
+        """
+        history: list[dict[str, Any]] = []
+        for turn in self.turns:
+            if turn.usable:
+                history.extend(turn.input)
+                history.extend(turn.steps)
+        return history
+
+    def user_texts(self) -> list[str]:
+        return [t for turn in self.turns for s in turn.input if s.get("type") == "user_input" for t in step_texts(s)]
+
+    def model_texts(self) -> list[str]:
+        return [text for text in map(output_text, self.turns) if text]
+
+    def contains_text(self, needle: str) -> bool:
+        """Case-insensitive search through what the user typed and what the model answered."""
+        needle = needle.casefold()
+        return any(needle in text.casefold() for text in self.user_texts() + self.model_texts())
+
+    def summary(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "created": self.created, "updated": self.updated,
+                "model": self.model, "turns": len(self.turns), "mode": self.mode}
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"format": FORMAT, "version": CURRENT_VERSION, "id": self.id, "title": self.title,
+             "created": self.created, "updated": self.updated, "model": self.model, "store": self.store,
+             "system_instruction": self.system_instruction, "generation_config": self.generation_config,
+             "tools": self.tools, "response_format": self.response_format,
+             "turns": [turn.to_dict() for turn in self.turns]}
+        d.update((k, v) for k, v in self.extra.items() if k not in d)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Any, source: Any = None) -> Conversation:
+        """Check and build; raises CorruptConversation or NewerVersion (both UsageError)."""
+        return _Reader(source).conversation(d)
+
+
+# -- older versions -------------------------------------------------------------------
+#
+# UPGRADES[n] turns a version-n dict into a version-(n+1) dict without touching its
+# argument. Version 0 was the pre-release layout: no "store" key (every conversation was
+# server-side), the turns were called "messages", each with its answer steps under
+# "output" and no per-turn "model":
+#   {"format": "gemini-cli.conversation", "version": 0, "id", "title", "created",
+#    "updated", "model", "system_instruction", "generation_config", "tools",
+#    "response_format", "messages": [{"interaction_id", "status", "created", "input",
+#    "output", "usage"}]}
+
+
+def _upgrade_v0(d: dict[str, Any]) -> dict[str, Any]:
+    d = dict(d)
+    messages = d.pop("messages", [])
+    d.setdefault("store", True)
+    if isinstance(messages, list):
+        turns = []
+        for m in messages:
+            if isinstance(m, dict):
+                m = dict(m)
+                m["steps"] = m.pop("output", [])
+                m.setdefault("model", d.get("model"))
+            turns.append(m)
+        messages = turns
+    d["turns"] = messages
+    d["version"] = 1
+    return d
+
+
+UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _upgrade_v0}
+
+
+def upgrade(d: dict[str, Any], version: int, source: Any = None) -> dict[str, Any]:
+    while version < CURRENT_VERSION:
+        step = UPGRADES.get(version)
+        if step is None:
+            raise CorruptConversation(source, f"format version {version} is not one gemini-cli ever wrote")
+        d = step(d)
+        version += 1
+    return d
+
+
+# -- validation -----------------------------------------------------------------------
+
+_MISSING = object()
+
+
+class _Reader:
+    """Builds a Conversation from a dict, naming the exact place of any problem."""
+
+    def __init__(self, source: Any):
+        self.source = source
+
+    def fail(self, problem: str) -> CorruptConversation:
+        return CorruptConversation(self.source, problem)
+
+    def get(self, d: dict[str, Any], key: str, where: str, types: tuple, default: Any = _MISSING) -> Any:
+        value = d.get(key, _MISSING)
+        if value is _MISSING:
+            if default is _MISSING:
+                raise self.fail(f"{where}{key} is missing")
+            return default() if callable(default) else default
+        # bool is an int subclass: "version": true must not pass as 1.
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            wanted = " or ".join(_TYPE_NAMES[t] for t in types)
+            raise self.fail(f"{where}{key} should be {wanted}, not {_type_name(value)}")
+        return value
+
+    def conversation(self, d: Any) -> Conversation:
+        if not isinstance(d, dict):
+            raise self.fail(f"expected a JSON object at the top level, found {_type_name(d)}")
+        if d.get("format") != FORMAT:
+            raise self.fail(f"format is {d.get('format')!r}, expected {FORMAT!r}")
+        version = self.get(d, "version", "", (int,))
+        if version > CURRENT_VERSION:
+            raise NewerVersion(self.source, version)
+        if version < 0:
+            raise self.fail(f"version {version} is negative")
+        d = upgrade(d, version, self.source)
+        g = self.get
+        conv = Conversation(
+            id=g(d, "id", "", (str,)), model=g(d, "model", "", (str,)), store=g(d, "store", "", (bool,)),
+            title=g(d, "title", "", (str,), ""), created=g(d, "created", "", (str,), ""),
+            updated=g(d, "updated", "", (str,), ""),
+            system_instruction=g(d, "system_instruction", "", (str, type(None)), None),
+            generation_config=g(d, "generation_config", "", (dict, type(None)), dict) or {},
+            tools=g(d, "tools", "", (list, type(None)), list) or [],
+            response_format=g(d, "response_format", "", (dict, list, type(None)), None),
+            turns=[self.turn(t, f"turns[{i}]") for i, t in enumerate(g(d, "turns", "", (list,)))],
+            extra={k: v for k, v in d.items() if k not in _TOP_KEYS},
+        )
+        if not conv.id:
+            raise self.fail("id is empty")
+        for turn in conv.turns:
+            turn.model = turn.model or conv.model
+        return conv
+
+    def turn(self, t: Any, where: str) -> Turn:
+        if not isinstance(t, dict):
+            raise self.fail(f"{where} should be an object, not {_type_name(t)}")
+        g, w = self.get, where + "."
+        return Turn(
+            interaction_id=g(t, "interaction_id", w, (str, type(None)), None),
+            status=g(t, "status", w, (str,)), created=g(t, "created", w, (str,), ""),
+            model=g(t, "model", w, (str, type(None)), "") or "",
+            input=self.steps(g(t, "input", w, (list,), list), w + "input"),
+            steps=self.steps(g(t, "steps", w, (list,), list), w + "steps"),
+            usage=g(t, "usage", w, (dict, type(None)), None),
+            extra={k: v for k, v in t.items() if k not in _TURN_KEYS},
+        )
+
+    def steps(self, steps: list[Any], where: str) -> list[dict[str, Any]]:
+        for i, step in enumerate(steps):
+            if not isinstance(step, dict):
+                raise self.fail(f"{where}[{i}] should be a step object, not {_type_name(step)}")
+            if not isinstance(step.get("type"), str):
+                raise self.fail(f"{where}[{i}] has no string \"type\"")
+        return steps
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", dict: "an object",
+               list: "a list", type(None): "null"}
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    for t, name in _TYPE_NAMES.items():
+        if isinstance(value, t):
+            return name
+    return "a number" if isinstance(value, float) else type(value).__name__

@@ -1,0 +1,145 @@
+"""Which conversation a turn belongs to, what it sends, and recording the turn afterwards.
+
+Server-side mode chains with previous_interaction_id; stateless mode (store false)
+resends every earlier step verbatim. Model, system instruction, generation config,
+tools and response format are not carried over by the API, so they are remembered
+here and re-sent each turn.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gemini_cli import store
+from gemini_cli.config import Settings
+from gemini_cli.conversation import Conversation, Turn, user_input_step
+from gemini_cli.errors import UsageError
+
+# Settings keys <-> generation_config fields, to remember and restore them.
+_GEN_FIELDS = {
+    "temperature": "temperature", "top_p": "top_p", "seed": "seed", "max_tokens": "max_output_tokens",
+    "stop": "stop_sequences", "thinking": "thinking_level",
+}
+
+
+@dataclass
+class Resume:
+    """The resume flags as given on the command line."""
+
+    session_file: Path | None = None
+    continue_last: bool = False
+    cid: str | None = None
+    previous_interaction_id: str | None = None
+    store: bool | None = None  # --store/--no-store; None = not given
+
+
+@dataclass
+class Session:
+    path: Path | None  # where the conversation is saved; None with --no-save and nothing resumed
+    conversation: Conversation | None  # None until the first turn of a new conversation
+    save: bool
+    external: bool = False
+    previous_interaction_id: str | None = None
+    _stack: ExitStack = field(default_factory=ExitStack)
+
+    # -- what the next request sends ------------------------------------------
+
+    def remembered(self) -> dict[str, Any]:
+        """Settings a resumed conversation carries; flags given now override them."""
+        conv = self.conversation
+        if conv is None:
+            return {}
+        config = conv.generation_config or {}
+        values: dict[str, Any] = {"model": conv.model, "system": conv.system_instruction, "store": conv.store}
+        values.update({key: config.get(name) for key, name in _GEN_FIELDS.items()})
+        if config.get("thinking_summaries") == "auto":
+            values["thoughts"] = True
+        return values
+
+    def prepare(self, settings: Settings, generation_config: dict[str, Any], input: Any) -> dict[str, Any]:
+        """Create or update the conversation for this turn; return the body's history fields."""
+        conv = self.conversation
+        if conv is None:
+            conv = self.conversation = Conversation.new(
+                settings.model, settings.store, settings.system, generation_config
+            )
+            if self.previous_interaction_id:
+                conv.extra["parent_interaction_id"] = self.previous_interaction_id
+        else:
+            if conv.store is False and settings.store:
+                raise UsageError(f"conversation {conv.id} is stateless (--no-store); it cannot switch to server-side mode")
+            conv.model, conv.store = settings.model, settings.store
+            conv.system_instruction, conv.generation_config = settings.system, generation_config
+        step = user_input_step(input)
+        if not conv.store:
+            return {"input": conv.history_steps() + [step]}
+        previous = conv.last_interaction_id() or conv.extra.get("parent_interaction_id")
+        return {"input": input, "previous_interaction_id": previous}
+
+    # -- recording ------------------------------------------------------------
+
+    def record(self, input: Any, result: dict[str, Any] | None, status: str | None = None) -> Turn | None:
+        """Append this turn (the answer so far, or pending) and save it atomically."""
+        conv = self.conversation
+        if conv is None or (result is None and status is None):
+            return None
+        turn = conv.add_turn([user_input_step(input)], model=conv.model)
+        if result is not None:
+            turn.record({key: value for key, value in result.items() if key != "output_text"})
+        if status is not None:
+            turn.status = status
+        self.write()
+        return turn
+
+    def write(self) -> None:
+        if self.save and self.path is not None and self.conversation is not None:
+            store.save(self.path, self.conversation)
+            store.ConversationStore().remember(self.path)
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def open_session(settings: Settings, resume: Resume, note) -> Session:
+    """Find (and lock) the conversation the flags name, or plan a new one."""
+    chosen = [name for name, given in (
+        ("--session", resume.session_file is not None), ("--continue", resume.continue_last), ("--cid", resume.cid),
+    ) if given]
+    if len(chosen) > 1:
+        raise UsageError(f"{' and '.join(chosen)} name different conversations; give one of them")
+    history = store.ConversationStore()
+    path: Path | None
+    if resume.session_file is not None:
+        path = resume.session_file
+        if path.is_dir():
+            raise UsageError(f"--session {path} is a directory; name a file")
+    elif resume.continue_last:
+        path = history.last_used()
+        if path is None:
+            raise UsageError("no conversation to continue: none has been saved yet")
+    elif resume.cid:
+        path = history.find(resume.cid)
+    else:
+        path = None
+    session = Session(path=path, conversation=None, save=settings.save, external=resume.session_file is not None)
+    if path is not None:
+        # Serialise read-request-write: a second process waits here, then sees our turn.
+        session._stack.enter_context(store.lock(
+            path, settings.lock_timeout, lambda: note(f"waiting for another gemini-cli using {path}")
+        ))
+        if path.exists() or not session.external:
+            session.conversation = store.load(path)
+    if resume.previous_interaction_id:
+        if session.conversation is not None and session.conversation.turns:
+            raise UsageError("--previous-interaction-id starts a new conversation; it cannot be combined with a resumed one")
+        session.previous_interaction_id = resume.previous_interaction_id
+    return session
+
+
+def new_path_for(session: Session) -> None:
+    """A new conversation that is saved goes into the history folder."""
+    if session.path is None and session.save and session.conversation is not None:
+        session.path = store.ConversationStore().new_path(session.conversation)

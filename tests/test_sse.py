@@ -1,0 +1,129 @@
+"""Server-sent events -> (raw JSON, event) pairs: framing, [DONE], malformed frames."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from conftest import sse, text_events
+from gemini_cli.api.sse import is_event_stream, iter_events
+
+
+def response(*chunks: bytes, content_type: str = "text/event-stream") -> httpx.Response:
+    """A streamed response whose body arrives in exactly these chunks."""
+    return httpx.Response(200, headers={"content-type": content_type}, content=iter(chunks))
+
+
+def decode(*chunks: bytes) -> tuple[list[dict], list[str]]:
+    malformed: list[str] = []
+    events = [event for _, event in iter_events(response(*chunks), malformed.append)]
+    return events, malformed
+
+
+def test_the_api_framing():
+    events = text_events("Hello", " world")
+    decoded, malformed = decode(sse(events).encode())
+    assert (decoded, malformed) == (events, [])
+
+
+def test_raw_text_is_the_data_exactly():
+    data = '{"event_type": "step.delta",   "index": 1, "delta": {"type": "text", "text": "caf\\u00e9"}}'
+    pairs = list(iter_events(response(f"data: {data}\n\n".encode())))
+    assert pairs == [(data, json.loads(data))]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_line_endings(newline):
+    body = f"event: step.delta{newline}data: {{\"n\": 1}}{newline}{newline}data: {{\"n\": 2}}{newline}{newline}"
+    assert decode(body.encode()) == ([{"n": 1}, {"n": 2}], [])
+
+
+def test_mixed_line_endings():
+    body = b'data: {"n": 1}\r\n\r\ndata: {"n": 2}\n\ndata: {"n": 3}\r\rdata: {"n": 4}\n\r\n'
+    assert decode(body)[0] == [{"n": 1}, {"n": 2}, {"n": 3}, {"n": 4}]
+
+
+def test_comments_and_keepalives_are_ignored():
+    body = b': keep-alive\n\ndata: {"n": 1}\n: a comment inside an event\n\n:\n\ndata: {"n": 2}\n\n'
+    assert decode(body) == ([{"n": 1}, {"n": 2}], [])
+
+
+def test_multi_line_data_is_joined_with_newlines():
+    body = b'event: step.delta\ndata: {"a":\ndata:  1,\ndata: "b": "x"}\n\n'
+    pairs = list(iter_events(response(body)))
+    assert pairs == [('{"a":\n 1,\n"b": "x"}', {"a": 1, "b": "x"})]
+
+
+def test_data_without_a_space_after_the_colon():
+    assert decode(b'data:{"n": 1}\n\n')[0] == [{"n": 1}]
+
+
+def test_id_and_retry_fields_do_not_disturb_the_data():
+    assert decode(b'id: 42\nretry: 1000\nevent: x\ndata: {"n": 1}\n\n')[0] == [{"n": 1}]
+
+
+def test_event_without_data_is_skipped():
+    body = b'event: ping\n\nid: 7\n\nevent: step.delta\ndata: {"n": 1}\n\n'
+    assert decode(body) == ([{"n": 1}], [])
+
+
+def test_empty_data_is_skipped():
+    assert decode(b'data:\n\ndata: {"n": 1}\n\n') == ([{"n": 1}], [])
+
+
+def test_malformed_json_is_reported_and_skipped():
+    body = b'data: {"n": 1}\n\ndata: {not json\n\ndata: [1, 2]\n\ndata: "a string"\n\ndata: {"n": 2}\n\n'
+    assert decode(body) == ([{"n": 1}, {"n": 2}], ["{not json", "[1, 2]", '"a string"'])
+
+
+def test_malformed_without_a_callback_is_skipped_silently():
+    assert [event for _, event in iter_events(response(b"data: nope\n\ndata: {\"n\": 1}\n\n"))] == [{"n": 1}]
+
+
+def test_done_stops_reading():
+    body = b'data: {"n": 1}\n\nevent: done\ndata: [DONE]\n\ndata: {"n": 2}\n\n'
+    assert decode(body)[0] == [{"n": 1}]
+
+
+def test_done_stops_before_the_rest_of_the_body_is_read():
+    def chunks():
+        yield b'data: {"n": 1}\n\ndata: [DONE]\n\n'
+        raise AssertionError("read past [DONE]")
+
+    assert [event for _, event in iter_events(httpx.Response(200, headers={"content-type": "text/event-stream"}, content=chunks()))] == [{"n": 1}]
+
+
+def test_split_across_chunks_anywhere():
+    events = text_events("héllo ", "wörld ✓", thought="思考")
+    body = sse(events).encode()
+    # One byte at a time: splits inside field names, CRLF pairs and UTF-8 sequences.
+    assert decode(*(body[i:i + 1] for i in range(len(body)))) == (events, [])
+    for size in (2, 3, 7, 64):
+        assert decode(*(body[i:i + size] for i in range(0, len(body), size)))[0] == events
+
+
+def test_crlf_split_between_chunks():
+    assert decode(b'data: {"n": 1}\r', b'\n\r', b'\ndata: {"n": 2}\r\n\r\n')[0] == [{"n": 1}, {"n": 2}]
+
+
+def test_last_event_without_a_blank_line_is_not_dispatched():
+    # As in the SSE spec: an event is dispatched by the blank line that ends it.
+    assert decode(b'data: {"n": 1}\n\ndata: {"n": 2}\n')[0] == [{"n": 1}]
+
+
+def test_unknown_event_types_are_yielded():
+    body = b'event: brand.new\ndata: {"event_type": "brand.new", "x": 1}\n\n'
+    assert decode(body)[0] == [{"event_type": "brand.new", "x": 1}]
+
+
+def test_content_type_with_charset():
+    resp = response(b'data: {"n": 1}\n\n', content_type="text/event-stream; charset=utf-8")
+    assert is_event_stream(resp)
+    assert [event for _, event in iter_events(resp)] == [{"n": 1}]
+
+
+def test_is_event_stream():
+    assert not is_event_stream(response(b"{}", content_type="application/json"))
+    assert not is_event_stream(httpx.Response(200, content=b"{}"))
