@@ -28,6 +28,9 @@ class InteractionBuilder:
         self.error: dict[str, Any] | None = None
         self._base = 0  # index of the current hop's step 0 in self.steps
         self._arguments: dict[int, list[str]] = {}
+        # slot -> (text block, pieces): joined once at step.stop, not on every delta,
+        # so a long answer costs linear time.
+        self._text: dict[int, tuple[dict[str, Any], list[str]]] = {}
         self._handlers = {
             "interaction.created": self._created,
             "interaction.completed": self._completed,
@@ -77,6 +80,7 @@ class InteractionBuilder:
         self.hops += 1
         self._hop_usage.append(None)
         self.completed = False
+        self._join_text()
         self._base = len(self.steps)
         self._arguments.clear()
 
@@ -116,6 +120,7 @@ class InteractionBuilder:
     def _step_start(self, event: dict[str, Any]) -> None:
         slot = self._slot(event.get("index"))
         step = event.get("step")
+        self._text.pop(slot, None)
         self.steps[slot] = dict(step) if isinstance(step, dict) else {}
         self._arguments.pop(slot, None)
 
@@ -127,7 +132,7 @@ class InteractionBuilder:
         delta = event.get("delta") or {}
         kind = delta.get("type")
         if kind == "text":
-            self._add_text(step, delta.get("text", ""))
+            self._add_text(slot, step, delta.get("text", ""))
         elif kind == "thought_summary":
             self._add_summary(step, delta.get("content"))
         elif kind == "thought_signature":
@@ -135,6 +140,7 @@ class InteractionBuilder:
         elif kind == "arguments_delta":
             self._arguments.setdefault(slot, []).append(delta.get("arguments", ""))
         elif kind == "text_annotation_delta":
+            self._join_text(slot)
             self._add_annotations(step, delta.get("annotations") or [])
         elif kind in _BINARY_DELTAS:
             block = {k: v for k, v in delta.items()}
@@ -149,6 +155,7 @@ class InteractionBuilder:
 
     def _step_stop(self, event: dict[str, Any]) -> None:
         slot = self._slot(event.get("index"))
+        self._join_text(slot)
         fragments = self._arguments.pop(slot, None)
         step = self.steps[slot]
         if fragments is not None and step is not None:
@@ -158,13 +165,26 @@ class InteractionBuilder:
             except ValueError:
                 step["arguments"] = text  # keep the raw text rather than lose it
 
-    @staticmethod
-    def _add_text(step: dict[str, Any], text: str) -> None:
+    def _add_text(self, slot: int, step: dict[str, Any], text: str) -> None:
         content = step.setdefault("content", [])
+        pending = self._text.get(slot)
+        if pending and content and pending[0] is content[-1]:
+            pending[1].append(text)
+            return
+        self._join_text(slot)
         if content and content[-1].get("type") == "text":
-            content[-1]["text"] = content[-1].get("text", "") + text
+            block = content[-1]
         else:
-            content.append({"type": "text", "text": text})
+            block = {"type": "text", "text": ""}
+            content.append(block)
+        self._text[slot] = (block, [block.get("text", ""), text])
+
+    def _join_text(self, slot: int | None = None) -> None:
+        slots = list(self._text) if slot is None else [slot]
+        for key in slots:
+            pending = self._text.pop(key, None)
+            if pending:
+                pending[0]["text"] = "".join(pending[1])
 
     @staticmethod
     def _add_summary(step: dict[str, Any], block: Any) -> None:
@@ -226,6 +246,7 @@ class InteractionBuilder:
 
     def result(self) -> dict[str, Any]:
         """The reassembled Interaction, with `output_text` as the SDK computes it."""
+        self._join_text()
         interaction = dict(self.interaction)
         steps = [step for step in self.steps if step is not None]
         interaction["steps"] = steps
