@@ -6,12 +6,11 @@ import json
 import sys
 from typing import Any
 
-from gemini_cli import __version__
 from gemini_cli.config import API_REVISION, Settings
 
 
 def show_request(settings: Settings, body: dict[str, Any], path: str = "interactions") -> None:
-    import platform
+    from gemini_cli.api.client import user_agent
 
     accept = "text/event-stream" if body.get("stream") else "application/json"
     lines = [
@@ -19,7 +18,7 @@ def show_request(settings: Settings, body: dict[str, Any], path: str = "interact
         "Content-Type: application/json",
         f"Accept: {accept}",
         f"Api-Revision: {API_REVISION}",
-        f"User-Agent: gemini-cli/{__version__} python/{platform.python_version()}",
+        f"User-Agent: {user_agent()}",
         "x-goog-api-key: <redacted>",
         "",
         json.dumps(body, ensure_ascii=False, indent=2),

@@ -5,9 +5,9 @@ Knows HTTP; never prints (except through the `note` callback) and never reads ar
 
 from __future__ import annotations
 
-import email.utils
 import json
 import random
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,9 +24,9 @@ REDACTED = "<redacted>"
 
 
 def user_agent() -> str:
-    import platform
-
-    return f"gemini-cli/{__version__} python/{platform.python_version()}"
+    # sys.version_info, not platform: importing platform costs start-up time.
+    v = sys.version_info
+    return f"gemini-cli/{__version__} python/{v.major}.{v.minor}.{v.micro}"
 
 
 class ApiClient:
@@ -187,6 +187,8 @@ def retry_after(headers: httpx.Headers) -> float | None:
     except ValueError:
         pass
     try:
+        import email.utils  # only for the rare HTTP-date form
+
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
