@@ -16,17 +16,9 @@ except ImportError:  # typer >= 0.29 vendors click
 
 from gemini_cli import __version__
 from gemini_cli.errors import ExitCode, GeminiCliError, Terminated
+from gemini_cli.output import redact
 
 state = {"debug": False}
-
-def redact(text: str) -> str:
-    """Remove the API key from anything we are about to print."""
-    for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY"):
-        key = (os.environ.get(name) or "").strip()
-        if len(key) >= 4:
-            text = text.replace(key, "<redacted>")
-    return text
-
 
 def report(message: str) -> None:
     sys.stderr.write(redact(f"gemini-cli: error: {message}\n"))

@@ -246,11 +246,11 @@ def test_dry_run_headers_match_what_is_really_sent(api):
 
 
 def test_dry_run_never_shows_the_key(api, monkeypatch):
-    monkeypatch.setenv("GOOGLE_API_KEY", "AIzaSyDryRunSecretKey123456")
+    monkeypatch.setenv("GOOGLE_API_KEY", "fake-dry-run-secret-key-123456")
     result = run(["generate", "--dry-run", "hi"])
     assert result.exit_code == 0
     assert "x-goog-api-key: <redacted>\n" in result.stdout
-    assert "AIzaSyDryRunSecretKey123456" not in result.stdout + result.stderr
+    assert "fake-dry-run-secret-key-123456" not in result.stdout + result.stderr
 
 
 # -- prompt from the argument and/or stdin -------------------------------------------------

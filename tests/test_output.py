@@ -98,10 +98,10 @@ def test_quiet_console_keeps_only_errors():
 
 
 def test_console_redacts_the_key(monkeypatch):
-    monkeypatch.setenv("GOOGLE_API_KEY", "AIzaSyOtherSecretValue99")
+    monkeypatch.setenv("GOOGLE_API_KEY", "fake-other-secret-value-99")
     stderr = Stream()
     console = Console(stderr=stderr)
-    console.note(f"upstream said {API_KEY} and AIzaSyOtherSecretValue99")
+    console.note(f"upstream said {API_KEY} and fake-other-secret-value-99")
     assert stderr.getvalue() == "gemini-cli: upstream said <redacted> and <redacted>\n"
 
 
