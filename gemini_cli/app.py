@@ -89,10 +89,12 @@ def root(
 
 
 def _register() -> None:
-    from gemini_cli.commands import chat, generate
+    from gemini_cli.commands import chat, files, generate, upload
 
     app.command(name="generate", no_args_is_help=False)(generate.generate)
     app.command(name="chat")(chat.chat)
+    app.command(name="upload")(upload.upload)
+    app.add_typer(files.files_app)
 
 
 _register()

@@ -1,0 +1,155 @@
+"""`gemini-cli files list|get|delete`: the files uploaded to the Files API.
+
+NAME is `files/<id>`, `<id>`, or the file's uri (as `upload` prints it).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from gemini_cli.commands import options as opt
+
+files_app = typer.Typer(
+    name="files",
+    help="List, show and delete files uploaded to the Files API (they last 48 hours).",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+COLUMNS = ("NAME", "DISPLAY NAME", "MIME TYPE", "SIZE", "STATE", "EXPIRES")
+
+
+def _client(quiet, timeout, retries, max_time, base_url, api_version):
+    from gemini_cli import config
+    from gemini_cli.commands.common import open_client
+    from gemini_cli.output import Console
+
+    flags = {"quiet": quiet, "timeout": timeout, "retries": retries, "max_time": max_time,
+             "base_url": base_url, "api_version": api_version}
+    settings = config.resolve(flags)
+    console = Console(quiet=settings.quiet)
+    return open_client(settings, config.api_key(), console), console
+
+
+@files_app.command("list")
+def list_files(
+    json_: Annotated[bool, typer.Option("--json", help="Print the File resources as a JSON array.")] = False,
+    quiet: opt.Quiet = None,
+    timeout: opt.Timeout = None,
+    retries: opt.Retries = None,
+    max_time: opt.MaxTime = None,
+    base_url: opt.BaseUrl = None,
+    api_version: opt.ApiVersion = None,
+) -> None:
+    """List every uploaded file (all pages): name, display name, MIME type, size, state, expiry."""
+    from gemini_cli.api import files as files_api
+    from gemini_cli.output import dumps
+
+    opened, console = _client(quiet, timeout, retries, max_time, base_url, api_version)
+    with opened as client:
+        found = list(files_api.iter_files(client))
+    if json_:
+        sys.stdout.write(dumps(found) + "\n")
+        return
+    if not found:
+        console.note("no uploaded files")
+        return
+    sys.stdout.write(table([row(f) for f in found]))
+
+
+def row(file: dict[str, Any]) -> tuple[str, ...]:
+    from gemini_cli.progress import human_bytes
+
+    size = file.get("sizeBytes")
+    try:
+        size_text = human_bytes(int(size)) if size is not None else ""
+    except (TypeError, ValueError):
+        size_text = str(size)
+    return (
+        str(file.get("name") or ""),
+        _one_line(str(file.get("displayName") or "")),
+        str(file.get("mimeType") or ""),
+        size_text,
+        str(file.get("state") or ""),
+        short_time(file.get("expirationTime")),
+    )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def short_time(value: Any) -> str:
+    """RFC 3339 -> `2026-05-22 10:00 UTC` (as given when it cannot be parsed)."""
+    from datetime import timezone
+
+    from gemini_cli.media import parse_time
+
+    when = parse_time(value)
+    if when is None:
+        return str(value or "")
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def table(rows: list[tuple[str, ...]]) -> str:
+    """Columns padded to their widest cell, two spaces apart; the last column unpadded."""
+    all_rows = [COLUMNS, *rows]
+    widths = [max(len(r[i]) for r in all_rows) for i in range(len(COLUMNS))]
+    lines = []
+    for r in all_rows:
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(r[:-1])] + [r[-1]]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+@files_app.command("get")
+def get_file(
+    name: Annotated[str, typer.Argument(help="files/<id>, <id>, or the file's uri.", show_default=False)],
+    quiet: opt.Quiet = None,
+    timeout: opt.Timeout = None,
+    retries: opt.Retries = None,
+    max_time: opt.MaxTime = None,
+    base_url: opt.BaseUrl = None,
+    api_version: opt.ApiVersion = None,
+) -> None:
+    """Print one file's resource as JSON."""
+    from gemini_cli.api import files as files_api
+    from gemini_cli.output import dumps
+
+    files_api.file_name(name)  # a bad name is exit 2 before the key is needed
+    opened, _ = _client(quiet, timeout, retries, max_time, base_url, api_version)
+    with opened as client:
+        file = files_api.get(client, name)
+    sys.stdout.write(dumps(file) + "\n")
+
+
+@files_app.command("delete")
+def delete_files(
+    names: Annotated[list[str], typer.Argument(help="files/<id>, <id>, or the file's uri (several allowed).", show_default=False)],
+    quiet: opt.Quiet = None,
+    timeout: opt.Timeout = None,
+    retries: opt.Retries = None,
+    max_time: opt.MaxTime = None,
+    base_url: opt.BaseUrl = None,
+    api_version: opt.ApiVersion = None,
+) -> None:
+    """Delete files; stops at the first that cannot be deleted."""
+    from gemini_cli.api import files as files_api
+    from gemini_cli.media import forget
+
+    normalised = [files_api.file_name(n) for n in names]
+    opened, console = _client(quiet, timeout, retries, max_time, base_url, api_version)
+    deleted: set[str] = set()
+    try:
+        with opened as client:
+            for name in normalised:
+                files_api.delete(client, name)
+                deleted.add(name)
+                console.note(f"deleted {name}")
+    finally:
+        if deleted:
+            forget(deleted)

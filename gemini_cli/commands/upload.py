@@ -1,0 +1,131 @@
+"""`gemini-cli upload FILE...`: Files API resumable upload; prints `name<TAB>uri` per file.
+
+Every file is checked before anything is sent (missing, unreadable, a directory, empty,
+over 2 GiB, type unknown without --mime: exit 2). A file whose content was uploaded
+before and is still alive is reused from the local cache (media.py) unless --force.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from gemini_cli.commands import options as opt
+from gemini_cli.errors import UsageError
+
+MIME_HELP = "MIME type of every FILE, overriding detection (name, then content)."
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    path: str
+    size: int
+    mime: str
+
+
+def upload(
+    files: Annotated[list[Path], typer.Argument(help="Files to upload (up to 2 GiB each).", show_default=False)],
+    display_name: Annotated[
+        Optional[str], typer.Option("--display-name", help="Display name (default: the file name); given to every FILE.")
+    ] = None,
+    mime: Annotated[Optional[str], typer.Option("--mime", help=MIME_HELP)] = None,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait until the file is ACTIVE (processed).")] = True,
+    json_: Annotated[bool, typer.Option("--json", help="Print the whole File resource (an array for several files).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Upload again even if the same content is already uploaded.")] = False,
+    quiet: opt.Quiet = None,
+    timeout: opt.Timeout = None,
+    retries: opt.Retries = None,
+    max_time: opt.MaxTime = None,
+    base_url: opt.BaseUrl = None,
+    api_version: opt.ApiVersion = None,
+) -> None:
+    """Upload FILEs to the Files API and print `name<TAB>uri` for each (files last 48 hours)."""
+    flags = {key: value for key, value in locals().items()}
+    from gemini_cli import config
+    from gemini_cli.output import Console, dumps
+
+    settings = config.resolve(flags)
+    console = Console(quiet=settings.quiet)
+    checked = [check_file(str(path), mime) for path in files]
+    key = config.api_key()
+
+    from gemini_cli.api import files as files_api
+    from gemini_cli.commands.common import open_client
+    from gemini_cli.media import upload_cached, wait_for
+
+    results = []
+    with open_client(settings, key, console) as client:
+        for local in checked:
+            name = os.path.basename(local.path)
+            file = upload_cached(
+                client, path=local.path, size=local.size, mime=local.mime,
+                display_name=display_name or name, label=name, console=console, force=force,
+            )
+            if wait:
+                file = wait_for(client, file, console)
+            elif file.get("state") == "FAILED":
+                file = files_api.wait_active(client, file)  # raises with the reason
+            if json_:
+                results.append(file)
+            else:
+                sys.stdout.write(f"{file.get('name', '')}\t{file.get('uri', '')}\n")
+                sys.stdout.flush()
+    if json_:
+        sys.stdout.write(dumps(results[0] if len(results) == 1 else results) + "\n")
+
+
+def check_file(spec: str, mime: str | None) -> LocalFile:
+    """A regular, readable, non-empty file of at most MAX_FILE_SIZE, and its MIME type."""
+    from gemini_cli import inputs
+    from gemini_cli.api.files import MAX_FILE_SIZE
+    from gemini_cli.progress import human_bytes
+
+    if spec == "-":
+        raise UsageError("upload needs a file: stdin cannot be uploaded (save it to a file first)")
+    path = os.path.expanduser(spec)
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat rejects it below
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise UsageError(f"{spec}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{spec}: is a directory, not a file") from None
+    except PermissionError:
+        raise UsageError(f"{spec}: permission denied") from None
+    except OSError as exc:
+        raise UsageError(f"{spec}: cannot read: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise UsageError(f"{spec}: is a directory, not a file")
+        if not stat.S_ISREG(st.st_mode):
+            raise UsageError(f"{spec}: not a regular file (a pipe or device cannot be uploaded; save it to a file first)")
+        if st.st_size == 0:
+            raise UsageError(f"{spec}: file is empty")
+        if st.st_size > MAX_FILE_SIZE:
+            raise UsageError(
+                f"{spec}: {human_bytes(st.st_size)} is over the Files API's limit of {human_bytes(MAX_FILE_SIZE)} per file"
+            )
+        try:
+            head = os.read(fd, inputs.HEAD_SIZE)
+        except OSError as exc:
+            raise UsageError(f"{spec}: cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if mime is not None:
+        mime = mime.strip().lower()
+        import re
+
+        if not re.fullmatch(r"[a-z0-9][\w.+-]*/[\w.+-]+", mime):
+            raise UsageError(f"--mime {mime!r} is not a MIME type (for example image/png)")
+    else:
+        mime = inputs.detect_mime(os.path.basename(path), head)
+        if mime is None:
+            raise UsageError(f"{spec}: cannot tell the file's type; pass --mime (for example --mime video/mp4)")
+    return LocalFile(path, st.st_size, mime)
