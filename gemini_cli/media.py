@@ -5,12 +5,16 @@ build_turn_input (called by commands.common.run_turn for -a/--attach):
 1. every attachment is resolved first (inputs.resolve_attachment), so a missing file,
    a directory, empty stdin or an unsupported type exits 2 before anything is sent;
    ``--mime`` applies to every attachment of the turn;
-2. Files API names (``files/<id>``, or a Files API uri without --mime) are looked up
+2. the attachments to upload are chosen (inputs.plan_uploads): when the whole request
+   (prompt, attachments as base64, and a stateless conversation's resent history) would
+   pass inputs.INLINE_LIMIT (20 MB), the largest inline ones; one over the Files API's
+   2 GiB limit exits 2; the others' blocks are built now (a text file that is not UTF-8
+   exits 2 here, still before anything is sent);
+3. Files API names (``files/<id>``, or a Files API uri without --mime) are looked up
    (GET files/<id>) for their uri and MIME type; a file still PROCESSING is waited for;
-3. when the whole request would pass inputs.INLINE_LIMIT (20 MB), the largest inline
-   attachments are uploaded (inputs.plan_uploads), with a progress bar, and waited for
-   until ACTIVE; the request then references their uri;
-4. content blocks are built (inputs.content_block) and put before the prompt.
+4. the chosen attachments are uploaded (or found in the upload cache) with the progress
+   bar of ``upload``, and waited for until ACTIVE; their blocks reference the uri;
+5. the blocks go before the prompt, in the order given (inputs.build_input).
 Without a client (--dry-run) nothing is uploaded or looked up: the request shows
 placeholders (PLACEHOLDER_UPLOAD, ``<... looked up at run time>``) instead.
 
@@ -50,23 +54,50 @@ PLACEHOLDER_UPLOAD = "<uploaded at run time>"
 # -- build_turn_input ----------------------------------------------------------------------
 
 
-def build_turn_input(text: str | None, attachments: list[str], mime: str | None, *, client: Any, console: Any) -> Any:
-    """The request ``input`` for a prompt and its -a specs (see the module docstring)."""
+def build_turn_input(
+    text: str | None, attachments: list[str], mime: str | None, *, client: Any, console: Any, overhead: int = 0
+) -> Any:
+    """The request ``input`` for a prompt and its -a specs (see the module docstring).
+
+    ``overhead``: bytes of the rest of the request that count towards the 20 MB (the
+    stateless history resent with this turn, see history_size).
+    """
     atts = resolve_all(attachments, mime)
-    atts = [lookup(client, a, console) if a.needs_lookup else a for a in atts]
-    overhead = len(text.encode("utf-8")) if text else 0
+    text_size = len(text.encode("utf-8")) if text else 0
     limit = inputs.INLINE_LIMIT
-    chosen = inputs.plan_uploads(atts, limit, overhead=overhead)
-    if chosen:
-        count = len(chosen)
+    planned = inputs.plan_uploads(atts, limit, overhead=overhead + text_size)
+    upload = [any(a is p for p in planned) for a in atts]
+    for att in planned:
+        if (att.size or 0) > files_api.MAX_FILE_SIZE:
+            raise UsageError(
+                f"{att.name or 'stdin'}: {human_bytes(att.size or 0)} is too large to send inline and over the "
+                f"Files API's limit of {human_bytes(files_api.MAX_FILE_SIZE)} per file"
+            )
+    # Everything local first (files read, text checked to be UTF-8): a bad attachment
+    # exits 2 before anything is looked up or uploaded.
+    blocks = [inputs.content_block(a) if a.inline and not up else None for a, up in zip(atts, upload)]
+    atts = [lookup(client, a, console) if a.needs_lookup else a for a in atts]
+    if planned:
+        count = len(planned)
         console.note(
             f"the request would be over {human_bytes(limit)} with everything inline: "
             f"{'uploading' if client is not None else 'would upload'} {count} attachment{'s' if count > 1 else ''} "
             "through the Files API"
         )
-        ids = {id(a) for a in chosen}
-        atts = [upload_attachment(client, a, console) if id(a) in ids else a for a in atts]
-    return inputs.build_input(text, [inputs.content_block(a) for a in atts])
+    out = []
+    for att, up, block in zip(atts, upload, blocks):
+        if up:
+            att = upload_attachment(client, att, console)
+        out.append(block if block is not None else inputs.content_block(att))
+    return inputs.build_input(text, out)
+
+
+def history_size(session: Any, store: bool) -> int:
+    """Bytes of the stateless history resent with the next turn (0 in server-side mode)."""
+    conversation = getattr(session, "conversation", None)
+    if store or conversation is None:
+        return 0
+    return len(json.dumps(conversation.history_steps(), ensure_ascii=False).encode("utf-8"))
 
 
 def resolve_all(specs: list[str], mime: str | None) -> list[inputs.Attachment]:
@@ -80,6 +111,12 @@ def _read_stdin() -> bytes:
     stdin = sys.stdin
     if stdin is None or stdin.closed:
         return b""
+    try:
+        tty = stdin.isatty()
+    except (AttributeError, OSError, ValueError):
+        tty = False
+    if tty:  # never wait on a terminal
+        raise UsageError("--attach -: stdin is a terminal; pipe the data in (for example: gemini-cli generate -a - < photo.jpg)")
     return stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode("utf-8")
 
 

@@ -82,8 +82,9 @@ def upload(
 
 def check_file(spec: str, mime: str | None) -> LocalFile:
     """A regular, readable, non-empty file of at most MAX_FILE_SIZE, and its MIME type."""
-    from gemini_cli import inputs
     from gemini_cli.api.files import MAX_FILE_SIZE
+    from gemini_cli.inputs import HEAD_SIZE
+    from gemini_cli.mime import check_mime, detect_mime
     from gemini_cli.progress import human_bytes
 
     if spec == "-":
@@ -113,19 +114,15 @@ def check_file(spec: str, mime: str | None) -> LocalFile:
                 f"{spec}: {human_bytes(st.st_size)} is over the Files API's limit of {human_bytes(MAX_FILE_SIZE)} per file"
             )
         try:
-            head = os.read(fd, inputs.HEAD_SIZE)
+            head = os.read(fd, HEAD_SIZE)
         except OSError as exc:
             raise UsageError(f"{spec}: cannot read: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
     if mime is not None:
-        mime = mime.strip().lower()
-        import re
-
-        if not re.fullmatch(r"[a-z0-9][\w.+-]*/[\w.+-]+", mime):
-            raise UsageError(f"--mime {mime!r} is not a MIME type (for example image/png)")
+        mime = check_mime(mime)
     else:
-        mime = inputs.detect_mime(os.path.basename(path), head)
+        mime = detect_mime(os.path.basename(path), head)
         if mime is None:
             raise UsageError(f"{spec}: cannot tell the file's type; pass --mime (for example --mime video/mp4)")
     return LocalFile(path, st.st_size, mime)
