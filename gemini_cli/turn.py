@@ -46,9 +46,23 @@ def run(
     return builder
 
 
-def _stream_hop(client, body, builder, renderer, on_malformed) -> None:
+def follow(client: ApiClient, interaction_id: str, renderer: Any, *,
+           on_malformed: Callable[[str], None] | None = None) -> InteractionBuilder:
+    """Stream an existing (background) interaction with GET ?stream=true, resuming drops."""
+    builder = InteractionBuilder()
+    builder.interaction["id"] = interaction_id
+    try:
+        _stream_hop(client, {}, builder, renderer, on_malformed, interactions.stream(client, interaction_id))
+    except BaseException as exc:
+        exc.partial = builder  # type: ignore[attr-defined]
+        raise
+    return builder
+
+
+def _stream_hop(client, body, builder, renderer, on_malformed, response=None) -> None:
     """Read one hop's stream; if it drops, resume it with GET ?last_event_id= (stored only)."""
-    response = interactions.create(client, body)
+    if response is None:
+        response = interactions.create(client, body)
     if not is_event_stream(response):
         try:
             # The server answered with a whole Interaction instead of a stream.
@@ -60,16 +74,19 @@ def _stream_hop(client, body, builder, renderer, on_malformed) -> None:
         renderer.interaction(hop)
         return
     builder.begin_hop()
-    resumes = 0
+    # Event ids belong to one interaction: never resume this hop after an earlier hop's id.
+    builder.last_event_id, builder.events_since_id = None, 0
+    resumes, reason = 0, ""
     while True:
         reason = _consume(response, client, builder, renderer, on_malformed) if response else reason
         if builder.completed:
             return
-        if not _resumable(body, builder) or resumes >= client.retries:
+        delay = client.backoff(resumes)
+        left = client.remaining()  # a wait past the --max-time deadline counts as the budget spent
+        if not _resumable(body, builder) or resumes >= client.retries or (left is not None and delay >= left):
             if builder.id and body.get("store", True) is not False:
                 reason += f" (the interaction may still finish: gemini-cli history fetch {builder.id})"
             raise StreamInterrupted(reason)
-        delay = client.backoff(resumes)
         resumes += 1
         client.note(f"{reason}; resuming after event {builder.last_event_id} in {delay:.1f}s")
         time.sleep(delay)
@@ -97,6 +114,8 @@ def _consume(response, client, builder, renderer, on_malformed) -> str:
             renderer.event(raw, event)
             if builder.error is not None:
                 raise stream_error(builder.error)
+            if builder.completed:
+                return ""  # the hop is over: never wait on a server that goes quiet before [DONE]
             if client.deadline is not None:
                 client.check_deadline()
     except httpx.TimeoutException:

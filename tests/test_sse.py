@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from conftest import sse, text_events
-from gemini_cli.api.sse import is_event_stream, iter_events
+from gemini_cli.api.sse import Frame, is_event_stream, iter_events
+from gemini_cli.api.sse import decode as sse_decode
 
 
 def response(*chunks: bytes, content_type: str = "text/event-stream") -> httpx.Response:
@@ -127,3 +128,52 @@ def test_content_type_with_charset():
 def test_is_event_stream():
     assert not is_event_stream(response(b"{}", content_type="application/json"))
     assert not is_event_stream(httpx.Response(200, content=b"{}"))
+
+
+# -- the frame decoder itself ------------------------------------------------------------------
+
+
+def frames(*chunks: bytes) -> list[Frame]:
+    return list(sse_decode(chunks))
+
+
+def test_frames_carry_data_id_and_event_type():
+    body = b'event: step.delta\nid: 1\ndata: a\n\ndata: b\n\nid: 2\nevent: x\ndata: c\ndata: d\n\n'
+    assert frames(body) == [Frame("a", "1", "step.delta"), Frame("b", "1", "message"), Frame("c\nd", "2", "x")]
+
+
+def test_only_one_leading_space_is_removed_and_fields_without_colon():
+    assert frames(b"data:  two\ndata\nid\nevent:\n\n") == [Frame(" two\n", "", "message")]
+
+
+def test_an_id_with_nul_is_ignored_and_ids_persist():
+    assert frames(b"id: 7\n\nid: a\0b\ndata: x\n\ndata: y\n\n") == [Frame("x", "7"), Frame("y", "7")]
+
+
+def test_a_leading_bom_is_dropped_once():
+    assert frames(b"\xef\xbb\xbf", b"data: a\n\n\xef\xbb\xbfdata: b\n\n") == [Frame("a")]
+
+
+def test_invalid_utf8_becomes_replacement_characters():
+    assert frames(b"data: caf\xe9 \xff\n\n") == [Frame("caf\ufffd \ufffd")]
+
+
+def test_a_multibyte_character_split_across_chunks():
+    body = "data: ✓€😀\n\n".encode()
+    assert frames(*(body[i:i + 1] for i in range(len(body)))) == [Frame("✓€😀")]
+
+
+def test_empty_chunks_and_lone_carriage_returns():
+    assert frames(b"", b"data: a\r", b"", b"\r", b"\n", b"data: b\r\r") == [Frame("a"), Frame("b")]
+
+
+def test_a_huge_frame_in_many_chunks():
+    body = b"data: " + b"x" * 5_000_000 + b"\n\n"
+    assert frames(*(body[i:i + 65536] for i in range(0, len(body), 65536)))[0].data == "x" * 5_000_000
+
+
+def test_deeply_nested_json_is_malformed_not_a_crash():
+    deep = "[" * 100_000 + "]" * 100_000
+    body = f'data: {deep}\n\ndata: {{"n": 1}}\n\n'.encode()
+    events, malformed = decode(body)
+    assert events == [{"n": 1}] and len(malformed) == 1
