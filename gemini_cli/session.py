@@ -57,14 +57,20 @@ class Session:
         values.update({key: config.get(name) for key, name in _GEN_FIELDS.items()})
         if config.get("thinking_summaries") == "auto":
             values["thoughts"] = True
+        values["tools"] = list(conv.tools) or None  # tool objects, sent back as they are
+        values["response_format"] = conv.response_format  # --schema/--json/--no-json replace it
         return values
 
-    def prepare(self, settings: Settings, generation_config: dict[str, Any], input: Any) -> dict[str, Any]:
+    def prepare(self, settings: Settings, generation_config: dict[str, Any], input: Any,
+                tools: list[Any] | None = None, response_format: Any = None) -> dict[str, Any]:
         """Create or update the conversation for this turn; return the body's history fields."""
         conv = self.conversation
+        if conv is None and self.previous_interaction_id and not settings.store:
+            # Stateless requests resend history instead of chaining: the parent would be dropped silently.
+            raise UsageError("--previous-interaction-id chains to a stored interaction; it cannot be combined with --no-store")
         if conv is None:
             conv = self.conversation = Conversation.new(
-                settings.model, settings.store, settings.system, generation_config
+                settings.model, settings.store, settings.system, generation_config, tools, response_format
             )
             if self.previous_interaction_id:
                 conv.extra["parent_interaction_id"] = self.previous_interaction_id
@@ -73,6 +79,7 @@ class Session:
                 raise UsageError(f"conversation {conv.id} is stateless (--no-store); it cannot switch to server-side mode")
             conv.model, conv.store = settings.model, settings.store
             conv.system_instruction, conv.generation_config = settings.system, generation_config
+            conv.tools, conv.response_format = list(tools or []), response_format
         step = user_input_step(input)
         if not conv.store:
             return {"input": conv.history_steps() + [step]}

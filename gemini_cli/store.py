@@ -189,15 +189,27 @@ def _acquire(fd: int, path: Any, timeout: float, on_wait: Callable[[], None] | N
         delay = min(delay * 2, 0.2)
 
 
+def delete_file(path: Path, timeout: float = 10.0) -> Path:
+    """Delete a conversation file (waiting for its lock) and the lock sidecar."""
+    with lock(path, timeout):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise UsageError(f"cannot delete {path}: {exc.strerror or exc}") from None
+        with contextlib.suppress(OSError):
+            os.unlink(f"{os.path.realpath(path)}.lock")
+    return path
+
+
 # -- the conversations folder -------------------------------------------------------------
 
 
 def _summary_of(path: Path) -> dict[str, Any]:
     """A list entry for one file; an unreadable file gets a marker instead of an error."""
     try:
-        summary = load(path).summary()
-        summary["error"] = None
-        return summary
+        return {**load(path).summary(), "error": None}
     except NewerVersion as exc:
         title = f"<written by newer gemini-cli: format version {exc.version}>"
         return _marker(path, title, exc.message)
@@ -208,10 +220,9 @@ def _summary_of(path: Path) -> dict[str, Any]:
 
 
 def _marker(path: Path, title: str, error: str) -> dict[str, Any]:
-    try:
+    when = ""
+    with contextlib.suppress(OSError):
         when = _iso_from_ns(path.stat().st_mtime_ns)
-    except OSError:
-        when = ""
     return {"id": path.stem, "title": title, "created": when, "updated": when, "model": "",
             "turns": 0, "mode": "", "error": error}
 
@@ -328,17 +339,7 @@ class ConversationStore:
 
     def delete(self, id_or_prefix: str, timeout: float = 10.0) -> Path:
         """Delete a conversation file (and its lock sidecar); returns the path deleted."""
-        path = self.find(id_or_prefix)
-        with lock(path, timeout):
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
-            except OSError as exc:
-                raise UsageError(f"cannot delete {path}: {exc.strerror or exc}") from None
-            with contextlib.suppress(OSError):
-                os.unlink(f"{os.path.realpath(path)}.lock")
-        return path
+        return delete_file(self.find(id_or_prefix), timeout)
 
     def search(self, text: str) -> list[dict[str, Any]]:
         """Summaries of conversations whose user or model text contains text (any case)."""

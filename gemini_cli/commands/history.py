@@ -1,0 +1,383 @@
+"""`gemini-cli history ...`: list, show, export, delete, search saved conversations;
+fetch and cancel (background) interactions, completing their saved turns.
+
+ID is a conversation id or a unique prefix of one (as `history list` shows it).
+Only fetch, cancel and `delete --remote` talk to the API; the rest never need a key.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from gemini_cli.commands import options as opt
+from gemini_cli.completion import complete_conversation_id
+
+history_app = typer.Typer(
+    name="history",
+    help="Saved conversations: list, show, export, delete, search; fetch or cancel background interactions.",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+COLUMNS = ("ID", "UPDATED", "MODEL", "TURNS", "MODE", "TITLE")
+# Statuses of an interaction the server is still working on.
+RUNNING = frozenset({"in_progress", "pending", "queued"})
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+ShowThoughts = Annotated[bool, typer.Option("--thoughts", help="Include the model's thought summaries.")]
+
+
+class Format(str, Enum):
+    markdown = "markdown"
+    json = "json"
+
+
+def _store():
+    from gemini_cli.store import ConversationStore
+
+    return ConversationStore()
+
+
+def _console(quiet: bool | None):
+    from gemini_cli.output import Console
+
+    return Console(quiet=bool(quiet))
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _table(summaries: list[dict[str, Any]]) -> str:
+    """Columns padded to their widest cell, two spaces apart; the title last, unpadded."""
+    from gemini_cli.transcript import short_time
+
+    rows = [COLUMNS] + [
+        (s["id"], short_time(s["updated"]) or "-", s["model"] or "-", str(s["turns"]), s["mode"] or "-",
+         " ".join(str(s["title"]).split()))
+        for s in summaries
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS) - 1)]
+    return "".join(
+        "  ".join([c.ljust(widths[i]) for i, c in enumerate(r[:-1])] + [r[-1]]).rstrip() + "\n" for r in rows
+    )
+
+
+def _print_summaries(summaries: list[dict[str, Any]], json_: bool, console: Any, empty: str) -> None:
+    if json_:
+        from gemini_cli.output import dumps
+
+        _write(dumps(summaries) + "\n")
+    elif summaries:
+        _write(_table(summaries))
+    else:
+        console.note(empty)
+
+
+@history_app.command("list")
+def list_conversations(
+    limit: Annotated[Optional[int], typer.Option("-n", "--limit", min=1, help="Show only the N newest.")] = None,
+    json_: Json = False,
+    quiet: opt.Quiet = None,
+) -> None:
+    """List saved conversations, newest first: id, updated time, model, turns, mode, title."""
+    summaries = _store().list(limit)
+    _print_summaries(summaries, json_, _console(quiet), "no saved conversations")
+
+
+def _locate(id_or_file: str) -> Path:
+    """A conversation file: an existing path as given, else a conversation id or prefix."""
+    candidate = Path(id_or_file).expanduser()
+    if ("/" in id_or_file or id_or_file.endswith(".json")) and candidate.exists():
+        return candidate
+    return _store().find(id_or_file)
+
+
+@history_app.command("show")
+def show(
+    conversation: Annotated[str, typer.Argument(metavar="ID|FILE", help="Conversation id, unique prefix, or file.", show_default=False,
+                                                 autocompletion=complete_conversation_id)],
+    thoughts: ShowThoughts = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print the conversation file exactly as stored.")] = False,
+) -> None:
+    """Print a conversation as a readable transcript (user turns, answers, usage)."""
+    from gemini_cli import store
+    from gemini_cli.transcript import render_text
+
+    path = _locate(conversation)
+    conv = store.load(path)  # checks it: a corrupt file is reported, never printed as if fine
+    if json_:
+        sys.stdout.buffer.write(path.read_bytes())
+        sys.stdout.flush()
+        return
+    _write(render_text(conv, path, thoughts=thoughts))
+
+
+@history_app.command("export")
+def export(
+    conversation: Annotated[str, typer.Argument(metavar="ID|FILE", help="Conversation id, unique prefix, or file.", show_default=False,
+                                                 autocompletion=complete_conversation_id)],
+    format: Annotated[Format, typer.Option("--format", "-f", help="markdown, or json (the conversation in the current file format).")] = Format.markdown,
+    thoughts: ShowThoughts = False,
+) -> None:
+    """Write a conversation to stdout as Markdown or JSON."""
+    from gemini_cli import store
+    from gemini_cli.transcript import render_markdown
+
+    conv = store.load(_locate(conversation))
+    if format is Format.json:
+        sys.stdout.buffer.write(store.dumps(conv))
+        sys.stdout.flush()
+    else:
+        _write(render_markdown(conv, thoughts=thoughts))
+
+
+@history_app.command("path")
+def path_(
+    conversation: Annotated[Optional[str], typer.Argument(
+        metavar="[ID]", help="Print this conversation's file instead.", show_default=False, autocompletion=complete_conversation_id)] = None,
+) -> None:
+    """Print where conversations are saved (or the file of one conversation)."""
+    store = _store()
+    _write(f"{store.find(conversation) if conversation else store.root}\n")
+
+
+@history_app.command("search")
+def search(
+    text: Annotated[str, typer.Argument(help="Text to look for (any case) in what was asked and answered.", show_default=False)],
+    limit: Annotated[Optional[int], typer.Option("-n", "--limit", min=1, help="Show only the N newest matches.")] = None,
+    json_: Json = False,
+    quiet: opt.Quiet = None,
+) -> None:
+    """List the conversations whose text contains TEXT, newest first."""
+    if not text:
+        from gemini_cli.errors import UsageError
+
+        raise UsageError("give some text to search for")
+    found = _store().search(text)
+    _print_summaries(found if limit is None else found[:limit], json_, _console(quiet), f"no conversation contains {text!r}")
+
+
+# -- the commands that talk to the API ----------------------------------------------------
+
+
+def _settings(**flags: Any):
+    from gemini_cli import config
+
+    return config.resolve({k: opt.enum_value(v) for k, v in flags.items()})
+
+
+def _client(settings: Any, console: Any):
+    from gemini_cli import config
+    from gemini_cli.commands.common import open_client
+
+    return open_client(settings, config.api_key(), console)
+
+
+@history_app.command("delete")
+def delete(
+    conversations: Annotated[list[str], typer.Argument(
+        metavar="ID...", help="Conversation ids or unique prefixes.", show_default=False, autocompletion=complete_conversation_id)],
+    remote: Annotated[bool, typer.Option("--remote", help="Also delete the turns' interactions stored on the server.")] = False,
+    quiet: opt.Quiet = None,
+    timeout: opt.Timeout = None,
+    retries: opt.Retries = None,
+    max_time: opt.MaxTime = None,
+    base_url: opt.BaseUrl = None,
+    api_version: opt.ApiVersion = None,
+) -> None:
+    """Delete saved conversations (no confirmation). Every ID is checked before anything is deleted."""
+    from gemini_cli import store
+
+    cs = _store()
+    paths = list(dict.fromkeys(cs.find(c) for c in conversations))
+    console = _console(quiet)
+    if not remote:
+        for path in paths:
+            store.delete_file(path)
+            console.note(f"deleted {path}")
+        return
+    settings = _settings(quiet=quiet, timeout=timeout, retries=retries, max_time=max_time, base_url=base_url, api_version=api_version)
+    console = _console(settings.quiet)
+    loaded = [(path, store.load(path)) for path in paths]  # a corrupt file: exit 2 before any DELETE
+    with _client(settings, console) as client:
+        for path, conv in loaded:
+            for interaction_id in dict.fromkeys(t.interaction_id for t in conv.turns if t.interaction_id):
+                _delete_remote(client, interaction_id, console)
+            store.delete_file(path, settings.lock_timeout)
+            console.note(f"deleted {path}")
+
+
+def _delete_remote(client: Any, interaction_id: str, console: Any) -> None:
+    """DELETE one interaction; one already gone (404: deleted, expired, or never stored) is fine."""
+    from gemini_cli.api import interactions
+    from gemini_cli.errors import ApiError
+
+    try:
+        interactions.delete(client, interaction_id)
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+        console.note(f"interaction {interaction_id} was already gone from the server")
+    else:
+        console.note(f"deleted interaction {interaction_id} from the server")
+
+
+@history_app.command("fetch")
+def fetch(
+    interaction_id: Annotated[str, typer.Argument(metavar="INTERACTION_ID", help="The id `generate --background` printed.", show_default=False)],
+    wait: Annotated[bool, typer.Option("--wait", help="Poll until the interaction is no longer running.")] = False,
+    stream: Annotated[bool, typer.Option("--stream", help="Stream it as it is generated (resumes a dropped stream).")] = False,
+    interval: Annotated[float, typer.Option("--interval", min=0.001, help="Seconds between polls with --wait.")] = 2.0,
+    thoughts: Annotated[bool, typer.Option("--thoughts", help="Print thought summaries to stderr.")] = False,
+    output: opt.Output = None,
+    usage: opt.Usage = None,
+    quiet: opt.Quiet = None,
+    timeout: opt.Timeout = None,
+    retries: opt.Retries = None,
+    max_time: opt.MaxTime = None,
+    base_url: opt.BaseUrl = None,
+    api_version: opt.ApiVersion = None,
+) -> None:
+    """Get an interaction from the server and print its answer; a saved pending turn is completed."""
+    from gemini_cli.output import renderer_for, usage_line
+
+    settings = _settings(thoughts=thoughts or None, output=output, usage=usage, quiet=quiet, timeout=timeout,
+                         retries=retries, max_time=max_time, base_url=base_url, api_version=api_version)
+    console = _console(settings.quiet)
+    renderer = renderer_for(settings.output, console, thoughts=settings.thoughts)
+    with _client(settings, console) as client:
+        try:
+            result = _stream(client, interaction_id, renderer, console) if stream else \
+                _poll(client, interaction_id, wait, interval, console, renderer)
+        except BaseException as exc:
+            partial = getattr(exc, "partial", None)
+            if partial is not None and partial.steps:
+                renderer.finish(partial.result())
+            raise
+    renderer.finish(result)
+    if settings.usage:
+        console.write(usage_line(result.get("usage")) + "\n")
+    if result.get("status") not in RUNNING:
+        _complete_saved_turn(interaction_id, result, settings, console)
+    _check_outcome(interaction_id, result)
+
+
+def _poll(client: Any, interaction_id: str, wait: bool, interval: float, console: Any, renderer: Any) -> dict[str, Any]:
+    import time
+
+    from gemini_cli.api import interactions
+    from gemini_cli.api.events import InteractionBuilder
+
+    hop = interactions.get(client, interaction_id)
+    if wait and hop.get("status") in RUNNING:
+        console.note(f"waiting for interaction {interaction_id} (status {hop.get('status')})")
+        while hop.get("status") in RUNNING:
+            left = client.remaining()  # --max-time bounds the waiting too (exit 7)
+            time.sleep(interval if left is None else max(min(interval, left), 0))
+            client.check_deadline()
+            hop = interactions.get(client, interaction_id)
+    builder = InteractionBuilder()
+    builder.add_interaction(hop)
+    renderer.interaction(hop)
+    return builder.result()
+
+
+def _stream(client: Any, interaction_id: str, renderer: Any, console: Any) -> dict[str, Any]:
+    from gemini_cli import turn
+
+    builder = turn.follow(client, interaction_id, renderer,
+                          on_malformed=lambda data: console.warn(f"skipped a malformed event: {data[:80]!r}"))
+    return builder.result()
+
+
+def _check_outcome(interaction_id: str, result: dict[str, Any]) -> None:
+    from gemini_cli.errors import NotCompleted
+    from gemini_cli.turn import outcome_error
+
+    status = result.get("status")
+    if status in RUNNING:
+        raise NotCompleted(f"interaction {interaction_id} is still {status}; "
+                           f"wait for it with: gemini-cli history fetch {interaction_id} --wait")
+    error = outcome_error(result)
+    if error is not None:
+        raise error
+
+
+@history_app.command("cancel")
+def cancel(
+    interaction_id: Annotated[str, typer.Argument(metavar="INTERACTION_ID", help="A running background interaction.", show_default=False)],
+    quiet: opt.Quiet = None,
+    timeout: opt.Timeout = None,
+    retries: opt.Retries = None,
+    max_time: opt.MaxTime = None,
+    base_url: opt.BaseUrl = None,
+    api_version: opt.ApiVersion = None,
+) -> None:
+    """Cancel a running background interaction; its saved pending turn is marked cancelled."""
+    from gemini_cli.api import interactions
+
+    settings = _settings(quiet=quiet, timeout=timeout, retries=retries, max_time=max_time, base_url=base_url, api_version=api_version)
+    console = _console(settings.quiet)
+    with _client(settings, console) as client:
+        hop = interactions.cancel(client, interaction_id)
+    status = hop.get("status") or "cancelled"
+    if status in RUNNING:
+        status = "cancelled"
+    console.note(f"cancelled interaction {interaction_id} (status {status})")
+    _complete_saved_turn(interaction_id, {**hop, "status": status}, settings, console)
+
+
+# -- saved turns of background interactions ---------------------------------------------------
+
+
+def find_turn(interaction_id: str) -> Path | None:
+    """The conversation holding an unfinished turn with this interaction id, if any."""
+    from gemini_cli import store
+    from gemini_cli.errors import UsageError
+
+    needle = interaction_id.encode("utf-8")
+    for summary in _store().list():
+        if summary["error"] or not summary["turns"]:
+            continue
+        path = Path(summary["path"])
+        try:
+            if needle not in path.read_bytes():
+                continue
+            conv = store.load(path)
+        except (OSError, UsageError):
+            continue
+        if any(_unfinished(t, interaction_id) for t in conv.turns):
+            return path
+    return None
+
+
+def _unfinished(turn: Any, interaction_id: str) -> bool:
+    from gemini_cli.api.events import FINAL_STATUSES
+
+    return turn.interaction_id == interaction_id and turn.status not in FINAL_STATUSES
+
+
+def _complete_saved_turn(interaction_id: str, result: dict[str, Any], settings: Any, console: Any) -> None:
+    """Record the interaction's outcome in the saved turn waiting for it (under the lock)."""
+    from gemini_cli import store
+
+    path = find_turn(interaction_id)
+    if path is None:
+        return
+    with store.lock(path, settings.lock_timeout, lambda: console.note(f"waiting for another gemini-cli using {path}")):
+        conv = store.load(path)
+        turns = [t for t in conv.turns if _unfinished(t, interaction_id)]
+        if not turns:
+            return  # another process completed it meanwhile
+        for turn in turns:
+            turn.record({k: v for k, v in result.items() if k != "output_text"})
+        store.save(path, conv)
+    console.note(f"saved the {result.get('status')} turn to conversation {conv.id}")
