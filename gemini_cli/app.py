@@ -94,7 +94,12 @@ def _register() -> None:
     app.command(name="generate", no_args_is_help=False)(generate.generate)
     app.command(name="chat")(chat.chat)
     app.command(name="upload")(upload.upload)
+    from gemini_cli.commands import completion
+    app.command(name="completion")(completion.completion)
     app.add_typer(files.files_app)
+    app.add_typer(__import__("gemini_cli.commands.config_cmd", fromlist=["config_app"]).config_app)
+    from gemini_cli.commands import history
+    app.add_typer(history.history_app)
 
 
 _register()
@@ -105,6 +110,10 @@ def _on_sigterm(signum, frame):  # noqa: ARG001
 
 
 def main() -> None:
+    if os.environ.get("_GEMINI_CLI_COMPLETE"):  # a shell asking for TAB candidates
+        from gemini_cli.completion import answer
+
+        sys.exit(answer(app, os.environ["_GEMINI_CLI_COMPLETE"]))
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         app()

@@ -1,4 +1,9 @@
-"""Settings: command-line flag > environment > config file (YAML) > built-in default."""
+"""Settings: flag > template > environment > profile > config file (YAML) > built-in default.
+
+config.yaml holds settings at the top level, plus `profiles:` (named sets of settings, chosen
+with --profile, $GEMINI_CLI_PROFILE or `default_profile:`), `aliases:` (short model names) and
+the API key's source (`api_key:` or `api_key_command:`, see apikey.py).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,23 @@ from pathlib import Path
 from typing import Any
 
 from gemini_cli import paths
-from gemini_cli.errors import AuthError, UsageError
+from gemini_cli.errors import UsageError
 
 DEFAULT_MODEL = "gemini-3-flash-preview"
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 DEFAULT_API_VERSION = "v1beta"
 API_REVISION = "2026-05-20"
+PROFILE_ENV = "GEMINI_CLI_PROFILE"
+
+# Short model names that work everywhere a model id does; `aliases:` in the config adds to them
+# and overrides them. One level only: an alias's value is used as it is.
+BUILTIN_ALIASES = {
+    "flash": "gemini-3-flash-preview",
+    "pro": "gemini-3-pro-preview",
+    "flash-2.5": "gemini-2.5-flash",
+    "pro-2.5": "gemini-2.5-pro",
+    "flash-lite": "gemini-2.5-flash-lite",
+}
 
 
 @dataclass
@@ -43,7 +59,25 @@ class Settings:
     save: bool = True
     store: bool = True
     lock_timeout: float = 30.0
+    # Structured output, tools, rendering (structured.py, tools_display.py, markdown.py, extract.py).
+    schema: Any = None  # --schema JSON|@FILE (or a template's parsed mapping); loaded by structured.load_schema
+    json_mode: bool | None = None  # --json / --no-json; None: as the conversation remembers
+    response_format: Any = None  # the response_format a resumed conversation remembers (wire shape)
+    tools: list[Any] = field(default_factory=list)  # --tool names, or remembered tool objects
+    markdown: bool = False
+    extract: bool = False
+    extract_last: bool = False
+    # Set by resolve(), never copied from a flag of the same name: the profile in use, the
+    # loaded prompt template (templates.Template), the alias table, where each value came from,
+    # and the settings a resumed conversation must not override (flag, template, --profile).
+    profile: str | None = field(default=None, compare=False)
+    template: Any = field(default=None, repr=False, compare=False)
+    aliases: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    explicit: set[str] = field(default_factory=set, repr=False, compare=False)
 
+
+INTERNAL = frozenset({"profile", "template", "aliases", "sources", "explicit"})
 
 # Config keys that take a value of this type (bool before int: bool is an int).
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -52,15 +86,35 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "stop": (list,), "thinking": (str,), "thoughts": (bool,), "stream": (bool,),
     "output": (str,), "usage": (bool,), "quiet": (bool,), "timeout": (int, float),
     "retries": (int,), "retry_delay": (int, float), "max_time": (int, float),
-    "save": (bool,), "store": (bool,), "lock_timeout": (int, float),
+    "save": (bool,), "store": (bool,), "lock_timeout": (int, float), "markdown": (bool,),
 }
+SETTING_KEYS = tuple(_TYPES)  # what config.yaml and profiles may set (and `config show` prints)
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list of strings"}
 # Numeric ranges, as the command-line flags enforce them.
 _BOUNDS = {"temperature": (0, 2), "top_p": (0, 1), "max_tokens": (1, None), "retries": (0, None),
            "retry_delay": (0, None), "lock_timeout": (0, None)}
-_POSITIVE = frozenset({"timeout", "max_time"})
+_POSITIVE = frozenset({"timeout", "max_time", "api_key_command_timeout"})
 THINKING_LEVELS = ("minimal", "low", "medium", "high")
 OUTPUT_MODES = ("text", "json", "jsonl")
+# Top-level keys that are not settings.
+SECTIONS = ("profiles", "default_profile", "aliases", "api_key", "api_key_command", "api_key_command_timeout")
+
+
+@dataclass
+class ConfigFile:
+    """config.yaml, read and checked."""
+
+    path: Path
+    exists: bool = False
+    settings: dict[str, Any] = field(default_factory=dict)
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    default_profile: str | None = None
+    aliases: dict[str, str] = field(default_factory=dict)
+    api_key: str | None = None
+    api_key_command: str | list[str] | None = None
+    api_key_command_timeout: float = 30.0
+    insecure: bool = False  # holds a key-looking value and is readable by group or others
+    mode: int = 0
 
 
 def load_config_file(path: Path | None = None) -> dict[str, Any]:
@@ -72,85 +126,199 @@ def load_config_file(path: Path | None = None) -> dict[str, Any]:
         return {}
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read config file {path}: {exc}") from None
-    import yaml  # only when a config file exists
+    return parse_yaml(text, f"config file {path}", "a mapping of settings")
+
+
+def parse_yaml(text: str, where: str, expected: str) -> dict[str, Any]:
+    """yaml.safe_load a mapping; errors name `where` (and the line and column)."""
+    import yaml  # only when there is a file to read
 
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        place = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise UsageError(f"config file {path}:{where}: {problem}") from None
+        raise UsageError(f"{where}:{place}: {problem}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise UsageError(f"config file {path}: expected a mapping of settings at the top level")
+        raise UsageError(f"{where}: expected {expected} at the top level")
     return data
 
 
-def _check(key: str, value: Any, path: Path) -> Any:
-    types = _TYPES[key]
+def check(key: str, value: Any, where: str, label: str | None = None) -> Any:
+    """Check one setting's type and range; `label` names it in messages (e.g. profiles.x.model)."""
+    label = label or key
+    types = _TYPES.get(key, (int, float))
     ok = isinstance(value, types) and not (bool not in types and isinstance(value, bool))
     if key == "stop" and ok:
         ok = all(isinstance(s, str) for s in value)
     if not ok:
         names = " or ".join(_TYPE_NAMES[t] for t in types if t is not int or float not in types)
-        raise UsageError(f"config file {path}: '{key}' must be {names}, got {value!r}")
+        raise UsageError(f"{where}: '{label}' must be {names}, got {value!r}")
     low, high = _BOUNDS.get(key, (None, None))
     if key in _POSITIVE and value <= 0:
-        raise UsageError(f"config file {path}: '{key}' must be greater than 0, got {value!r}")
+        raise UsageError(f"{where}: '{label}' must be greater than 0, got {value!r}")
     if low is not None and high is not None and not low <= value <= high:
-        raise UsageError(f"config file {path}: '{key}' must be between {low} and {high}, got {value!r}")
+        raise UsageError(f"{where}: '{label}' must be between {low} and {high}, got {value!r}")
     if low is not None and high is None and value < low:
-        raise UsageError(f"config file {path}: '{key}' must be at least {low}, got {value!r}")
+        raise UsageError(f"{where}: '{label}' must be at least {low}, got {value!r}")
     if key == "thinking" and value not in THINKING_LEVELS:
-        raise UsageError(f"config file {path}: 'thinking' must be one of {', '.join(THINKING_LEVELS)}")
+        raise UsageError(f"{where}: '{label}' must be one of {', '.join(THINKING_LEVELS)}")
     if key == "output" and value not in OUTPUT_MODES:
-        raise UsageError(f"config file {path}: 'output' must be one of {', '.join(OUTPUT_MODES)}")
+        raise UsageError(f"{where}: '{label}' must be one of {', '.join(OUTPUT_MODES)}")
     return float(value) if float in types and not isinstance(value, bool) and key != "seed" else value
 
 
-def resolve(flags: dict[str, Any], config_path: Path | None = None) -> Settings:
-    """Merge flags (None = not given) over the environment over the config file over defaults."""
-    settings = Settings()
-    path = config_path or paths.config_file()
-    for key, value in load_config_file(path).items():
+def check_settings(data: dict[str, Any], where: str, prefix: str = "", note: Any = None) -> dict[str, Any]:
+    """The known settings of a mapping, checked; unknown keys are a warning."""
+    checked = {}
+    for key, value in data.items():
         if key not in _TYPES:
-            warn(f"config file {path}: unknown setting '{key}' ignored")
-            continue
-        if value is not None:
-            setattr(settings, key, _check(key, value, path))
+            (note or warn)(f"{where}: unknown setting '{prefix}{key}' ignored")
+        elif value is not None:
+            checked[key] = check(key, value, where, f"{prefix}{key}")
+    return checked
+
+
+def _mapping_of(value: Any, where: str, label: str, what: str) -> dict[Any, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise UsageError(f"{where}: '{label}' must be a mapping of {what}, got {value!r}")
+    return value
+
+
+def _string(value: Any, where: str, label: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise UsageError(f"{where}: '{label}' must be a non-empty string, got {value!r}")
+    return value
+
+
+def read_config(path: Path | None = None, *, warnings: bool = True) -> ConfigFile:
+    """Read and check the whole config file (exit 2 on any error)."""
+    from gemini_cli import apikey
+
+    path = path or paths.config_file()
+    data = load_config_file(path)
+    cfg = ConfigFile(path=path, exists=bool(data) or path.is_file())
+    where = f"config file {path}"
+    note = warn if warnings else (lambda message: None)
+    cfg.settings = check_settings({k: v for k, v in data.items() if k not in SECTIONS}, where, note=note)
+    for name, profile in _mapping_of(data.get("profiles"), where, "profiles", "profile names to settings").items():
+        label = f"profiles.{name}"
+        if not isinstance(name, str) or not name:
+            raise UsageError(f"{where}: profile names must be strings, got {name!r}")
+        if profile is not None and not isinstance(profile, dict):
+            raise UsageError(f"{where}: '{label}' must be a mapping of settings, got {profile!r}")
+        cfg.profiles[name] = check_settings(profile or {}, where, f"{label}.", note=note)
+    for name, model in _mapping_of(data.get("aliases"), where, "aliases", "short names to model ids").items():
+        cfg.aliases[str(name)] = _string(model, where, f"aliases.{name}")
+    if data.get("default_profile") is not None:
+        cfg.default_profile = _string(data["default_profile"], where, "default_profile")
+        if cfg.default_profile not in cfg.profiles:
+            raise UsageError(f"{where}: default_profile '{cfg.default_profile}' is not a profile ({known_profiles(cfg)})")
+    if data.get("api_key") is not None:
+        cfg.api_key = _string(data["api_key"], where, "api_key").strip()
+    command = data.get("api_key_command")
+    if command is not None:
+        if isinstance(command, list):
+            if not command or not all(isinstance(arg, str) for arg in command):
+                raise UsageError(f"{where}: 'api_key_command' must be a command line (a string or a list of strings)")
+        else:
+            _string(command, where, "api_key_command")
+        if cfg.api_key is not None:
+            raise UsageError(f"{where}: give api_key or api_key_command, not both")
+        cfg.api_key_command = command
+    if data.get("api_key_command_timeout") is not None:
+        cfg.api_key_command_timeout = check("api_key_command_timeout", data["api_key_command_timeout"], where)
+    if cfg.exists:
+        cfg.mode = path.stat().st_mode & 0o777
+        cfg.insecure = bool(cfg.mode & 0o077) and apikey.holds_secret(data)
+    return cfg
+
+
+def known_profiles(cfg: ConfigFile) -> str:
+    if not cfg.profiles:
+        return f"no profiles are defined in {cfg.path}"
+    return "known: " + ", ".join(sorted(cfg.profiles))
+
+
+def resolve(flags: dict[str, Any], config_path: Path | None = None) -> Settings:
+    """Merge flags (None = not given) over a template, the environment, the profile, the file, defaults."""
+    settings = Settings()
+    settings.sources = {f.name: "default" for f in fields(Settings) if f.name not in INTERNAL}
+    cfg = read_config(config_path)
+    _layer(settings, cfg.settings, "config file")
+    name, chosen_by = flags.get("profile"), "--profile"
+    if not name and os.environ.get(PROFILE_ENV):
+        name, chosen_by = os.environ[PROFILE_ENV], PROFILE_ENV
+    if not name and cfg.default_profile:
+        name, chosen_by = cfg.default_profile, "default_profile"
+    if name:
+        if name not in cfg.profiles:
+            raise UsageError(f"unknown profile '{name}' (from {chosen_by}; {known_profiles(cfg)})")
+        settings.profile = name
+        _layer(settings, cfg.profiles[name], f"profile {name}", explicit=chosen_by == "--profile")
     env_base = os.environ.get("GOOGLE_GEMINI_BASE_URL")
     if env_base:
         settings.base_url = env_base
-    known = {f.name for f in fields(Settings)}
-    for key, value in flags.items():
-        if key in known and value is not None and value != []:
-            setattr(settings, key, value)
+        settings.sources["base_url"] = "environment (GOOGLE_GEMINI_BASE_URL)"
+    late_warnings: list[str] = []
+    if flags.get("template"):
+        from gemini_cli import templates
+
+        settings.template = templates.load(flags["template"])
+        _layer(settings, settings.template.settings, f"template {settings.template.name}", explicit=True)
+        late_warnings += templates.apply_system(settings, flags.get("param") or [], flags.get("system") is not None)
+    elif flags.get("param"):
+        raise UsageError("--param fills the placeholders of a template: give --template too")
+    given = {key: value for key, value in flags.items()
+             if key in settings.sources and value is not None and value != []}
+    _layer(settings, given, "flag", explicit=True)
+    settings.aliases = {**BUILTIN_ALIASES, **cfg.aliases}
+    if settings.model in settings.aliases:
+        settings.sources["model"] += f" (alias '{settings.model}')"
+        settings.model = settings.aliases[settings.model]
     settings.base_url = settings.base_url.rstrip("/")
+    if cfg.insecure:
+        from gemini_cli import apikey
+
+        late_warnings.append(apikey.insecure_warning(cfg))
+    if not settings.quiet:
+        for message in late_warnings:
+            warn(message)
     return settings
 
 
+def _layer(settings: Settings, values: dict[str, Any], source: str, explicit: bool = False) -> None:
+    for key, value in values.items():
+        setattr(settings, key, value)
+        settings.sources[key] = source
+        if explicit:
+            settings.explicit.add(key)
+
+
+def model_id(settings: Settings, name: str) -> str:
+    """A model id, or the model an alias stands for."""
+    return (settings.aliases or BUILTIN_ALIASES).get(name, name)
+
+
 def remember(settings: Settings, flags: dict[str, Any], remembered: dict[str, Any]) -> None:
-    """A resumed conversation's settings beat the file and defaults; a flag beats both."""
+    """A resumed conversation's settings beat the file and defaults; a flag (or template, or an
+    explicit --profile) beats them."""
     for key, value in remembered.items():
-        if value is not None and flags.get(key) in (None, []):
+        if value is not None and flags.get(key) in (None, []) and key not in settings.explicit:
             setattr(settings, key, value)
+            settings.sources[key] = "conversation"
 
 
 def api_key(required: bool = True) -> str | None:
-    """GOOGLE_API_KEY wins over GEMINI_API_KEY, as in the official SDK."""
-    google = (os.environ.get("GOOGLE_API_KEY") or "").strip()
-    gemini = (os.environ.get("GEMINI_API_KEY") or "").strip()
-    if google and gemini and google != gemini:
-        warn("both GOOGLE_API_KEY and GEMINI_API_KEY are set; using GOOGLE_API_KEY")
-    key = google or gemini
-    if not key and required:
-        raise AuthError(
-            "no API key: set GEMINI_API_KEY (or GOOGLE_API_KEY) to a Gemini API key "
-            "from https://aistudio.google.com/apikey"
-        )
-    return key or None
+    """$GOOGLE_API_KEY, $GEMINI_API_KEY, then the config file's api_key or api_key_command."""
+    from gemini_cli import apikey
+
+    return apikey.get(required)
 
 
 def warn(message: str) -> None:

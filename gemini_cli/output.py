@@ -16,8 +16,11 @@ DIM, RESET = "\x1b[2m", "\x1b[0m"
 
 def redact(text: str) -> str:
     """Remove the API key from text for stderr (an API message may echo it back)."""
-    for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY"):
-        key = (os.environ.get(name) or "").strip()
+    keys = [(os.environ.get(name) or "").strip() for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY")]
+    apikey = sys.modules.get("gemini_cli.apikey")  # loaded only when a key came from the config
+    if apikey is not None:
+        keys += sorted(apikey.SECRETS)
+    for key in keys:
         if len(key) >= 4:
             text = text.replace(key, "<redacted>")
     return text
@@ -59,27 +62,56 @@ def dumps(value: Any) -> str:
 
 
 class TextRenderer:
-    """Answer text to stdout as it arrives (flushed per delta); thoughts, dimmed, to stderr."""
+    """Answer text to stdout as it arrives (flushed per delta); thoughts, dimmed, to stderr.
 
-    def __init__(self, console: Console, *, thoughts: bool = False, stdout: TextIO | None = None):
+    Tool steps (--tool) are described on stderr as each one completes, and the answer's
+    citations are listed on stderr after it. `markdown` renders the answer line by line
+    with ANSI styles (the caller decides: a terminal, colour allowed); `hold` keeps the
+    answer off stdout (--extract prints its code block once the turn is saved).
+    """
+
+    def __init__(self, console: Console, *, thoughts: bool = False, stdout: TextIO | None = None,
+                 markdown: bool = False, hold: bool = False):
         self.console = console
         self.thoughts = thoughts
         self.stdout = stdout or sys.stdout
+        self.hold = hold
+        self.markdown = None
+        if markdown and not hold:
+            from gemini_cli.markdown import MarkdownStream
+
+            self.markdown = MarkdownStream()
         self.wrote_text = False
         self.at_line_start = True
         self.in_thought = False
+        self.tool_steps: dict[Any, dict[str, Any]] = {}  # index -> a tool step being streamed
 
     def event(self, raw: str, event: dict[str, Any]) -> None:
-        if event.get("event_type") != "step.delta":
-            return
-        delta = event.get("delta") or {}
-        kind = delta.get("type")
-        if kind == "text":
-            self.text(delta.get("text", ""))
-        elif kind == "thought_summary" and self.thoughts:
-            block = delta.get("content") or {}
-            if block.get("type") == "text":
-                self.thought(block.get("text", ""))
+        kind = event.get("event_type")
+        if kind == "step.delta":
+            delta = event.get("delta") or {}
+            kind = delta.get("type")
+            if kind == "text":
+                self.text(delta.get("text", ""))
+            elif kind == "thought_summary":
+                if self.thoughts:
+                    block = delta.get("content") or {}
+                    if block.get("type") == "text":
+                        self.thought(block.get("text", ""))
+            elif event.get("index") in self.tool_steps:
+                step = self.tool_steps[event.get("index")]
+                for key in ("arguments", "result", "is_error", "name"):
+                    if key in delta:
+                        step[key] = delta[key]
+        elif kind == "step.start":
+            step = event.get("step") or {}
+            if isinstance(step, dict) and _is_tool_step(step.get("type")):
+                self.tool_steps[event.get("index")] = dict(step)
+        elif kind == "step.stop":
+            if self.tool_steps:
+                step = self.tool_steps.pop(event.get("index"), None)
+                if step is not None:
+                    self.tool_step(step)
 
     def interaction(self, hop: dict[str, Any]) -> None:
         for step in hop.get("steps") or []:
@@ -92,12 +124,14 @@ class TextRenderer:
                 for block in step.get("content") or []:
                     if block.get("type") == "text":
                         self.text(block.get("text", ""))
+            elif _is_tool_step(kind):
+                self.tool_step(step)
 
     def text(self, text: str) -> None:
-        if not text:
+        if not text or self.hold:
             return
         self._end_thought()
-        self.stdout.write(text)
+        self.stdout.write(self.markdown.feed(text) if self.markdown else text)
         self.stdout.flush()
         self.wrote_text = True
         self.at_line_start = text.endswith("\n")
@@ -107,6 +141,20 @@ class TextRenderer:
             self.in_thought = True
             self.console.write(self.console.dim(text))
 
+    def tool_step(self, step: dict[str, Any]) -> None:
+        """What a finished tool step did, dimmed on stderr (not with --quiet)."""
+        if self.console.quiet:
+            return
+        from gemini_cli.tools_display import describe
+
+        lines = describe(step)
+        if not lines:
+            return
+        self._end_thought()
+        if self.wrote_text and not self.at_line_start and self.markdown is None:
+            self.console.write("\n")
+        self.console.write("".join(self.console.dim(line) + "\n" for line in lines))
+
     def _end_thought(self) -> None:
         if self.in_thought:
             self.in_thought = False
@@ -114,10 +162,28 @@ class TextRenderer:
 
     def finish(self, result: dict[str, Any]) -> None:
         self._end_thought()
+        for index in list(self.tool_steps):  # a stream that ended without step.stop
+            self.tool_step(self.tool_steps.pop(index))
+        if self.markdown is not None:
+            self.stdout.write(self.markdown.finish())
         if self.wrote_text and not self.at_line_start:
             self.stdout.write("\n")
             self.at_line_start = True
         self.stdout.flush()
+        sources = result.get("citations")
+        if sources is None:
+            from gemini_cli.tools_display import citations
+
+            sources = citations(result.get("steps"))
+        if sources:
+            from gemini_cli.tools_display import citation_lines
+
+            self.console.write("".join(line + "\n" for line in citation_lines(sources)))
+
+
+def _is_tool_step(kind: Any) -> bool:
+    """A server-side tool's call or result step (function calls are the client's)."""
+    return isinstance(kind, str) and kind.endswith(("_call", "_result")) and not kind.startswith("function_")
 
 
 class JsonlRenderer:
@@ -155,12 +221,13 @@ class JsonRenderer:
         self.stdout.flush()
 
 
-def renderer_for(mode: str, console: Console, *, thoughts: bool = False):
+def renderer_for(mode: str, console: Console, *, thoughts: bool = False, markdown: bool = False, hold: bool = False):
+    """`markdown` is honoured only when stdout is a terminal and colour is allowed (NO_COLOR)."""
     if mode == "json":
         return JsonRenderer()
     if mode == "jsonl":
         return JsonlRenderer()
-    return TextRenderer(console, thoughts=thoughts)
+    return TextRenderer(console, thoughts=thoughts, markdown=markdown and use_colour(sys.stdout), hold=hold)
 
 
 def usage_line(usage: dict[str, Any] | None) -> str:

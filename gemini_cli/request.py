@@ -29,6 +29,23 @@ def generation_config(settings: Settings) -> dict[str, Any]:
     return config
 
 
+def tools(settings: Settings) -> list[dict[str, Any]]:
+    """`tools`: `{"type": NAME}` per --tool (google_search, code_execution, url_context), or remembered ones."""
+    from gemini_cli.tools_display import tools as build
+
+    return build(settings.tools)
+
+
+def response_format(settings: Settings) -> Any:
+    """`response_format`: `{"type": "text", "mime_type": "application/json", "schema"?: {...}}`.
+
+    The schema must already be loaded (structured.check_settings turns --schema @FILE into a mapping).
+    """
+    from gemini_cli.structured import response_format as build
+
+    return build(settings.schema, settings.json_mode, settings.response_format)
+
+
 def create_body(
     *,
     model: str,

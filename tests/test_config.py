@@ -15,7 +15,7 @@ from gemini_cli.errors import UsageError
 GOOGLE_KEY = "google-key-0d9e8f7a6b5c4d3e2f1a"
 NO_KEY_MESSAGE = (
     "gemini-cli: error: no API key: set GEMINI_API_KEY (or GOOGLE_API_KEY) to a Gemini API key "
-    "from https://aistudio.google.com/apikey\n"
+    "from https://aistudio.google.com/apikey, or set api_key_command in the config file\n"
 )
 BOTH_KEYS_WARNING = "gemini-cli: warning: both GOOGLE_API_KEY and GEMINI_API_KEY are set; using GOOGLE_API_KEY\n"
 
@@ -298,3 +298,166 @@ def test_config_file_location(monkeypatch, tmp_path):
     monkeypatch.delenv("GEMINI_CLI_HOME")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     assert paths.config_file() == tmp_path / "xdg" / "gemini-cli" / "config.yaml"
+
+
+# -- api_key: and api_key_command: -----------------------------------------------------------
+
+COMMAND_KEY = "command-key-5e4d3c2b1a09f8e7"
+
+
+def key_script(tmp_path: Path, body: str) -> str:
+    """A command line running a small Python script (no shell syntax: run without a shell)."""
+    import shlex
+    import sys
+
+    script = tmp_path / "getkey.py"
+    script.write_text(f"import sys, time\n{body}\n")
+    return f"{shlex.quote(sys.executable)} {shlex.quote(str(script))}"
+
+
+def secure_config(home: Path, text: str) -> Path:
+    path = add_config(home, text)
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture
+def no_env_key(monkeypatch):
+    monkeypatch.delenv("GEMINI_API_KEY")
+
+
+def test_api_key_command_gives_the_key(api, home, tmp_path, no_env_key):
+    secure_config(home, f"api_key_command: {key_script(tmp_path, f'print({COMMAND_KEY!r} + chr(10) + chr(10))')} one 'two words'\n")
+    api.stream(text_events("ok"))
+    result = run(["generate", "hi"], env={"GEMINI_API_KEY": ""})
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "ok\n", "")
+    assert sent_key(api) == COMMAND_KEY
+
+
+def test_api_key_command_is_split_without_a_shell(home, tmp_path, no_env_key):
+    command = key_script(tmp_path, f"print(repr(sys.argv[1:]), file=open({str(tmp_path / 'argv')!r}, 'w')); print('k-123')")
+    secure_config(home, f"api_key_command: {command} one 'two words' '$HOME'\n")
+    assert config.api_key() == "k-123"
+    assert (tmp_path / "argv").read_text() == "['one', 'two words', '$HOME']\n"
+
+
+def test_api_key_command_with_shell_syntax_runs_in_sh(home, no_env_key):
+    secure_config(home, "api_key_command: printf 'abc\\n' | tr a-c x-z\n")
+    assert config.api_key() == "xyz"
+
+
+def test_api_key_command_as_a_list_is_the_argv(home, no_env_key):
+    secure_config(home, "api_key_command: [printf, '%s|%s', 'a b', c]\n")
+    assert config.api_key() == "a b|c"
+
+
+def test_api_key_command_takes_the_first_line(home, no_env_key):
+    secure_config(home, "api_key_command: [printf, '  first  \\nlogin: me\\n']\n")
+    assert config.api_key() == "first"
+
+
+def test_environment_key_beats_api_key_command(api, home, tmp_path):
+    secure_config(home, f"api_key_command: {tmp_path / 'never-run'}\n")
+    api.stream(text_events("ok"))
+    assert run(["generate", "hi"]).exit_code == 0
+    assert sent_key(api) == API_KEY
+
+
+def test_dry_run_does_not_run_api_key_command(home, tmp_path, no_env_key):
+    secure_config(home, f"api_key_command: touch {tmp_path / 'ran'}\n")
+    assert run(["generate", "--dry-run", "hi"]).exit_code == 0
+    assert not (tmp_path / "ran").exists()
+
+
+@pytest.mark.parametrize(
+    "body, problem",
+    [
+        (f"print({COMMAND_KEY!r}); sys.exit(4)", "exited with status 4 (its output is not shown)"),
+        ("print('   ')", "printed nothing on stdout"),
+        ("sys.stdout.buffer.write(b'\\xff\\xfe')", "printed something that is not UTF-8 text (its output is not shown)"),
+        ("time.sleep(10)", "did not finish within 0.5 s"),
+    ],
+)
+def test_api_key_command_failure_exits_3_without_its_output(api, home, tmp_path, no_env_key, body, problem):
+    path = secure_config(home, f"api_key_command: {key_script(tmp_path, body)}\napi_key_command_timeout: 0.5\n")
+    result = run(["generate", "hi"])
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert result.stderr == f"gemini-cli: error: api_key_command in {path} {problem}\n"
+    assert COMMAND_KEY not in result.stderr
+    assert api.requests() == []
+
+
+def test_api_key_command_not_found_exits_3(home, tmp_path, no_env_key):
+    path = secure_config(home, f"api_key_command: {tmp_path / 'nope'} --get\n")
+    result = run(["generate", "hi"])
+    assert (result.exit_code, result.stderr) == (
+        3, f"gemini-cli: error: api_key_command in {path}: cannot run '{tmp_path / 'nope'}': No such file or directory\n")
+
+
+def test_api_key_command_in_chat(api, home, no_env_key):
+    secure_config(home, f"api_key_command: echo {COMMAND_KEY}\n")
+    api.stream(text_events("ok"))
+    result = run(["chat", "--no-save"], input="hi\n")
+    assert (result.exit_code, result.stdout) == (0, "ok\n")
+    assert sent_key(api) == COMMAND_KEY
+
+
+@pytest.mark.parametrize("source", ["api_key", "api_key_command"])
+def test_a_key_from_the_config_is_redacted_from_errors(api, home, no_env_key, source):
+    value = COMMAND_KEY if source == "api_key" else f"echo {COMMAND_KEY}"
+    secure_config(home, f"{source}: {value}\n")
+    api.error(400, f"API key not valid: {COMMAND_KEY}", "INVALID_ARGUMENT")
+    result = run(["generate", "hi"])
+    assert (result.exit_code, result.stderr) == (4, "gemini-cli: error: HTTP 400 INVALID_ARGUMENT: API key not valid: <redacted>\n")
+
+
+def test_api_key_in_the_config_file(api, home, no_env_key):
+    secure_config(home, f"api_key: {COMMAND_KEY}\n")
+    api.stream(text_events("ok"))
+    result = run(["generate", "hi"])
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert sent_key(api) == COMMAND_KEY
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("api_key: 3\n", "'api_key' must be a non-empty string, got 3"),
+        ("api_key_command: ''\n", "'api_key_command' must be a non-empty string, got ''"),
+        ("api_key_command: [pass, 3]\n", "'api_key_command' must be a command line (a string or a list of strings)"),
+        ("api_key: k\napi_key_command: pass\n", "give api_key or api_key_command, not both"),
+        ("api_key_command_timeout: 0\n", "'api_key_command_timeout' must be greater than 0, got 0"),
+    ],
+)
+def test_bad_key_settings_exit_2(home, text, message):
+    path = secure_config(home, text)
+    result = run(["generate", "--dry-run", "hi"])
+    assert (result.exit_code, result.stderr) == (2, f"gemini-cli: error: config file {path}: {message}\n")
+
+
+def insecure(path: Path, mode: str = "0644") -> str:
+    return (f"gemini-cli: warning: config file {path} contains an API key and is readable by other users "
+            f"(mode {mode}): run `chmod 600 {path}`, or use api_key_command to fetch the key from a password manager\n")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [f"api_key: {COMMAND_KEY}\n", "system: 'AIza" + "Sy" + "A" * 33 + "'\n",
+     "profiles:\n  p:\n    api_key: x\n", "github_token: abc\n"],
+)
+def test_a_readable_config_with_a_key_is_a_warning(home, text):
+    path = add_config(home, text)
+    path.chmod(0o640)
+    result = run(["generate", "--dry-run", "hi"])
+    assert result.exit_code == 0
+    assert insecure(path, "0640") in result.stderr
+    assert COMMAND_KEY not in result.stderr
+    assert insecure(path, "0640") not in run(["generate", "-q", "--dry-run", "hi"]).stderr
+    path.chmod(0o600)
+    assert "readable by other users" not in run(["generate", "--dry-run", "hi"]).stderr
+
+
+def test_a_readable_config_without_a_key_is_fine(home):
+    path = add_config(home, "api_key_command: pass show gemini\nmax_tokens: 5\n")
+    path.chmod(0o644)
+    assert run(["generate", "--dry-run", "hi"]).stderr == ""

@@ -1,29 +1,24 @@
 """`gemini-cli chat`: a REPL at a terminal; one message per line from piped stdin.
 
-Every turn is saved as it happens. The conversation is locked for one turn at a time
-(open_session ... run_turn ... close), then reopened by its path for the next, so other
-gemini-cli processes may use the same conversation between turns. With --no-save
-there is no file and the conversation is kept in memory instead.
+The options and their checks; the loop itself is gemini_cli.chat_loop, imported only
+when chat runs.
 """
 
 from __future__ import annotations
 
-import os
 import sys
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import typer
 
 from gemini_cli.commands import options as opt
-from gemini_cli.errors import GeminiCliError, UsageError
-
-RECENT_TURNS = 3  # shown when a conversation is resumed
+from gemini_cli.errors import UsageError
 
 
 def chat(
     model: opt.Model = None,
+    profile: opt.Profile = None,
+    template: opt.Template = None,
+    param: opt.Param = None,
     system: opt.System = None,
     system_file: opt.SystemFile = None,
     temperature: opt.Temperature = None,
@@ -33,6 +28,10 @@ def chat(
     stop: opt.Stop = None,
     thinking: opt.ThinkingLevel = None,
     thoughts: opt.Thoughts = None,
+    tools: opt.Tools = None,
+    schema: opt.Schema = None,
+    json_mode: opt.JsonMode = None,
+    markdown: opt.Markdown = None,
     attach: opt.Attach = None,
     mime: opt.Mime = None,
     stream: opt.Stream = None,
@@ -61,356 +60,25 @@ def chat(
     settings.output = "text"  # chat renders text; a config file's `output: json` is for generate
     interactive = _isatty(sys.stdin)
     console = Console(quiet=settings.quiet)
+    if settings.template is not None and settings.template.prompt is not None:
+        console.warn(f"chat uses only the system, model and settings of template '{settings.template.name}', not its prompt")
     if not interactive:
         console.colour = False
     attachments = list(attach or [])
     if "-" in attachments:
         raise UsageError("chat reads its messages from stdin, so --attach - cannot be used; attach a file instead")
+    from gemini_cli.chat_loop import Chat, check_attachment
+
     for spec in attachments:
         check_attachment(spec, mime)  # before the user types anything
+    from gemini_cli.structured import check_settings
+
+    check_settings(settings)  # a bad --schema or --tool mix, before the user types anything
     key = config.api_key()
     loop = Chat(settings, flags, console, key=key, interactive=interactive, attachments=attachments, mime=mime)
     code = loop.run(Resume(session, continue_, cid, previous_interaction_id, store))
     if code:
         raise typer.Exit(code)
-
-
-@dataclass
-class Pending:
-    """A message to send (again): what /retry resends after a failure."""
-
-    input: Any  # text, or content blocks taken from a saved turn
-    attachments: list[str] = field(default_factory=list)
-    mime: str | None = None
-    drop: tuple | None = None  # identity of a turn to drop first (a /retry not yet written)
-
-
-class Chat:
-    def __init__(self, settings, flags, console, *, key, interactive, attachments=(), mime=None):
-        self.settings = settings
-        self.flags = flags
-        self.console = console
-        self.key = key
-        self.interactive = interactive
-        self.attachments = list(attachments)
-        self.mime = mime  # --mime applies to the attachments given with -a
-        self.path: Path | None = None  # the conversation's file, once there is one
-        self.conversation = None  # as of the last turn (or the resume)
-        self.memory = None  # with --no-save: the Session itself, kept between turns
-        self.parent: str | None = None  # --previous-interaction-id, until the first turn is saved
-        self.failed: Pending | None = None
-        self.exit_code = 0
-
-    # -- the loop ------------------------------------------------------------------------
-
-    def run(self, resume) -> int:
-        """Read and handle items until /exit or the end of input; the exit code."""
-        from gemini_cli import paths, repl
-
-        self.start(resume)
-        if self.interactive:
-            self.console.note(f"chatting with {self.settings.model}: /help lists the commands, Ctrl-D quits")
-            reader = repl.TerminalInput(paths.state_dir() / "chat_history")
-        else:
-            reader = repl.PipedInput(sys.stdin.buffer)
-        prompt, more = ("{}> ", "... ") if self.interactive else ("", "")
-        try:
-            while True:
-                try:
-                    item = repl.read_item(reader, prompt.format(self.settings.model), more)
-                    if item is None:  # Ctrl-D, or the end of piped input
-                        if self.interactive:
-                            self.console.write("\n")
-                        break
-                    if isinstance(item, repl.Message):
-                        if item.unterminated:
-                            self.console.warn(f"the input ended inside a {repl.BLOCK} block; sending it")
-                        self.send_new(item.text)
-                    elif self.command(item) == "exit":
-                        break
-                except GeminiCliError as exc:  # a slash command that failed (turns catch their own)
-                    self.console.error(exc.message)
-                    if not self.interactive:
-                        self.exit_code = int(exc.exit_code)
-                except KeyboardInterrupt:
-                    if not self.interactive:
-                        raise
-                    self.console.write("\n")  # Ctrl-C at the prompt: drop the line
-        finally:
-            reader.close()
-        return 0 if self.interactive else self.exit_code
-
-    def start(self, resume) -> None:
-        """Open a resumed conversation once, to take its settings and show where it stands."""
-        from gemini_cli import config
-        from gemini_cli.session import open_session
-
-        self.parent = resume.previous_interaction_id
-        if resume.session_file is None and not resume.continue_last and not resume.cid:
-            if not self.settings.save:
-                self.memory = open_session(self.settings, resume, self.console.note)
-            return
-        session = open_session(self.settings, resume, self.console.note)
-        try:
-            config.remember(self.settings, self.flags, session.remembered())
-            self.path, self.conversation = session.path, session.conversation
-            self.parent = None if session.conversation and session.conversation.turns else self.parent
-            if not self.settings.save:
-                self.memory = session
-        finally:
-            session.close()
-        if self.conversation is not None and self.conversation.turns and not self.settings.quiet:
-            self.show_recent()
-
-    # -- turns ---------------------------------------------------------------------------
-
-    def send_new(self, text: str) -> None:
-        attachments, mime = self.attachments, self.mime
-        self.attachments, self.mime = [], None
-        self.send(Pending(text, attachments, mime))
-
-    def send(self, pending: Pending) -> None:
-        from gemini_cli.commands.common import run_turn
-
-        self.failed = None
-        session = None
-        before = None
-        try:
-            session = self.open()
-            if pending.drop is not None:
-                self.drop_last(session, pending.drop)
-            before = self.turn_count(session)
-            run_turn(self.settings, self.console, session, pending.input, pending.attachments, pending.mime, key=self.key)
-        except KeyboardInterrupt:
-            if not self.interactive:
-                raise
-            self.after_failure(session, pending, before)
-            self.console.note("interrupted (/retry regenerates the answer)")
-        except GeminiCliError as exc:
-            self.console.error(exc.message)
-            self.exit_code = int(exc.exit_code)
-            self.after_failure(session, pending, before)
-            if self.interactive:
-                self.console.note("/retry sends the message again")
-        finally:
-            if session is not None:
-                self.adopt(session)
-                session.close()
-
-    def after_failure(self, session, pending: Pending, before: int | None) -> None:
-        """Nothing recorded: remember the message, so that /retry sends it again.
-
-        A turn /retry meant to replace is still named in `drop`: it stays in the file
-        until a new turn is recorded, and drop_last checks it is still the last one.
-        """
-        if session is None or before is None or self.turn_count(session) == before:
-            self.failed = pending
-
-    def open(self):
-        """Lock and load the conversation for one turn (a fresh one when there is none yet)."""
-        from gemini_cli.session import Resume, open_session
-
-        if self.memory is not None:
-            return self.memory
-        if self.path is None:
-            return open_session(self.settings, Resume(previous_interaction_id=self.parent), self.console.note)
-        session = open_session(self.settings, Resume(session_file=self.path), self.console.note)
-        had_turns = self.conversation is not None and self.conversation.turns
-        if session.conversation is None and had_turns:
-            self.console.warn(f"{self.path} is gone; the next answer starts a new conversation there")
-        return session
-
-    def adopt(self, session) -> None:
-        self.conversation = session.conversation
-        if session.path is not None and session.path.exists():
-            self.path = session.path
-        if self.conversation is not None and self.conversation.turns:
-            self.parent = None
-
-    @staticmethod
-    def turn_count(session) -> int:
-        return len(session.conversation.turns) if session.conversation is not None else 0
-
-    @staticmethod
-    def identity(turn) -> tuple:
-        return (turn.created, turn.interaction_id, turn.status)
-
-    def drop_last(self, session, identity: tuple) -> None:
-        conv = session.conversation
-        if conv is not None and conv.turns and self.identity(conv.turns[-1]) == identity:
-            conv.turns.pop()
-
-    def retry(self) -> None:
-        from gemini_cli import repl
-
-        if self.failed is not None:
-            self.send(self.failed)
-            return
-        session = self.open()
-        try:
-            conv = session.conversation
-            if conv is None or not conv.turns:
-                raise UsageError("nothing to retry: no message has been sent yet")
-            last = conv.turns[-1]
-            resend = repl.turn_input(last)
-            if resend is None:
-                raise UsageError("the last turn has no message to send again")
-            identity = self.identity(last)
-        finally:
-            if session is not self.memory:
-                session.close()
-        self.send(Pending(resend, drop=identity))
-
-    # -- slash commands ------------------------------------------------------------------
-
-    def command(self, cmd) -> str | None:
-        from gemini_cli import repl
-
-        name, arg = cmd.name, cmd.arg
-        if name in ("exit", "quit"):
-            return "exit"
-        handler = getattr(self, f"cmd_{name}", None)
-        if name not in repl.COMMANDS or handler is None:
-            close = repl.suggest(name)
-            hint = f"did you mean /{close}? " if close else ""
-            raise UsageError(f"unknown command /{name}: {hint}/help lists the commands; nothing was sent")
-        handler(arg)
-        return None
-
-    def cmd_help(self, arg: str) -> None:
-        from gemini_cli import repl
-
-        self.console.write("Type a message and press Enter to send it. Commands:\n" + repl.help_text())
-
-    def cmd_new(self, arg: str) -> None:
-        self.path = self.conversation = self.parent = self.failed = None
-        self.memory = None
-        if not self.settings.save:
-            from gemini_cli.session import Resume, open_session
-
-            self.memory = open_session(self.settings, Resume(), self.console.note)
-        self.console.note("new conversation")
-
-    def cmd_model(self, arg: str) -> None:
-        if arg:
-            if len(arg.split()) != 1:
-                raise UsageError(f"/model takes one model id, not {arg!r}")
-            self.settings.model = arg
-        self.console.note(f"model: {self.settings.model}")
-
-    def cmd_system(self, arg: str) -> None:
-        if arg == "--clear":
-            self.settings.system = None
-        elif arg:
-            self.settings.system = arg
-        from gemini_cli import repl
-
-        current = repl.shorten(self.settings.system, 200) if self.settings.system else "(none)"
-        self.console.note(f"system instruction: {current}")
-
-    def cmd_thinking(self, arg: str) -> None:
-        from gemini_cli.config import THINKING_LEVELS
-
-        level = arg.lower()
-        if level == "default":
-            self.settings.thinking = None
-        elif level in THINKING_LEVELS:
-            self.settings.thinking = level
-        elif arg:
-            raise UsageError(f"/thinking {arg}: give one of {', '.join(THINKING_LEVELS)}, or default")
-        self.console.note(f"thinking: {self.settings.thinking or 'default'}")
-
-    def cmd_attach(self, arg: str) -> None:
-        if arg == "--clear":
-            self.attachments, self.mime = [], None
-        elif arg:
-            spec, given, mime = arg.partition(" --mime ")
-            spec, mime = spec.strip(), (mime.strip() or None) if given else self.mime
-            check_attachment(spec, mime)
-            self.attachments.append(spec)
-            self.mime = mime
-        listing = ", ".join(self.attachments) or "none"
-        self.console.note(f"attached to the next message: {listing}" + (f" (as {self.mime})" if self.mime else ""))
-
-    def cmd_edit(self, arg: str) -> None:
-        from gemini_cli import repl
-
-        if not self.interactive:
-            raise UsageError("/edit needs a terminal")
-        text = repl.edit_text(arg)
-        if text is None or not text.strip():
-            self.console.note("empty message; nothing sent")
-            return
-        self.send_new(text.rstrip("\n"))
-
-    def cmd_retry(self, arg: str) -> None:
-        self.retry()
-
-    def cmd_usage(self, arg: str) -> None:
-        self.settings.usage = not self.settings.usage
-        self.console.note(f"usage after each answer: {'on' if self.settings.usage else 'off'}")
-
-    def cmd_save(self, arg: str) -> None:
-        from gemini_cli import store
-
-        if not arg:
-            raise UsageError("/save needs a file name")
-        target = Path(os.path.expanduser(arg))
-        if target.is_dir():
-            raise UsageError(f"/save {arg}: is a directory; name a file")
-        conv = self.current()
-        if conv is None or not conv.turns:
-            raise UsageError("nothing to save yet: the conversation has no turns")
-        store.save(target, conv)
-        self.console.note(f"saved {len(conv.turns)} turn(s) to {target}")
-
-    def cmd_history(self, arg: str) -> None:
-        conv = self.current()
-        if conv is None or not conv.turns:
-            self.console.note("no turns yet")
-            return
-        out = sys.stdout if self.interactive else sys.stderr
-        from gemini_cli import repl
-
-        out.write(repl.transcript(conv))
-        out.flush()
-
-    def current(self):
-        """The conversation as saved now (another process may have added turns), else in memory."""
-        from gemini_cli import store
-
-        if self.memory is None and self.path is not None and self.path.exists():
-            return store.load(self.path)
-        return self.memory.conversation if self.memory is not None else self.conversation
-
-    # -- display -------------------------------------------------------------------------
-
-    def show_recent(self) -> None:
-        from gemini_cli import repl
-
-        conv = self.conversation
-        count = len(conv.turns)
-        self.console.note(f"resuming conversation {conv.id} ({count} turn{'s' if count != 1 else ''}) from {self.path}")
-        if count > RECENT_TURNS:
-            self.console.write(self.console.dim(f"  … {count - RECENT_TURNS} earlier (/history shows all)") + "\n")
-        for turn in conv.turns[-RECENT_TURNS:]:
-            for line in repl.turn_lines(turn, conv.model, short=True):
-                self.console.write(self.console.dim(line) + "\n")
-
-
-# -- helpers -----------------------------------------------------------------------------
-
-
-def check_attachment(spec: str, mime: str | None = None) -> None:
-    """Refuse a missing or unusable attachment now rather than at the next message."""
-    from gemini_cli import inputs
-
-    if spec == "-":
-        raise UsageError("/attach -: stdin cannot be attached in chat; attach a file instead")
-    path = os.path.expanduser(spec)
-    if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
-        return  # a pipe or device can be read only once: leave it for the turn
-    inputs.resolve_attachment(spec, mime, lambda: b"")
 
 
 def _isatty(stream) -> bool:

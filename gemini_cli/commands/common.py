@@ -38,19 +38,23 @@ def run_and_render(
     An error raised mid-turn still renders what arrived, and carries it as
     `.partial_result` for the caller to save.
     """
-    from gemini_cli import turn
+    from gemini_cli import structured, turn
+    from gemini_cli.tools_display import with_citations
 
-    renderer = renderer_for(settings.output, console, thoughts=settings.thoughts)
+    renderer = renderer_for(
+        settings.output, console, thoughts=settings.thoughts, hold=settings.extract or settings.extract_last,
+        markdown=settings.markdown and structured.json_format(body.get("response_format")) is None,
+    )
     try:
         builder = turn.run(client, body, renderer, on_malformed=lambda data: console.warn(f"skipped a malformed event: {data[:80]!r}"))
     except BaseException as exc:
         partial = getattr(exc, "partial", None)
         if partial is not None:
-            result = {**partial.result(), **(extra or {})}
+            result = with_citations({**partial.result(), **(extra or {})})
             exc.partial_result = result  # type: ignore[attr-defined]
             renderer.finish(result)
         raise
-    result = {**builder.result(), **(extra or {})}
+    result = with_citations({**builder.result(), **(extra or {})})
     renderer.finish(result)
     if settings.usage:
         console.write(usage_line(result.get("usage")) + "\n")
@@ -59,19 +63,25 @@ def run_and_render(
 
 def run_turn(settings, console, conversation, text, attachments, mime, *, key, background=False, dry_run=False) -> Any:
     """Build the request for one turn, send it, render the answer, save the turn."""
-    from gemini_cli import request, turn
+    from gemini_cli import request, structured, turn
     from gemini_cli.session import new_path_for
 
+    structured.check_settings(settings)  # a bad --schema exits 2 before anything is sent
     with open_client(settings, key, console) as client:
         input = text
         if attachments:
-            from gemini_cli.media import build_turn_input
+            from gemini_cli.media import build_turn_input, history_size
 
-            input = build_turn_input(text, attachments, mime, client=None if dry_run else client, console=console)
+            input = build_turn_input(
+                text, attachments, mime, client=None if dry_run else client, console=console,
+                overhead=history_size(conversation, settings.store),
+            )
         gen = request.generation_config(settings)
-        history = conversation.prepare(settings, gen, input)
+        tools, response_format = request.tools(settings), request.response_format(settings)
+        history = conversation.prepare(settings, gen, input, tools, response_format)
         body = request.create_body(
             model=settings.model, system_instruction=settings.system, generation_config=gen,
+            tools=tools, response_format=response_format,
             store=settings.store, background=background, stream=settings.stream and not background, **history,
         )
         if dry_run:
@@ -93,7 +103,7 @@ def run_turn(settings, console, conversation, text, attachments, mime, *, key, b
                 conversation.record(input, partial, status="interrupted")
             raise
         conversation.record(input, result)
-        error = turn.outcome_error(result)
+        error = structured.after_turn(settings, body, result, turn.outcome_error(result))
         if error is not None:
             raise error
         return result

@@ -14,6 +14,10 @@ from gemini_cli.errors import UsageError
 def generate(
     prompt: Annotated[Optional[str], typer.Argument(help="The prompt; stdin is read too when it is not a terminal.")] = None,
     model: opt.Model = None,
+    profile: opt.Profile = None,
+    template: opt.Template = None,
+    param: opt.Param = None,
+    stdin_position: opt.StdinPositionOption = None,
     system: opt.System = None,
     system_file: opt.SystemFile = None,
     temperature: opt.Temperature = None,
@@ -23,6 +27,12 @@ def generate(
     stop: opt.Stop = None,
     thinking: opt.ThinkingLevel = None,
     thoughts: opt.Thoughts = None,
+    tools: opt.Tools = None,
+    schema: opt.Schema = None,
+    json_mode: opt.JsonMode = None,
+    markdown: opt.Markdown = None,
+    extract: opt.Extract = False,
+    extract_last: opt.ExtractLast = False,
     attach: opt.Attach = None,
     mime: opt.Mime = None,
     stream: opt.Stream = None,
@@ -53,7 +63,8 @@ def generate(
     settings = config.resolve(flags)
     console = Console(quiet=settings.quiet)
     attachments = list(attach or [])
-    text = read_prompt(prompt, stdin_is_attachment="-" in attachments, required=not attachments)
+    text = read_prompt(prompt, stdin_is_attachment="-" in attachments, required=not attachments,
+                       template=settings.template, params=param, position=flags["stdin_position"] or "before")
     resume = Resume(session, continue_, cid, previous_interaction_id, store)
     conversation = open_session(settings, resume, console.note)
     try:
@@ -68,8 +79,9 @@ def generate(
         conversation.close()
 
 
-def read_prompt(argument: str | None, *, stdin_is_attachment: bool = False, required: bool = True) -> str | None:
-    """The prompt: stdin (when piped), a blank line, then the argument."""
+def read_prompt(argument: str | None, *, stdin_is_attachment: bool = False, required: bool = True,
+                template=None, params=None, position: str = "before") -> str | None:
+    """The prompt: stdin (when piped) and the argument, placed by --stdin-position and -t (templates.py)."""
     piped = ""
     stdin = sys.stdin
     if not stdin_is_attachment and stdin is not None and not stdin.closed and not stdin.isatty():
@@ -80,10 +92,11 @@ def read_prompt(argument: str | None, *, stdin_is_attachment: bool = False, requ
             raise UsageError("stdin is not UTF-8 text (attach binary data with --attach -)") from None
     if not piped.strip():
         piped = ""
-    if piped and argument:
-        return f"{piped.rstrip(chr(10))}\n\n{argument}"
-    if piped or argument or not required:
-        return piped or argument
+    from gemini_cli.templates import compose
+
+    text = compose(piped, argument, template=template, params=params, position=position)
+    if text or not required:
+        return text
     raise UsageError("no prompt: give PROMPT as an argument or pipe text on stdin (see gemini-cli generate --help)")
 
 

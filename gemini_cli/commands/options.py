@@ -8,6 +8,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from gemini_cli.completion import complete_conversation_id, complete_model, complete_profile, complete_template
+
 
 class Thinking(str, Enum):
     minimal = "minimal"
@@ -25,7 +27,7 @@ class OutputMode(str, Enum):
 GEN = "Generation"
 CONN = "Connection"
 
-Model = Annotated[Optional[str], typer.Option("--model", "-m", help="Model id.", rich_help_panel=GEN)]
+Model = Annotated[Optional[str], typer.Option("--model", "-m", help="Model id.", rich_help_panel=GEN, autocompletion=complete_model)]
 System = Annotated[Optional[str], typer.Option("--system", "-s", help="System instruction.", rich_help_panel=GEN)]
 SystemFile = Annotated[
     Optional[Path], typer.Option("--system-file", help="Read the system instruction from a file.", rich_help_panel=GEN)
@@ -64,7 +66,39 @@ def read_system(system: str | None, system_file: Path | None) -> str | None:
 
 
 def enum_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return [enum_value(item) for item in value]
     return value.value if isinstance(value, Enum) else value
+
+
+TPL = "Profiles and templates"
+
+
+class StdinPosition(str, Enum):
+    before = "before"
+    after = "after"
+    input = "input"
+
+
+def _pair() -> Any:
+    """NAME VALUE: an option that takes two arguments (typer has no list-of-tuples type)."""
+    try:
+        from click.types import Tuple
+    except ImportError:  # typer vendors click
+        from typer._click.types import Tuple
+    return Tuple([str, str])
+
+
+Profile = Annotated[Optional[str], typer.Option(
+    "--profile", help="Use a profile from the config file's profiles:.", rich_help_panel=TPL, autocompletion=complete_profile)]
+Template = Annotated[Optional[str], typer.Option(
+    "--template", "-t", help="Prompt template: NAME (templates/NAME.yaml in the config folder) or a YAML file.", rich_help_panel=TPL,
+    autocompletion=complete_template)]
+Param = Annotated[Optional[list[str]], typer.Option(
+    "--param", "-p", click_type=_pair(), metavar="NAME VALUE", help="Fill the template's {NAME} placeholder (repeatable).",
+    rich_help_panel=TPL)]
+StdinPositionOption = Annotated[Optional[StdinPosition], typer.Option(
+    "--stdin-position", help="Piped text goes before PROMPT (default), after it, or in place of {input} in it.", rich_help_panel=TPL)]
 
 
 CONV = "Conversation"
@@ -79,7 +113,9 @@ SessionFile = Annotated[
     Optional[Path], typer.Option("--session", help="Conversation file to resume and save to (created if missing).", rich_help_panel=CONV)
 ]
 Continue = Annotated[bool, typer.Option("--continue", "-c", help="Continue the most recently used conversation.", rich_help_panel=CONV)]
-Cid = Annotated[Optional[str], typer.Option("--cid", help="Continue the conversation with this id (or unique prefix).", rich_help_panel=CONV)]
+Cid = Annotated[Optional[str], typer.Option(
+    "--cid", help="Continue the conversation with this id (or unique prefix).", rich_help_panel=CONV,
+    autocompletion=complete_conversation_id)]
 PreviousInteraction = Annotated[
     Optional[str], typer.Option("--previous-interaction-id", help="Chain to a server interaction not in the local history.", rich_help_panel=CONV)
 ]
@@ -87,3 +123,31 @@ Store = Annotated[
     Optional[bool], typer.Option("--store/--no-store", help="Server-side history (default) or stateless: resend the whole history.", rich_help_panel=CONV)
 ]
 Save = Annotated[Optional[bool], typer.Option("--save/--no-save", help="Save the turn to the conversation history (default).", rich_help_panel=CONV)]
+
+
+# -- structured output, tools, terminal rendering (structured.py, tools_display.py, markdown.py)
+
+SHAPE = "Answer shape"
+
+
+class ToolName(str, Enum):
+    google_search = "google_search"
+    code_execution = "code_execution"
+    url_context = "url_context"
+    none = "none"
+
+
+Tools = Annotated[Optional[list[ToolName]], typer.Option(
+    "--tool", help="Server-side tool: google_search, code_execution, url_context (repeatable); none clears remembered tools.",
+    rich_help_panel=SHAPE)]
+Schema = Annotated[Optional[str], typer.Option(
+    "--schema", metavar="JSON|@FILE", help="Ask for JSON matching this JSON Schema; the answer is validated (exit 10).",
+    rich_help_panel=SHAPE)]
+JsonMode = Annotated[Optional[bool], typer.Option(
+    "--json/--no-json", help="Ask for a JSON answer (no schema); --no-json drops a remembered format.", rich_help_panel=SHAPE)]
+Markdown = Annotated[Optional[bool], typer.Option(
+    "--markdown/--no-markdown", help="Render the answer as Markdown on a terminal (never when piped).", rich_help_panel=SHAPE)]
+Extract = Annotated[bool, typer.Option(
+    "--extract", help="Print only the first fenced code block of the answer (exit 10 if none).", rich_help_panel=SHAPE)]
+ExtractLast = Annotated[bool, typer.Option(
+    "--extract-last", help="Print only the last fenced code block of the answer.", rich_help_panel=SHAPE)]

@@ -1,0 +1,143 @@
+"""The API key: $GOOGLE_API_KEY, $GEMINI_API_KEY, the config's `api_key:`, or `api_key_command:`.
+
+`api_key_command` runs a command (a password manager) and takes the first line of its stdout.
+A string is split with shlex and run without a shell, unless it contains shell syntax
+(`| & ; < > ( ) $ \\` * ? ~` or a newline): then it runs as `sh -c STRING`. A YAML list is
+the argv exactly, never through a shell. stdin is /dev/null (so a piped prompt is never
+consumed), stderr is the terminal's (so a password manager can explain itself). Messages
+about a failing command never include what it printed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import subprocess
+from typing import Any
+
+from gemini_cli.errors import AuthError
+
+ENV_VARS = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
+SHELL_SYNTAX = frozenset("|&;<>()$`*?~\n")
+# A Google API key, or a value stored under a name that says it is secret.
+KEY_VALUE = re.compile(r"AIza[0-9A-Za-z_\-]{30,}")
+SECRET_NAME = re.compile(r"(key|token|secret|password|passwd|credentials?)$", re.IGNORECASE)
+REDACTED = "<redacted>"
+# Keys read from the config file or api_key_command in this process, for redaction
+# (output.redact knows only the environment's).
+SECRETS: set[str] = set()
+
+
+def get(required: bool = True) -> str | None:
+    """GOOGLE_API_KEY wins over GEMINI_API_KEY (as in the official SDK), then the config file."""
+    from gemini_cli import config
+
+    google = (os.environ.get("GOOGLE_API_KEY") or "").strip()
+    gemini = (os.environ.get("GEMINI_API_KEY") or "").strip()
+    if google and gemini and google != gemini:
+        config.warn("both GOOGLE_API_KEY and GEMINI_API_KEY are set; using GOOGLE_API_KEY")
+    key = google or gemini
+    if not key:
+        cfg = config.read_config(warnings=False)
+        if cfg.api_key:
+            key = cfg.api_key
+        elif cfg.api_key_command is not None:
+            key = run_command(cfg.api_key_command, cfg.api_key_command_timeout, f"api_key_command in {cfg.path}")
+        if key:
+            SECRETS.add(key)
+    if not key and required:
+        raise AuthError(
+            "no API key: set GEMINI_API_KEY (or GOOGLE_API_KEY) to a Gemini API key "
+            "from https://aistudio.google.com/apikey, or set api_key_command in the config file"
+        )
+    return key or None
+
+
+def command_argv(command: str | list[str]) -> list[str]:
+    """The argv to run: a list as it is; a string through sh -c only when it needs a shell."""
+    if isinstance(command, list):
+        return list(command)
+    if SHELL_SYNTAX & set(command):
+        return ["/bin/sh", "-c", command]
+    try:
+        return shlex.split(command)
+    except ValueError as exc:  # an unterminated quote
+        raise AuthError(f"api_key_command cannot be parsed: {exc}") from None
+
+
+def run_command(command: str | list[str], timeout: float, what: str = "api_key_command") -> str:
+    """Run the command; the first line of its stdout, stripped. Exit 3 on any failure."""
+    argv = command_argv(command)
+    if not argv:
+        raise AuthError(f"{what} is empty")
+    try:
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, start_new_session=True)
+    except OSError as exc:
+        raise AuthError(f"{what}: cannot run {argv[0]!r}: {exc.strerror or exc}") from None
+    try:
+        out, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill(process)
+        raise AuthError(f"{what} did not finish within {timeout:g} s") from None
+    except BaseException:
+        _kill(process)
+        raise
+    if process.returncode != 0:
+        status = process.returncode
+        how = f"was killed by signal {-status}" if status < 0 else f"exited with status {status}"
+        raise AuthError(f"{what} {how} (its output is not shown)")
+    try:
+        text = out.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise AuthError(f"{what} printed something that is not UTF-8 text (its output is not shown)") from None
+    key = text.splitlines()[0].strip() if text else ""
+    if not key:
+        raise AuthError(f"{what} printed nothing on stdout")
+    return key
+
+
+def _kill(process: subprocess.Popen) -> None:
+    """Kill the command and anything it started (a shell's children too)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.wait()
+
+
+def holds_secret(data: Any, name: str = "") -> bool:
+    """Whether a config value holds something that looks like a key."""
+    if isinstance(data, dict):
+        return any(holds_secret(value, str(key)) for key, value in data.items())
+    if isinstance(data, list):
+        return any(holds_secret(value, name) for value in data)
+    if isinstance(data, str):
+        return bool(KEY_VALUE.search(data) or (SECRET_NAME.search(name) and data.strip()))
+    return False
+
+
+def insecure_warning(cfg: Any) -> str:
+    return (
+        f"config file {cfg.path} contains an API key and is readable by other users "
+        f"(mode {cfg.mode:04o}): run `chmod 600 {cfg.path}`, or use api_key_command "
+        "to fetch the key from a password manager"
+    )
+
+
+def redact(data: Any, name: str = "") -> Any:
+    """A copy of a config value with secrets replaced by <redacted>: values under key-, token-,
+    secret- or password-like names, Google API keys, and the API key values of the environment."""
+    if isinstance(data, dict):
+        return {key: redact(value, str(key)) for key, value in data.items()}
+    if isinstance(data, list):
+        return [redact(value, name) for value in data]
+    if isinstance(data, str):
+        if SECRET_NAME.search(name) and data:
+            return REDACTED
+        data = KEY_VALUE.sub(REDACTED, data)
+        for key in [(os.environ.get(var) or "").strip() for var in ENV_VARS] + sorted(SECRETS):
+            if len(key) >= 4:
+                data = data.replace(key, REDACTED)
+    return data

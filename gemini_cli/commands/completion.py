@@ -1,0 +1,33 @@
+"""`gemini-cli completion SHELL`: print the shell completion script (bash, zsh or fish)."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+
+class Shell(str, Enum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+
+
+def completion(
+    shell: Annotated[Shell, typer.Argument(metavar="SHELL", help="bash, zsh or fish.", case_sensitive=False, show_default=False)],
+) -> None:
+    """Print the completion script for SHELL.
+
+    bash: source <(gemini-cli completion bash)   (in ~/.bashrc)
+
+    zsh: gemini-cli completion zsh > ~/.zfunc/_gemini-cli   (with ~/.zfunc on $fpath before compinit)
+
+    fish: gemini-cli completion fish > ~/.config/fish/completions/gemini-cli.fish
+
+    Subcommands, options, conversation ids, model names, profiles and templates complete from local files only.
+    """
+    from gemini_cli.completion import script
+
+    sys.stdout.write(script(shell.value))

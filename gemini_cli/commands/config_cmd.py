@@ -1,0 +1,172 @@
+"""`gemini-cli config path|show|edit`: where the config file is, the effective settings, editing it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import typer
+
+from gemini_cli.commands import options as opt
+
+config_app = typer.Typer(
+    name="config",
+    help="The config file: its path, the effective settings, editing it.",
+    no_args_is_help=True,
+)
+
+# What `config edit` writes when there is no config file yet: every line a comment.
+TEMPLATE = """\
+# gemini-cli configuration (YAML). Every key is optional; `gemini-cli config show` prints
+# the effective settings and where each comes from.
+# Precedence: command-line flag > template > environment > profile > this file > default.
+
+# model: gemini-3-flash-preview   # or an alias: flash, pro, flash-2.5, pro-2.5, flash-lite
+# system: You are terse.
+# temperature: 1.0
+# thinking: low                    # minimal | low | medium | high
+# output: text                     # text | json | jsonl
+# usage: false                     # token usage on stderr
+# thoughts: false                  # thought summaries on stderr
+# save: true                       # save every turn to the history
+
+# Named sets of settings: --profile NAME, $GEMINI_CLI_PROFILE, or default_profile.
+# default_profile: quick
+# profiles:
+#   quick:
+#     model: flash
+#     thinking: minimal
+#   careful:
+#     model: pro
+#     thinking: high
+#     usage: true
+
+# Short model names (they override the built-in ones).
+# aliases:
+#   lite: gemini-2.5-flash-lite
+
+# The API key, when neither GEMINI_API_KEY nor GOOGLE_API_KEY is set: better a password
+# manager command than a key in this file.
+# api_key_command: pass show google/gemini-api-key
+"""
+
+
+@config_app.command("path")
+def path_cmd() -> None:
+    """Print the config file's path (it may not exist yet)."""
+    from gemini_cli import paths
+
+    sys.stdout.write(f"{paths.config_file()}\n")
+
+
+@config_app.command("show")
+def show(profile: opt.Profile = None) -> None:
+    """Print the effective settings as YAML, each with where it came from; secrets redacted."""
+    from gemini_cli import apikey, config
+
+    settings = config.resolve({"profile": profile})
+    cfg = config.read_config(warnings=False)
+    lines = [f"# config file: {cfg.path}" + ("" if cfg.exists else " (not found)")]
+    if settings.profile:
+        lines.append(f"# profile: {settings.profile}")
+    for name, value in _settings(settings).items():
+        lines += _entry(name, apikey.redact(value, name), settings.sources.get(name, "default"))
+    user = set(cfg.aliases)
+    aliases = {name: model for name, model in sorted(settings.aliases.items())}
+    lines.append("aliases:" if aliases else "aliases: {}")
+    for name, model in aliases.items():
+        lines += ["  " + line for line in _entry(name, model, "config file" if name in user else "built-in")]
+    lines.append(_dump("profiles", sorted(cfg.profiles)))
+    lines += _entry("api_key", *_key_source(cfg))
+    if cfg.api_key_command is not None:
+        lines += _entry("api_key_command", apikey.redact(cfg.api_key_command), "config file (not run by show)")
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _settings(settings: Any) -> dict[str, Any]:
+    """The settings a config file can set, in the order of config._TYPES."""
+    from gemini_cli import config
+
+    return {name: getattr(settings, name) for name in config.SETTING_KEYS}
+
+
+def _key_source(cfg: Any) -> tuple[Any, str]:
+    from gemini_cli import apikey
+
+    for var in apikey.ENV_VARS:
+        if (os.environ.get(var) or "").strip():
+            return apikey.REDACTED, f"environment ({var})"
+    if cfg.api_key:
+        return apikey.REDACTED, "config file"
+    if cfg.api_key_command is not None:
+        return None, "from api_key_command"
+    return None, "not set"
+
+
+def _dump(name: str, value: Any) -> str:
+    """One YAML line (or a few, for a multi-line string): lists and mappings in flow style."""
+    import yaml
+
+    if isinstance(value, (list, dict)) and value:
+        flow = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10**6).strip()
+        return f"{name}: {flow}"
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def string(dumper: Any, data: str) -> Any:  # multi-line strings as `|` blocks
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|" if "\n" in data else None)
+
+    Dumper.add_representer(str, string)
+    text = yaml.dump({name: value}, Dumper=Dumper, default_flow_style=False, allow_unicode=True, width=10**6)
+    return text.rstrip("\n")
+
+
+def _entry(name: str, value: Any, source: str) -> list[str]:
+    """`name: value  # source` (the comment on a line of its own above a multi-line value)."""
+    text = _dump(name, value)
+    if "\n" in text:
+        return [f"# {name}: {source}", text]
+    return [f"{text}  # {source}"]
+
+
+@config_app.command("edit")
+def edit() -> None:
+    """Open the config file in $VISUAL or $EDITOR (created from a commented template), then check it."""
+    import shlex
+    import subprocess
+
+    from gemini_cli import config, paths
+    from gemini_cli.errors import UsageError
+
+    path = paths.config_file()
+    if not path.exists():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                file.write(TEMPLATE)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise UsageError(f"cannot create config file {path}: {exc.strerror or exc}") from None
+        sys.stderr.write(f"gemini-cli: created {path}\n")
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    try:
+        argv = shlex.split(editor)
+    except ValueError as exc:
+        raise UsageError(f"cannot parse the editor command {editor!r}: {exc}") from None
+    if not argv:
+        raise UsageError("$VISUAL/$EDITOR is empty")
+    try:
+        status = subprocess.call([*argv, str(path)])
+    except OSError as exc:
+        raise UsageError(f"cannot run the editor {argv[0]!r}: {exc.strerror or exc} (set $VISUAL or $EDITOR)") from None
+    if status != 0:
+        raise UsageError(f"the editor {argv[0]!r} exited with status {status}; {path} was not checked")
+    try:
+        settings = config.resolve({})
+    except UsageError as exc:
+        raise UsageError(f"{exc.message} (run `gemini-cli config edit` again to fix it)") from None
+    if not settings.quiet:
+        sys.stderr.write(f"gemini-cli: {path}: OK\n")

@@ -1,0 +1,166 @@
+"""Structured output: --schema JSON|@FILE and --json, and checking the answer afterwards.
+
+The request side builds `response_format` exactly as the API documents it
+(`{"type": "text", "mime_type": "application/json", "schema": {...}}`); the answer
+side parses the JSON text and validates it with `jsonschema`, imported only when a
+schema is actually used (never for --help or a plain turn).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from gemini_cli.errors import SchemaMismatch, UsageError
+
+JSON_MIME = "application/json"
+
+
+def load_schema(value: Any) -> dict[str, Any] | bool | None:
+    """--schema (or a template's `schema:`): JSON text, @FILE, or an already parsed mapping.
+
+    Exit 2 (UsageError) for unreadable files, text that is not JSON, or a document that
+    is not a valid JSON Schema; all of this happens before anything is sent.
+    """
+    if value is None:
+        return None
+    if isinstance(value, (dict, bool)):
+        schema, where = value, "the schema"
+    elif isinstance(value, str):
+        text, where = value, "--schema"
+        if value.startswith("@"):
+            path = Path(value[1:]).expanduser()
+            where = f"--schema file {path}"
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UsageError(f"cannot read {where}: {getattr(exc, 'strerror', None) or exc}") from None
+        try:
+            schema = json.loads(text)
+        except ValueError as exc:
+            hint = "" if value.startswith("@") else " (give JSON text, or @FILE to read a file)"
+            raise UsageError(f"{where} is not valid JSON: {exc}{hint}") from None
+    else:
+        raise UsageError(f"the schema must be a JSON object, got {type(value).__name__}")
+    if not isinstance(schema, (dict, bool)):
+        raise UsageError(f"{where} must be a JSON object (a JSON Schema), got {type(schema).__name__}")
+    check_schema(schema, where)
+    return schema
+
+
+def check_schema(schema: dict[str, Any] | bool, where: str = "the schema") -> None:
+    from jsonschema import exceptions, validators
+
+    cls = validators.validator_for(schema)
+    try:
+        cls.check_schema(schema)
+    except exceptions.SchemaError as exc:
+        raise UsageError(f"{where} is not a valid JSON Schema: {exc.message} (at {pointer(exc.absolute_path)})") from None
+
+
+def response_format(schema: Any, json_mode: bool | None, remembered: Any = None) -> Any:
+    """The body's `response_format`: --schema and --json replace a remembered one; --no-json drops it."""
+    if json_mode is False:
+        if schema is not None:
+            raise UsageError("--schema asks for JSON; it cannot be combined with --no-json")
+        return None
+    if schema is not None:
+        return {"type": "text", "mime_type": JSON_MIME, "schema": schema}
+    if json_mode:
+        return {"type": "text", "mime_type": JSON_MIME}
+    return remembered
+
+
+def json_format(response_format: Any) -> dict[str, Any] | None:
+    """The JSON text format among those requested (one object or a list), if any."""
+    formats = response_format if isinstance(response_format, list) else [response_format]
+    for fmt in formats:
+        if isinstance(fmt, dict) and fmt.get("type", "text") == "text" and fmt.get("mime_type") == JSON_MIME:
+            return fmt
+    return None
+
+
+def check_answer(text: str, response_format: Any) -> SchemaMismatch | None:
+    """None when the answer is the JSON asked for; else the error to report (exit 10)."""
+    fmt = json_format(response_format)
+    if fmt is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        shown = text.strip()
+        shown = "an empty answer" if not shown else f"{shown[:60]!r}" + ("…" if len(shown) > 60 else "")
+        return SchemaMismatch(f"the answer is not valid JSON ({exc}): {shown}")
+    schema = fmt.get("schema")
+    if schema is None:
+        return None
+    from jsonschema import exceptions, validators
+
+    validator = validators.validator_for(schema)(schema)
+    errors = list(validator.iter_errors(value))
+    if not errors:
+        return None
+    best = exceptions.best_match(errors)
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return SchemaMismatch(
+        f"the answer does not match the schema: at {pointer(best.absolute_path)}: {best.message}{more}"
+    )
+
+
+def pointer(path: Any) -> str:
+    """A jsonschema error path as `$`, `$.items[0].name` (JSONPath-like, as jq users read it)."""
+    out = "$"
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif isinstance(part, str) and part.isidentifier():
+            out += f".{part}"
+        else:
+            out += f"[{json.dumps(part, ensure_ascii=False)}]"
+    return out
+
+
+# -- one turn: before sending, after saving ------------------------------------------
+
+
+def check_settings(settings: Any) -> None:
+    """Exit 2 before anything is sent: a bad --schema, contradictory flags, --tool none mixed."""
+    from gemini_cli.tools_display import tools
+
+    sources = getattr(settings, "sources", None) or {}
+    if settings.json_mode is False and str(sources.get("schema", "")).startswith("template"):
+        settings.schema = None  # --no-json drops a template's schema (a --schema flag with it is an error)
+    settings.schema = load_schema(settings.schema)
+    response_format(settings.schema, settings.json_mode)
+    tools(settings.tools)
+    if settings.extract and settings.extract_last:
+        raise UsageError("give --extract or --extract-last, not both")
+    if (settings.extract or settings.extract_last) and settings.output != "text":
+        raise UsageError(f"--extract prints a code block as text; it cannot be combined with -o {settings.output}")
+
+
+def after_turn(settings: Any, body: dict[str, Any], result: dict[str, Any], outcome: Exception | None,
+               stdout: Any = None) -> Exception | None:
+    """The turn is saved: print an --extract block, then report (in this order) a status
+    other than completed (exit 9), a missing code block or an answer that is not the JSON
+    asked for (exit 10). Returns the error to raise, if any."""
+    text = result.get("output_text") or ""
+    if settings.extract or settings.extract_last:
+        import sys
+
+        from gemini_cli.extract import extract
+
+        block = extract(text, last=settings.extract_last)
+        if block is not None:
+            out = stdout or sys.stdout
+            out.write(block.code)
+            out.flush()
+        if outcome is not None:
+            return outcome
+        if block is None:
+            flag = "--extract-last" if settings.extract_last else "--extract"
+            return SchemaMismatch(f"{flag}: the answer has no fenced code block; nothing was printed")
+    if outcome is not None:
+        return outcome
+    return check_answer(text, body.get("response_format"))
