@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
-import signal
-import subprocess
 from typing import Any
 
 from gemini_cli.errors import AuthError
@@ -62,6 +59,8 @@ def command_argv(command: str | list[str]) -> list[str]:
     if SHELL_SYNTAX & set(command):
         return ["/bin/sh", "-c", command]
     try:
+        import shlex
+
         return shlex.split(command)
     except ValueError as exc:  # an unterminated quote
         raise AuthError(f"api_key_command cannot be parsed: {exc}") from None
@@ -69,6 +68,8 @@ def command_argv(command: str | list[str]) -> list[str]:
 
 def run_command(command: str | list[str], timeout: float, what: str = "api_key_command") -> str:
     """Run the command; the first line of its stdout, stripped. Exit 3 on any failure."""
+    import subprocess  # only a config with api_key_command pays for it
+
     argv = command_argv(command)
     if not argv:
         raise AuthError(f"{what} is empty")
@@ -98,9 +99,11 @@ def run_command(command: str | list[str], timeout: float, what: str = "api_key_c
     return key
 
 
-def _kill(process: subprocess.Popen) -> None:
+def _kill(process: Any) -> None:
     """Kill the command and anything it started (a shell's children too)."""
     try:
+        import signal
+
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass

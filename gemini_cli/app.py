@@ -26,7 +26,16 @@ def report(message: str) -> None:
 
 
 class FunnelGroup(TyperGroup):
-    """Turns every error into a message on stderr and the exit code of design.md §3."""
+    """Turns every error into a message on stderr and the exit code of design.md §3;
+    loads the commands of COMMANDS lazily."""
+
+    def list_commands(self, ctx):  # type: ignore[override]
+        return list(COMMANDS) + [name for name in super().list_commands(ctx) if name not in COMMANDS]
+
+    def get_command(self, ctx, name):  # type: ignore[override]
+        if name not in self.commands and name in COMMANDS:
+            self.commands[name] = load_command(name)
+        return self.commands.get(name)
 
     def invoke(self, ctx):  # type: ignore[override]
         try:
@@ -88,21 +97,32 @@ def root(
     state["debug"] = debug
 
 
-def _register() -> None:
-    from gemini_cli.commands import chat, files, generate, upload
+# The commands, loaded on first use: start-up (`--version`, one command, a TAB
+# completion) neither imports nor builds the commands it does not run.
+COMMANDS = {  # name -> (module, attribute: a command function or a Typer sub-app)
+    "generate": ("gemini_cli.commands.generate", "generate"),
+    "chat": ("gemini_cli.commands.chat", "chat"),
+    "upload": ("gemini_cli.commands.upload", "upload"),
+    "files": ("gemini_cli.commands.files", "files_app"),
+    "history": ("gemini_cli.commands.history", "history_app"),
+    "config": ("gemini_cli.commands.config_cmd", "config_app"),
+    "completion": ("gemini_cli.commands.completion", "completion"),
+}
 
-    app.command(name="generate", no_args_is_help=False)(generate.generate)
-    app.command(name="chat")(chat.chat)
-    app.command(name="upload")(upload.upload)
-    from gemini_cli.commands import completion
-    app.command(name="completion")(completion.completion)
-    app.add_typer(files.files_app)
-    app.add_typer(__import__("gemini_cli.commands.config_cmd", fromlist=["config_app"]).config_app)
-    from gemini_cli.commands import history
-    app.add_typer(history.history_app)
 
+def load_command(name: str):
+    """The click command for one entry of COMMANDS, built by Typer from its definition."""
+    import importlib
 
-_register()
+    module, attribute = COMMANDS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    if not isinstance(target, typer.Typer):
+        single = typer.Typer(add_completion=False, context_settings=app.info.context_settings)
+        single.command(name=name)(target)
+        target = single
+    command = typer.main.get_command(target)
+    command.name = name
+    return command
 
 
 def _on_sigterm(signum, frame):  # noqa: ARG001

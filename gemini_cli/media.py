@@ -335,11 +335,11 @@ class UploadCache:
         if not fresh.writable:
             return
         self.entries = change(fresh.entries)
-        from gemini_cli.store import write_atomic
+        from gemini_cli.atomic import write_atomic
 
         doc = {"format": CACHE_FORMAT, "version": CACHE_VERSION, "entries": self.entries}
         try:
-            write_atomic(cache_path(), json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+            write_atomic(cache_path(), json.dumps(doc, indent=1, ensure_ascii=False) + "\n", durable=False)
         except UsageError as exc:  # a cache: losing it costs an upload, not the run
             self.warn(f"upload cache not saved: {exc.message}")
 

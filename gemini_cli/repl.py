@@ -247,7 +247,7 @@ class TerminalInput:
         if self.readline is None or self.history_file is None:
             return
         try:
-            from gemini_cli.store import ensure_dir
+            from gemini_cli.atomic import ensure_dir
 
             ensure_dir(self.history_file.parent)
             self.readline.write_history_file(str(self.history_file))

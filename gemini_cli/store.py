@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from gemini_cli.atomic import ensure_dir, write_atomic  # noqa: F401  (write_atomic: also store.write_atomic)
 from gemini_cli.conversation import Conversation, CorruptConversation, NewerVersion, now_iso
 from gemini_cli.errors import ExitCode, GeminiCliError, UsageError
 from gemini_cli.paths import conversations_dir
@@ -41,68 +42,6 @@ class LockTimeout(GeminiCliError):
 
 
 # -- files ------------------------------------------------------------------------------
-
-
-def ensure_dir(folder: Path) -> None:
-    """Create folder and any missing parents with mode 0700; existing ones are left alone."""
-    missing = []
-    while not folder.exists():
-        missing.append(folder)
-        if folder.parent == folder:
-            break
-        folder = folder.parent
-    for part in reversed(missing):
-        try:
-            os.mkdir(part, 0o700)
-            os.chmod(part, 0o700)  # mkdir's mode is cut by the umask
-        except FileExistsError:
-            pass  # a concurrent process made it first
-
-
-def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> None:
-    """Replace path with data all at once: a reader sees the old file or the new, never half.
-
-    Temp file in the same folder (os.replace is atomic only within a filesystem), fsync
-    before the rename so a crash cannot leave an empty file, mode 0600. On any failure
-    the old file is untouched and the temp file removed. A symlink is followed, so a
-    --session file kept elsewhere through a link stays a link.
-    """
-    path = Path(os.path.realpath(path))
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    try:
-        ensure_dir(path.parent)
-        tmp = path.parent / f".{path.name}.{os.urandom(4).hex()}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        try:
-            os.fchmod(fd, 0o600)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable; some filesystems refuse, which is harmless."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def dumps(conv: Conversation) -> bytes:
@@ -316,7 +255,7 @@ class ConversationStore:
             return  # nothing but external sessions: do not create the folder just for a cache
         data = {"format": INDEX_FORMAT, "version": 1, "entries": entries}
         with contextlib.suppress(GeminiCliError):  # a cache that cannot be written is only slower
-            write_atomic(self.index_path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+            write_atomic(self.index_path, json.dumps(data, ensure_ascii=False, separators=(",", ":")), durable=False)
 
     # -- lookup -----------------------------------------------------------------------
 
@@ -389,7 +328,7 @@ class ConversationStore:
             new = {"external": external, "last_used": path}
             if new != data:
                 write_atomic(self.sessions_path, json.dumps(
-                    {"format": SESSIONS_FORMAT, "version": 1, **new}, indent=1, ensure_ascii=False) + "\n")
+                    {"format": SESSIONS_FORMAT, "version": 1, **new}, indent=1, ensure_ascii=False) + "\n", durable=False)
 
     def last_used(self) -> Path | None:
         """The conversation used most recently, else the newest by updated, else None."""

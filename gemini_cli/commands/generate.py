@@ -92,9 +92,12 @@ def read_prompt(argument: str | None, *, stdin_is_attachment: bool = False, requ
             raise UsageError("stdin is not UTF-8 text (attach binary data with --attach -)") from None
     if not piped.strip():
         piped = ""
-    from gemini_cli.templates import compose
+    if template is None and position == "before":  # the usual case, without loading templates.py
+        text = f"{piped.rstrip(chr(10))}\n\n{argument}" if piped and argument else (piped or argument)
+    else:
+        from gemini_cli.templates import compose
 
-    text = compose(piped, argument, template=template, params=params, position=position)
+        text = compose(piped, argument, template=template, params=params, position=position)
     if text or not required:
         return text
     raise UsageError("no prompt: give PROMPT as an argument or pipe text on stdin (see gemini-cli generate --help)")

@@ -8,7 +8,23 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gemini_cli.completion import complete_conversation_id, complete_model, complete_profile, complete_template
+
+
+def _completer(name: str):
+    """A TAB completer from gemini_cli.completion, imported only when a shell asks."""
+
+    def complete(ctx=None, args=None, incomplete=""):
+        from gemini_cli import completion
+
+        return getattr(completion, name)(ctx, args, incomplete)
+
+    return complete
+
+
+complete_conversation_id = _completer("complete_conversation_id")
+complete_model = _completer("complete_model")
+complete_profile = _completer("complete_profile")
+complete_template = _completer("complete_template")
 
 
 class Thinking(str, Enum):
