@@ -113,6 +113,17 @@ def _from_url(spec: str, mime: str | None) -> Attachment:
     return Attachment(spec, None if file_name else base, mime, kind, None, uri=spec, file_name=file_name)
 
 
+def open_error(spec: str, exc: OSError) -> UsageError:
+    """The exit-2 error for a local file that cannot be opened, naming it."""
+    if isinstance(exc, FileNotFoundError):
+        return UsageError(f"{spec}: no such file")
+    if isinstance(exc, IsADirectoryError):
+        return UsageError(f"{spec}: is a directory, not a file")
+    if isinstance(exc, PermissionError):
+        return UsageError(f"{spec}: permission denied")
+    return UsageError(f"{spec}: cannot read: {exc.strerror or exc}")
+
+
 def _from_path(spec: str, path: str, mime: str | None) -> Attachment:
     try:
         with open(path, "rb") as f:
@@ -122,14 +133,8 @@ def _from_path(spec: str, path: str, mime: str | None) -> Attachment:
             else:  # a pipe or device: can be read once only
                 data = f.read()
                 head, size = data[:HEAD_SIZE], len(data)
-    except FileNotFoundError:
-        raise UsageError(f"{spec}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{spec}: is a directory, not a file") from None
-    except PermissionError:
-        raise UsageError(f"{spec}: permission denied") from None
-    except OSError as e:
-        raise UsageError(f"{spec}: cannot read: {e.strerror or e}") from None
+    except OSError as exc:
+        raise open_error(spec, exc) from None
     if stat.S_ISDIR(st.st_mode):  # some platforms open directories
         raise UsageError(f"{spec}: is a directory, not a file")
     if size == 0:

@@ -246,3 +246,12 @@ def usage_line(usage: dict[str, Any] | None) -> str:
         if isinstance(usage.get(key), int)
     ]
     return "usage: " + ", ".join(parts) + " tokens"
+
+
+def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """Columns padded to their widest cell, two spaces apart; the last column unpadded."""
+    all_rows = [header, *rows]
+    widths = [max(len(r[i]) for r in all_rows) for i in range(len(header) - 1)]
+    return "".join(
+        "  ".join([cell.ljust(widths[i]) for i, cell in enumerate(r[:-1])] + [r[-1]]).rstrip() + "\n" for r in all_rows
+    )

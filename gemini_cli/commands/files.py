@@ -47,7 +47,7 @@ def list_files(
 ) -> None:
     """List every uploaded file (all pages): name, display name, MIME type, size, state, expiry."""
     from gemini_cli.api import files as files_api
-    from gemini_cli.output import dumps
+    from gemini_cli.output import dumps, table
 
     opened, console = _client(quiet, timeout, retries, max_time, base_url, api_version)
     with opened as client:
@@ -58,7 +58,7 @@ def list_files(
     if not found:
         console.note("no uploaded files")
         return
-    sys.stdout.write(table([row(f) for f in found]))
+    sys.stdout.write(table(COLUMNS, [row(f) for f in found]))
 
 
 def row(file: dict[str, Any]) -> tuple[str, ...]:
@@ -93,17 +93,6 @@ def short_time(value: Any) -> str:
     if when is None:
         return str(value or "")
     return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def table(rows: list[tuple[str, ...]]) -> str:
-    """Columns padded to their widest cell, two spaces apart; the last column unpadded."""
-    all_rows = [COLUMNS, *rows]
-    widths = [max(len(r[i]) for r in all_rows) for i in range(len(COLUMNS))]
-    lines = []
-    for r in all_rows:
-        cells = [cell.ljust(widths[i]) for i, cell in enumerate(r[:-1])] + [r[-1]]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines) + "\n"
 
 
 @files_app.command("get")

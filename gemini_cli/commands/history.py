@@ -56,18 +56,15 @@ def _write(text: str) -> None:
 
 
 def _table(summaries: list[dict[str, Any]]) -> str:
-    """Columns padded to their widest cell, two spaces apart; the title last, unpadded."""
+    """The list as a table; the title last, on one line."""
+    from gemini_cli.output import table
     from gemini_cli.transcript import short_time
 
-    rows = [COLUMNS] + [
+    return table(COLUMNS, [
         (s["id"], short_time(s["updated"]) or "-", s["model"] or "-", str(s["turns"]), s["mode"] or "-",
          " ".join(str(s["title"]).split()))
         for s in summaries
-    ]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS) - 1)]
-    return "".join(
-        "  ".join([c.ljust(widths[i]) for i, c in enumerate(r[:-1])] + [r[-1]]).rstrip() + "\n" for r in rows
-    )
+    ])
 
 
 def _print_summaries(summaries: list[dict[str, Any]], json_: bool, console: Any, empty: str) -> None:

@@ -83,7 +83,7 @@ def upload(
 def check_file(spec: str, mime: str | None) -> LocalFile:
     """A regular, readable, non-empty file of at most MAX_FILE_SIZE, and its MIME type."""
     from gemini_cli.api.files import MAX_FILE_SIZE
-    from gemini_cli.inputs import HEAD_SIZE
+    from gemini_cli.inputs import HEAD_SIZE, open_error
     from gemini_cli.mime import check_mime, detect_mime
     from gemini_cli.progress import human_bytes
 
@@ -93,14 +93,8 @@ def check_file(spec: str, mime: str | None) -> LocalFile:
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat rejects it below
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise UsageError(f"{spec}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{spec}: is a directory, not a file") from None
-    except PermissionError:
-        raise UsageError(f"{spec}: permission denied") from None
     except OSError as exc:
-        raise UsageError(f"{spec}: cannot read: {exc.strerror or exc}") from None
+        raise open_error(spec, exc) from None
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
