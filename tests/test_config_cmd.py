@@ -8,6 +8,8 @@ import stat
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import API_KEY
 from conftest import run_checked as run
 from gemini_cli.commands.config_cmd import TEMPLATE
@@ -227,3 +229,10 @@ def test_help_does_not_import_httpx():
                          capture_output=True, text=True, env={**os.environ}, check=True)
     assert "httpx" not in out.stderr
     assert "path" in out.stdout
+
+
+@pytest.mark.parametrize("group", ["config", "files", "history"])
+def test_every_command_group_takes_dash_h(group):
+    result = run([group, "-h"])
+    assert result.exit_code == 0
+    assert f"Usage: gemini-cli {group} [OPTIONS] COMMAND [ARGS]..." in result.stdout

@@ -6,15 +6,9 @@ import os
 import sys
 from typing import Any
 
-import typer
-
 from gemini_cli.commands import options as opt
 
-config_app = typer.Typer(
-    name="config",
-    help="The config file: its path, the effective settings, editing it.",
-    no_args_is_help=True,
-)
+config_app = opt.sub_app("config", "The config file: its path, the effective settings, editing it.")
 
 # What `config edit` writes when there is no config file yet: every line a comment.
 TEMPLATE = """\

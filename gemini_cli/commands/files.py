@@ -12,13 +12,7 @@ import typer
 
 from gemini_cli.commands import options as opt
 
-files_app = typer.Typer(
-    name="files",
-    help="List, show and delete files uploaded to the Files API (they last 48 hours).",
-    no_args_is_help=True,
-    add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+files_app = opt.sub_app("files", "List, show and delete files uploaded to the Files API (they last 48 hours).")
 
 COLUMNS = ("NAME", "DISPLAY NAME", "MIME TYPE", "SIZE", "STATE", "EXPIRES")
 

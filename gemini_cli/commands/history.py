@@ -17,12 +17,8 @@ import typer
 from gemini_cli.commands import options as opt
 from gemini_cli.completion import complete_conversation_id
 
-history_app = typer.Typer(
-    name="history",
-    help="Saved conversations: list, show, export, delete, search; fetch or cancel background interactions.",
-    no_args_is_help=True,
-    add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+history_app = opt.sub_app(
+    "history", "Saved conversations: list, show, export, delete, search; fetch or cancel background interactions."
 )
 
 COLUMNS = ("ID", "UPDATED", "MODEL", "TURNS", "MODE", "TITLE")

@@ -68,6 +68,14 @@ Retries = Annotated[Optional[int], typer.Option("--retries", min=0, help="Retrie
 MaxTime = Annotated[Optional[float], typer.Option("--max-time", min=0.001, help="Deadline for the whole run, retries included, seconds.", rich_help_panel=CONN)]
 
 
+def sub_app(name: str, help: str) -> typer.Typer:
+    """A command group (files, history, config) with the settings every group shares."""
+    return typer.Typer(
+        name=name, help=help, no_args_is_help=True, add_completion=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+
 def read_system(system: str | None, system_file: Path | None) -> str | None:
     from gemini_cli.errors import UsageError
 
