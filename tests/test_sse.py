@@ -177,3 +177,19 @@ def test_deeply_nested_json_is_malformed_not_a_crash():
     body = f'data: {deep}\n\ndata: {{"n": 1}}\n\n'.encode()
     events, malformed = decode(body)
     assert events == [{"n": 1}] and len(malformed) == 1
+
+
+def test_a_gzip_encoded_stream_is_decoded(api):
+    """Without Content-Encoding the body is read straight from the transport; with one,
+    through httpx's decoder: both must give the same answer."""
+    import gzip
+
+    from conftest import run_checked as run
+    from werkzeug.wrappers import Response
+
+    body = gzip.compress(sse(text_events("Hel", "lo")).encode())
+    api.server.expect_ordered_request("/v1beta/interactions", method="POST").respond_with_response(
+        Response(body, content_type="text/event-stream", headers={"Content-Encoding": "gzip"})
+    )
+    result = run(["generate", "hi"])
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "Hello\n", "")
