@@ -26,8 +26,16 @@ def redact(text: str) -> str:
     return text
 
 
+def isatty(stream: Any) -> bool:
+    """Whether stream is a terminal; False for None, a closed stream or a test's fake."""
+    try:
+        return bool(stream is not None and stream.isatty())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
 def use_colour(stream: TextIO) -> bool:
-    return not os.environ.get("NO_COLOR") and stream.isatty()
+    return not os.environ.get("NO_COLOR") and isatty(stream)
 
 
 class Console:

@@ -11,6 +11,8 @@ import sys
 import time
 from typing import Callable, TextIO
 
+from gemini_cli.output import isatty
+
 BAR_WIDTH = 24
 MIN_INTERVAL = 0.1  # seconds between redraws; the first and the last are always drawn
 CLEAR_LINE = "\r\x1b[K"
@@ -36,13 +38,6 @@ def human_duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, OSError, ValueError):
-        return False
-
-
 class ProgressBar:
     """``update(done)`` as bytes go out, ``close()`` at the end (a final line and a newline).
 
@@ -62,7 +57,7 @@ class ProgressBar:
         self.label = label if len(label) <= MAX_LABEL else "…" + label[-(MAX_LABEL - 1):]
         self.stream = stream if stream is not None else sys.stderr
         self.clock = clock
-        self.enabled = _isatty(self.stream) if enabled is None else enabled
+        self.enabled = isatty(self.stream) if enabled is None else enabled
         self.start = clock()
         self.done = 0
         self.drawn = False  # a bar is on the line now

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Union
 
+from gemini_cli.output import isatty
+
 BLOCK = '"""'
 
 # name -> (argument, what it does); the order is the order of /help.
@@ -194,7 +196,7 @@ class TerminalInput:
         self.stderr = stderr or sys.stderr
         self.history_file = history_file
         self.readline = None
-        if _isatty(self.stderr) and self.stdin is sys.stdin and _fd(sys.stdout) == 1:
+        if isatty(self.stderr) and self.stdin is sys.stdin and _fd(sys.stdout) == 1:
             try:
                 import readline  # noqa: PLC0415 - only at a terminal: it costs start-up time
             except ImportError:
@@ -261,13 +263,6 @@ def _fd(stream) -> int | None:
         return stream.fileno()
     except (AttributeError, OSError, ValueError):
         return None
-
-
-def _isatty(stream) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, OSError, ValueError):
-        return False
 
 
 # -- $EDITOR -----------------------------------------------------------------------------

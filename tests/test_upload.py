@@ -156,7 +156,7 @@ def test_gives_up_after_the_retry_budget_with_exit_6(fake, png):
 def test_a_progress_bar_is_drawn_on_a_terminal_only(fake, png, monkeypatch):
     result = run(["upload", str(png)])
     assert "\r" not in result.stderr and "[" not in result.stderr
-    monkeypatch.setattr("gemini_cli.progress._isatty", lambda stream: True)
+    monkeypatch.setattr("gemini_cli.progress.isatty", lambda stream: True)
     result = run(["upload", "--force", str(png)])
     assert result.exit_code == 0
     assert "cat.png [########################] 100% 2.51 KiB/2.51 KiB" in result.stderr

@@ -50,15 +50,14 @@ def chat(
     api_version: opt.ApiVersion = None,
 ) -> None:
     """Chat: a REPL at a terminal (/help lists its commands); from piped stdin, one message per line."""
-    flags = {key: opt.enum_value(value) for key, value in locals().items()}
+    flags = opt.command_flags(locals())
     from gemini_cli import config
-    from gemini_cli.output import Console
+    from gemini_cli.output import Console, isatty
     from gemini_cli.session import Resume
 
-    flags["system"] = opt.read_system(system, system_file)
     settings = config.resolve(flags)
     settings.output = "text"  # chat renders text; a config file's `output: json` is for generate
-    interactive = _isatty(sys.stdin)
+    interactive = isatty(sys.stdin)
     console = Console(quiet=settings.quiet)
     if settings.template is not None and settings.template.prompt is not None:
         console.warn(f"chat uses only the system, model and settings of template '{settings.template.name}', not its prompt")
@@ -80,10 +79,4 @@ def chat(
     if code:
         raise typer.Exit(code)
 
-
-def _isatty(stream) -> bool:
-    try:
-        return bool(stream is not None and stream.isatty())
-    except (AttributeError, OSError, ValueError):
-        return False
 

@@ -30,6 +30,13 @@ def open_client(settings: Settings, key: str | None, console: Console) -> Iterat
         client.close()
 
 
+def connect(settings: Settings, console: Console) -> Any:
+    """open_client with the API key (exit 3 without one), for commands that always need it."""
+    from gemini_cli import config
+
+    return open_client(settings, config.api_key(), console)
+
+
 def run_and_render(
     client: Any, body: dict[str, Any], settings: Settings, console: Console, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:

@@ -17,16 +17,15 @@ files_app = opt.sub_app("files", "List, show and delete files uploaded to the Fi
 COLUMNS = ("NAME", "DISPLAY NAME", "MIME TYPE", "SIZE", "STATE", "EXPIRES")
 
 
-def _client(quiet, timeout, retries, max_time, base_url, api_version):
+def _client(flags: dict[str, Any]):
+    """A client for the command's connection flags, and its console."""
     from gemini_cli import config
-    from gemini_cli.commands.common import open_client
+    from gemini_cli.commands.common import connect
     from gemini_cli.output import Console
 
-    flags = {"quiet": quiet, "timeout": timeout, "retries": retries, "max_time": max_time,
-             "base_url": base_url, "api_version": api_version}
-    settings = config.resolve(flags)
+    settings = config.resolve(opt.command_flags(flags))
     console = Console(quiet=settings.quiet)
-    return open_client(settings, config.api_key(), console), console
+    return connect(settings, console), console
 
 
 @files_app.command("list")
@@ -40,10 +39,11 @@ def list_files(
     api_version: opt.ApiVersion = None,
 ) -> None:
     """List every uploaded file (all pages): name, display name, MIME type, size, state, expiry."""
+    flags = dict(locals())
     from gemini_cli.api import files as files_api
     from gemini_cli.output import dumps, table
 
-    opened, console = _client(quiet, timeout, retries, max_time, base_url, api_version)
+    opened, console = _client(flags)
     with opened as client:
         found = list(files_api.iter_files(client))
     if json_:
@@ -100,11 +100,12 @@ def get_file(
     api_version: opt.ApiVersion = None,
 ) -> None:
     """Print one file's resource as JSON."""
+    flags = dict(locals())
     from gemini_cli.api import files as files_api
     from gemini_cli.output import dumps
 
     files_api.file_name(name)  # a bad name is exit 2 before the key is needed
-    opened, _ = _client(quiet, timeout, retries, max_time, base_url, api_version)
+    opened, _ = _client(flags)
     with opened as client:
         file = files_api.get(client, name)
     sys.stdout.write(dumps(file) + "\n")
@@ -121,11 +122,12 @@ def delete_files(
     api_version: opt.ApiVersion = None,
 ) -> None:
     """Delete files; stops at the first that cannot be deleted."""
+    flags = dict(locals())
     from gemini_cli.api import files as files_api
     from gemini_cli.media import forget
 
     normalised = [files_api.file_name(n) for n in names]
-    opened, console = _client(quiet, timeout, retries, max_time, base_url, api_version)
+    opened, console = _client(flags)
     deleted: set[str] = set()
     try:
         with opened as client:

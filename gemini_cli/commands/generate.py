@@ -54,12 +54,11 @@ def generate(
     api_version: opt.ApiVersion = None,
 ) -> None:
     """Generate an answer to PROMPT (and/or stdin) and stream it to stdout."""
-    flags = {key: opt.enum_value(value) for key, value in locals().items()}
+    flags = opt.command_flags(locals())
     from gemini_cli import config
     from gemini_cli.output import Console
     from gemini_cli.session import Resume, open_session
 
-    flags["system"] = opt.read_system(system, system_file)
     settings = config.resolve(flags)
     console = Console(quiet=settings.quiet)
     attachments = list(attach or [])

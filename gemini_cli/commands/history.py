@@ -164,14 +164,13 @@ def search(
 def _settings(**flags: Any):
     from gemini_cli import config
 
-    return config.resolve({k: opt.enum_value(v) for k, v in flags.items()})
+    return config.resolve(opt.command_flags(flags))
 
 
 def _client(settings: Any, console: Any):
-    from gemini_cli import config
-    from gemini_cli.commands.common import open_client
+    from gemini_cli.commands.common import connect
 
-    return open_client(settings, config.api_key(), console)
+    return connect(settings, console)
 
 
 @history_app.command("delete")

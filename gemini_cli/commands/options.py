@@ -89,6 +89,15 @@ def read_system(system: str | None, system_file: Path | None) -> str | None:
         raise UsageError(f"cannot read --system-file {system_file}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
+def command_flags(values: dict[str, Any]) -> dict[str, Any]:
+    """A command's parameters (its locals()) as config.resolve takes them: enum members as
+    their values, --system-file read into system."""
+    flags = {key: enum_value(value) for key, value in values.items()}
+    if "system_file" in flags:
+        flags["system"] = read_system(flags.get("system"), flags["system_file"])
+    return flags
+
+
 def enum_value(value: Any) -> Any:
     if isinstance(value, list):
         return [enum_value(item) for item in value]

@@ -46,7 +46,7 @@ def upload(
     api_version: opt.ApiVersion = None,
 ) -> None:
     """Upload FILEs to the Files API and print `name<TAB>uri` for each (files last 48 hours)."""
-    flags = {key: value for key, value in locals().items()}
+    flags = opt.command_flags(locals())
     from gemini_cli import config
     from gemini_cli.output import Console, dumps
 
