@@ -70,7 +70,10 @@ def dumps(value: Any) -> str:
 
 
 class TextRenderer:
-    """Answer text to stdout as it arrives (flushed per delta); thoughts, dimmed, to stderr.
+    """Answer text to stdout as it arrives; thoughts, dimmed, to stderr.
+
+    `flush` is called whenever the stream is about to wait for more bytes, so what
+    arrived is on stdout before any wait, without one flush per delta.
 
     Tool steps (--tool) are described on stderr as each one completes, and the answer's
     citations are listed on stderr after it. `markdown` renders the answer line by line
@@ -140,9 +143,11 @@ class TextRenderer:
             return
         self._end_thought()
         self.stdout.write(self.markdown.feed(text) if self.markdown else text)
-        self.stdout.flush()
         self.wrote_text = True
         self.at_line_start = text.endswith("\n")
+
+    def flush(self) -> None:
+        self.stdout.flush()
 
     def thought(self, text: str) -> None:
         if text:
@@ -195,13 +200,16 @@ def _is_tool_step(kind: Any) -> bool:
 
 
 class JsonlRenderer:
-    """Every stream event as one JSON line, as it arrives (the raw JSON the API sent)."""
+    """Every stream event as one JSON line, as it arrives (the raw JSON the API sent);
+    flushed, as the text is, whenever the stream waits for more."""
 
     def __init__(self, stdout: TextIO | None = None):
         self.stdout = stdout or sys.stdout
 
     def event(self, raw: str, event: dict[str, Any]) -> None:
         self.stdout.write(raw.replace("\n", " ") + "\n")
+
+    def flush(self) -> None:
         self.stdout.flush()
 
     def interaction(self, hop: dict[str, Any]) -> None:
@@ -219,6 +227,9 @@ class JsonRenderer:
         self.stdout = stdout or sys.stdout
 
     def event(self, raw: str, event: dict[str, Any]) -> None:
+        pass
+
+    def flush(self) -> None:
         pass
 
     def interaction(self, hop: dict[str, Any]) -> None:

@@ -104,7 +104,7 @@ def _consume(response, client, builder, renderer, on_malformed) -> str:
     """
     skip = builder.events_since_id
     try:
-        for raw, event in iter_events(response, on_malformed):
+        for raw, event in iter_events(response, on_malformed, renderer.flush):
             if skip:
                 if not event.get("event_id"):
                     skip -= 1
@@ -125,7 +125,16 @@ def _consume(response, client, builder, renderer, on_malformed) -> str:
         return f"the stream was cut off: {exc or type(exc).__name__}"
     finally:
         response.close()
+        _flush(renderer)
     return "the stream ended before the interaction completed"
+
+
+def _flush(renderer) -> None:
+    """What arrived before the stream ended goes out before any message about why."""
+    try:
+        renderer.flush()
+    except OSError:
+        pass  # stdout is gone: the next write reports it (a flush here must not hide the cause)
 
 
 def _resumable(body: dict[str, Any], builder: InteractionBuilder) -> bool:

@@ -691,3 +691,49 @@ def test_transcript_jsonl_is_the_raw_data_lines(api):
     assert (result.exit_code, result.stderr) == (0, "")
     assert result.stdout == "".join(data + "\n" for data in TRANSCRIPT_DATA)
     assert len(TRANSCRIPT_DATA) == 11
+
+
+# -- what arrived is on stdout before the stream waits ---------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["text", "jsonl"])
+def test_a_piped_stdout_gets_the_text_while_the_stream_stalls(api, mode):
+    """stdout is a pipe (block-buffered): what arrived is flushed before each wait."""
+    import os
+    import select
+    import subprocess
+    import sys
+    import threading
+
+    from werkzeug import Response
+
+    release = threading.Event()
+    events = text_events("Partial", " answer")
+
+    def handler(request):
+        def body():
+            yield sse(events[:-2], done=False).encode()
+            release.wait(10)
+            yield sse(events[-2:]).encode()
+
+        return Response(body(), content_type="text/event-stream", direct_passthrough=True)
+
+    api.server.expect_ordered_request("/v1beta/interactions", method="POST").respond_with_handler(handler)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # a pipe is block-buffered
+    process = subprocess.Popen([sys.executable, "-m", "gemini_cli", "generate", "-o", mode, "hi"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        seen = b""
+        want = b"Partial answer" if mode == "text" else b'"text": " answer"'
+        while want not in seen:
+            assert select.select([process.stdout], [], [], 10)[0], f"nothing more on stdout; got {seen!r}"
+            chunk = os.read(process.stdout.fileno(), 65536)
+            assert chunk, f"stdout closed early; got {seen!r}"
+            seen += chunk
+        assert process.poll() is None  # still waiting on the stalled stream
+    finally:
+        release.set()
+        stdout, stderr = process.communicate(timeout=10)
+    assert process.returncode == 0, stderr
+    if mode == "text":
+        assert seen + stdout == b"Partial answer\n"

@@ -108,7 +108,7 @@ def test_console_redacts_the_key(monkeypatch):
 # -- TextRenderer ----------------------------------------------------------------------------
 
 
-def test_text_renderer_writes_and_flushes_each_delta():
+def test_text_renderer_writes_each_delta_and_flushes_when_asked():
     class Recording(Stream):
         def __init__(self):
             super().__init__()
@@ -120,8 +120,11 @@ def test_text_renderer_writes_and_flushes_each_delta():
     stdout = Recording()
     renderer = TextRenderer(Console(stderr=Stream()), stdout=stdout)
     feed(renderer, text_events("Hel", "lo"))
-    assert stdout.flushed == ["Hel", "Hello"]
+    # Written at once, but flushed by the stream (before it waits), not per delta.
+    assert (stdout.getvalue(), stdout.flushed) == ("Hello", [])
+    renderer.flush()
     renderer.finish({})
+    assert stdout.flushed == ["Hello", "Hello\n"]
     assert stdout.getvalue() == "Hello\n"
 
 

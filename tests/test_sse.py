@@ -96,6 +96,16 @@ def test_done_stops_before_the_rest_of_the_body_is_read():
     assert [event for _, event in iter_events(httpx.Response(200, headers={"content-type": "text/event-stream"}, content=chunks()))] == [{"n": 1}]
 
 
+def test_before_read_runs_once_every_event_of_a_chunk_was_handled():
+    seen: list[str] = []
+    chunks = (b'data: {"n": 1}\n\ndata: {"n": 2}\n\ndata: {"n"', b': 3}\n\n', b'data: [DONE]\n\n')
+    for _, event in iter_events(response(*chunks), before_read=lambda: seen.append("read")):
+        seen.append(str(event["n"]))
+    # Events 1 and 2 came in the first chunk: handled before the next read. Event 3 was
+    # completed by the second chunk; [DONE] in the third ends the loop before another read.
+    assert seen == ["1", "2", "read", "3", "read"]
+
+
 def test_split_across_chunks_anywhere():
     events = text_events("héllo ", "wörld ✓", thought="思考")
     body = sse(events).encode()

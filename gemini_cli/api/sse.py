@@ -114,16 +114,28 @@ def _body(response: httpx.Response) -> Iterable[bytes]:
     return response.iter_bytes()
 
 
+def _waiting(chunks: Iterable[bytes], before_read: Callable[[], None]) -> Iterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+        # Resumed only once every event of this chunk was handled: about to wait for more.
+        before_read()
+
+
 def iter_events(
-    response: httpx.Response, on_malformed: Callable[[str], None] | None = None
+    response: httpx.Response,
+    on_malformed: Callable[[str], None] | None = None,
+    before_read: Callable[[], None] | None = None,
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """Yield (raw JSON text, parsed event) for each data frame; stop at [DONE].
 
     A frame whose data is not a JSON object is reported through `on_malformed`
     and skipped: one bad frame should not cost the rest of the answer.
+    `before_read` runs each time the events received so far are all handled and
+    the stream is about to read (and maybe wait) for more: the place to flush output.
     """
     loads = json.loads
-    for frame in decode(_body(response)):
+    chunks = _body(response)
+    for frame in decode(_waiting(chunks, before_read) if before_read else chunks):
         data = frame.data
         if not data:
             continue
