@@ -9,7 +9,9 @@ Choices:
   (our table, then stdlib mimetypes) > magic bytes of the first HEAD_SIZE bytes >
   "text/plain" if the head is UTF-8 without NULs.
 * Local files are read only for their head; the size comes from stat. Non-regular files
-  (``-a <(cmd)``, /dev/stdin) cannot be re-read, so they are read whole, like stdin.
+  (``-a <(cmd)``, /dev/stdin) cannot be re-read, so they are read once, like stdin: kept
+  in memory up to INLINE_LIMIT; past it (it will be uploaded) copied in blocks to a
+  private temporary file, removed at exit, so a big stream is never whole in memory.
 * Text files (text/*, JSON, YAML, ...) are sent as a text block holding the file's content,
   as-is. The caller may add the file name (``att.name``) as a separate text block when
   several are attached. By uri (URL, Files API) text cannot be inlined, so it goes as a
@@ -26,13 +28,14 @@ import os
 import re
 import stat
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any, BinaryIO, Callable
 
 from gemini_cli.errors import UsageError
 from gemini_cli.mime import block_type, check_mime, detect_mime, mime_from_name
 
 HEAD_SIZE = 512  # bytes read from a file to sniff its type
 INLINE_LIMIT = 20 * 1024 * 1024  # whole request, per the docs (§3.2, §8.4)
+SPILL_BLOCK = 1024 * 1024  # copy size when a big stream goes to a temporary file
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ def _remote_kind(mime: str, source: str) -> str:
 def resolve_attachment(
     spec: str,
     mime_override: str | None,
-    stdin_bytes_reader: Callable[[], bytes],
+    open_stdin: Callable[[], BinaryIO | None],
 ) -> Attachment:
     """Turn one ``--attach`` value into an Attachment (see the module docstring).
 
@@ -82,10 +85,11 @@ def resolve_attachment(
     """
     mime = check_mime(mime_override)
     if spec == "-":
-        data = stdin_bytes_reader()
-        if not data:
+        stream = open_stdin()
+        data, copy, size = read_once(stream, "stdin") if stream is not None else (b"", None, 0)
+        if not size:
             raise UsageError("stdin is empty")
-        return _from_bytes("stdin", None, data, mime, source="-")
+        return _from_bytes("stdin", None, data, mime, source="-", copy=copy, size=size)
 
     lowered = spec[:8].lower()
     if lowered.startswith(("http://", "https://")):
@@ -130,29 +134,63 @@ def _from_path(spec: str, path: str, mime: str | None) -> Attachment:
             st = os.fstat(f.fileno())
             if stat.S_ISREG(st.st_mode):
                 head, data, size = f.read(HEAD_SIZE), None, st.st_size
+            elif stat.S_ISDIR(st.st_mode):  # some platforms open directories
+                raise UsageError(f"{spec}: is a directory, not a file")
             else:  # a pipe or device: can be read once only
-                data = f.read()
-                head, size = data[:HEAD_SIZE], len(data)
+                data, copy, size = read_once(f, spec)
     except OSError as exc:
         raise open_error(spec, exc) from None
-    if stat.S_ISDIR(st.st_mode):  # some platforms open directories
-        raise UsageError(f"{spec}: is a directory, not a file")
     if size == 0:
         raise UsageError(f"{spec}: file is empty")
     name = os.path.basename(path.rstrip("/\\")) or spec
     if data is not None:
-        return _from_bytes(spec, name, data, mime, source=spec)
+        return _from_bytes(spec, name, data, mime, source=spec, copy=copy, size=size)
     mime = mime or detect_mime(name, head)
     if mime is None:
         raise UsageError(f"{spec}: cannot tell the file's type; pass --mime (for example --mime image/png)")
     return Attachment(spec, name, mime, block_type(mime, spec), size, path=path)
 
 
-def _from_bytes(label: str, name: str | None, data: bytes, mime: str | None, *, source: str) -> Attachment:
+def _from_bytes(label: str, name: str | None, data: bytes, mime: str | None, *, source: str,
+                copy: str | None = None, size: int | None = None) -> Attachment:
+    """Bytes read once (stdin, a pipe); ``copy``: the temporary file holding them all,
+    when there were too many to keep (``data`` is then only their head)."""
     mime = mime or detect_mime(name, data[:HEAD_SIZE])
     if mime is None:
         raise UsageError(f"{label}: cannot tell the type of the data; pass --mime (for example --mime image/png)")
+    if copy is not None:
+        return Attachment(source, name, mime, block_type(mime, label), size, path=copy)
     return Attachment(source, name, mime, block_type(mime, label), len(data), data=data)
+
+
+def read_once(f: BinaryIO, label: str) -> tuple[bytes, str | None, int]:
+    """Read a stream that cannot be read again: (bytes, None, size) when it fits in
+    INLINE_LIMIT; else (its first HEAD_SIZE bytes, a temporary copy's path, size). A
+    stream that big must be uploaded anyway, and the upload reads the copy in chunks."""
+    data = f.read(INLINE_LIMIT + 1)
+    if len(data) <= INLINE_LIMIT:
+        return data, None, len(data)
+    import atexit
+    import shutil
+    import tempfile
+
+    try:
+        fd, copy = tempfile.mkstemp(prefix="gemini-cli-attachment-")  # 0600
+        atexit.register(_remove, copy)
+        with open(fd, "wb") as out:
+            out.write(data)
+            shutil.copyfileobj(f, out, SPILL_BLOCK)
+            size = out.tell()
+    except OSError as exc:
+        raise UsageError(f"{label}: cannot keep a temporary copy for the upload: {exc.strerror or exc}") from None
+    return data[:HEAD_SIZE], copy, size
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def complete_remote(att: Attachment, *, uri: str, mime: str) -> Attachment:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import sys
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -104,20 +103,21 @@ def resolve_all(specs: list[str], mime: str | None) -> list[inputs.Attachment]:
     """Resolve every spec; binary stdin ("-") is read once and may be attached once."""
     if specs.count("-") > 1:
         raise UsageError("--attach - (stdin) can be given only once")
-    return [inputs.resolve_attachment(spec, mime, _read_stdin) for spec in specs]
+    return [inputs.resolve_attachment(spec, mime, _open_stdin) for spec in specs]
 
 
-def _read_stdin() -> bytes:
+def _open_stdin() -> Any:
+    """Binary stdin to read once, or None when there is none."""
     stdin = sys.stdin
     if stdin is None or stdin.closed:
-        return b""
+        return None
     try:
         tty = stdin.isatty()
     except (AttributeError, OSError, ValueError):
         tty = False
     if tty:  # never wait on a terminal
         raise UsageError("--attach -: stdin is a terminal; pipe the data in (for example: gemini-cli generate -a - < photo.jpg)")
-    return stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode("utf-8")
+    return stdin.buffer if hasattr(stdin, "buffer") else io.BytesIO(stdin.read().encode("utf-8"))
 
 
 def lookup(client: Any, att: inputs.Attachment, console: Any) -> inputs.Attachment:
@@ -163,7 +163,7 @@ def upload_attachment(client: Any, att: inputs.Attachment, console: Any) -> inpu
     label = att.name or "stdin"
     file = upload_cached(
         client, path=att.path, data=att.data, size=att.size or 0, mime=att.mime or "application/octet-stream",
-        display_name=att.name, label=label, console=console,
+        display_name=att.name, file_name=att.name, label=label, console=console,
     )
     file = wait_for(client, file, console)
     if not file.get("uri"):
@@ -182,12 +182,14 @@ def upload_cached(
     size: int,
     mime: str,
     display_name: str | None,
+    file_name: str | None,
     label: str,
     console: Any,
     force: bool = False,
     chunk_size: int | None = None,
 ) -> dict[str, Any]:
-    """The File for this content: a live cached upload, or a new upload (with progress)."""
+    """The File for this content: a live cached upload, or a new upload (with progress).
+    ``file_name``: sent as X-Goog-Upload-File-Name (not the path: that may be a temporary copy)."""
     digest = sha256_of(path=path, data=data)
     cache = UploadCache.load(warn=console.warn)
     if not force:
@@ -208,7 +210,7 @@ def upload_cached(
         with _open_source(path, data, label) as stream:
             file = files_api.upload(
                 client, stream, size=size, mime=mime, display_name=display_name,
-                file_name_header=os.path.basename(path) if path else None,
+                file_name_header=file_name,
                 progress=bar, chunk_size=chunk_size, note=note,
             )
     finally:

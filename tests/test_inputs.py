@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import io
 
 import pytest
 
@@ -319,31 +320,31 @@ def test_resolve_pipe_is_read_whole(tmp_path):
 # ---------------------------------------------------------------- resolve_attachment: stdin
 
 def test_resolve_stdin_binary():
-    att = resolve_attachment("-", None, lambda: PNG)
+    att = resolve_attachment("-", None, lambda: io.BytesIO(PNG))
     assert att == Attachment(source="-", name=None, mime="image/png", kind="image", size=len(PNG), data=PNG)
     assert content_block(att) == {"type": "image", "data": "iVBORw0KGgr7//7/", "mime_type": "image/png"}
 
 
 def test_resolve_stdin_text_and_override():
-    att = resolve_attachment("-", None, lambda: b"some text")
+    att = resolve_attachment("-", None, lambda: io.BytesIO(b"some text"))
     assert (att.mime, att.kind) == ("text/plain", "text")
     assert content_block(att) == {"type": "text", "text": "some text"}
-    att = resolve_attachment("-", "audio/wav", lambda: b"raw")
+    att = resolve_attachment("-", "audio/wav", lambda: io.BytesIO(b"raw"))
     assert content_block(att) == {"type": "audio", "data": "cmF3", "mime_type": "audio/wav"}
 
 
 def test_resolve_stdin_errors():
-    assert usage_error(resolve_attachment, "-", None, lambda: b"") == "stdin is empty"
-    assert usage_error(resolve_attachment, "-", None, lambda: b"\x00\x01\x02") == (
+    assert usage_error(resolve_attachment, "-", None, lambda: io.BytesIO(b"")) == "stdin is empty"
+    assert usage_error(resolve_attachment, "-", None, lambda: io.BytesIO(b"\x00\x01\x02")) == (
         "stdin: cannot tell the type of the data; pass --mime (for example --mime image/png)"
     )
-    assert usage_error(resolve_attachment, "-", None, lambda: b"PK\x03\x04\x00") == (
+    assert usage_error(resolve_attachment, "-", None, lambda: io.BytesIO(b"PK\x03\x04\x00")) == (
         "stdin: type application/zip is not supported by the API; pass --mime to override"
     )
 
 
 def test_stdin_text_override_with_binary_content():
-    att = resolve_attachment("-", "text/plain", lambda: b"ok \xff\xfe")
+    att = resolve_attachment("-", "text/plain", lambda: io.BytesIO(b"ok \xff\xfe"))
     assert usage_error(content_block, att) == (
         "stdin: not UTF-8 text (invalid byte at offset 3); pass --mime to send it as another type"
     )
@@ -470,7 +471,7 @@ def test_inline_size_is_base64_length(n, b64):
 
 def test_inline_size_text_and_stdin():
     assert inline_size(_att(10, kind="text")) == 10
-    assert inline_size(resolve_attachment("-", None, lambda: b"\x89PNG\r\n\x1a\nx")) == 12
+    assert inline_size(resolve_attachment("-", None, lambda: io.BytesIO(b"\x89PNG\r\n\x1a\nx"))) == 12
 
 
 def test_plan_uploads_nothing_when_within_limit():
@@ -491,7 +492,7 @@ def test_plan_uploads_skips_text_and_uris_and_counts_overhead():
     text = _att(3000, kind="text")
     url = Attachment("https://e/a.png", "a.png", "image/png", "image", None, uri="https://e/a.png")
     img = _att(300)  # 400
-    stdin = resolve_attachment("-", "image/png", lambda: b"x" * 30)  # 40
+    stdin = resolve_attachment("-", "image/png", lambda: io.BytesIO(b"x" * 30))  # 40
     assert plan_uploads([text, url, img, stdin], limit=3439) == [img]  # 3440 -> 3040
     assert plan_uploads([text, url, img, stdin], limit=3039) == [img, stdin]  # -> 3000
     assert plan_uploads([img], limit=500) == []
@@ -530,3 +531,86 @@ def test_user_input_step():
     assert step == {"type": "user_input", "content": blocks}
     assert step["content"] is not blocks
     assert user_input_step({"type": "text", "text": "x"}) == {"type": "user_input", "content": [{"type": "text", "text": "x"}]}
+
+
+# ---------------------------------------------------------------- streams too big to keep in memory
+
+
+class Recording(io.BytesIO):
+    """A stream that remembers the size of every read asked of it."""
+
+    def __init__(self, data: bytes):
+        super().__init__(data)
+        self.asked: list[int] = []
+
+    def read(self, size=-1):
+        self.asked.append(size)
+        return super().read(size)
+
+
+def test_a_stream_that_fits_inline_stays_in_memory(monkeypatch):
+    monkeypatch.setattr(inputs, "INLINE_LIMIT", 100)
+    data = b"\x89PNG\r\n\x1a\n" + b"x" * 92  # exactly the limit
+    assert inputs.read_once(Recording(data), "stdin") == (data, None, 100)
+
+
+def test_a_stream_past_the_inline_limit_goes_to_a_private_temporary_copy(monkeypatch, tmp_path):
+    import atexit
+    import os
+    import stat as stat_module
+
+    monkeypatch.setattr(inputs, "INLINE_LIMIT", 100)
+    monkeypatch.setattr(inputs, "SPILL_BLOCK", 64)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # TMPDIR is read again
+    exits = []
+    monkeypatch.setattr(atexit, "register", lambda fn, *args: exits.append((fn, args)))
+    data = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 2
+    stream = Recording(data)
+    att = resolve_attachment("-", None, lambda: stream)
+    # Never more than the inline limit (+1, to know it is past it) in one read, then blocks.
+    assert stream.asked[0] == 101 and all(0 < n <= 64 for n in stream.asked[1:])
+    assert (att.source, att.name, att.mime, att.kind, att.size, att.data) == ("-", None, "image/png", "image", len(data), None)
+    assert os.path.dirname(att.path) == str(tmp_path)
+    assert open(att.path, "rb").read() == data
+    assert stat_module.S_IMODE(os.stat(att.path).st_mode) == 0o600
+    assert plan_uploads([att], limit=100) == [att]  # it is uploaded, from the copy
+    [(remove, args)] = exits  # the copy is removed at exit
+    remove(*args)
+    assert not os.path.exists(att.path)
+    remove(*args)  # a second removal (already gone) is quiet
+
+
+def test_a_big_pipe_attachment_is_copied_too(monkeypatch, tmp_path):
+    import os
+    import threading
+
+    monkeypatch.setattr(inputs, "INLINE_LIMIT", 1000)
+    data = b"%PDF-1.7\n" + b"y" * 5000
+    r, w = os.pipe()
+    writer = threading.Thread(target=lambda: (os.write(w, data), os.close(w)))
+    writer.start()
+    try:
+        att = resolve_attachment(f"/dev/fd/{r}", None, no_stdin)
+    finally:
+        writer.join()
+        os.close(r)
+    assert (att.name, att.mime, att.kind, att.size, att.data) == (str(r), "application/pdf", "document", len(data), None)
+    assert open(att.path, "rb").read() == data
+    os.unlink(att.path)
+
+
+def test_a_copy_that_cannot_be_written_is_a_usage_error(monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(inputs, "INLINE_LIMIT", 10)
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "mkstemp", full)
+    with pytest.raises(UsageError) as info:
+        inputs.read_once(io.BytesIO(b"z" * 20), "stdin")
+    assert str(info.value) == "stdin: cannot keep a temporary copy for the upload: No space left on device"

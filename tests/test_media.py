@@ -620,3 +620,23 @@ def test_chat_attach_a_files_api_name(api, fake):
     result = run(["chat", "-q"], input="/attach files/abc\nlisten\n")
     assert result.exit_code == 0, result.stderr
     assert sent(api)[0]["input"][0] == {"type": "audio", "uri": FILE_URI.format("abc"), "mime_type": "audio/mp3"}
+
+
+def test_stdin_past_20_mb_is_uploaded_from_a_temporary_copy_removed_at_exit(api, tmp_path):
+    """A real process and the real 20 MB limit: stdin is copied to TMPDIR (never whole in
+    memory), uploaded from there, and the copy is gone when the process ends."""
+    import os
+    import subprocess
+    import sys
+
+    fake = FakeFiles(api.server)
+    answer(api)
+    data = MP4 + bytes(range(256)) * (inputs.INLINE_LIMIT // 256 + 1)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    result = subprocess.run([sys.executable, "-m", "gemini_cli", "generate", "-q", "-a", "-", "Describe"],
+                            input=data, capture_output=True, env={**os.environ, "TMPDIR": str(tmp)}, timeout=60)
+    assert (result.returncode, result.stdout, result.stderr) == (0, b"ok\n", b"")
+    assert fake.received() == data
+    assert sent(api)[0]["input"][0] == {"type": "video", "uri": FILE_URI.format("file1"), "mime_type": "video/mp4"}
+    assert list(tmp.iterdir()) == []

@@ -65,7 +65,7 @@ def upload(
             name = os.path.basename(local.path)
             file = upload_cached(
                 client, path=local.path, size=local.size, mime=local.mime,
-                display_name=display_name or name, label=name, console=console, force=force,
+                display_name=display_name or name, file_name=name, label=name, console=console, force=force,
             )
             if wait:
                 file = wait_for(client, file, console)
