@@ -22,6 +22,7 @@ SHELL_SYNTAX = frozenset("|&;<>()$`*?~\n")
 KEY_VALUE = re.compile(r"AIza[0-9A-Za-z_\-]{30,}")
 SECRET_NAME = re.compile(r"(key|token|secret|password|passwd|credentials?)$", re.IGNORECASE)
 REDACTED = "<redacted>"
+KEY_CHARS = re.compile(r"[\x21-\x7e]+")  # what an HTTP header can carry as a key
 # Keys read from the config file or api_key_command in this process, for redaction
 # (output.redact knows only the environment's).
 SECRETS: set[str] = set()
@@ -36,14 +37,20 @@ def get(required: bool = True) -> str | None:
     if google and gemini and google != gemini:
         config.warn("both GOOGLE_API_KEY and GEMINI_API_KEY are set; using GOOGLE_API_KEY")
     key = google or gemini
+    source = "GOOGLE_API_KEY" if google else "GEMINI_API_KEY"
     if not key:
         cfg = config.read_config(warnings=False)
         if cfg.api_key:
-            key = cfg.api_key
+            key, source = cfg.api_key, f"api_key in {cfg.path}"
         elif cfg.api_key_command is not None:
-            key = run_command(cfg.api_key_command, cfg.api_key_command_timeout, f"api_key_command in {cfg.path}")
+            source = f"api_key_command in {cfg.path}"
+            key = run_command(cfg.api_key_command, cfg.api_key_command_timeout, source)
         if key:
             SECRETS.add(key)
+    if key and not KEY_CHARS.fullmatch(key):
+        # Caught here, not by the HTTP layer, whose message would quote the header: the key.
+        raise AuthError(f"the API key from {source} has a space, control or non-ASCII character; "
+                        "a key cannot have one (check how it was set)")
     if not key and required:
         raise AuthError(
             "no API key: set GEMINI_API_KEY (or GOOGLE_API_KEY) to a Gemini API key "

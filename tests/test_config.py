@@ -10,7 +10,7 @@ import pytest
 from conftest import API_KEY, closed_port_url, interaction, text_events
 from conftest import run_checked as run
 from gemini_cli import config, paths
-from gemini_cli.errors import UsageError
+from gemini_cli.errors import AuthError, UsageError
 
 GOOGLE_KEY = "google-key-0d9e8f7a6b5c4d3e2f1a"
 NO_KEY_MESSAGE = (
@@ -92,6 +92,25 @@ def test_no_key_exits_3_naming_the_variable(api, monkeypatch, value):
     result = run(["generate", "hi"])
     assert (result.exit_code, result.stdout, result.stderr) == (3, "", NO_KEY_MESSAGE)
     assert api.requests() == []
+
+
+@pytest.mark.parametrize("key", [f"{API_KEY[:8]}\n{API_KEY[8:]}", f"{API_KEY[:8]} {API_KEY[8:]}", f"{API_KEY}é"])
+def test_a_key_a_header_cannot_carry_exits_3_without_showing_it(api, monkeypatch, key):
+    monkeypatch.setenv("GEMINI_API_KEY", key)
+    result = run(["generate", "hi"])
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert result.stderr == ("gemini-cli: error: the API key from GEMINI_API_KEY has a space, control or non-ASCII "
+                             "character; a key cannot have one (check how it was set)\n")
+    assert api.requests() == []
+
+
+def test_a_bad_key_in_the_config_file_is_named_by_its_file(home, monkeypatch):
+    monkeypatch.delenv("GEMINI_API_KEY")
+    secure_config(home, 'api_key: "abc\\tdef"\n')
+    with pytest.raises(AuthError) as caught:
+        config.api_key()
+    assert str(caught.value).startswith(f"the API key from api_key in {home / 'config.yaml'} has a space")
+    assert "abc" not in str(caught.value)
 
 
 def test_api_key_function():
@@ -347,8 +366,9 @@ def test_api_key_command_with_shell_syntax_runs_in_sh(home, no_env_key):
 
 
 def test_api_key_command_as_a_list_is_the_argv(home, no_env_key):
-    secure_config(home, "api_key_command: [printf, '%s|%s', 'a b', c]\n")
-    assert config.api_key() == "a b|c"
+    # 'a b' is one argument: split, printf would repeat its format ("a|bc|").
+    secure_config(home, "api_key_command: [printf, '%.1s|%s', 'a b', c]\n")
+    assert config.api_key() == "a|c"
 
 
 def test_api_key_command_takes_the_first_line(home, no_env_key):

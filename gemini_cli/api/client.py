@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from gemini_cli import __version__
+from gemini_cli.api.transport import for_url
 from gemini_cli.config import API_REVISION
 from gemini_cli.errors import ApiError, NetworkError
 
@@ -53,9 +54,11 @@ class ApiClient:
         self.max_time = max_time
         self.note = note or (lambda message: None)
         self._api_key = api_key
-        # Certificates are loaded only for https: a plain-http (loopback) base URL
-        # has no use for them, and loading them costs start-up time.
-        self._http = httpx.Client(verify=self.base_url.startswith("https:"), follow_redirects=False)
+        transport = for_url(self.base_url)
+        if transport is not None:
+            self._http = httpx.Client(transport=transport, follow_redirects=False)
+        else:  # through a proxy: httpx's own transport. Certificates only for https.
+            self._http = httpx.Client(verify=self.base_url.startswith("https:"), follow_redirects=False)
 
     def close(self) -> None:
         self._http.close()
