@@ -73,7 +73,8 @@ class TextRenderer:
     """Answer text to stdout as it arrives; thoughts, dimmed, to stderr.
 
     `flush` is called whenever the stream is about to wait for more bytes, so what
-    arrived is on stdout before any wait, without one flush per delta.
+    arrived is on stdout before any wait, without one flush per delta; and before
+    anything goes to stderr, so the two keep their order on a terminal.
 
     Tool steps (--tool) are described on stderr as each one completes, and the answer's
     citations are listed on stderr after it. `markdown` renders the answer line by line
@@ -93,6 +94,7 @@ class TextRenderer:
 
             self.markdown = MarkdownStream()
         self.wrote_text = False
+        self.unflushed = False  # text written since the last flush
         self.at_line_start = True
         self.in_thought = False
         self.tool_steps: dict[Any, dict[str, Any]] = {}  # index -> a tool step being streamed
@@ -143,14 +145,18 @@ class TextRenderer:
             return
         self._end_thought()
         self.stdout.write(self.markdown.feed(text) if self.markdown else text)
+        self.unflushed = True
         self.wrote_text = True
         self.at_line_start = text.endswith("\n")
 
     def flush(self) -> None:
-        self.stdout.flush()
+        if self.unflushed:
+            self.unflushed = False
+            self.stdout.flush()
 
     def thought(self, text: str) -> None:
         if text:
+            self.flush()
             self.in_thought = True
             self.console.write(self.console.dim(text))
 
@@ -164,6 +170,7 @@ class TextRenderer:
         if not lines:
             return
         self._end_thought()
+        self.flush()
         if self.wrote_text and not self.at_line_start and self.markdown is None:
             self.console.write("\n")
         self.console.write("".join(self.console.dim(line) + "\n" for line in lines))

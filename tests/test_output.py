@@ -128,6 +128,29 @@ def test_text_renderer_writes_each_delta_and_flushes_when_asked():
     assert stdout.getvalue() == "Hello\n"
 
 
+def test_text_renderer_flushes_its_text_before_writing_to_stderr():
+    """Text, then a tool step and a thought: on a terminal stdout and stderr keep that order."""
+    log: list[tuple[str, str]] = []
+
+    class Out(Stream):
+        def flush(self):
+            log.append(("stdout", self.getvalue()))
+
+    class Err(Stream):
+        def write(self, text):
+            log.append(("stderr", text))
+            return super().write(text)
+
+    renderer = TextRenderer(Console(stderr=Err()), thoughts=True, stdout=Out())
+    renderer.text("Let me look")
+    renderer.tool_step({"type": "google_search_call", "arguments": {"queries": ["q"]}})
+    renderer.text(" it up")
+    renderer.thought("hmm")
+    renderer.thought(" more")  # nothing new on stdout: no flush
+    assert log == [("stdout", "Let me look"), ("stderr", "\n"), ("stderr", "search: q\n"),
+                   ("stdout", "Let me look it up"), ("stderr", "hmm"), ("stderr", " more")]
+
+
 def test_text_renderer_only_text_deltas_reach_stdout():
     stdout, stderr = Stream(), Stream()
     renderer = TextRenderer(Console(stderr=stderr), thoughts=False, stdout=stdout)
