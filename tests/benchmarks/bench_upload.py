@@ -6,6 +6,7 @@ How to run (from the repository root, with the project's virtualenv):
     python tests/benchmarks/bench_upload.py --size 256M     # a smaller one
     python tests/benchmarks/bench_upload.py --dense         # real (pseudo-random) bytes on disk
     python tests/benchmarks/bench_upload.py --runs 3        # several runs: the peak and the best rate
+    python tests/benchmarks/bench_upload.py --stdin         # `generate -a -` with the file piped in
 
 It is a script, not a pytest test (pytest collects only test_*.py), so it never slows the
 test suite. Exit status: 0 when the peak RSS is under the target (64 MiB) and the server
@@ -21,6 +22,11 @@ the time from the wall clock around it. The run includes everything the user wai
 start-up, the SHA-256 of the file for the upload cache (read in 1 MiB blocks), the upload
 in 8 MiB chunks, and the final File. For scale, the peak RSS of `gemini-cli upload` on a
 one-byte file (start-up and imports only) is printed too.
+
+With --stdin the child is `gemini-cli generate --no-stream -q --mime video/mp4 -a - "Describe"` with the file
+as its stdin: past 20 MiB the stream is copied to a temporary file (in $TMPDIR) and uploaded
+from there, then the fake answers the interaction with "ok". The upload cache is cleared
+before each run, so every run uploads.
 
 A sparse file reads as zeros from the page cache, so the rate is the client's and the
 loopback's, not the disk's; --dense writes pseudo-random bytes first (slower to set up).
@@ -75,6 +81,10 @@ class FakeFilesApi(BaseHTTPRequestHandler):
 
     def do_POST(self):
         command = (self.headers.get("X-Goog-Upload-Command") or "").lower()
+        if self.path.endswith("/interactions"):  # --stdin: the generate request after the upload
+            self._discard_body()
+            step = {"type": "model_output", "content": [{"type": "text", "text": "ok"}]}
+            return self._reply(200, {}, {"id": "v1_bench", "status": "completed", "steps": [step]})
         if not self.path.startswith("/upload/"):
             self._discard_body()
             return self._reply(404, {}, {"error": {"code": 404, "message": "not here", "status": "NOT_FOUND"}})
@@ -138,13 +148,16 @@ def make_file(path: str, size: int, dense: bool) -> None:
             left -= n
 
 
-def run_child(args: list[str], env: dict[str, str]) -> tuple[int, float, int, str, str]:
-    """Run a child; (exit code, wall seconds, peak RSS in KiB, stdout, stderr)."""
+def run_child(args: list[str], env: dict[str, str], stdin: str | None = None) -> tuple[int, float, int, str, str]:
+    """Run a child (stdin from a file, or none); (exit code, wall seconds, peak RSS in KiB, stdout, stderr)."""
     out = tempfile.TemporaryFile()
     err = tempfile.TemporaryFile()
+    source = open(stdin, "rb") if stdin else subprocess.DEVNULL
     start = time.perf_counter()
-    proc = subprocess.Popen(args, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(args, env=env, stdout=out, stderr=err, stdin=source)
     _, status, usage = os.wait4(proc.pid, 0)
+    if stdin:
+        source.close()
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     out.seek(0)
@@ -157,6 +170,7 @@ def main() -> int:
     parser.add_argument("--size", type=parse_size, default=1024**3, help="file size (default 1G)")
     parser.add_argument("--dense", action="store_true", help="write real bytes instead of a sparse file")
     parser.add_argument("--runs", type=int, default=1, help="runs (default 1)")
+    parser.add_argument("--stdin", action="store_true", help="pipe the file into `generate -a -` instead of `upload FILE`")
     opts = parser.parse_args()
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeFilesApi)
@@ -187,13 +201,22 @@ def main() -> int:
         print(f"baseline (1-byte upload: start-up and imports): peak RSS {base_rss / 1024:.1f} MiB, {wall:.2f} s")
 
         peaks, rates = [], []
+        if opts.stdin:
+            print("piped into: gemini-cli generate --no-stream -q --mime video/mp4 -a - Describe")
         for run in range(1, opts.runs + 1):
             FakeFilesApi.sessions.clear()
-            code, wall, rss, out, err = run_child(cli + [big], env)
+            cache = os.path.join(env["GEMINI_CLI_HOME"], "uploads.json")
+            if os.path.exists(cache):
+                os.unlink(cache)
+            if opts.stdin:
+                generate = [sys.executable, "-m", "gemini_cli", "generate", "--no-stream", "-q", "--mime", "video/mp4", "-a", "-", "Describe"]
+                code, wall, rss, out, err = run_child(generate, env, stdin=big)
+            else:
+                code, wall, rss, out, err = run_child(cli + [big], env)
             (session,) = FakeFilesApi.sessions.values() or [None]
             complete = (
                 code == 0 and session is not None and session["received"] == opts.size and session["final"]
-                and not session["bad_offsets"] and out.startswith("files/bench1\t")
+                and not session["bad_offsets"] and (out == "ok\n" if opts.stdin else out.startswith("files/bench1\t"))
             )
             rate = opts.size / 1024**2 / wall
             peaks.append(rss)
