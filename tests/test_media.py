@@ -623,8 +623,9 @@ def test_chat_attach_a_files_api_name(api, fake):
 
 
 def test_stdin_past_20_mb_is_uploaded_from_a_temporary_copy_removed_at_exit(api, tmp_path):
-    """A real process and the real 20 MB limit: stdin is copied to TMPDIR (never whole in
-    memory), uploaded from there, and the copy is gone when the process ends."""
+    """A real process and the real 20 MB limit: stdin is uploaded whole and the temporary
+    copy is gone when the process ends. (That the copy is made in bounded reads is checked
+    in test_inputs.py; the peak memory is measured by bench_upload.py --stdin.)"""
     import os
     import subprocess
     import sys
