@@ -16,7 +16,7 @@ except ImportError:  # typer >= 0.29 vendors click
 
 from gemini_cli import __version__
 from gemini_cli.errors import ExitCode, GeminiCliError, Terminated
-from gemini_cli.output import redact
+from gemini_cli.render.output import redact
 
 state = {"debug": False}
 
@@ -100,13 +100,13 @@ def root(
 # The commands, loaded on first use: start-up (`--version`, one command, a TAB
 # completion) neither imports nor builds the commands it does not run.
 COMMANDS = {  # name -> (module, attribute: a command function or a Typer sub-app)
-    "generate": ("gemini_cli.commands.generate", "generate"),
-    "chat": ("gemini_cli.commands.chat", "chat"),
-    "upload": ("gemini_cli.commands.upload", "upload"),
-    "files": ("gemini_cli.commands.files", "files_app"),
-    "history": ("gemini_cli.commands.history", "history_app"),
-    "config": ("gemini_cli.commands.config_cmd", "config_app"),
-    "completion": ("gemini_cli.commands.completion", "completion"),
+    "generate": ("gemini_cli.cli.generate", "generate"),
+    "chat": ("gemini_cli.cli.chat", "chat"),
+    "upload": ("gemini_cli.cli.upload", "upload"),
+    "files": ("gemini_cli.cli.files", "files_app"),
+    "history": ("gemini_cli.cli.history", "history_app"),
+    "config": ("gemini_cli.cli.config_cmd", "config_app"),
+    "completion": ("gemini_cli.cli.completion", "completion"),
 }
 
 
@@ -131,7 +131,7 @@ def _on_sigterm(signum, frame):  # noqa: ARG001
 
 def main() -> None:
     if os.environ.get("_GEMINI_CLI_COMPLETE"):  # a shell asking for TAB candidates
-        from gemini_cli.completion import answer
+        from gemini_cli.cli.complete import answer
 
         sys.exit(answer(app, os.environ["_GEMINI_CLI_COMPLETE"]))
     signal.signal(signal.SIGTERM, _on_sigterm)

@@ -18,10 +18,10 @@ from werkzeug.wrappers import Response
 
 from conftest import API_KEY, sse, text_events
 from conftest import run_checked as run
-from gemini_cli import store
+from gemini_cli.state import store
 from gemini_cli.app import app
-from gemini_cli.commands import chat as chat_module
-from gemini_cli.conversation import output_text
+from gemini_cli.cli import chat as chat_module
+from gemini_cli.state.conversation import output_text
 
 MODEL = "gemini-3-flash-preview"
 
@@ -377,7 +377,7 @@ def test_lock_is_released_between_turns(api, home, monkeypatch):
             turn.record({"id": "v1_2", "status": "completed", "steps": []})
             store.save(path, conv)
 
-    from gemini_cli import repl
+    from gemini_cli.cli import repl
 
     calls = []
     read = repl.PipedInput.__call__
@@ -405,7 +405,7 @@ import fcntl, sys, termios
 fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 from gemini_cli import app as a
 if not any(c.name == "chat" for c in a.app.registered_commands):
-    from gemini_cli.commands import chat
+    from gemini_cli.cli import chat
     a.app.command(name="chat")(chat.chat)
 sys.argv[0] = "gemini-cli"
 a.main()

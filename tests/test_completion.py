@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import typer.main
 
-from gemini_cli import completion
+from gemini_cli.cli import complete as completion
 from gemini_cli.app import app
-from gemini_cli.conversation import Conversation
-from gemini_cli.store import ConversationStore, dumps, write_atomic
+from gemini_cli.state.conversation import Conversation
+from gemini_cli.state.store import ConversationStore, dumps, write_atomic
 from conftest import run_checked as run
 
 REPO = Path(__file__).resolve().parent.parent
@@ -195,7 +195,7 @@ def test_a_broken_store_offers_nothing_and_prints_nothing(home):
 
 
 def builtin_aliases() -> list[str]:
-    from gemini_cli import config
+    from gemini_cli.state import config
 
     return list(getattr(config, "BUILTIN_ALIASES", {}))
 
@@ -324,5 +324,5 @@ def test_a_completion_request_imports_neither_httpx_nor_rich(saved, home, words)
     assert proc.returncode == 0
     assert proc.stdout  # it did answer
     modules = imported_modules(proc.stderr)
-    assert "gemini_cli.completion" in modules
+    assert "gemini_cli.cli.complete" in modules
     assert not {m for m in modules if m.split(".")[0] in ("httpx", "httpx_sse", "rich", "pydantic")}

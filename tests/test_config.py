@@ -9,7 +9,8 @@ import pytest
 
 from conftest import API_KEY, closed_port_url, interaction, text_events
 from conftest import run_checked as run
-from gemini_cli import config, paths
+from gemini_cli.state import config
+from gemini_cli.state import paths
 from gemini_cli.errors import AuthError, UsageError
 
 GOOGLE_KEY = "google-key-0d9e8f7a6b5c4d3e2f1a"

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import API_KEY
 from conftest import run_checked as run
-from gemini_cli.commands.config_cmd import TEMPLATE
+from gemini_cli.cli.config_cmd import TEMPLATE
 
 GOOGLE_LOOKING_KEY = "AIza" + "Sy" + "x" * 33
 

@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from gemini_cli import conversation as cv
-from gemini_cli.conversation import Conversation, CorruptConversation, NewerVersion, Turn
+from gemini_cli.state import conversation as cv
+from gemini_cli.state.conversation import Conversation, CorruptConversation, NewerVersion, Turn
 from gemini_cli.errors import ExitCode, UsageError
 
 SIG = "EsQBCsEBAXLI2nx+f/q9Zk0=/aB+c2lnbmF0dXJl" * 5  # base64 with + / =, kept byte-exact

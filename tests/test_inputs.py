@@ -1,4 +1,4 @@
-"""gemini_cli.inputs: MIME sniffing, attachments, content blocks, upload planning. Offline, pure."""
+"""gemini_cli.request.inputs: MIME sniffing, attachments, content blocks, upload planning. Offline, pure."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import io
 
 import pytest
 
-from gemini_cli import inputs
+from gemini_cli.request import inputs
 from gemini_cli.errors import ExitCode, UsageError
-from gemini_cli.inputs import (
+from gemini_cli.request.inputs import (
     Attachment,
     block_type,
     build_input,

@@ -14,8 +14,8 @@ import pytest
 
 from conftest import interaction, text_events
 from conftest import run_checked as run
-from gemini_cli.extract import code_blocks, extract
-from gemini_cli.markdown import MarkdownStream, inline, render
+from gemini_cli.render.extract import code_blocks, extract
+from gemini_cli.render.markdown import MarkdownStream, inline, render
 
 B, N = "\x1b[1m", "\x1b[22m"  # bold on / off
 I, NI = "\x1b[3m", "\x1b[23m"
@@ -103,14 +103,14 @@ def test_markdown_when_piped_is_plain_text(api):
 
 
 def test_markdown_on_a_colour_terminal_is_rendered(api, monkeypatch):
-    monkeypatch.setattr("gemini_cli.output.use_colour", lambda stream: True)
+    monkeypatch.setattr("gemini_cli.render.output.use_colour", lambda stream: True)
     api.stream(text_events(ANSWER[:10], ANSWER[10:25], ANSWER[25:]))
     result = run(["generate", "--markdown", "hi"])
     assert (result.exit_code, result.stdout) == (0, RENDERED + "\n")
 
 
 def test_markdown_non_streamed(api, monkeypatch):
-    monkeypatch.setattr("gemini_cli.output.use_colour", lambda stream: True)
+    monkeypatch.setattr("gemini_cli.render.output.use_colour", lambda stream: True)
     api.json(interaction("**done**"))
     result = run(["generate", "--no-stream", "--markdown", "hi"])
     assert (result.exit_code, result.stdout) == (0, f"{B}done{N}\n")

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from conftest import API_KEY, interaction, text_events
-from gemini_cli.output import (
+from gemini_cli.render.output import (
     Console, JsonlRenderer, JsonRenderer, TextRenderer, dumps, renderer_for, usage_line,
 )
 

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import text_events
 from conftest import run_checked as run
-from gemini_cli import config
+from gemini_cli.state import config
 
 
 def add_config(home: Path, text: str) -> Path:

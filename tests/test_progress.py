@@ -1,4 +1,4 @@
-"""gemini_cli.progress: the upload progress bar, with an injected stream and clock."""
+"""gemini_cli.render.progress: the upload progress bar, with an injected stream and clock."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from gemini_cli.progress import CLEAR_LINE, ProgressBar, human_bytes, human_duration
+from gemini_cli.render.progress import CLEAR_LINE, ProgressBar, human_bytes, human_duration
 
 MiB = 1024 * 1024
 

@@ -1,4 +1,4 @@
-"""gemini_cli.repl: line parsing, \"\"\" blocks, slash commands, turn display, $EDITOR (no HTTP)."""
+"""gemini_cli.cli.repl: line parsing, \"\"\" blocks, slash commands, turn display, $EDITOR (no HTTP)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from gemini_cli import repl
-from gemini_cli.conversation import Conversation
+from gemini_cli.cli import repl
+from gemini_cli.state.conversation import Conversation
 from gemini_cli.errors import UsageError
-from gemini_cli.repl import Command, Message
+from gemini_cli.cli.repl import Command, Message
 
 
 def reader(*lines: str):

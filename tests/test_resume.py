@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 
 from conftest import API_KEY, sse, text_events
 from conftest import run_checked as run
-from gemini_cli import store
+from gemini_cli.state import store
 
 MODEL = "gemini-3-flash-preview"
 # A signature with every base64 character that could be mangled, plus padding.

@@ -19,7 +19,7 @@ PIECES = (KEY, OTHER_KEY, "Zq9X7w3Rt5uV", "Lk3Jh6Gf9Ds2")
 
 FORCED_INTERNAL_ERROR = """
 import os, sys
-import gemini_cli.turn as turn
+import gemini_cli.runs.turn as turn
 
 def broken(client, body, renderer, **kwargs):
     secret = os.environ["GEMINI_API_KEY"]

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from gemini_cli import store
-from gemini_cli.conversation import Conversation
+from gemini_cli.state import store
+from gemini_cli.state.conversation import Conversation
 from gemini_cli.errors import ExitCode, UsageError
-from gemini_cli.store import ConversationStore, LockTimeout
+from gemini_cli.state.store import ConversationStore, LockTimeout
 
 SIG = "CiQBjz1rX+t2WdV4/Hq0m9Yp7GL4+3YeO0Xw8dJp0b+7N6Q2sxo=" * 4
 
@@ -201,7 +201,7 @@ def test_newer_file_is_refused_and_not_touched(tmp):
 
 WORKER = r"""
 import sys
-from gemini_cli import store
+from gemini_cli.state import store
 path, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 for n in range(count):
     with store.lock(path, timeout=30):
@@ -249,7 +249,7 @@ def test_lock_timeout_calls_on_wait_once_then_raises(tmp):
 def test_lock_waits_for_a_holder_that_finishes(tmp):
     path = tmp / "c.json"
     holder = subprocess.Popen([sys.executable, "-c",
-                               "import sys,time\nfrom gemini_cli import store\n"
+                               "import sys,time\nfrom gemini_cli.state import store\n"
                                "with store.lock(sys.argv[1], 5):\n print('held', flush=True); time.sleep(0.5)",
                                str(path)], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline() == "held\n"

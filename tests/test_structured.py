@@ -12,7 +12,7 @@ import pytest
 
 from conftest import INTERACTION_ID, interaction, text_events
 from conftest import run_checked as run
-from gemini_cli import structured
+from gemini_cli.request import schema as structured
 from gemini_cli.errors import UsageError
 
 PERSON = {
@@ -181,7 +181,7 @@ def test_an_incomplete_answer_exits_9_not_10(api):
 
 
 def test_markdown_is_not_applied_to_json_answers(api, monkeypatch):
-    monkeypatch.setattr("gemini_cli.output.use_colour", lambda stream: True)
+    monkeypatch.setattr("gemini_cli.render.output.use_colour", lambda stream: True)
     api.stream(text_events('{"name": "**Ada**", "age": 1}'))
     result = run(["generate", "--json", "--markdown", "hi"])
     assert (result.exit_code, result.stdout) == (0, '{"name": "**Ada**", "age": 1}\n')

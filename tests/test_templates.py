@@ -9,7 +9,7 @@ import pytest
 
 from conftest import text_events
 from conftest import run_checked as run
-from gemini_cli import templates
+from gemini_cli.request import templates
 from gemini_cli.errors import UsageError
 
 REVIEW = """\

@@ -20,7 +20,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 10  # 2568 bytes
 def commands():
     """Register `upload` and `files` on the app for these tests, unless app.py already does."""
     from gemini_cli.app import app
-    from gemini_cli.commands import files, upload
+    from gemini_cli.cli import files, upload
 
     added = []
     if not any(c.name == "upload" for c in app.registered_commands):
@@ -156,7 +156,7 @@ def test_gives_up_after_the_retry_budget_with_exit_6(fake, png):
 def test_a_progress_bar_is_drawn_on_a_terminal_only(fake, png, monkeypatch):
     result = run(["upload", str(png)])
     assert "\r" not in result.stderr and "[" not in result.stderr
-    monkeypatch.setattr("gemini_cli.progress.isatty", lambda stream: True)
+    monkeypatch.setattr("gemini_cli.render.progress.isatty", lambda stream: True)
     result = run(["upload", "--force", str(png)])
     assert result.exit_code == 0
     assert "cat.png [########################] 100% 2.51 KiB/2.51 KiB" in result.stderr
@@ -289,7 +289,7 @@ def test_over_2_gib_before_sending_anything(fake, tmp_path):
 
 
 def test_exactly_2_gib_is_allowed(tmp_path):
-    from gemini_cli.commands.upload import check_file
+    from gemini_cli.cli.upload import check_file
 
     big = tmp_path / "huge.mp4"
     with open(big, "wb") as f:

@@ -16,7 +16,7 @@ import httpx
 
 from gemini_cli import __version__
 from gemini_cli.api.transport import for_url
-from gemini_cli.config import API_REVISION
+from gemini_cli.state.config import API_REVISION
 from gemini_cli.errors import ApiError, NetworkError
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})

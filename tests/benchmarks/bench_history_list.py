@@ -7,7 +7,7 @@ Each turn is realistic in size: a user_input step, a thought step with a ~200-ch
 base64 signature, a ~500-char model_output, and usage. Figures printed:
   cold  first list() in a fresh process, no cache yet (parses every file, writes .index.json)
   warm  list() again in the same process, and in a new process (cache only)
-  e2e   the whole `python -c "from gemini_cli.store import ..."` subprocess, interpreter start-up included
+  e2e   the whole `python -c "from gemini_cli.state.store import ..."` subprocess, interpreter start-up included
   cli   the real command, `gemini-cli history list` (the console script next to this python,
         else `python -m gemini_cli`), wall time with the table written to a pipe
 Target: `gemini-cli history list` (warm) under 0.5 s.
@@ -30,14 +30,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from gemini_cli import store  # noqa: E402
-from gemini_cli.conversation import Conversation, user_input_step  # noqa: E402
+from gemini_cli.state import store  # noqa: E402
+from gemini_cli.state.conversation import Conversation, user_input_step  # noqa: E402
 
 WORDS = "the of model answer token stream gemini turn history signature quick brown fox data".split()
 
 LIST_SNIPPET = (
     "import time; t = time.perf_counter();"
-    "from gemini_cli.store import ConversationStore;"
+    "from gemini_cli.state.store import ConversationStore;"
     "s = ConversationStore().list();"
     "print(len(s), time.perf_counter() - t)"
 )
@@ -171,10 +171,10 @@ def main() -> None:
         base = [time.perf_counter() for _ in range(1)]
         subprocess.run([sys.executable, "-c", "pass"], check=True)
         startup = time.perf_counter() - base[0]
-        imp = subprocess.run([sys.executable, "-X", "importtime", "-c", "import gemini_cli.store"], env=env,
+        imp = subprocess.run([sys.executable, "-X", "importtime", "-c", "import gemini_cli.state.store"], env=env,
                              capture_output=True, text=True).stderr.strip().splitlines()[-1]
         print(f"reference: bare `python -c pass` {startup * 1000:.1f} ms; "
-              f"import gemini_cli.store {int(imp.split('|')[1]) / 1000:.1f} ms cumulative")
+              f"import gemini_cli.state.store {int(imp.split('|')[1]) / 1000:.1f} ms cumulative")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from gemini_cli.commands import options as opt
+from gemini_cli.cli import options as opt
 from gemini_cli.errors import UsageError
 
 
@@ -55,9 +55,9 @@ def generate(
 ) -> None:
     """Generate an answer to PROMPT (and/or stdin) and stream it to stdout."""
     flags = opt.command_flags(locals())
-    from gemini_cli import config
-    from gemini_cli.output import Console
-    from gemini_cli.session import Resume, open_session
+    from gemini_cli.state import config
+    from gemini_cli.render.output import Console
+    from gemini_cli.runs.session import Resume, open_session
 
     settings = config.resolve(flags)
     console = Console(quiet=settings.quiet)
@@ -71,7 +71,7 @@ def generate(
         if background and not settings.store:
             raise UsageError("--background needs server-side storage; it cannot be combined with --no-store")
         key = None if dry_run else config.api_key()
-        from gemini_cli.commands.common import run_turn
+        from gemini_cli.cli.common import run_turn
 
         run_turn(settings, console, conversation, text, attachments, mime, key=key, background=background, dry_run=dry_run)
     finally:
@@ -94,7 +94,7 @@ def read_prompt(argument: str | None, *, stdin_is_attachment: bool = False, requ
     if template is None and position == "before":  # the usual case, without loading templates.py
         text = f"{piped.rstrip(chr(10))}\n\n{argument}" if piped and argument else (piped or argument)
     else:
-        from gemini_cli.templates import compose
+        from gemini_cli.request.templates import compose
 
         text = compose(piped, argument, template=template, params=params, position=position)
     if text or not required:

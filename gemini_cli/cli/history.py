@@ -14,8 +14,8 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gemini_cli.commands import options as opt
-from gemini_cli.completion import complete_conversation_id
+from gemini_cli.cli import options as opt
+from gemini_cli.cli.complete import complete_conversation_id
 
 history_app = opt.sub_app(
     "history", "Saved conversations: list, show, export, delete, search; fetch or cancel background interactions."
@@ -35,13 +35,13 @@ class Format(str, Enum):
 
 
 def _store():
-    from gemini_cli.store import ConversationStore
+    from gemini_cli.state.store import ConversationStore
 
     return ConversationStore()
 
 
 def _console(quiet: bool | None):
-    from gemini_cli.output import Console
+    from gemini_cli.render.output import Console
 
     return Console(quiet=bool(quiet))
 
@@ -53,8 +53,8 @@ def _write(text: str) -> None:
 
 def _table(summaries: list[dict[str, Any]]) -> str:
     """The list as a table; the title last, on one line."""
-    from gemini_cli.output import table
-    from gemini_cli.transcript import short_time
+    from gemini_cli.render.output import table
+    from gemini_cli.render.transcript import short_time
 
     return table(COLUMNS, [
         (s["id"], short_time(s["updated"]) or "-", s["model"] or "-", str(s["turns"]), s["mode"] or "-",
@@ -65,7 +65,7 @@ def _table(summaries: list[dict[str, Any]]) -> str:
 
 def _print_summaries(summaries: list[dict[str, Any]], json_: bool, console: Any, empty: str) -> None:
     if json_:
-        from gemini_cli.output import dumps
+        from gemini_cli.render.output import dumps
 
         _write(dumps(summaries) + "\n")
     elif summaries:
@@ -101,8 +101,8 @@ def show(
     json_: Annotated[bool, typer.Option("--json", help="Print the conversation file exactly as stored.")] = False,
 ) -> None:
     """Print a conversation as a readable transcript (user turns, answers, usage)."""
-    from gemini_cli import store
-    from gemini_cli.transcript import render_text
+    from gemini_cli.state import store
+    from gemini_cli.render.transcript import render_text
 
     path = _locate(conversation)
     conv = store.load(path)  # checks it: a corrupt file is reported, never printed as if fine
@@ -121,8 +121,8 @@ def export(
     thoughts: ShowThoughts = False,
 ) -> None:
     """Write a conversation to stdout as Markdown or JSON."""
-    from gemini_cli import store
-    from gemini_cli.transcript import render_markdown
+    from gemini_cli.state import store
+    from gemini_cli.render.transcript import render_markdown
 
     conv = store.load(_locate(conversation))
     if format is Format.json:
@@ -162,13 +162,13 @@ def search(
 
 
 def _settings(**flags: Any):
-    from gemini_cli import config
+    from gemini_cli.state import config
 
     return config.resolve(opt.command_flags(flags))
 
 
 def _client(settings: Any, console: Any):
-    from gemini_cli.commands.common import connect
+    from gemini_cli.cli.common import connect
 
     return connect(settings, console)
 
@@ -186,7 +186,7 @@ def delete(
     api_version: opt.ApiVersion = None,
 ) -> None:
     """Delete saved conversations (no confirmation). Every ID is checked before anything is deleted."""
-    from gemini_cli import store
+    from gemini_cli.state import store
 
     cs = _store()
     paths = list(dict.fromkeys(cs.find(c) for c in conversations))
@@ -239,7 +239,7 @@ def fetch(
     api_version: opt.ApiVersion = None,
 ) -> None:
     """Get an interaction from the server and print its answer; a saved pending turn is completed."""
-    from gemini_cli.output import renderer_for, usage_line
+    from gemini_cli.render.output import renderer_for, usage_line
 
     settings = _settings(thoughts=thoughts or None, output=output, usage=usage, quiet=quiet, timeout=timeout,
                          retries=retries, max_time=max_time, base_url=base_url, api_version=api_version)
@@ -283,7 +283,7 @@ def _poll(client: Any, interaction_id: str, wait: bool, interval: float, console
 
 
 def _stream(client: Any, interaction_id: str, renderer: Any, console: Any) -> dict[str, Any]:
-    from gemini_cli import turn
+    from gemini_cli.runs import turn
 
     builder = turn.follow(client, interaction_id, renderer,
                           on_malformed=lambda data: console.warn(f"skipped a malformed event: {data[:80]!r}"))
@@ -292,7 +292,7 @@ def _stream(client: Any, interaction_id: str, renderer: Any, console: Any) -> di
 
 def _check_outcome(interaction_id: str, result: dict[str, Any]) -> None:
     from gemini_cli.errors import NotCompleted
-    from gemini_cli.turn import outcome_error
+    from gemini_cli.runs.turn import outcome_error
 
     status = result.get("status")
     if status in RUNNING:
@@ -332,7 +332,7 @@ def cancel(
 
 def find_turn(interaction_id: str) -> Path | None:
     """The conversation holding an unfinished turn with this interaction id, if any."""
-    from gemini_cli import store
+    from gemini_cli.state import store
     from gemini_cli.errors import UsageError
 
     needle = interaction_id.encode("utf-8")
@@ -359,7 +359,7 @@ def _unfinished(turn: Any, interaction_id: str) -> bool:
 
 def _complete_saved_turn(interaction_id: str, result: dict[str, Any], settings: Any, console: Any) -> None:
     """Record the interaction's outcome in the saved turn waiting for it (under the lock)."""
-    from gemini_cli import store
+    from gemini_cli.state import store
 
     path = find_turn(interaction_id)
     if path is None:

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gemini_cli import store
-from gemini_cli.config import Settings
-from gemini_cli.conversation import Conversation, Turn, user_input_step
+from gemini_cli.state import store
+from gemini_cli.state.config import Settings
+from gemini_cli.state.conversation import Conversation, Turn, user_input_step
 from gemini_cli.errors import UsageError
 
 # Settings keys <-> generation_config fields, to remember and restore them.

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from gemini_cli import paths
+from gemini_cli.state import paths
 from gemini_cli.errors import UsageError
 
 DEFAULT_MODEL = "gemini-3-flash-preview"
@@ -198,7 +198,7 @@ def _string(value: Any, where: str, label: str) -> str:
 
 def read_config(path: Path | None = None, *, warnings: bool = True) -> ConfigFile:
     """Read and check the whole config file (exit 2 on any error)."""
-    from gemini_cli import apikey
+    from gemini_cli.state import apikey
 
     path = path or paths.config_file()
     data = load_config_file(path)
@@ -267,7 +267,7 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None) -> Settings:
         settings.sources["base_url"] = "environment (GOOGLE_GEMINI_BASE_URL)"
     late_warnings: list[str] = []
     if flags.get("template"):
-        from gemini_cli import templates
+        from gemini_cli.request import templates
 
         settings.template = templates.load(flags["template"])
         _layer(settings, settings.template.settings, f"template {settings.template.name}", explicit=True)
@@ -283,7 +283,7 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None) -> Settings:
         settings.model = settings.aliases[settings.model]
     settings.base_url = settings.base_url.rstrip("/")
     if cfg.insecure:
-        from gemini_cli import apikey
+        from gemini_cli.state import apikey
 
         late_warnings.append(apikey.insecure_warning(cfg))
     if not settings.quiet:
@@ -316,7 +316,7 @@ def remember(settings: Settings, flags: dict[str, Any], remembered: dict[str, An
 
 def api_key(required: bool = True) -> str | None:
     """$GOOGLE_API_KEY, $GEMINI_API_KEY, then the config file's api_key or api_key_command."""
-    from gemini_cli import apikey
+    from gemini_cli.state import apikey
 
     return apikey.get(required)
 

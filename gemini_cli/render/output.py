@@ -17,7 +17,7 @@ DIM, RESET = "\x1b[2m", "\x1b[0m"
 def redact(text: str) -> str:
     """Remove the API key from text for stderr (an API message may echo it back)."""
     keys = [(os.environ.get(name) or "").strip() for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY")]
-    apikey = sys.modules.get("gemini_cli.apikey")  # loaded only when a key came from the config
+    apikey = sys.modules.get("gemini_cli.state.apikey")  # loaded only when a key came from the config
     if apikey is not None:
         keys += sorted(apikey.SECRETS)
     for key in keys:
@@ -90,7 +90,7 @@ class TextRenderer:
         self.hold = hold
         self.markdown = None
         if markdown and not hold:
-            from gemini_cli.markdown import MarkdownStream
+            from gemini_cli.render.markdown import MarkdownStream
 
             self.markdown = MarkdownStream()
         self.wrote_text = False
@@ -164,7 +164,7 @@ class TextRenderer:
         """What a finished tool step did, dimmed on stderr (not with --quiet)."""
         if self.console.quiet:
             return
-        from gemini_cli.tools_display import describe
+        from gemini_cli.render.tools import describe
 
         lines = describe(step)
         if not lines:
@@ -192,11 +192,11 @@ class TextRenderer:
         self.stdout.flush()
         sources = result.get("citations")
         if sources is None:
-            from gemini_cli.tools_display import citations
+            from gemini_cli.render.tools import citations
 
             sources = citations(result.get("steps"))
         if sources:
-            from gemini_cli.tools_display import citation_lines
+            from gemini_cli.render.tools import citation_lines
 
             self.console.write("".join(line + "\n" for line in citation_lines(sources)))
 

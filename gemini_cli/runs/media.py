@@ -37,10 +37,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from gemini_cli import inputs, paths
+from gemini_cli.request import inputs
+
+from gemini_cli.state import paths
 from gemini_cli.api import files as files_api
 from gemini_cli.errors import ApiError, UsageError
-from gemini_cli.progress import ProgressBar, human_bytes
+from gemini_cli.render.progress import ProgressBar, human_bytes
 
 CACHE_NAME = "uploads.json"
 CACHE_FORMAT = "gemini-cli.uploads"
@@ -337,7 +339,7 @@ class UploadCache:
         if not fresh.writable:
             return
         self.entries = change(fresh.entries)
-        from gemini_cli.atomic import write_atomic
+        from gemini_cli.state.atomic import write_atomic
 
         doc = {"format": CACHE_FORMAT, "version": CACHE_VERSION, "entries": self.entries}
         try:

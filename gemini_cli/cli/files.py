@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gemini_cli.commands import options as opt
+from gemini_cli.cli import options as opt
 
 files_app = opt.sub_app("files", "List, show and delete files uploaded to the Files API (they last 48 hours).")
 
@@ -19,9 +19,9 @@ COLUMNS = ("NAME", "DISPLAY NAME", "MIME TYPE", "SIZE", "STATE", "EXPIRES")
 
 def _client(flags: dict[str, Any]):
     """A client for the command's connection flags, and its console."""
-    from gemini_cli import config
-    from gemini_cli.commands.common import connect
-    from gemini_cli.output import Console
+    from gemini_cli.state import config
+    from gemini_cli.cli.common import connect
+    from gemini_cli.render.output import Console
 
     settings = config.resolve(opt.command_flags(flags))
     console = Console(quiet=settings.quiet)
@@ -41,7 +41,7 @@ def list_files(
     """List every uploaded file (all pages): name, display name, MIME type, size, state, expiry."""
     flags = dict(locals())
     from gemini_cli.api import files as files_api
-    from gemini_cli.output import dumps, table
+    from gemini_cli.render.output import dumps, table
 
     opened, console = _client(flags)
     with opened as client:
@@ -56,7 +56,7 @@ def list_files(
 
 
 def row(file: dict[str, Any]) -> tuple[str, ...]:
-    from gemini_cli.progress import human_bytes
+    from gemini_cli.render.progress import human_bytes
 
     size = file.get("sizeBytes")
     try:
@@ -81,7 +81,7 @@ def short_time(value: Any) -> str:
     """RFC 3339 -> `2026-05-22 10:00 UTC` (as given when it cannot be parsed)."""
     from datetime import timezone
 
-    from gemini_cli.media import parse_time
+    from gemini_cli.runs.media import parse_time
 
     when = parse_time(value)
     if when is None:
@@ -102,7 +102,7 @@ def get_file(
     """Print one file's resource as JSON."""
     flags = dict(locals())
     from gemini_cli.api import files as files_api
-    from gemini_cli.output import dumps
+    from gemini_cli.render.output import dumps
 
     files_api.file_name(name)  # a bad name is exit 2 before the key is needed
     opened, _ = _client(flags)
@@ -124,7 +124,7 @@ def delete_files(
     """Delete files; stops at the first that cannot be deleted."""
     flags = dict(locals())
     from gemini_cli.api import files as files_api
-    from gemini_cli.media import forget
+    from gemini_cli.runs.media import forget
 
     normalised = [files_api.file_name(n) for n in names]
     opened, console = _client(flags)

@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from gemini_cli.commands import options as opt
+from gemini_cli.cli import options as opt
 from gemini_cli.errors import UsageError
 
 MIME_HELP = "MIME type of every FILE, overriding detection (name, then content)."
@@ -47,8 +47,8 @@ def upload(
 ) -> None:
     """Upload FILEs to the Files API and print `name<TAB>uri` for each (files last 48 hours)."""
     flags = opt.command_flags(locals())
-    from gemini_cli import config
-    from gemini_cli.output import Console, dumps
+    from gemini_cli.state import config
+    from gemini_cli.render.output import Console, dumps
 
     settings = config.resolve(flags)
     console = Console(quiet=settings.quiet)
@@ -56,8 +56,8 @@ def upload(
     key = config.api_key()
 
     from gemini_cli.api import files as files_api
-    from gemini_cli.commands.common import open_client
-    from gemini_cli.media import upload_cached, wait_for
+    from gemini_cli.cli.common import open_client
+    from gemini_cli.runs.media import upload_cached, wait_for
 
     results = []
     with open_client(settings, key, console) as client:
@@ -83,9 +83,9 @@ def upload(
 def check_file(spec: str, mime: str | None) -> LocalFile:
     """A regular, readable, non-empty file of at most MAX_FILE_SIZE, and its MIME type."""
     from gemini_cli.api.files import MAX_FILE_SIZE
-    from gemini_cli.inputs import HEAD_SIZE, open_error
-    from gemini_cli.mime import check_mime, detect_mime
-    from gemini_cli.progress import human_bytes
+    from gemini_cli.request.inputs import HEAD_SIZE, open_error
+    from gemini_cli.request.mime import check_mime, detect_mime
+    from gemini_cli.render.progress import human_bytes
 
     if spec == "-":
         raise UsageError("upload needs a file: stdin cannot be uploaded (save it to a file first)")

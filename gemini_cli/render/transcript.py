@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gemini_cli.conversation import Conversation, Turn
+from gemini_cli.state.conversation import Conversation, Turn
 
 _USAGE_FIELDS = (("total_input_tokens", "input"), ("total_cached_tokens", "cached"),
                  ("total_output_tokens", "output"), ("total_thought_tokens", "thought"),

@@ -28,6 +28,6 @@ def completion(
 
     Subcommands, options, conversation ids, model names, profiles and templates complete from local files only.
     """
-    from gemini_cli.completion import script
+    from gemini_cli.cli.complete import script
 
     sys.stdout.write(script(shell.value))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gemini_cli.config import Settings
+from gemini_cli.state.config import Settings
 
 
 def generation_config(settings: Settings) -> dict[str, Any]:
@@ -31,7 +31,7 @@ def generation_config(settings: Settings) -> dict[str, Any]:
 
 def tools(settings: Settings) -> list[dict[str, Any]]:
     """`tools`: `{"type": NAME}` per --tool (google_search, code_execution, url_context), or remembered ones."""
-    from gemini_cli.tools_display import tools as build
+    from gemini_cli.render.tools import tools as build
 
     return build(settings.tools)
 
@@ -41,7 +41,7 @@ def response_format(settings: Settings) -> Any:
 
     The schema must already be loaded (structured.check_settings turns --schema @FILE into a mapping).
     """
-    from gemini_cli.structured import response_format as build
+    from gemini_cli.request.schema import response_format as build
 
     return build(settings.schema, settings.json_mode, settings.response_format)
 

@@ -290,7 +290,7 @@ def complete_conversation_id(ctx: Any = None, args: Any = None, incomplete: str 
     changed), so no network and no httpx; conversations.py and store.py are stdlib-only.
     """
     try:
-        from gemini_cli.store import ConversationStore
+        from gemini_cli.state.store import ConversationStore
 
         wanted = incomplete.lower()
         return [(s["id"], _one_line(s["title"]) or "(untitled)")
@@ -316,7 +316,7 @@ def model_aliases() -> dict[str, str]:
     """{alias: model id}: config.yaml's first, then built-in aliases it does not override."""
     aliases = config_aliases()
     try:
-        from gemini_cli.config import BUILTIN_ALIASES  # stdlib-only module
+        from gemini_cli.state.config import BUILTIN_ALIASES  # stdlib-only module
     except ImportError:
         BUILTIN_ALIASES = {}  # noqa: N806
     for name, target in BUILTIN_ALIASES.items():
@@ -342,7 +342,7 @@ def complete_template(ctx: Any = None, args: Any = None, incomplete: str = "") -
     if looks_like_path(incomplete):
         return []
     try:
-        from gemini_cli.paths import config_dir
+        from gemini_cli.state.paths import config_dir
 
         with os.scandir(config_dir() / "templates") as entries:
             names = {e.name.rsplit(".", 1)[0] for e in entries
@@ -360,7 +360,7 @@ def config_section(key: str) -> dict[Any, Any]:
     and errors would land in the middle of the command line.
     """
     try:
-        from gemini_cli.paths import config_file
+        from gemini_cli.state.paths import config_file
 
         text = config_file().read_text(encoding="utf-8")
         if not re.search(rf"^{re.escape(key)}\s*:", text, re.MULTILINE):

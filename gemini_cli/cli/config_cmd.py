@@ -6,7 +6,7 @@ import os
 import sys
 from typing import Any
 
-from gemini_cli.commands import options as opt
+from gemini_cli.cli import options as opt
 
 config_app = opt.sub_app("config", "The config file: its path, the effective settings, editing it.")
 
@@ -49,7 +49,7 @@ TEMPLATE = """\
 @config_app.command("path")
 def path_cmd() -> None:
     """Print the config file's path (it may not exist yet)."""
-    from gemini_cli import paths
+    from gemini_cli.state import paths
 
     sys.stdout.write(f"{paths.config_file()}\n")
 
@@ -57,7 +57,8 @@ def path_cmd() -> None:
 @config_app.command("show")
 def show(profile: opt.Profile = None) -> None:
     """Print the effective settings as YAML, each with where it came from; secrets redacted."""
-    from gemini_cli import apikey, config
+    from gemini_cli.state import apikey
+    from gemini_cli.state import config
 
     settings = config.resolve({"profile": profile})
     cfg = config.read_config(warnings=False)
@@ -80,13 +81,13 @@ def show(profile: opt.Profile = None) -> None:
 
 def _settings(settings: Any) -> dict[str, Any]:
     """The settings a config file can set, in the order of config._TYPES."""
-    from gemini_cli import config
+    from gemini_cli.state import config
 
     return {name: getattr(settings, name) for name in config.SETTING_KEYS}
 
 
 def _key_source(cfg: Any) -> tuple[Any, str]:
-    from gemini_cli import apikey
+    from gemini_cli.state import apikey
 
     for var in apikey.ENV_VARS:
         if (os.environ.get(var) or "").strip():
@@ -130,7 +131,9 @@ def edit() -> None:
     import shlex
     import subprocess
 
-    from gemini_cli import config, paths
+    from gemini_cli.state import config
+
+    from gemini_cli.state import paths
     from gemini_cli.errors import UsageError
 
     path = paths.config_file()

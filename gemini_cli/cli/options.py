@@ -11,10 +11,10 @@ import typer
 
 
 def _completer(name: str):
-    """A TAB completer from gemini_cli.completion, imported only when a shell asks."""
+    """A TAB completer from gemini_cli.cli.complete, imported only when a shell asks."""
 
     def complete(ctx=None, args=None, incomplete=""):
-        from gemini_cli import completion
+        from gemini_cli.cli import complete as completion
 
         return getattr(completion, name)(ctx, args, incomplete)
 

@@ -1,6 +1,6 @@
 """`gemini-cli chat`: a REPL at a terminal; one message per line from piped stdin.
 
-The options and their checks; the loop itself is gemini_cli.chat_loop, imported only
+The options and their checks; the loop itself is gemini_cli.runs.chat, imported only
 when chat runs.
 """
 
@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from gemini_cli.commands import options as opt
+from gemini_cli.cli import options as opt
 from gemini_cli.errors import UsageError
 
 
@@ -51,9 +51,9 @@ def chat(
 ) -> None:
     """Chat: a REPL at a terminal (/help lists its commands); from piped stdin, one message per line."""
     flags = opt.command_flags(locals())
-    from gemini_cli import config
-    from gemini_cli.output import Console, isatty
-    from gemini_cli.session import Resume
+    from gemini_cli.state import config
+    from gemini_cli.render.output import Console, isatty
+    from gemini_cli.runs.session import Resume
 
     settings = config.resolve(flags)
     settings.output = "text"  # chat renders text; a config file's `output: json` is for generate
@@ -66,11 +66,11 @@ def chat(
     attachments = list(attach or [])
     if "-" in attachments:
         raise UsageError("chat reads its messages from stdin, so --attach - cannot be used; attach a file instead")
-    from gemini_cli.chat_loop import Chat, check_attachment
+    from gemini_cli.runs.chat import Chat, check_attachment
 
     for spec in attachments:
         check_attachment(spec, mime)  # before the user types anything
-    from gemini_cli.structured import check_settings
+    from gemini_cli.request.schema import check_settings
 
     check_settings(settings)  # a bad --schema or --tool mix, before the user types anything
     key = config.api_key()

@@ -6,7 +6,7 @@ import json
 import sys
 from typing import Any
 
-from gemini_cli.config import API_REVISION, Settings
+from gemini_cli.state.config import API_REVISION, Settings
 
 
 def show_request(settings: Settings, body: dict[str, Any], path: str = "interactions") -> None:

@@ -126,7 +126,7 @@ def pointer(path: Any) -> str:
 
 def check_settings(settings: Any) -> None:
     """Exit 2 before anything is sent: a bad --schema, contradictory flags, --tool none mixed."""
-    from gemini_cli.tools_display import tools
+    from gemini_cli.render.tools import tools
 
     sources = getattr(settings, "sources", None) or {}
     if settings.json_mode is False and str(sources.get("schema", "")).startswith("template"):
@@ -149,7 +149,7 @@ def after_turn(settings: Any, body: dict[str, Any], result: dict[str, Any], outc
     if settings.extract or settings.extract_last:
         import sys
 
-        from gemini_cli.extract import extract
+        from gemini_cli.render.extract import extract
 
         block = extract(text, last=settings.extract_last)
         if block is not None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Union
 
-from gemini_cli.output import isatty
+from gemini_cli.render.output import isatty
 
 BLOCK = '"""'
 
@@ -135,7 +135,7 @@ def turn_input(turn) -> Any:
 
 
 def turn_lines(turn, model: str, *, short: bool) -> list[str]:
-    from gemini_cli.conversation import output_text, step_texts
+    from gemini_cli.state.conversation import output_text, step_texts
 
     steps = [s for s in turn.input if s.get("type") == "user_input"]
     user = "\n".join(t for s in steps for t in step_texts(s))
@@ -249,7 +249,7 @@ class TerminalInput:
         if self.readline is None or self.history_file is None:
             return
         try:
-            from gemini_cli.atomic import ensure_dir
+            from gemini_cli.state.atomic import ensure_dir
 
             ensure_dir(self.history_file.parent)
             self.readline.write_history_file(str(self.history_file))

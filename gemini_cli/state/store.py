@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from gemini_cli.atomic import ensure_dir, write_atomic  # noqa: F401  (write_atomic: also store.write_atomic)
-from gemini_cli.conversation import Conversation, CorruptConversation, NewerVersion, now_iso
+from gemini_cli.state.atomic import ensure_dir, write_atomic  # noqa: F401  (write_atomic: also store.write_atomic)
+from gemini_cli.state.conversation import Conversation, CorruptConversation, NewerVersion, now_iso
 from gemini_cli.errors import ExitCode, GeminiCliError, UsageError
-from gemini_cli.paths import conversations_dir
+from gemini_cli.state.paths import conversations_dir
 
 INDEX_NAME = ".index.json"
 SESSIONS_NAME = ".sessions.json"

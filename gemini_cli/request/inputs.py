@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from typing import Any, BinaryIO, Callable
 
 from gemini_cli.errors import UsageError
-from gemini_cli.mime import block_type, check_mime, detect_mime, mime_from_name
+from gemini_cli.request.mime import block_type, check_mime, detect_mime, mime_from_name
 
 HEAD_SIZE = 512  # bytes read from a file to sniff its type
 INLINE_LIMIT = 20 * 1024 * 1024  # whole request, per the docs (§3.2, §8.4)

@@ -6,8 +6,8 @@ import sys
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from gemini_cli.config import Settings
-from gemini_cli.output import Console, renderer_for, usage_line
+from gemini_cli.state.config import Settings
+from gemini_cli.render.output import Console, renderer_for, usage_line
 
 
 @contextmanager
@@ -32,7 +32,7 @@ def open_client(settings: Settings, key: str | None, console: Console) -> Iterat
 
 def connect(settings: Settings, console: Console) -> Any:
     """open_client with the API key (exit 3 without one), for commands that always need it."""
-    from gemini_cli import config
+    from gemini_cli.state import config
 
     return open_client(settings, config.api_key(), console)
 
@@ -45,8 +45,9 @@ def run_and_render(
     An error raised mid-turn still renders what arrived, and carries it as
     `.partial_result` for the caller to save.
     """
-    from gemini_cli import structured, turn
-    from gemini_cli.tools_display import with_citations
+    from gemini_cli.request import schema as structured
+    from gemini_cli.runs import turn
+    from gemini_cli.render.tools import with_citations
 
     renderer = renderer_for(
         settings.output, console, thoughts=settings.thoughts, hold=settings.extract or settings.extract_last,
@@ -70,14 +71,16 @@ def run_and_render(
 
 def run_turn(settings, console, conversation, text, attachments, mime, *, key, background=False, dry_run=False) -> Any:
     """Build the request for one turn, send it, render the answer, save the turn."""
-    from gemini_cli import request, structured, turn
-    from gemini_cli.session import new_path_for
+    from gemini_cli.request import body as request
+    from gemini_cli.request import schema as structured
+    from gemini_cli.runs import turn
+    from gemini_cli.runs.session import new_path_for
 
     structured.check_settings(settings)  # a bad --schema exits 2 before anything is sent
     with open_client(settings, key, console) as client:
         input = text
         if attachments:
-            from gemini_cli.media import build_turn_input, history_size
+            from gemini_cli.runs.media import build_turn_input, history_size
 
             input = build_turn_input(
                 text, attachments, mime, client=None if dry_run else client, console=console,
@@ -92,7 +95,7 @@ def run_turn(settings, console, conversation, text, attachments, mime, *, key, b
             store=settings.store, background=background, stream=settings.stream and not background, **history,
         )
         if dry_run:
-            from gemini_cli.dryrun import show_request
+            from gemini_cli.render.dryrun import show_request
 
             show_request(settings, body)
             return None
@@ -120,7 +123,7 @@ def start_background(client, body, settings, conversation, input, extra) -> dict
     """POST with background: true; print the id, save the turn as pending."""
     from gemini_cli.api import interactions
     from gemini_cli.api.client import parse_json_body
-    from gemini_cli.output import dumps
+    from gemini_cli.render.output import dumps
 
     hop = parse_json_body(interactions.create(client, body))
     result = {**hop, **extra}

@@ -80,7 +80,7 @@ class Field:
 
 
 def templates_dir() -> Path:
-    from gemini_cli import paths
+    from gemini_cli.state import paths
 
     return paths.config_dir() / "templates"
 
@@ -112,7 +112,7 @@ def find(spec: str) -> Path:
 
 def load(spec: str) -> Template:
     """Read and check a template (exit 2 on any error, naming the file and field)."""
-    from gemini_cli import config
+    from gemini_cli.state import config
 
     path = find(spec)
     where = f"template {path}"
@@ -193,7 +193,7 @@ def _schema(value: Any, path: Path, where: str) -> dict[str, Any]:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"{where}: cannot read schema file {file}: {getattr(exc, 'strerror', None) or exc}") from None
-        from gemini_cli import config
+        from gemini_cli.state import config
 
         return config.parse_yaml(text, f"schema file {file}", "a JSON schema object")
     try:

@@ -11,7 +11,7 @@ import sys
 import time
 from typing import Callable, TextIO
 
-from gemini_cli.output import isatty
+from gemini_cli.render.output import isatty
 
 BAR_WIDTH = 24
 MIN_INTERVAL = 0.1  # seconds between redraws; the first and the last are always drawn

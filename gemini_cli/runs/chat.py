@@ -49,7 +49,8 @@ class Chat:
 
     def run(self, resume) -> int:
         """Read and handle items until /exit or the end of input; the exit code."""
-        from gemini_cli import paths, repl
+        from gemini_cli.state import paths
+        from gemini_cli.cli import repl
 
         self.start(resume)
         if self.interactive:
@@ -86,8 +87,8 @@ class Chat:
 
     def start(self, resume) -> None:
         """Open a resumed conversation once, to take its settings and show where it stands."""
-        from gemini_cli import config
-        from gemini_cli.session import open_session
+        from gemini_cli.state import config
+        from gemini_cli.runs.session import open_session
 
         self.parent = resume.previous_interaction_id
         if resume.session_file is None and not resume.continue_last and not resume.cid:
@@ -114,7 +115,7 @@ class Chat:
         self.send(Pending(text, attachments, mime))
 
     def send(self, pending: Pending) -> None:
-        from gemini_cli.commands.common import run_turn
+        from gemini_cli.cli.common import run_turn
 
         self.failed = None
         session = None
@@ -152,7 +153,7 @@ class Chat:
 
     def open(self):
         """Lock and load the conversation for one turn (a fresh one when there is none yet)."""
-        from gemini_cli.session import Resume, open_session
+        from gemini_cli.runs.session import Resume, open_session
 
         if self.memory is not None:
             return self.memory
@@ -185,7 +186,7 @@ class Chat:
             conv.turns.pop()
 
     def retry(self) -> None:
-        from gemini_cli import repl
+        from gemini_cli.cli import repl
 
         if self.failed is not None:
             self.send(self.failed)
@@ -208,7 +209,7 @@ class Chat:
     # -- slash commands ------------------------------------------------------------------
 
     def command(self, cmd) -> str | None:
-        from gemini_cli import repl
+        from gemini_cli.cli import repl
 
         name, arg = cmd.name, cmd.arg
         if name in ("exit", "quit"):
@@ -222,7 +223,7 @@ class Chat:
         return None
 
     def cmd_help(self, arg: str) -> None:
-        from gemini_cli import repl
+        from gemini_cli.cli import repl
 
         self.console.write("Type a message and press Enter to send it. Commands:\n" + repl.help_text())
 
@@ -230,7 +231,7 @@ class Chat:
         self.path = self.conversation = self.parent = self.failed = None
         self.memory = None
         if not self.settings.save:
-            from gemini_cli.session import Resume, open_session
+            from gemini_cli.runs.session import Resume, open_session
 
             self.memory = open_session(self.settings, Resume(), self.console.note)
         self.console.note("new conversation")
@@ -239,7 +240,7 @@ class Chat:
         if arg:
             if len(arg.split()) != 1:
                 raise UsageError(f"/model takes one model id, not {arg!r}")
-            from gemini_cli import config
+            from gemini_cli.state import config
 
             self.settings.model = config.model_id(self.settings, arg)  # an alias works too
         self.console.note(f"model: {self.settings.model}")
@@ -249,13 +250,13 @@ class Chat:
             self.settings.system = None
         elif arg:
             self.settings.system = arg
-        from gemini_cli import repl
+        from gemini_cli.cli import repl
 
         current = repl.shorten(self.settings.system, 200) if self.settings.system else "(none)"
         self.console.note(f"system instruction: {current}")
 
     def cmd_thinking(self, arg: str) -> None:
-        from gemini_cli.config import THINKING_LEVELS
+        from gemini_cli.state.config import THINKING_LEVELS
 
         level = arg.lower()
         if level == "default":
@@ -279,7 +280,7 @@ class Chat:
         self.console.note(f"attached to the next message: {listing}" + (f" (as {self.mime})" if self.mime else ""))
 
     def cmd_edit(self, arg: str) -> None:
-        from gemini_cli import repl
+        from gemini_cli.cli import repl
 
         if not self.interactive:
             raise UsageError("/edit needs a terminal")
@@ -297,7 +298,7 @@ class Chat:
         self.console.note(f"usage after each answer: {'on' if self.settings.usage else 'off'}")
 
     def cmd_save(self, arg: str) -> None:
-        from gemini_cli import store
+        from gemini_cli.state import store
 
         if not arg:
             raise UsageError("/save needs a file name")
@@ -316,14 +317,14 @@ class Chat:
             self.console.note("no turns yet")
             return
         out = sys.stdout if self.interactive else sys.stderr
-        from gemini_cli import repl
+        from gemini_cli.cli import repl
 
         out.write(repl.transcript(conv))
         out.flush()
 
     def current(self):
         """The conversation as saved now (another process may have added turns), else in memory."""
-        from gemini_cli import store
+        from gemini_cli.state import store
 
         if self.memory is None and self.path is not None and self.path.exists():
             return store.load(self.path)
@@ -332,7 +333,7 @@ class Chat:
     # -- display -------------------------------------------------------------------------
 
     def show_recent(self) -> None:
-        from gemini_cli import repl
+        from gemini_cli.cli import repl
 
         conv = self.conversation
         count = len(conv.turns)
@@ -349,7 +350,7 @@ class Chat:
 
 def check_attachment(spec: str, mime: str | None = None) -> None:
     """Refuse a missing or unusable attachment now rather than at the next message."""
-    from gemini_cli import inputs
+    from gemini_cli.request import inputs
 
     if spec == "-":
         raise UsageError("/attach -: stdin cannot be attached in chat; attach a file instead")

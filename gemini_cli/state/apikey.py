@@ -30,7 +30,7 @@ SECRETS: set[str] = set()
 
 def get(required: bool = True) -> str | None:
     """GOOGLE_API_KEY wins over GEMINI_API_KEY (as in the official SDK), then the config file."""
-    from gemini_cli import config
+    from gemini_cli.state import config
 
     google = (os.environ.get("GOOGLE_API_KEY") or "").strip()
     gemini = (os.environ.get("GEMINI_API_KEY") or "").strip()
