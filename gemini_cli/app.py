@@ -93,8 +93,19 @@ def _version(value: bool) -> None:
 def root(
     version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for internal errors."),
+    record: str = typer.Option(
+        None, "--record", metavar="FILE", envvar="GEMINI_CLI_RECORD",
+        help="Append every HTTP exchange of this run to FILE (JSON Lines, no secrets).",
+    ),
+    replay: str = typer.Option(
+        None, "--replay", metavar="FILE", envvar="GEMINI_CLI_REPLAY",
+        help="Answer every request from FILE, recorded with --record: no network, no key.",
+    ),
 ) -> None:
+    from gemini_cli.state import recording
+
     state["debug"] = debug
+    recording.configure(record, replay)  # both: a usage error, through the funnel
 
 
 # The commands, loaded on first use: start-up (`--version`, one command, a TAB

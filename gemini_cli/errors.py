@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     STREAM_INTERRUPTED = 8
     NOT_COMPLETED = 9
     SCHEMA = 10
+    REPLAY_MISMATCH = 12
     SIGINT = 130
     SIGTERM = 143
 
@@ -76,6 +77,13 @@ class NotCompleted(GeminiCliError):
 
 class SchemaMismatch(GeminiCliError):
     exit_code = ExitCode.SCHEMA
+
+
+class ReplayMismatch(GeminiCliError):
+    """--replay: a request that no unused exchange of the cassette answers. Never retried,
+    never caught by a loop that goes on (a chat turn, a stream resume): the run stops."""
+
+    exit_code = ExitCode.REPLAY_MISMATCH
 
 
 class Terminated(BaseException):

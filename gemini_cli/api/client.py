@@ -44,6 +44,7 @@ class ApiClient:
         retry_delay: float = 0.5,
         max_time: float | None = None,
         note: Callable[[str], None] | None = None,
+        cassette: Any = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.api_version = api_version
@@ -54,11 +55,16 @@ class ApiClient:
         self.max_time = max_time
         self.note = note or (lambda message: None)
         self._api_key = api_key
+        # --record wraps the client open_http gives; --replay replaces it (api/cassette.py).
+        self._http = cassette.client(self.open_http, self.base_url) if cassette else self.open_http()
+
+    def open_http(self) -> httpx.Client:
+        """The httpx client, with the transport chosen for the base URL."""
         transport = for_url(self.base_url)
         if transport is not None:
-            self._http = httpx.Client(transport=transport, follow_redirects=False)
-        else:  # through a proxy: httpx's own transport. Certificates only for https.
-            self._http = httpx.Client(verify=self.base_url.startswith("https:"), follow_redirects=False)
+            return httpx.Client(transport=transport, follow_redirects=False)
+        # through a proxy: httpx's own transport. Certificates only for https.
+        return httpx.Client(verify=self.base_url.startswith("https:"), follow_redirects=False)
 
     def close(self) -> None:
         self._http.close()

@@ -15,6 +15,7 @@ def open_client(settings: Settings, key: str | None, console: Console) -> Iterat
     from gemini_cli.api.client import ApiClient
 
     client = ApiClient(
+        cassette=cassette_for(key),
         base_url=settings.base_url,
         api_version=settings.api_version,
         api_key=key,
@@ -28,6 +29,19 @@ def open_client(settings: Settings, key: str | None, console: Console) -> Iterat
         yield client
     finally:
         client.close()
+
+
+def cassette_for(key: str | None) -> Any:
+    """The run's --record / --replay cassette (None without one), told which secrets to keep out."""
+    import os
+
+    from gemini_cli.state import recording
+
+    if not recording.in_use():
+        return None
+    secrets = [key or ""] + [(os.environ.get(name) or "").strip() for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY")]
+    apikey = sys.modules.get("gemini_cli.state.apikey")  # keys read from the config file
+    return recording.cassette(secrets + sorted(apikey.SECRETS if apikey else ()))
 
 
 def connect(settings: Settings, console: Console) -> Any:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gemini_cli.errors import GeminiCliError, UsageError
+from gemini_cli.errors import GeminiCliError, ReplayMismatch, UsageError
 
 RECENT_TURNS = 3  # shown when a conversation is resumed
 
@@ -73,6 +73,8 @@ class Chat:
                         self.send_new(item.text)
                     elif self.command(item) == "exit":
                         break
+                except ReplayMismatch:
+                    raise  # the cassette cannot answer the rest either
                 except GeminiCliError as exc:  # a slash command that failed (turns catch their own)
                     self.console.error(exc.message)
                     if not self.interactive:
@@ -131,6 +133,8 @@ class Chat:
                 raise
             self.after_failure(session, pending, before)
             self.console.note("interrupted (/retry regenerates the answer)")
+        except ReplayMismatch:
+            raise
         except GeminiCliError as exc:
             self.console.error(exc.message)
             self.exit_code = int(exc.exit_code)

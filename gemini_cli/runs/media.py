@@ -192,9 +192,14 @@ def upload_cached(
 ) -> dict[str, Any]:
     """The File for this content: a live cached upload, or a new upload (with progress).
     ``file_name``: sent as X-Goog-Upload-File-Name (not the path: that may be a temporary copy)."""
+    from gemini_cli.state import recording
+
     digest = sha256_of(path=path, data=data)
     cache = UploadCache.load(warn=console.warn)
-    if not force:
+    # With a cassette the upload always happens: a recording must hold it, whatever this
+    # machine's cache says, and a replay must ask for what was recorded.
+    cached = not force and not recording.in_use()
+    if cached:
         entry = cache.find(digest, mime, client.base_url)
         if entry is not None:
             file = _alive(client, entry["name"])
@@ -221,7 +226,7 @@ def upload_cached(
         "sha256": digest, "name": file.get("name"), "uri": file.get("uri"), "mime": mime, "size": size,
         "expiration_time": file.get("expirationTime"), "base_url": client.base_url,
     }
-    if entry["name"]:
+    if entry["name"] and not recording.replaying():  # a replayed upload is no real file
         cache.update(lambda entries: [e for e in entries if e.get("name") != entry["name"]] + [entry])
     return file
 

@@ -15,7 +15,7 @@ from gemini_cli.api import interactions
 from gemini_cli.api.client import ApiClient, parse_json_body
 from gemini_cli.api.events import InteractionBuilder
 from gemini_cli.api.sse import is_event_stream, iter_events
-from gemini_cli.errors import ExitCode, GeminiCliError, NotCompleted, StreamInterrupted
+from gemini_cli.errors import ExitCode, GeminiCliError, NotCompleted, ReplayMismatch, StreamInterrupted
 
 MAX_HOPS = 50
 
@@ -92,6 +92,8 @@ def _stream_hop(client, body, builder, renderer, on_malformed, response=None) ->
         time.sleep(delay)
         try:
             response = interactions.stream(client, builder.id, builder.last_event_id, retry=False)
+        except ReplayMismatch:
+            raise
         except GeminiCliError as exc:  # counted as one more failed attempt to resume
             response, reason = None, f"resuming the stream failed: {exc.message}"
 

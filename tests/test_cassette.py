@@ -1,0 +1,402 @@
+"""--record / --replay: record against the loopback fake, replay with the server stopped and
+no key; the same stdout, stderr, exit code and saved conversation; mismatches exit 12."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import httpx
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug.wrappers import Response
+
+from conftest import API_KEY, INTERACTION_ID, FakeApi, interaction, run, sse, text_events
+from gemini_cli.api import cassette as cassettes
+from gemini_cli.errors import ExitCode
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def live(monkeypatch):
+    """A fake API of its own, so that a test can stop it before replaying."""
+    server = HTTPServer(host="127.0.0.1", port=0)
+    server.start()
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", server.url_for("/").rstrip("/"))
+    yield FakeApi(server)
+    if server.is_running():
+        server.stop()
+
+
+def offline(live: FakeApi, monkeypatch) -> None:
+    """Stop the server (any request would now be refused) and take the key away."""
+    live.server.check_assertions()
+    live.server.stop()
+    monkeypatch.delenv("GEMINI_API_KEY")
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def outcome(result) -> tuple[int, str, str]:
+    return result.exit_code, result.stdout, result.stderr
+
+
+def turns(home: Path) -> list[dict]:
+    """The saved conversations, without what is local to a run (the local id, times)."""
+    found = []
+    for path in sorted((home / "conversations").glob("*.json")):
+        if not path.name.startswith("."):
+            data = {k: v for k, v in json.loads(path.read_text()).items() if k not in ("id", "created", "updated")}
+            data["turns"] = [{k: v for k, v in turn.items() if k != "created"} for turn in data["turns"]]
+            found.append(data)
+    return found
+
+
+def fresh_home(home: Path) -> None:
+    shutil.rmtree(home / "conversations", ignore_errors=True)
+
+
+# -- generate ------------------------------------------------------------------------------------
+
+
+def test_streamed_generate_replays_offline_without_a_key(live, home, tmp_path, monkeypatch):
+    tape = tmp_path / "tape.jsonl"
+    live.stream(text_events("Hello", ", world"))
+    recorded = run(["--record", str(tape), "generate", "--usage", "Say hi"])
+    assert outcome(recorded)[:2] == (0, "Hello, world\n")
+    assert "tokens" in recorded.stderr  # --usage: stderr has something to compare
+    saved = turns(home)
+
+    offline(live, monkeypatch)
+    fresh_home(home)
+    replayed = run(["--replay", str(tape), "generate", "--usage", "Say hi"])
+    assert outcome(replayed) == outcome(recorded)
+    assert turns(home) == saved and saved[0]["turns"][0]["interaction_id"] == INTERACTION_ID
+
+    [exchange] = lines(tape)
+    assert exchange["request"]["method"] == "POST" and exchange["request"]["path"] == "/v1beta/interactions"
+    assert exchange["request"]["body"] == {"model": "gemini-3-flash-preview", "input": "Say hi", "stream": True}
+    assert exchange["response"]["status"] == 200
+    # The stream is kept as its events, which are the bytes the server sent.
+    assert "".join(exchange["response"]["events"]) == sse(text_events("Hello", ", world"))
+    assert exchange["response"]["events"][0].startswith("event: interaction.created\ndata: ")
+
+
+def test_env_vars_and_the_default_base_url(live, home, tmp_path, monkeypatch):
+    tape = tmp_path / "tape.jsonl"
+    live.json(interaction("Fine."))
+    recorded = run(["generate", "--no-stream", "How are you?"], env={"GEMINI_CLI_RECORD": str(tape)})
+    assert outcome(recorded) == (0, "Fine.\n", "")
+    offline(live, monkeypatch)
+    monkeypatch.delenv("GOOGLE_GEMINI_BASE_URL")  # the real API's URL: never reached
+    replayed = run(["generate", "--no-stream", "How are you?"], env={"GEMINI_CLI_REPLAY": str(tape)})
+    assert outcome(replayed) == (0, "Fine.\n", "")
+
+
+def test_retries_and_errors_replay_the_same(live, tmp_path, monkeypatch):
+    tape = tmp_path / "tape.jsonl"
+    live.error(503, "overloaded", "UNAVAILABLE")
+    live.stream(text_events("Back."))
+    live.error(400, "bad model", "INVALID_ARGUMENT")
+    first = run(["--record", str(tape), "generate", "One"])
+    second = run(["--record", str(tape), "generate", "Two"])
+    assert outcome(first)[:2] == (0, "Back.\n") and "retrying in" in first.stderr
+    assert second.exit_code == ExitCode.REJECTED and "bad model" in second.stderr
+    assert [e["response"]["status"] for e in lines(tape)] == [503, 200, 400]
+
+    offline(live, monkeypatch)
+    assert outcome(run(["--replay", str(tape), "generate", "Two"])) == outcome(second)
+    replayed = run(["--replay", str(tape), "generate", "One"])
+    assert replayed.exit_code == 0 and replayed.stdout == "Back.\n"
+    # The backoff is random, so the note says another number of seconds; the rest is the same.
+    assert replayed.stderr.split(" retrying in")[0] == first.stderr.split(" retrying in")[0]
+
+
+def test_interrupted_stream_and_its_resume_replay_the_same(live, home, tmp_path, monkeypatch):
+    tape = tmp_path / "tape.jsonl"
+    events = text_events("one ", "two ", "three")
+    cut = events[:7]  # through the first text delta, t0
+    assert cut[-1]["event_id"] == "t0"
+    live.stream(sse(cut, done=False))
+    rest = events[len(cut):]
+    live.stream(rest, path=f"/v1beta/interactions/{INTERACTION_ID}", method="GET",
+                query_string={"stream": "true", "last_event_id": "t0"})
+    recorded = run(["--record", str(tape), "generate", "Count"])
+    assert outcome(recorded)[:2] == (0, "one two three\n") and "resuming after event t0" in recorded.stderr, recorded.stderr
+    saved = turns(home)
+    assert [e["request"]["method"] for e in lines(tape)] == ["POST", "GET"]
+    assert lines(tape)[1]["request"]["path"] == f"/v1beta/interactions/{INTERACTION_ID}?stream=true&last_event_id=t0"
+
+    offline(live, monkeypatch)
+    fresh_home(home)
+    replayed = run(["--replay", str(tape), "generate", "Count"])
+    assert replayed.stdout == recorded.stdout and replayed.exit_code == 0
+    assert replayed.stderr.split(" in ")[0] == recorded.stderr.split(" in ")[0]
+    assert turns(home) == saved
+
+
+def test_a_transport_error_mid_stream_is_raised_again(tmp_path, monkeypatch):
+    """A recorded httpx error comes back as the same class and message, after the events."""
+    tape = tmp_path / "tape.jsonl"
+    events = sse(text_events("par"), done=False).split("\n\n")[:5]
+    tape.write_text(json.dumps({
+        "request": {"method": "POST", "path": "/v1beta/interactions", "body": {"model": "gemini-3-flash-preview", "input": "x", "stream": True}},
+        "response": {"status": 200, "headers": [["content-type", "text/event-stream"]], "events": [e + "\n\n" for e in events]},
+        "error": {"type": "RemoteProtocolError", "message": "peer closed connection"},
+    }) + "\n")
+    monkeypatch.delenv("GEMINI_API_KEY")
+    result = run(["--replay", str(tape), "generate", "--no-save", "--retries", "0", "x"])
+    assert result.exit_code == ExitCode.STREAM_INTERRUPTED
+    assert "peer closed connection" in result.stderr
+
+
+# -- no match ------------------------------------------------------------------------------------
+
+
+def test_unmatched_request_exits_12_naming_what_was_asked_and_what_is_held(live, tmp_path, monkeypatch):
+    tape = tmp_path / "tape.jsonl"
+    live.stream(text_events("Hi"))
+    run(["--record", str(tape), "generate", "Say hi"])
+    offline(live, monkeypatch)
+    result = run(["--replay", str(tape), "generate", "Say bye"])
+    assert result.exit_code == 12 == ExitCode.REPLAY_MISMATCH
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"gemini-cli: error: replay: no unused exchange in the cassette {tape} matches POST /v1beta/interactions "
+        '{"model":"gemini-3-flash-preview","input":"Say bye","stream":true}; its 1 unused exchange(s): '
+        "POST /v1beta/interactions (the body differs at input)\n"
+    )
+    # Each exchange answers once.
+    assert run(["--replay", str(tape), "generate", "Say hi"]).exit_code == 0
+    again = run(["--replay", str(tape), "files", "list"])
+    assert again.exit_code == 12 and "GET /v1beta/files?pageSize=100" in again.stderr
+
+
+def test_mismatch_in_a_piped_chat_stops_it(tmp_path, monkeypatch):
+    tape = tmp_path / "empty.jsonl"
+    tape.write_text("")
+    monkeypatch.delenv("GEMINI_API_KEY")
+    result = run(["--replay", str(tape), "chat"], input="one\ntwo\n")
+    assert result.exit_code == 12
+    assert result.stderr.count("error:") == 1 and "the cassette is empty" in result.stderr
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{not json\n", "line 1: not a recorded exchange"),
+    ('{"request": {"method": "GET", "path": "/x"}}\n', "line 1: not a recorded exchange"),
+])
+def test_a_damaged_cassette_exits_2(tmp_path, content, message, monkeypatch):
+    tape = tmp_path / "tape.jsonl"
+    tape.write_text(content)
+    result = run(["--replay", str(tape), "generate", "x"])
+    assert result.exit_code == 2 and message in result.stderr
+
+
+def test_missing_cassette_and_both_flags_exit_2(tmp_path):
+    result = run(["--replay", str(tmp_path / "nope.jsonl"), "generate", "x"])
+    assert result.exit_code == 2 and "cannot read the cassette" in result.stderr
+    result = run(["--record", "a", "--replay", "b", "generate", "x"])
+    assert result.exit_code == 2 and "not both" in result.stderr
+
+
+# -- secrets ---------------------------------------------------------------------------------------
+
+
+def test_the_cassette_never_holds_a_key_or_a_secret_header(live, home, tmp_path, monkeypatch):
+    tape = tmp_path / "tape.jsonl"
+    config_key = "AIzaConfigKeyConfigKeyConfigKey0123456789"
+    live.server.expect_ordered_request("/v1beta/interactions", method="POST").respond_with_response(Response(
+        json.dumps(interaction(f"your key is {API_KEY}")), content_type="application/json",
+        headers={"Set-Cookie": "session=s3cr3t-cookie", "X-Request-Id": "r1"}))
+    live.json(interaction("again"))
+    run(["--record", str(tape), "generate", "--no-stream", "--no-save", "hi"])
+    monkeypatch.delenv("GEMINI_API_KEY")  # now from the config file
+    (home / "config.yaml").write_text(f"retry_delay: 0.01\napi_key: {config_key}\n")
+    os.chmod(home / "config.yaml", 0o600)
+    run(["--record", str(tape), "generate", "--no-stream", "--no-save", "hi"])
+    live.server.check_assertions()
+
+    text = tape.read_text()
+    for secret in (API_KEY, config_key, "s3cr3t-cookie"):
+        assert secret not in text
+    assert stat.S_IMODE(os.stat(tape).st_mode) == 0o600
+    first, second = lines(tape)
+    assert ["x-goog-api-key", "<redacted>"] in first["request"]["headers"]
+    assert ["set-cookie", "<redacted>"] in first["response"]["headers"]
+    assert ["x-request-id", "r1"] in first["response"]["headers"]
+    assert json.loads(first["response"]["body"])["steps"][1]["content"][0]["text"] == "your key is <redacted>"
+    assert ["x-goog-api-key", "<redacted>"] in second["request"]["headers"]
+
+
+def test_replay_runs_no_api_key_command(home, tmp_path, monkeypatch):
+    """No key is needed: a password manager is not even asked."""
+    tape = tmp_path / "tape.jsonl"
+    tape.write_text(json.dumps({
+        "request": {"method": "GET", "path": "/v1beta/files?pageSize=100"},
+        "response": {"status": 200, "headers": [["content-type", "application/json"]], "body": '{"files": []}'},
+    }) + "\n")
+    marker = tmp_path / "ran"
+    monkeypatch.delenv("GEMINI_API_KEY")
+    (home / "config.yaml").write_text(f"api_key_command: touch {marker}\n")
+    result = run(["--replay", str(tape), "files", "list"])
+    assert result.exit_code == 0 and not marker.exists()
+
+
+# -- uploads, files, history fetch -----------------------------------------------------------------
+
+
+@pytest.fixture
+def files_fake(live, monkeypatch):
+    from gemini_cli.api import files as files_api
+    from test_files_api import FakeFiles
+
+    monkeypatch.setattr(files_api, "CHUNK_SIZE", 1024)
+    return FakeFiles(live.server)
+
+
+def test_upload_is_recorded_by_size_and_hash_and_replays(live, files_fake, home, tmp_path, monkeypatch):
+    tape = tmp_path / "tape.jsonl"
+    data = b"\x89PNG\r\n\x1a\n" + b"upload-bytes-" * 200  # 2608 bytes: three chunks
+    photo = tmp_path / "cat.png"
+    photo.write_bytes(data)
+    recorded = run(["--record", str(tape), "upload", str(photo)])
+    listed = run(["--record", str(tape), "files", "get", "files/file1"])
+    assert recorded.exit_code == 0 and recorded.stdout.startswith("files/file1\t")
+    assert listed.exit_code == 0 and "files/file1" in listed.stdout
+
+    exchanges = lines(tape)
+    chunks = [e["request"] for e in exchanges if "body_sha256" in e["request"]]
+    assert [c["body_size"] for c in chunks] == [1024, 1024, 560]
+    import hashlib
+
+    assert chunks[0]["body_sha256"] == hashlib.sha256(data[:1024]).hexdigest()
+    assert "upload-bytes" not in tape.read_text()
+    # The upload URL points at another host; only the path and query are matched.
+    assert chunks[0]["path"] == "/upload/v1beta/files?upload_id=up1&upload_protocol=resumable"
+
+    offline(live, monkeypatch)
+    # A CI job's file: another folder, same bytes (display_name is volatile).
+    moved = tmp_path / "ci" / "photo.png"
+    moved.parent.mkdir()
+    moved.write_bytes(data)
+    replayed = run(["--replay", str(tape), "upload", str(moved)])
+    assert outcome(replayed) == outcome(recorded)
+    assert outcome(run(["--replay", str(tape), "files", "get", "files/file1"])) == outcome(listed)
+    # Other bytes: the chunk's hash does not match.
+    moved.write_bytes(data[:-1] + b"!")
+    changed = run(["--replay", str(tape), "upload", str(moved)])
+    assert changed.exit_code == 12 and "(560 bytes, sha256 " in changed.stderr
+
+
+def test_record_and_replay_skip_the_upload_cache(live, files_fake, home, tmp_path, monkeypatch):
+    """A cached upload would leave the upload out of the recording: with a cassette it is made."""
+    tape = tmp_path / "tape.jsonl"
+    photo = tmp_path / "cat.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
+    assert run(["upload", str(photo)]).exit_code == 0  # now in the cache
+    recorded = run(["--record", str(tape), "upload", str(photo)])
+    assert recorded.exit_code == 0 and "already uploaded" not in recorded.stderr
+    assert any("body_sha256" in e["request"] for e in lines(tape))
+    offline(live, monkeypatch)
+    assert outcome(run(["--replay", str(tape), "upload", str(photo)])) == outcome(recorded)
+
+
+def test_history_fetch_replays(live, home, tmp_path, monkeypatch):
+    tape = tmp_path / "tape.jsonl"
+    live.json(interaction("Done in the background."), path=f"/v1beta/interactions/{INTERACTION_ID}", method="GET")
+    recorded = run(["--record", str(tape), "history", "fetch", INTERACTION_ID])
+    assert recorded.exit_code == 0 and "Done in the background." in recorded.stdout
+    offline(live, monkeypatch)
+    assert outcome(run(["--replay", str(tape), "history", "fetch", INTERACTION_ID])) == outcome(recorded)
+
+
+# -- the recorded multi-turn conversation in tests/data ------------------------------------------
+
+
+CHAT_TAPE = DATA / "chat_two_turns.jsonl"
+CHAT_INPUT = "What is the capital of France?\nAnd of Germany?\n"
+
+
+def test_recorded_chat_replays_from_tests_data(home, monkeypatch):
+    """tests/data/chat_two_turns.jsonl: a piped chat of two turns, the second chained to the
+    first by previous_interaction_id, recorded against the fake API (see make_chat_tape)."""
+    monkeypatch.delenv("GEMINI_API_KEY")
+    monkeypatch.delenv("GOOGLE_GEMINI_BASE_URL", raising=False)
+    result = run(["--replay", str(CHAT_TAPE), "chat"], input=CHAT_INPUT)
+    assert outcome(result) == (0, "Paris.\nBerlin.\n", "")
+    [saved] = turns(home)
+    assert [t["interaction_id"] for t in saved["turns"]] == ["v1_turn1", "v1_turn2"]
+    # Another second message is not in the cassette.
+    fresh_home(home)
+    other = run(["--replay", str(CHAT_TAPE), "chat"], input="What is the capital of France?\nAnd of Spain?\n")
+    assert other.exit_code == 12 and other.stdout == "Paris.\n"
+    assert "the body differs at input" in other.stderr
+
+
+def make_chat_tape(api: FakeApi, path: Path) -> None:
+    """How tests/data/chat_two_turns.jsonl was made (test_chat_tape_is_what_recording_gives)."""
+    api.stream(text_events("Paris.", interaction_id="v1_turn1"))
+    api.stream(text_events("Berlin.", interaction_id="v1_turn2"), json={
+        "model": "gemini-3-flash-preview", "input": "And of Germany?", "previous_interaction_id": "v1_turn1", "stream": True})
+    result = run(["--record", str(path), "chat"], input=CHAT_INPUT)
+    assert outcome(result) == (0, "Paris.\nBerlin.\n", "")
+
+
+def test_chat_tape_is_what_recording_gives(live, tmp_path):
+    """Recording the chat again gives the file in tests/data (but for the client's version)."""
+    path = tmp_path / "chat.jsonl"
+    make_chat_tape(live, path)
+
+    def stable(exchanges):
+        for exchange in exchanges:
+            exchange["request"]["headers"] = [h for h in exchange["request"]["headers"] if h[0] not in ("user-agent", "host")]
+            exchange["response"]["headers"] = [h for h in exchange["response"]["headers"] if h[0] not in ("date", "server")]
+        return exchanges
+
+    assert stable(lines(path)) == stable(lines(CHAT_TAPE))
+
+
+# -- the pieces ----------------------------------------------------------------------------------
+
+
+def test_split_events_gives_back_the_same_text():
+    text = "event: a\ndata: 1\n\nevent: b\r\ndata: 2\r\n\r\n: ping\n\ndata: partial"
+    events = cassettes.split_events(text)
+    assert "".join(events) == text
+    assert events == ["event: a\ndata: 1\n\n", "event: b\r\ndata: 2\r\n\r\n", ": ping\n\n", "data: partial"]
+
+
+def test_matching_ignores_volatile_fields_and_names_the_difference():
+    recorded = {"method": "POST", "path": "/upload/v1beta/files", "body": {"file": {"display_name": "a.png", "size_bytes": 3}}}
+    asked = {"method": "POST", "path": "/upload/v1beta/files", "body": {"file": {"display_name": "b.png", "size_bytes": 3}}}
+    assert cassettes.matches(recorded, asked)
+    asked["body"]["file"]["size_bytes"] = 4
+    assert not cassettes.matches(recorded, asked)
+    assert cassettes.body_difference(recorded, asked) == "the body differs at file.size_bytes"
+    assert cassettes.first_difference({"input": [1, 2]}, {"input": [1, 3]}) == "input[1]"
+    assert cassettes.first_difference({"a": 1}, {"a": 1, "b": 2}) == "b"
+
+
+def test_replay_transport_never_opens_a_socket(tmp_path, monkeypatch):
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a socket was opened during a replay")
+
+    tape = tmp_path / "tape.jsonl"
+    tape.write_text("")
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    replay = cassettes.Replay(str(tape))
+    client = replay.client(lambda: pytest.fail("the real client was opened"), "https://example.invalid")
+    with pytest.raises(Exception) as caught:
+        client.get("https://example.invalid/v1beta/files")
+    assert type(caught.value).__name__ == "ReplayMismatch"
+    assert not isinstance(caught.value, httpx.HTTPError)
