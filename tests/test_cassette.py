@@ -400,3 +400,49 @@ def test_replay_transport_never_opens_a_socket(tmp_path, monkeypatch):
         client.get("https://example.invalid/v1beta/files")
     assert type(caught.value).__name__ == "ReplayMismatch"
     assert not isinstance(caught.value, httpx.HTTPError)
+
+
+# -- the README's CI example, run as it is -------------------------------------------------------
+
+
+def readme_block(after: str, language: str) -> str:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    start = readme.index(f"```{language}\n", readme.index(after)) + len(language) + 4
+    return readme[start:readme.index("```", start)]
+
+
+def test_readme_ci_example_works(live, tmp_path, monkeypatch):
+    """Record the example's script in a subprocess (GEMINI_CLI_RECORD), then run the README's
+    test script with the server stopped and no key."""
+    import subprocess
+    import sys
+
+    script = readme_block("An example CI job", "sh")
+    assert "GEMINI_CLI_REPLAY=tests/cassettes/summarize.jsonl" in script
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "tests" / "cassettes").mkdir(parents=True)
+    summarize = tmp_path / "scripts" / "summarize.sh"
+    summarize.write_text('#!/bin/sh\nexec gemini-cli generate --no-save "Summarise: $(cat "$1")"\n')
+    summarize.chmod(0o755)
+    (tmp_path / "tests" / "report.txt").write_text("Sales rose.")
+    (tmp_path / "tests" / "expected-summary.txt").write_text("Up.\n")
+    (tmp_path / "tests" / "summarize_test.sh").write_text(script)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+    live.stream(text_events("Up."), json={"model": "gemini-3-flash-preview", "input": "Summarise: Sales rose.", "stream": True})
+    recorded = subprocess.run(
+        ["scripts/summarize.sh", "tests/report.txt"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        env={**env, "GEMINI_CLI_RECORD": "tests/cassettes/summarize.jsonl"},
+    )
+    assert (recorded.returncode, recorded.stdout, recorded.stderr) == (0, "Up.\n", "")
+    offline(live, monkeypatch)
+    env.pop("GEMINI_API_KEY")
+    ok = subprocess.run(["sh", "tests/summarize_test.sh"], cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env)
+    assert (ok.returncode, ok.stderr) == (0, "")
+    # The test can fail: another answer is expected, or the script asks something else.
+    (tmp_path / "tests" / "expected-summary.txt").write_text("Down.\n")
+    failed = subprocess.run(["sh", "tests/summarize_test.sh"], cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env)
+    assert failed.returncode == 1 and "summary changed: Up." in failed.stderr
+    (tmp_path / "tests" / "report.txt").write_text("Sales fell.")
+    failed = subprocess.run(["sh", "tests/summarize_test.sh"], cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env)
+    assert failed.returncode == 12 and "Summarise: Sales fell." in failed.stderr
