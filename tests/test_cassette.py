@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 
 from conftest import API_KEY, INTERACTION_ID, FakeApi, interaction, run, sse, text_events
 from gemini_cli.api import cassette as cassettes
+from gemini_cli.api import replay as replays
 from gemini_cli.errors import ExitCode
 
 DATA = Path(__file__).parent / "data"
@@ -376,12 +377,12 @@ def test_split_events_gives_back_the_same_text():
 def test_matching_ignores_volatile_fields_and_names_the_difference():
     recorded = {"method": "POST", "path": "/upload/v1beta/files", "body": {"file": {"display_name": "a.png", "size_bytes": 3}}}
     asked = {"method": "POST", "path": "/upload/v1beta/files", "body": {"file": {"display_name": "b.png", "size_bytes": 3}}}
-    assert cassettes.matches(recorded, asked)
+    assert replays.matches(recorded, asked)
     asked["body"]["file"]["size_bytes"] = 4
-    assert not cassettes.matches(recorded, asked)
-    assert cassettes.body_difference(recorded, asked) == "the body differs at file.size_bytes"
-    assert cassettes.first_difference({"input": [1, 2]}, {"input": [1, 3]}) == "input[1]"
-    assert cassettes.first_difference({"a": 1}, {"a": 1, "b": 2}) == "b"
+    assert not replays.matches(recorded, asked)
+    assert replays.body_difference(recorded, asked) == "the body differs at file.size_bytes"
+    assert replays.first_difference({"input": [1, 2]}, {"input": [1, 3]}) == "input[1]"
+    assert replays.first_difference({"a": 1}, {"a": 1, "b": 2}) == "b"
 
 
 def test_replay_transport_never_opens_a_socket(tmp_path, monkeypatch):
@@ -394,7 +395,7 @@ def test_replay_transport_never_opens_a_socket(tmp_path, monkeypatch):
     tape.write_text("")
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
-    replay = cassettes.Replay(str(tape))
+    replay = replays.Replay(str(tape))
     client = replay.client(lambda: pytest.fail("the real client was opened"), "https://example.invalid")
     with pytest.raises(Exception) as caught:
         client.get("https://example.invalid/v1beta/files")

@@ -8,10 +8,11 @@ One line per exchange, appended when the exchange ends:
                 "events" (a text/event-stream, one SSE event per item) | "body" (text) | "body_base64"},
    "error": {"type", "message"}}  # an httpx error instead of a response, or after the events read
 
-Recording wraps the client the normal code opens (whatever transport or proxy it chose)
-in a transport that tees each exchange to the file. Replaying replaces that client with a
-transport that answers from the file and never opens a socket. Both sit under httpx, so
-everything above (retries, SSE decoding, stream resume, uploads) runs as it always does.
+Recording (here) wraps the client the normal code opens (whatever transport or proxy it
+chose) in a transport that tees each exchange to the file. Replaying (api/replay.py) replaces
+that client with a transport that answers from the file and never opens a socket. Both sit
+under httpx, so everything above (retries, SSE decoding, stream resume, uploads) runs as it
+always does. ApiClient takes the cassette and calls its `client(open_http, base_url)`.
 
 Bodies are recorded decoded (no Content-Encoding), secrets never: header values whose name
 says key, token, secret, password, auth or cookie, and every string given in `secrets`.
@@ -31,7 +32,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from gemini_cli.errors import ReplayMismatch, UsageError
+from gemini_cli.errors import UsageError
 
 REDACTED = "<redacted>"
 SECRET_HEADER = re.compile(r"key|token|secret|passw|auth|cookie|credential", re.IGNORECASE)
@@ -42,12 +43,13 @@ VOLATILE = frozenset({"display_name"})
 # Headers that describe the bytes on the wire, not the decoded body that is recorded.
 WIRE_HEADERS = frozenset({"content-encoding", "content-length"})
 EVENT_END = re.compile(r"\r\n\r\n|\n\n|\r\r")
-MAX_CASSETTE = 256 * 1024 * 1024
-SHOWN = 160  # characters of a body shown in a mismatch message
 
 
-def open_cassette(*, record: str | None, replay: str | None) -> Recording | Replay | None:
+def open_cassette(*, record: str | None, replay: str | None) -> Any:
+    """A Recording, a Replay (api/replay.py), or None."""
     if replay:
+        from gemini_cli.api.replay import Replay
+
         return Replay(replay)
     if record:
         return Recording(record)
@@ -259,186 +261,3 @@ def split_events(text: str) -> list[str]:
     if start < len(text):
         events.append(text[start:])
     return events
-
-
-# -- replaying -------------------------------------------------------------------------------
-
-
-class Replay:
-    """A cassette read whole; each exchange answers one request, in the order recorded."""
-
-    def __init__(self, path: str):
-        self.path = path
-        self.secrets: set[str] = set()
-        self.exchanges = load(path)
-        self.used = [False] * len(self.exchanges)
-
-    def client(self, open_http: Callable[[], httpx.Client], base_url: str) -> httpx.Client:
-        # open_http is never called: no transport, no proxy, no certificates, no socket.
-        return httpx.Client(transport=Replayer(self, base_path(base_url)), trust_env=False, follow_redirects=False)
-
-    def answer(self, request: httpx.Request, prefix: str) -> httpx.Response:
-        asked, _ = describe(request, prefix, consume=True)
-        for n, exchange in enumerate(self.exchanges):
-            if not self.used[n] and matches(exchange["request"], asked):
-                self.used[n] = True
-                return respond(exchange, request)
-        raise ReplayMismatch(self.mismatch(asked))
-
-    def mismatch(self, asked: dict[str, Any]) -> str:
-        unused = [exchange["request"] for n, exchange in enumerate(self.exchanges) if not self.used[n]]
-        message = f"replay: no unused exchange in the cassette {self.path} matches {show(asked)}"
-        if not self.exchanges:
-            return message + "; the cassette is empty"
-        if not unused:
-            return message + f"; all its {len(self.exchanges)} exchanges were already used"
-        held = []
-        for recorded in unused[:5]:
-            line = f"{recorded['method']} {recorded['path']}"
-            if recorded["method"] == asked["method"] and recorded["path"] == asked["path"]:
-                line += f" ({body_difference(recorded, asked)})"
-            held.append(line)
-        more = f", and {len(unused) - 5} more" if len(unused) > 5 else ""
-        return message + f"; its {len(unused)} unused exchange(s): " + "; ".join(held) + more
-
-    def close(self) -> None:
-        pass
-
-
-class Replayer(httpx.BaseTransport):
-    def __init__(self, replay: Replay, prefix: str):
-        self.replay, self.prefix = replay, prefix
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        return self.replay.answer(request, self.prefix)
-
-
-class _Replayed(httpx.SyncByteStream):
-    def __init__(self, parts: list[bytes], error: BaseException | None):
-        self.parts, self.error = parts, error
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield from self.parts
-        if self.error is not None:
-            raise self.error
-
-
-def respond(exchange: dict[str, Any], request: httpx.Request) -> httpx.Response:
-    error = exchange.get("error")
-    failure = recorded_error(error, request) if isinstance(error, dict) else None
-    recorded = exchange.get("response")
-    if not isinstance(recorded, dict):
-        raise failure or httpx.ReadError("the cassette recorded neither a response nor an error", request=request)
-    if "events" in recorded:
-        parts = [str(event).encode("utf-8") for event in recorded["events"]]
-    elif "body_base64" in recorded:
-        parts = [base64.b64decode(recorded["body_base64"])]
-    else:
-        parts = [str(recorded.get("body", "")).encode("utf-8")]
-    headers = [(str(name), str(value)) for name, value in recorded.get("headers") or []]
-    if "events" not in recorded and failure is None:
-        headers.append(("content-length", str(sum(map(len, parts)))))
-    reason = str(recorded.get("reason") or "")
-    return httpx.Response(
-        int(recorded["status"]), headers=headers, stream=_Replayed(parts, failure),
-        extensions={"reason_phrase": reason.encode("latin-1", "replace"), "http_version": b"HTTP/1.1"},
-    )
-
-
-def recorded_error(error: dict[str, Any], request: httpx.Request) -> httpx.HTTPError:
-    """The httpx exception recorded, raised again (a read error for an unknown kind)."""
-    kind = getattr(httpx, str(error.get("type")), None)
-    if not (isinstance(kind, type) and issubclass(kind, httpx.RequestError)):
-        kind = httpx.ReadError
-    return kind(str(error.get("message", "")), request=request)
-
-
-def load(path: str) -> list[dict[str, Any]]:
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_CASSETTE + 1)
-    except OSError as exc:
-        raise UsageError(f"cannot read the cassette {path}: {exc.strerror or exc}") from None
-    if len(data) > MAX_CASSETTE:
-        raise UsageError(f"the cassette {path} is over {MAX_CASSETTE // 2**20} MiB")
-    exchanges = []
-    for number, line in enumerate(data.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            exchange = json.loads(line)
-            request = exchange["request"]
-            ok = isinstance(request["method"], str) and isinstance(request["path"], str)
-            ok = ok and (isinstance(exchange.get("response"), dict) or isinstance(exchange.get("error"), dict))
-            if isinstance(exchange.get("response"), dict):
-                int(exchange["response"]["status"])
-        except (ValueError, TypeError, KeyError, RecursionError):
-            ok = False
-        if not ok:
-            raise UsageError(f"{path} line {number}: not a recorded exchange (a JSON object with request and response)")
-        exchanges.append(exchange)
-    return exchanges
-
-
-# -- matching -------------------------------------------------------------------------------
-
-
-def matches(recorded: dict[str, Any], asked: dict[str, Any]) -> bool:
-    return (
-        recorded["method"].upper() == asked["method"].upper()
-        and recorded["path"] == asked["path"]
-        and body_of(recorded) == body_of(asked)
-    )
-
-
-def body_of(request: dict[str, Any]) -> Any:
-    """What a body is compared by: JSON without the volatile fields, or size and hash."""
-    if "body" in request:
-        return {"json": without_volatile(request["body"])}
-    if "body_sha256" in request:
-        return {"size": request.get("body_size"), "sha256": request["body_sha256"]}
-    return None
-
-
-def without_volatile(data: Any) -> Any:
-    if isinstance(data, dict):
-        return {key: without_volatile(value) for key, value in data.items() if key not in VOLATILE}
-    if isinstance(data, list):
-        return [without_volatile(value) for value in data]
-    return data
-
-
-def body_difference(recorded: dict[str, Any], asked: dict[str, Any]) -> str:
-    if "body" in recorded and "body" in asked:
-        where = first_difference(without_volatile(recorded["body"]), without_volatile(asked["body"]))
-        return f"the body differs at {where}" if where else "the body differs"
-    return "the body differs"
-
-
-def first_difference(a: Any, b: Any, where: str = "") -> str | None:
-    """Where two bodies first differ, as a path like input[1].content (None if equal)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        for key in list(a) + [key for key in b if key not in a]:
-            if key not in a or key not in b:
-                return f"{where}.{key}".lstrip(".")
-            found = first_difference(a[key], b[key], f"{where}.{key}")
-            if found is not None:
-                return found.lstrip(".")
-        return None
-    if isinstance(a, list) and isinstance(b, list):
-        for n, (x, y) in enumerate(zip(a, b)):
-            found = first_difference(x, y, f"{where}[{n}]")
-            if found is not None:
-                return found
-        return None if len(a) == len(b) else f"{where}[{min(len(a), len(b))}]".lstrip(".")
-    return None if a == b else (where.lstrip(".") or None)
-
-
-def show(request: dict[str, Any]) -> str:
-    text = f"{request['method']} {request['path']}"
-    if "body" in request:
-        body = json.dumps(request["body"], ensure_ascii=False, separators=(",", ":"))
-        return text + " " + (body if len(body) <= SHOWN else body[:SHOWN] + "...")
-    if "body_sha256" in request:
-        return text + f" ({request['body_size']} bytes, sha256 {request['body_sha256'][:12]}...)"
-    return text
