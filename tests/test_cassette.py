@@ -309,6 +309,30 @@ def test_record_and_replay_skip_the_upload_cache(live, files_fake, home, tmp_pat
     assert outcome(run(["--replay", str(tape), "upload", str(photo)])) == outcome(recorded)
 
 
+def test_generate_with_an_attachment_and_files_list_replay(live, files_fake, home, tmp_path, monkeypatch):
+    from gemini_cli.request import inputs
+
+    monkeypatch.setattr(inputs, "INLINE_LIMIT", 200)  # past it, an attachment is uploaded
+    tape = tmp_path / "tape.jsonl"
+    photo = tmp_path / "cat.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(300))
+    live.server.expect_oneshot_request("/v1beta/interactions", method="POST").respond_with_data(
+        sse(text_events("A black square.")), content_type="text/event-stream")
+    described = run(["--record", str(tape), "generate", "-a", str(photo), "What is this?"])
+    live.server.expect_oneshot_request("/v1beta/files", method="GET").respond_with_json(
+        {"files": [{"name": "files/file1", "uri": "u", "mimeType": "image/png", "sizeBytes": "308", "state": "ACTIVE"}]})
+    listed = run(["--record", str(tape), "files", "list"])
+    assert outcome(described)[:2] == (0, "A black square.\n") and listed.exit_code == 0
+    saved = turns(home)
+    assert "files/file1" in json.dumps(saved[0]["turns"][0]["input"]), saved
+
+    offline(live, monkeypatch)
+    fresh_home(home)
+    assert outcome(run(["--replay", str(tape), "generate", "-a", str(photo), "What is this?"])) == outcome(described)
+    assert turns(home) == saved
+    assert outcome(run(["--replay", str(tape), "files", "list"])) == outcome(listed)
+
+
 def test_history_fetch_replays(live, home, tmp_path, monkeypatch):
     tape = tmp_path / "tape.jsonl"
     live.json(interaction("Done in the background."), path=f"/v1beta/interactions/{INTERACTION_ID}", method="GET")
