@@ -333,6 +333,29 @@ def test_generate_with_an_attachment_and_files_list_replay(live, files_fake, hom
     assert outcome(run(["--replay", str(tape), "files", "list"])) == outcome(listed)
 
 
+def test_inline_attachment_is_recorded_by_size_and_hash(live, tmp_path, monkeypatch):
+    import base64
+    import hashlib
+
+    tape = tmp_path / "tape.jsonl"
+    photo = tmp_path / "cat.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"pixels" * 100)
+    encoded = base64.b64encode(photo.read_bytes()).decode()
+    live.stream(text_events("Pixels."))
+    recorded = run(["--record", str(tape), "generate", "--no-save", "-a", str(photo), "What is this?"])
+    assert outcome(recorded) == (0, "Pixels.\n", "")
+    assert encoded not in tape.read_text()
+    [exchange] = lines(tape)
+    image = exchange["request"]["body"]["input"][0]
+    assert image["data"] == f"<{len(encoded)} characters, sha256 {hashlib.sha256(encoded.encode()).hexdigest()}>"
+
+    offline(live, monkeypatch)
+    assert outcome(run(["--replay", str(tape), "generate", "--no-save", "-a", str(photo), "What is this?"])) == outcome(recorded)
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"pixelz" * 100)
+    changed = run(["--replay", str(tape), "generate", "--no-save", "-a", str(photo), "What is this?"])
+    assert changed.exit_code == 12 and "the body differs at input[0].data" in changed.stderr
+
+
 def test_history_fetch_replays(live, home, tmp_path, monkeypatch):
     tape = tmp_path / "tape.jsonl"
     live.json(interaction("Done in the background."), path=f"/v1beta/interactions/{INTERACTION_ID}", method="GET")

@@ -4,6 +4,7 @@ One line per exchange, appended when the exchange ends:
 
   {"request": {"method", "path" (with the query), "headers",
                "body" (JSON) | "body_size" + "body_sha256" (any other body, e.g. an upload chunk)},
+               (an inline attachment's base64 "data" longer than INLINE_SHOWN: by size and SHA-256)
    "response": {"status", "reason", "headers",
                 "events" (a text/event-stream, one SSE event per item) | "body" (text) | "body_base64"},
    "error": {"type", "message"}}  # an httpx error instead of a response, or after the events read
@@ -42,6 +43,7 @@ SECRET_HEADER = re.compile(r"key|token|secret|passw|auth|cookie|credential", re.
 VOLATILE = frozenset({"display_name"})
 # Headers that describe the bytes on the wire, not the decoded body that is recorded.
 WIRE_HEADERS = frozenset({"content-encoding", "content-length"})
+INLINE_SHOWN = 256  # longer inline `data` is recorded by size and SHA-256
 EVENT_END = re.compile(r"\r\n\r\n|\n\n|\r\r")
 
 
@@ -75,10 +77,23 @@ def body_fields(content: bytes, content_type: str | None) -> dict[str, Any]:
         return {}
     if (content_type or "").split(";")[0].strip().lower() == "application/json":
         try:
-            return {"body": json.loads(content)}
+            return {"body": digest_inline(json.loads(content))}
         except ValueError:
             pass
     return {"body_size": len(content), "body_sha256": hashlib.sha256(content).hexdigest()}
+
+
+def digest_inline(data: Any) -> Any:
+    """Inline bytes (an attachment's base64 `data`) by size and SHA-256, as an upload is."""
+    if isinstance(data, dict):
+        return {
+            key: f"<{len(value)} characters, sha256 {hashlib.sha256(value.encode()).hexdigest()}>"
+            if key == "data" and isinstance(value, str) and len(value) > INLINE_SHOWN else digest_inline(value)
+            for key, value in data.items()
+        }
+    if isinstance(data, list):
+        return [digest_inline(value) for value in data]
+    return data
 
 
 class _Hashing(httpx.SyncByteStream):
