@@ -192,6 +192,11 @@ def test_mismatch_in_a_piped_chat_stops_it(tmp_path, monkeypatch):
 @pytest.mark.parametrize("content, message", [
     ("{not json\n", "line 1: not a recorded exchange"),
     ('{"request": {"method": "GET", "path": "/x"}}\n', "line 1: not a recorded exchange"),
+    ('\n{"request": {"method": "GET", "path": "/x"}, "response": {"status": 200, "headers": [["a"]]}}\n', "line 2: not a"),
+    ('{"request": {"method": "GET", "path": "/x"}, "response": {"status": 200, "body_base64": "%%"}}\n', "line 1: not a"),
+    ('{"request": {"method": "GET", "path": "/x"}, "response": {"status": 99}}\n', "line 1: not a"),
+    ('{"request": {"method": "GET", "path": "/x"}, "response": {"status": 200, "events": [1]}}\n', "line 1: not a"),
+    ("[" * 100000 + "\n", "line 1: not a"),
 ])
 def test_a_damaged_cassette_exits_2(tmp_path, content, message, monkeypatch):
     tape = tmp_path / "tape.jsonl"
@@ -397,10 +402,16 @@ def make_chat_tape(api: FakeApi, path: Path) -> None:
     assert outcome(result) == (0, "Paris.\nBerlin.\n", "")
 
 
-def test_chat_tape_is_what_recording_gives(live, tmp_path):
-    """Recording the chat again gives the file in tests/data (but for the client's version)."""
+def test_chat_tape_is_what_recording_gives(live, home, tmp_path, monkeypatch):
+    """Recording the chat again gives the file in tests/data (but for the client's version),
+    and replaying it saves the same conversation as the recorded run."""
     path = tmp_path / "chat.jsonl"
     make_chat_tape(live, path)
+    saved = turns(home)
+    offline(live, monkeypatch)
+    fresh_home(home)
+    assert outcome(run(["--replay", str(path), "chat"], input=CHAT_INPUT)) == (0, "Paris.\nBerlin.\n", "")
+    assert turns(home) == saved and len(saved[0]["turns"]) == 2
 
     def stable(exchanges):
         for exchange in exchanges:

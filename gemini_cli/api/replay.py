@@ -88,12 +88,12 @@ def respond(exchange: dict[str, Any], request: httpx.Request) -> httpx.Response:
     if not isinstance(recorded, dict):
         raise failure or httpx.ReadError("the cassette recorded neither a response nor an error", request=request)
     if "events" in recorded:
-        parts = [str(event).encode("utf-8") for event in recorded["events"]]
+        parts = [event.encode("utf-8") for event in recorded["events"]]
     elif "body_base64" in recorded:
         parts = [base64.b64decode(recorded["body_base64"])]
     else:
         parts = [str(recorded.get("body", "")).encode("utf-8")]
-    headers = [(str(name), str(value)) for name, value in recorded.get("headers") or []]
+    headers = [(name, value) for name, value in recorded.get("headers") or []]
     if "events" not in recorded and failure is None:
         headers.append(("content-length", str(sum(map(len, parts)))))
     reason = str(recorded.get("reason") or "")
@@ -125,17 +125,32 @@ def load(path: str) -> list[dict[str, Any]]:
             continue
         try:
             exchange = json.loads(line)
-            request = exchange["request"]
-            ok = isinstance(request["method"], str) and isinstance(request["path"], str)
-            ok = ok and (isinstance(exchange.get("response"), dict) or isinstance(exchange.get("error"), dict))
-            if isinstance(exchange.get("response"), dict):
-                int(exchange["response"]["status"])
-        except (ValueError, TypeError, KeyError, RecursionError):
+            ok = well_formed(exchange)
+        except (ValueError, TypeError, KeyError, RecursionError):  # binascii.Error is a ValueError
             ok = False
         if not ok:
             raise UsageError(f"{path} line {number}: not a recorded exchange (a JSON object with request and response)")
         exchanges.append(exchange)
     return exchanges
+
+
+def well_formed(exchange: Any) -> bool:
+    """Whether a line can answer a request without surprises (hand-edited files too)."""
+    request, response, error = exchange["request"], exchange.get("response"), exchange.get("error")
+    if not (isinstance(request["method"], str) and isinstance(request["path"], str)):
+        return False
+    if response is None:
+        return isinstance(error, dict)
+    if not isinstance(response, dict) or not 100 <= int(response["status"]) <= 599:
+        return False
+    headers = response.get("headers") or []
+    if not all(isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair) for pair in headers):
+        return False
+    if "events" in response:
+        return isinstance(response["events"], list) and all(isinstance(event, str) for event in response["events"])
+    if "body_base64" in response:
+        base64.b64decode(response["body_base64"], validate=True)
+    return isinstance(response.get("body", ""), str) and (error is None or isinstance(error, dict))
 
 
 # -- matching -------------------------------------------------------------------------------
