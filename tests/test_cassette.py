@@ -505,3 +505,26 @@ def test_readme_ci_example_works(live, tmp_path, monkeypatch):
     (tmp_path / "tests" / "report.txt").write_text("Sales fell.")
     failed = subprocess.run(["sh", "tests/summarize_test.sh"], cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env)
     assert failed.returncode == 12 and "Summarise: Sales fell." in failed.stderr
+
+
+def test_replay_from_several_threads_answers_each_exchange_once(tmp_path):
+    """batch sends from worker threads: every recorded exchange is handed out exactly once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    tape = tmp_path / "tape.jsonl"
+    exchanges = [
+        {"request": {"method": "POST", "path": "/v1beta/interactions", "body": {"input": f"row {n % 10}"}},
+         "response": {"status": 200, "headers": [["content-type", "application/json"]], "body": json.dumps({"n": n})}}
+        for n in range(40)
+    ]
+    tape.write_text("".join(json.dumps(e) + "\n" for e in exchanges))
+    replay = replays.Replay(str(tape))
+    client = replay.client(lambda: pytest.fail("the real client was opened"), "https://example.invalid")
+
+    def ask(n: int) -> int:
+        return client.post("https://example.invalid/v1beta/interactions", json={"input": f"row {n % 10}"}).json()["n"]
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(ask, range(40)))
+    assert sorted(answers) == list(range(40)) and all(replay.used)
+    assert all(answer % 10 == n % 10 for n, answer in enumerate(answers))

@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -186,6 +187,7 @@ class Recorder(httpx.BaseTransport):
     def __init__(self, recording: Recording, inner: httpx.Client, prefix: str):
         self.recording, self.inner, self.prefix = recording, inner, prefix
         self.open: list[_Tee] = []
+        self.lock = threading.Lock()  # batch sends from several threads
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         entry, hashing = describe(request, self.prefix, consume=False)
@@ -206,14 +208,17 @@ class Recorder(httpx.BaseTransport):
             "headers": [[name, REDACTED if SECRET_HEADER.search(name) else value] for name, value in headers],
         }
         tee = _Tee(response, record, self)
-        self.open.append(tee)
+        with self.lock:
+            self.open.append(tee)
         return httpx.Response(
             response.status_code, headers=headers, stream=tee,
             extensions={"reason_phrase": reason.encode("latin-1", "replace"), "http_version": b"HTTP/1.1"},
         )
 
     def close(self) -> None:
-        for tee in list(self.open):  # responses nobody closed: record what was read
+        with self.lock:
+            unclosed = list(self.open)
+        for tee in unclosed:  # responses nobody closed: record what was read
             tee.finish()
         self.inner.close()
 
@@ -243,10 +248,10 @@ class _Tee(httpx.SyncByteStream):
             self.finish()
 
     def finish(self) -> None:
-        if self.done:
-            return
-        self.done = True
-        if self in self.recorder.open:
+        with self.recorder.lock:
+            if self.done:
+                return
+            self.done = True
             self.recorder.open.remove(self)
         self.record["response"].update(response_body(b"".join(self.parts), self.response.headers.get("content-type")))
         if self.error is not None:

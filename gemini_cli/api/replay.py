@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -30,6 +31,7 @@ class Replay:
         self.secrets: set[str] = set()
         self.exchanges = load(path)
         self.used = [False] * len(self.exchanges)
+        self.lock = threading.Lock()  # batch asks from several threads: each exchange answers once
 
     def client(self, open_http: Callable[[], httpx.Client], base_url: str) -> httpx.Client:
         # open_http is never called: no transport, no proxy, no certificates, no socket.
@@ -37,11 +39,14 @@ class Replay:
 
     def answer(self, request: httpx.Request, prefix: str) -> httpx.Response:
         asked, _ = describe(request, prefix, consume=True)
-        for n, exchange in enumerate(self.exchanges):
-            if not self.used[n] and matches(exchange["request"], asked):
-                self.used[n] = True
-                return respond(exchange, request)
-        raise ReplayMismatch(self.mismatch(asked))
+        with self.lock:
+            for n, exchange in enumerate(self.exchanges):
+                if not self.used[n] and matches(exchange["request"], asked):
+                    self.used[n] = True
+                    break
+            else:
+                raise ReplayMismatch(self.mismatch(asked))
+        return respond(exchange, request)
 
     def mismatch(self, asked: dict[str, Any]) -> str:
         unused = [exchange["request"] for n, exchange in enumerate(self.exchanges) if not self.used[n]]
