@@ -48,17 +48,6 @@ INLINE_SHOWN = 256  # longer inline `data` is recorded by size and SHA-256
 EVENT_END = re.compile(r"\r\n\r\n|\n\n|\r\r")
 
 
-def open_cassette(*, record: str | None, replay: str | None) -> Any:
-    """A Recording, a Replay (api/replay.py), or None."""
-    if replay:
-        from gemini_cli.api.replay import Replay
-
-        return Replay(replay)
-    if record:
-        return Recording(record)
-    return None
-
-
 # -- what a request is, for the file and for matching --------------------------------------
 
 

@@ -29,7 +29,12 @@ SECRETS: set[str] = set()
 
 
 def get(required: bool = True) -> str | None:
-    """GOOGLE_API_KEY wins over GEMINI_API_KEY (as in the official SDK), then the config file."""
+    """GOOGLE_API_KEY wins over GEMINI_API_KEY (as in the official SDK), then the config file.
+    None with --replay: the answers come from the cassette, so no key is read or sent."""
+    from gemini_cli.state import recording
+
+    if recording.replaying():
+        return None
     from gemini_cli.state import config
 
     google = (os.environ.get("GOOGLE_API_KEY") or "").strip()

@@ -316,10 +316,8 @@ def remember(settings: Settings, flags: dict[str, Any], remembered: dict[str, An
 
 def api_key(required: bool = True) -> str | None:
     """$GOOGLE_API_KEY, $GEMINI_API_KEY, then the config file's api_key or api_key_command."""
-    from gemini_cli.state import apikey, recording
+    from gemini_cli.state import apikey
 
-    if recording.replaying():  # answers come from the cassette: no key is needed or sent
-        return None
     return apikey.get(required)
 
 

@@ -1,7 +1,7 @@
 """Which cassette this run uses: --record / --replay (root options) or GEMINI_CLI_RECORD /
 GEMINI_CLI_REPLAY. Set once by the root command; read where the key is demanded and where
-the HTTP client is opened. The cassette itself lives in api/cassette.py, opened lazily so
-that start-up imports nothing for it.
+the HTTP client is opened. The cassette itself lives in api/cassette.py (recording) and
+api/replay.py, opened lazily so that start-up imports nothing for it.
 """
 
 from __future__ import annotations
@@ -37,10 +37,14 @@ def replaying() -> bool:
 def cassette(secrets: list[str]) -> Any:
     """The run's cassette (opened on first use), or None without --record / --replay."""
     global active
-    if active is None and in_use():
-        from gemini_cli.api import cassette as cassettes
+    if active is None and replay:
+        from gemini_cli.api.replay import Replay
 
-        active = cassettes.open_cassette(record=record, replay=replay)
+        active = Replay(replay)
+    elif active is None and record:
+        from gemini_cli.api.cassette import Recording
+
+        active = Recording(record)
     if active is not None:
         active.secrets.update(s for s in secrets if s and len(s) >= 4)
     return active
