@@ -205,9 +205,13 @@ def test_a_damaged_cassette_exits_2(tmp_path, content, message, monkeypatch):
     assert result.exit_code == 2 and message in result.stderr
 
 
-def test_missing_cassette_and_both_flags_exit_2(tmp_path):
+def test_missing_cassette_and_both_flags_exit_2(live, tmp_path):
     result = run(["--replay", str(tmp_path / "nope.jsonl"), "generate", "x"])
     assert result.exit_code == 2 and "cannot read the cassette" in result.stderr
+    result = run(["--record", str(tmp_path / "no" / "such" / "dir.jsonl"), "generate", "x"])
+    assert (result.exit_code, result.stderr) == (
+        2, f"gemini-cli: error: cannot write the cassette {tmp_path}/no/such/dir.jsonl: No such file or directory\n")
+    assert live.requests() == []  # nothing is sent that could not be recorded
     result = run(["--record", "a", "--replay", "b", "generate", "x"])
     assert result.exit_code == 2 and "not both" in result.stderr
 
