@@ -15,22 +15,15 @@ from typing import Any
 
 from gemini_cli.state import paths
 from gemini_cli.errors import UsageError
+from gemini_cli.request.models import BUILTIN_ALIASES, DEFAULT_MODEL  # noqa: F401 (re-exported)
 
-DEFAULT_MODEL = "gemini-3-flash-preview"
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 DEFAULT_API_VERSION = "v1beta"
 API_REVISION = "2026-05-20"
 PROFILE_ENV = "GEMINI_CLI_PROFILE"
 
-# Short model names that work everywhere a model id does; `aliases:` in the config adds to them
-# and overrides them. One level only: an alias's value is used as it is.
-BUILTIN_ALIASES = {
-    "flash": "gemini-3-flash-preview",
-    "pro": "gemini-3-pro-preview",
-    "flash-2.5": "gemini-2.5-flash",
-    "pro-2.5": "gemini-2.5-pro",
-    "flash-lite": "gemini-2.5-flash-lite",
-}
+# BUILTIN_ALIASES: short model names that work everywhere a model id does (request/models.py);
+# `aliases:` in the config adds to them and overrides them. One level only.
 
 
 @dataclass
