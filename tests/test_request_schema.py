@@ -114,6 +114,18 @@ def test_background_and_agent_in_the_background(api):
     assert_valid(api.bodies())
 
 
+@pytest.mark.parametrize("store", [[], ["--no-store"]], ids=["stored", "stateless"])
+def test_continuation_hops(api, store):
+    hop1 = text_events("Part one. ", status="requires_continuation", extra={"continuation_token": "tok1"})
+    api.stream(hop1)
+    api.stream(text_events("Part two.", interaction_id="v1_hop2"))
+    result = run(["generate", "--no-save", "--thinking", "low", *store, "hi"])
+    assert (result.exit_code, result.stdout) == (0, "Part one. Part two.\n")
+    second = api.bodies()[1]
+    assert second["continuation_token"] == "tok1" and ("input" in second) == bool(store)
+    assert_valid(api.bodies())
+
+
 def test_every_attachment_block_type(api, tmp_path):
     files = {"a.png": b"\x89PNG\r\n\x1a\n" + bytes(20), "a.wav": b"RIFF\x00\x00\x00\x00WAVEfmt " + bytes(20),
              "a.mp4": bytes(4) + b"ftypisom" + bytes(20), "a.pdf": b"%PDF-1.4\n" + bytes(20), "a.txt": b"some text\n"}
@@ -226,4 +238,13 @@ def test_stateless_replay_of_every_step_and_delta_type(api, tmp_path):
         f"{tool}_{end}" for tool in ("code_execution", "url_context", "google_search", "google_maps", "file_search",
                                      "mcp_server_tool", "retrieval", "processing") for end in ("call", "result")}
     assert "fc_2" not in json.dumps(third["input"])
+    assert_valid(api.bodies())
+
+
+def test_chat_turns(api):
+    api.stream(text_events("one"))
+    api.stream(text_events("two", interaction_id="v1_two"))
+    result = run(["chat", "--no-save", "--no-store", "--thinking", "xhigh", "--service-tier", "flex", "--image"], input="a\nb\n")
+    assert result.exit_code == 0, result.stderr
+    assert len(api.bodies()) == 2
     assert_valid(api.bodies())

@@ -175,7 +175,7 @@ SCHEMA = {
         "environment": {"oneOf": [STR, obj({"type": const("remote"), "env": ANY_OBJECT, "environment_id": STR,
                                             "network": ANY_OBJECT, "sources": {"type": "array"}}, ("type",))]},
         "agent_config": AGENT_CONFIG,
-    }, ("input",)),
+    }),  # `input` is left out of a stored continuation hop (continuation_token + previous_interaction_id)
     # Model and agent interactions are exclusive; an agent takes no generation_config.
     "oneOf": [
         {"required": ["model"], "not": {"anyOf": [{"required": ["agent"]}, {"required": ["agent_config"]}]}},
