@@ -119,7 +119,7 @@ def test_default_profile_must_exist(home):
     "text, message",
     [
         ("profiles:\n  quick:\n    temperature: hot\n", "'profiles.quick.temperature' must be a number, got 'hot'"),
-        ("profiles:\n  quick:\n    thinking: lots\n", "'profiles.quick.thinking' must be one of minimal, low, medium, high"),
+        ("profiles:\n  quick:\n    thinking: lots\n", "'profiles.quick.thinking' must be one of minimal, low, medium, high, xhigh"),
         ("profiles:\n  quick:\n    max_tokens: 0\n", "'profiles.quick.max_tokens' must be at least 1, got 0"),
         ("profiles: [quick]\n", "'profiles' must be a mapping of profile names to settings, got ['quick']"),
         ("profiles:\n  quick: flash\n", "'profiles.quick' must be a mapping of settings, got 'flash'"),

@@ -19,7 +19,7 @@ TEMPLATE = """\
 # model: gemini-3-flash-preview   # or an alias: flash, pro, flash-lite, flash-3.5
 # system: You are terse.
 # temperature: 1.0
-# thinking: low                    # minimal | low | medium | high
+# thinking: low                    # minimal | low | medium | high | xhigh
 # output: text                     # text | json | jsonl
 # usage: false                     # token usage on stderr
 # thoughts: false                  # thought summaries on stderr
