@@ -141,7 +141,7 @@ def test_bash_completes_options():
 
 
 def test_bash_completes_choices():
-    assert bash_complete("generate", "--thinking", "") == ["minimal", "low", "medium", "high"]
+    assert bash_complete("generate", "--thinking", "") == ["minimal", "low", "medium", "high", "xhigh"]
     assert bash_complete("chat", "--thinking", "m") == ["minimal", "medium"]
     assert bash_complete("generate", "-o", "j") == ["json", "jsonl"]
     assert bash_complete("completion", "") == ["bash", "zsh", "fish"]
@@ -276,7 +276,7 @@ def test_zsh_answer_has_type_value_and_help_lines(saved):
         "plain", "cab1230000001", "Plan the trip",
     ]
     lines = ask("zsh", "gemini-cli generate --thinking ", "3").stdout.splitlines()
-    assert lines == ["plain", "minimal", "_", "plain", "low", "_", "plain", "medium", "_", "plain", "high", "_"]
+    assert lines == ["plain", "minimal", "_", "plain", "low", "_", "plain", "medium", "_", "plain", "high", "_", "plain", "xhigh", "_"]
 
 
 def test_fish_answer_has_value_tab_help(saved):
