@@ -164,3 +164,17 @@ def test_a_resumed_conversation_asks_for_the_same_media(api, tmp_path):
     assert second["response_format"] == {"type": "image"} == first["response_format"]
     assert second["generation_config"] == {"speech_config": [{"voice": "Puck"}]}
     assert third["response_format"] == {"type": "text", "mime_type": "application/json"}  # a flag replaces it
+
+
+def test_history_fetch_saves_media_too(api, tmp_path):
+    api.json(whole(image_block()), path=f"/v1beta/interactions/{INTERACTION_ID}", method="GET")
+    result = run(["history", "fetch", INTERACTION_ID, "--media-dir", str(tmp_path)])
+    png = tmp_path / f"{INTERACTION_ID}-1-1.png"
+    assert (result.exit_code, result.stdout) == (0, f"Here it is.\n{png}\n")
+    assert png.read_bytes() == PNG
+
+
+def test_chat_prints_each_answers_media(api, tmp_path):
+    api.stream(media_events(image_block()))
+    result = run(["chat", "--no-save", "--media-dir", str(tmp_path), "--image"], input="draw\n")
+    assert (result.exit_code, result.stdout) == (0, f"Here it is.\n{tmp_path / f'{INTERACTION_ID}-1-1.png'}\n")
