@@ -178,3 +178,10 @@ def test_chat_prints_each_answers_media(api, tmp_path):
     api.stream(media_events(image_block()))
     result = run(["chat", "--no-save", "--media-dir", str(tmp_path), "--image"], input="draw\n")
     assert (result.exit_code, result.stdout) == (0, f"Here it is.\n{tmp_path / f'{INTERACTION_ID}-1-1.png'}\n")
+
+
+def test_extract_keeps_stdout_for_the_code_block(api, tmp_path):
+    api.json(whole(image_block(), text="```\ncode\n```"))
+    result = run(["generate", "--no-stream", "--extract", "--media-dir", str(tmp_path), "draw"])
+    png = tmp_path / f"{INTERACTION_ID}-1-1.png"
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "code\n", f"gemini-cli: media: {png}\n")

@@ -86,7 +86,7 @@ def save_answer_media(result: dict[str, Any], settings: Settings, console: Conso
     except MediaWriteError as exc:
         return exc
     result["media"] = entries
-    if settings.output == "jsonl":
+    if settings.output == "jsonl" or settings.extract or settings.extract_last:  # stdout holds other things
         for line in printed(entries):
             console.note(f"media: {line}")
     return None

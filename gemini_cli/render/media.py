@@ -46,7 +46,7 @@ def save_media(result: dict[str, Any], directory: Any = None) -> list[dict[str, 
     from gemini_cli.request.mime import extension_for
 
     entries: list[dict[str, Any]] = []
-    folder = Path(directory) if directory else Path(".")
+    folder = Path(directory).expanduser() if directory else Path(".")
     stem = _safe(result.get("id") or "answer")
     for s, b, block in media_blocks(result.get("steps") or []):
         entry = {"step": s, "block": b, "type": block.get("type"), "mime_type": block.get("mime_type")}
