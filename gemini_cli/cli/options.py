@@ -228,13 +228,14 @@ Image = Annotated[Optional[bool], typer.Option(
 Audio = Annotated[Optional[bool], typer.Option(
     "--audio", help="Ask for an audio answer (response_format type audio); saved to --media-dir.", rich_help_panel=API)]
 AspectRatioOption = Annotated[Optional[AspectRatio], typer.Option(
-    "--aspect-ratio", help="Image aspect ratio (implies --image).", rich_help_panel=API)]
+    "--aspect-ratio", metavar="W:H", help="Image aspect ratio: 1:1 2:3 3:2 3:4 4:3 4:5 5:4 9:16 16:9 21:9 1:8 8:1 1:4 4:1 (implies --image).",
+    rich_help_panel=API)]
 ImageSizeOption = Annotated[Optional[ImageSize], typer.Option(
     "--image-size", help="Image size (implies --image).", rich_help_panel=API)]
 Voice = Annotated[Optional[str], typer.Option(
     "--voice", metavar="NAME", help="Voice of a spoken answer (generation_config.speech_config).", rich_help_panel=API)]
 MediaDir = Annotated[Optional[Path], typer.Option(
-    "--media-dir", metavar="DIR", help="Where image/audio/video answers are saved [default: the current directory].",
+    "--media-dir", metavar="DIR", help="Where image/audio/video answers are saved (default: the current directory).",
     rich_help_panel=API)]
 ServiceTierOption = Annotated[Optional[ServiceTier], typer.Option(
     "--service-tier", help="service_tier of the request.", rich_help_panel=API)]
