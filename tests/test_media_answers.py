@@ -185,3 +185,11 @@ def test_extract_keeps_stdout_for_the_code_block(api, tmp_path):
     result = run(["generate", "--no-stream", "--extract", "--media-dir", str(tmp_path), "draw"])
     png = tmp_path / f"{INTERACTION_ID}-1-1.png"
     assert (result.exit_code, result.stdout, result.stderr) == (0, "code\n", f"gemini-cli: media: {png}\n")
+
+
+def test_files_written_before_a_bad_block_are_still_listed(api, tmp_path):
+    api.json(whole(image_block(), {"type": "image", "data": "@@", "mime_type": "image/png"}))
+    result = run(["generate", "--no-stream", "--media-dir", str(tmp_path), "draw"])
+    assert result.exit_code == 2
+    assert result.stdout == f"Here it is.\n{tmp_path / f'{INTERACTION_ID}-1-1.png'}\n"
+    assert "the image block 1.2 of the answer is not valid base64" in result.stderr

@@ -81,15 +81,17 @@ def save_answer_media(result: dict[str, Any], settings: Settings, console: Conso
 
     if not media_blocks(result.get("steps") or []):
         return None
+    error = None
     try:
         entries = save_media(result, settings.media_dir)
     except MediaWriteError as exc:
-        return exc
-    result["media"] = entries
+        entries, error = getattr(exc, "entries", []), exc
+    if entries:
+        result["media"] = entries
     if settings.output == "jsonl" or settings.extract or settings.extract_last:  # stdout holds other things
         for line in printed(entries):
             console.note(f"media: {line}")
-    return None
+    return error
 
 
 def run_turn(settings, console, conversation, text, attachments, mime, *, key, background=False, dry_run=False) -> Any:

@@ -48,17 +48,22 @@ def save_media(result: dict[str, Any], directory: Any = None) -> list[dict[str, 
     entries: list[dict[str, Any]] = []
     folder = Path(directory).expanduser() if directory else Path(".")
     stem = _safe(result.get("id") or "answer")
-    for s, b, block in media_blocks(result.get("steps") or []):
-        entry = {"step": s, "block": b, "type": block.get("type"), "mime_type": block.get("mime_type")}
-        if not block.get("data"):
-            entries.append({**entry, "uri": block["uri"]})
-            continue
-        try:
-            data = base64.b64decode(block["data"], validate=True)
-        except (binascii.Error, ValueError, TypeError):
-            raise MediaWriteError(f"the {block.get('type')} block {s}.{b} of the answer is not valid base64; nothing was written for it") from None
-        path = write_new(folder, f"{stem}-{s}-{b}", extension_for(block.get("mime_type")), data)
-        entries.append({**entry, "path": str(path)})
+    try:
+        for s, b, block in media_blocks(result.get("steps") or []):
+            entry = {"step": s, "block": b, "type": block.get("type"), "mime_type": block.get("mime_type")}
+            if not block.get("data"):
+                entries.append({**entry, "uri": block["uri"]})
+                continue
+            try:
+                data = base64.b64decode(block["data"], validate=True)
+            except (binascii.Error, ValueError, TypeError):
+                raise MediaWriteError(f"the {block.get('type')} block {s}.{b} of the answer is not valid base64; "
+                                      "nothing was written for it") from None
+            path = write_new(folder, f"{stem}-{s}-{b}", extension_for(block.get("mime_type")), data)
+            entries.append({**entry, "path": str(path)})
+    except MediaWriteError as exc:
+        exc.entries = entries  # type: ignore[attr-defined]  # what was written before it
+        raise
     return entries
 
 
