@@ -193,3 +193,14 @@ def test_files_written_before_a_bad_block_are_still_listed(api, tmp_path):
     assert result.exit_code == 2
     assert result.stdout == f"Here it is.\n{tmp_path / f'{INTERACTION_ID}-1-1.png'}\n"
     assert "the image block 1.2 of the answer is not valid base64" in result.stderr
+
+
+def test_a_media_dir_that_cannot_be_made_exits_2_after_saving_the_turn(api, tmp_path, home):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    api.json(whole(image_block()))
+    result = run(["generate", "--no-stream", "--media-dir", str(blocker / "sub"), "draw"])
+    assert (result.exit_code, result.stdout) == (2, "Here it is.\n")
+    assert result.stderr == f"gemini-cli: error: cannot create --media-dir {blocker / 'sub'}: Not a directory\n"
+    saved = json.loads(next((home / "conversations").glob("c*.json")).read_text())
+    assert saved["turns"][0]["status"] == "completed"
