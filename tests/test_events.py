@@ -258,6 +258,16 @@ def test_unknown_deltas_are_kept():
                                          {"index": 0, "delta": {"frames": 3}}]
 
 
+def test_unplaced_index_is_the_position_in_steps():
+    builder = build([
+        {"event_type": "step.start", "index": 2, "step": {"type": "model_output"}},
+        delta(2, type="hologram"),
+    ])
+    result = builder.result()
+    assert result["steps"] == [{"type": "model_output"}]
+    assert result["unplaced_deltas"] == [{"index": 0, "delta": {"type": "hologram"}}]
+
+
 def test_delta_fields_go_only_where_the_step_type_has_them():
     builder = build([
         {"event_type": "step.start", "index": 0, "step": {"type": "model_output"}},

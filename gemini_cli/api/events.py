@@ -297,8 +297,10 @@ class InteractionBuilder:
         if usage is not None:
             interaction["usage"] = usage
         interaction["output_text"] = output_text(steps)
-        if self.unplaced:
-            interaction["unplaced_deltas"] = list(self.unplaced)
+        if self.unplaced:  # "index": the step's position in `steps`
+            position = {slot: n for n, slot in enumerate(i for i, step in enumerate(self.steps) if step is not None)}
+            interaction["unplaced_deltas"] = [{**item, "index": position.get(item["index"], item["index"])}
+                                              for item in self.unplaced]
         return interaction
 
 
