@@ -11,7 +11,7 @@ import pytest
 
 from conftest import interaction, text_events
 from conftest import run_checked as run
-from gemini_cli.request import models
+from gemini_cli.state import models
 from gemini_cli.state import config
 
 MODEL = "gemini-3-flash-preview"

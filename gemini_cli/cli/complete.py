@@ -21,7 +21,7 @@ import os
 import re
 from typing import Any
 
-from gemini_cli.request.models import MODEL_IDS as MODELS  # one table: aliases, completion, README
+from gemini_cli.state.models import MODEL_IDS as MODELS  # one table: aliases, completion, README
 
 PROG = "gemini-cli"
 COMPLETE_VAR = "_GEMINI_CLI_COMPLETE"

@@ -15,14 +15,14 @@ from typing import Any
 
 from gemini_cli.state import paths
 from gemini_cli.errors import UsageError
-from gemini_cli.request.models import BUILTIN_ALIASES, DEFAULT_MODEL  # noqa: F401 (re-exported)
+from gemini_cli.state.models import BUILTIN_ALIASES, DEFAULT_MODEL  # noqa: F401 (re-exported)
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 DEFAULT_API_VERSION = "v1beta"
 API_REVISION = "2026-05-20"
 PROFILE_ENV = "GEMINI_CLI_PROFILE"
 
-# BUILTIN_ALIASES: short model names that work everywhere a model id does (request/models.py);
+# BUILTIN_ALIASES: short model names that work everywhere a model id does (state/models.py);
 # `aliases:` in the config adds to them and overrides them. One level only.
 
 
