@@ -5,7 +5,9 @@ and writing files is store.py's job; this module turns dicts into a Conversation
 back, checks their shape, and upgrades files written by older versions.
 
 Output steps are kept verbatim (the dicts the API sent): stateless mode must resend
-them unchanged, thought and tool `signature` strings included.
+them unchanged, thought and tool `signature` strings included. Stream data that has no
+place on a step is kept on the turn as `unplaced_deltas` (never sent), so a resent step
+holds no key the API does not define.
 """
 
 from __future__ import annotations
