@@ -24,6 +24,8 @@ TEMPLATE = """\
 # usage: false                     # token usage on stderr
 # thoughts: false                  # thought summaries on stderr
 # save: true                       # save every turn to the history
+# service_tier: standard          # flex | standard | priority | deferred
+# media_dir: ~/Pictures/gemini     # where image/audio answers are saved (default: the current directory)
 
 # Named sets of settings: --profile NAME, $GEMINI_CLI_PROFILE, or default_profile.
 # default_profile: quick
