@@ -71,7 +71,7 @@ class BatchServer:
 
         self.httpd = Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def handle(self, body: dict[str, Any]) -> tuple[int, Any, dict[str, str] | None]:
         with self.lock:

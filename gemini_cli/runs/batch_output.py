@@ -106,7 +106,10 @@ class Output:
     def open(self) -> None:
         if self.path is None:
             sys.stdout.flush()
-            self.fd = sys.stdout.fileno()
+            try:
+                self.fd = sys.stdout.fileno()
+            except (OSError, ValueError, AttributeError):
+                self.fd = None  # a stream without a descriptor (a test runner's): written through
             return
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | (os.O_TRUNC if self.restart else 0)
         try:
@@ -115,7 +118,12 @@ class Output:
             raise UsageError(f"cannot write {self.path}: {exc.strerror or exc}") from None
 
     def write(self, record: dict[str, Any]) -> None:
-        view = memoryview(line_of(record))
+        data = line_of(record)
+        if self.fd is None:
+            sys.stdout.write(data.decode("utf-8"))
+            sys.stdout.flush()
+            return
+        view = memoryview(data)
         try:
             while view:
                 view = view[os.write(self.fd, view):]
