@@ -474,3 +474,41 @@ def test_summary_on_stderr_when_piped_and_none_with_quiet(server):
     assert SUMMARY.fullmatch(piped.stderr)
     assert "\x1b" not in piped.stderr  # no bar, no colour when stderr is not a terminal
     assert run(["batch", "--format", "lines", "-q"], input="a\n").stderr == ""
+
+
+def test_an_unreachable_api_stops_the_batch_with_exit_7(monkeypatch):
+    from conftest import closed_port_url
+
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", closed_port_url())
+    result = run(["batch", "--format", "lines", "--retries", "0", "-j", "2", "-q"], input="".join(f"{n}\n" for n in range(50)))
+    assert result.exit_code == 7
+    out = records(result.stdout)
+    assert 10 <= len(out) < 50 and {r["error"]["code"] for r in out} == {"network"}
+    assert re.fullmatch(r"gemini-cli: error: batch stopped: \d+ rows in a row could not reach the API, retries included: "
+                        r"network error talking to http://127\.0\.0\.1:\d+: .*\n", result.stderr)
+
+
+def test_an_api_message_that_echoes_the_key_is_redacted_in_the_record(server):
+    from conftest import API_KEY
+
+    server(answer=lambda body: (400, {"error": {"code": 400, "message": f"bad request for key {API_KEY}", "status": "INVALID_ARGUMENT"}}))
+    result = run(["batch", "--format", "lines", "-q"], input="a\n")
+    assert result.exit_code == 11
+    assert records(result.stdout)[0]["error"]["message"] == "HTTP 400 INVALID_ARGUMENT: bad request for key <redacted>"
+
+
+def test_sigterm_stops_like_ctrl_c_with_exit_143(server, tmp_path):
+    srv = server(latency=0.2)
+    source = write(tmp_path / "rows.txt", "".join(f"row {n}\n" for n in range(20)))
+    out = tmp_path / "out.jsonl"
+    env = {**os.environ, "GOOGLE_GEMINI_BASE_URL": srv.url}
+    proc = subprocess.Popen([sys.executable, "-m", "gemini_cli", "batch", "--format", "lines", source, "-o", str(out), "-j", "2"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while (not out.exists() or not out.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 143, stderr
+    assert stderr.endswith("gemini-cli: error: terminated\n")
+    assert 1 <= len(records(out.read_text())) == srv.count < 20

@@ -11,7 +11,8 @@ attempt; a transient failure (408, 5xx, network) comes back here and the row wai
 backoff outside the pool, so waiting holds no slot. A 429 also lowers the concurrency
 (limiter.py) and, if the server said how long to wait, pauses all sending that long; it
 counts against the row's --retries only once the concurrency is down to 1. A daily quota,
-a wait longer than MAX_SERVER_WAIT or an authentication error stops the batch.
+a wait longer than MAX_SERVER_WAIT, an authentication error, or UNREACHABLE rows in a row
+failing on network errors stop the batch: nothing else could succeed.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from gemini_cli.runs.limiter import Limiter, daily_quota, server_wait
 GRACE = 5.0  # seconds Ctrl-C waits for the answers in flight
 MAX_SERVER_WAIT = 300.0  # a 429 asking for a longer wait stops the batch: retrying is pointless
 ORDER_WINDOW = 4  # --ordered: rows finished early that may wait for a slow one, × -j
+UNREACHABLE = 10  # rows failing in a row on network errors (at least 2 × -j) that stop the batch
 TICK = 0.1  # the scheduler wakes at least this often (signals, pauses, retries due)
 
 
@@ -165,6 +167,7 @@ class Batch:
         self.completed = self.failed = self.skipped = 0
         self.stop: BaseException | None = None  # why sending stopped: a signal or a fatal error
         self.abort = False  # a second Ctrl-C: stop waiting for answers in flight
+        self.unreachable = 0  # rows failed in a row by network errors, retries spent
 
     # -- the loop --------------------------------------------------------------
 
@@ -250,6 +253,7 @@ class Batch:
                 self._record(job, failed_record(job.row, error, result), failed=True)
             else:
                 self._record(job, completed_record(job.row, result, self._save(job, result)))
+            self.unreachable = 0
             return
         if isinstance(outcome, (KeyboardInterrupt, SystemExit)):
             raise outcome
@@ -266,6 +270,10 @@ class Batch:
         if not isinstance(outcome, GeminiCliError):
             outcome = GeminiCliError(f"internal error: {type(outcome).__name__}: {outcome}")
         self._record(job, failed_record(job.row, outcome), failed=True)
+        self.unreachable = self.unreachable + 1 if isinstance(outcome, NetworkError) else 0
+        if self.unreachable >= max(2 * self.limiter.maximum, UNREACHABLE):
+            self._fatal(GeminiCliError(f"{self.unreachable} rows in a row could not reach the API, retries included: "
+                                       f"{outcome.message}", exit_code=ExitCode.NETWORK))
 
     def _throttled(self, job: Job, error: ApiError) -> None:
         wait = server_wait(error)

@@ -31,10 +31,12 @@ def completed_record(row: Any, result: dict[str, Any], extra: dict[str, Any] | N
 def failed_record(row: Any, error: BaseException | str, result: dict[str, Any] | None = None) -> dict[str, Any]:
     """A failed row: the error's code (the exit code's name), message and exit code, plus what
     the API answered, if it answered (an incomplete interaction, a schema mismatch)."""
+    from gemini_cli.render.output import redact  # an API message may echo the key back
+
     if isinstance(error, GeminiCliError):
-        message, exit_code = error.message, ExitCode(error.exit_code)
+        message, exit_code = redact(error.message), ExitCode(error.exit_code)
     else:
-        message, exit_code = str(error), ExitCode.USAGE
+        message, exit_code = redact(str(error)), ExitCode.USAGE
     record: dict[str, Any] = {"id": row.id, "line": row.line, "status": FAILED}
     if result is not None:
         record.update(output_text=result.get("output_text") or "", interaction_id=result.get("id"), usage=result.get("usage"))
