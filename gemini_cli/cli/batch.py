@@ -198,10 +198,10 @@ def show_first_request(settings: Any, requests: Any, rows: Any, out: Any) -> Non
 def finish(runner: Any, where: str | None) -> None:
     """The exit code: 130/143 when stopped by a signal, 3/5 when the batch failed as a whole,
     11 when some rows failed, else 0."""
-    from gemini_cli.runs.batch import _Signal
+    from gemini_cli.runs.batch import Interrupted
 
     stop = runner.stop
-    if isinstance(stop, _Signal):
+    if isinstance(stop, Interrupted):
         raise KeyboardInterrupt() if stop.signum == signal.SIGINT else Terminated()
     if isinstance(stop, GeminiCliError):
         raise GeminiCliError(f"batch stopped: {stop.message}", exit_code=stop.exit_code)

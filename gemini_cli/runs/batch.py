@@ -191,7 +191,7 @@ class Batch:
                 self._fill()
             elif deadline is None:
                 deadline = time.monotonic() + GRACE
-                if self.in_flight and isinstance(self.stop, _Signal):
+                if self.in_flight and isinstance(self.stop, Interrupted):
                     self.progress.note(f"stopping: waiting up to {GRACE:g}s for {self.in_flight} answers in flight "
                                        "(Ctrl-C again to stop now)")
             if self.in_flight == 0 and (self.stop is not None or (self.exhausted and not self.waiting)):
@@ -255,11 +255,9 @@ class Batch:
                 self._record(job, completed_record(job.row, result, self._save(job, result)))
             self.unreachable = 0
             return
-        if isinstance(outcome, (KeyboardInterrupt, SystemExit)):
-            raise outcome
         if isinstance(outcome, ApiError) and outcome.status == 429:
             return self._throttled(job, outcome)
-        if self.stop is not None and (not isinstance(self.stop, _Signal) or _transient(outcome)):
+        if self.stop is not None and (not isinstance(self.stop, Interrupted) or _transient(outcome)):
             return  # stopping, and this row could still succeed: it runs again next time
         if isinstance(outcome, GeminiCliError) and outcome.exit_code == ExitCode.AUTH:
             return self._fatal(outcome)
@@ -304,7 +302,7 @@ class Batch:
         heapq.heappush(self.waiting, (time.monotonic() + delay, job))
 
     def _fatal(self, error: GeminiCliError) -> None:
-        if self.stop is None or isinstance(self.stop, _Signal):
+        if self.stop is None or isinstance(self.stop, Interrupted):
             self.stop = error
 
     def _save(self, job: Job, result: dict[str, Any]) -> dict[str, Any] | None:
@@ -336,13 +334,13 @@ class Batch:
             self.output.write(record)
 
     def _on_signal(self, signum: int, frame: Any) -> None:  # noqa: ARG002
-        if isinstance(self.stop, _Signal):
+        if isinstance(self.stop, Interrupted):
             self.abort = True
         else:
-            self.stop = _Signal(signum)
+            self.stop = Interrupted(signum)
 
 
-class _Signal(BaseException):
+class Interrupted(BaseException):
     """Ctrl-C (SIGINT) or SIGTERM stopped the batch."""
 
     def __init__(self, signum: int):

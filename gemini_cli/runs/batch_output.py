@@ -96,6 +96,7 @@ class Output:
                     if _completed_key(data) is not None:
                         target.write(data)
                 target.flush()
+                os.fchmod(target.fileno(), stat.S_IMODE(os.fstat(source.fileno()).st_mode))
                 os.fsync(target.fileno())
             os.replace(tmp, self.path)
         except OSError as exc:
