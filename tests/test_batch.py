@@ -512,3 +512,17 @@ def test_sigterm_stops_like_ctrl_c_with_exit_143(server, tmp_path):
     assert proc.returncode == 143, stderr
     assert stderr.endswith("gemini-cli: error: terminated\n")
     assert 1 <= len(records(out.read_text())) == srv.count < 20
+
+
+def test_row_reader_bad_bytes_long_lines_and_ragged_csv(monkeypatch):
+    import io
+
+    from gemini_cli.request import rows
+
+    monkeypatch.setattr(rows, "MAX_LINE", 30)
+    got = list(rows.read_rows(io.BytesIO(b'"ok"\n\xff\xfe\n"' + b"x" * 40 + b'"\n{"id": 7, "prompt": "p"}\n'), "jsonl"))
+    assert [(r.line, r.id, r.prompt, r.error) for r in got] == [
+        (1, 1, "ok", None), (2, 2, None, "line 2: not UTF-8 text"), (3, 3, None, "line 3: longer than 0 MiB"), (4, 7, "p", None)]
+    csv_rows = list(rows.read_rows(io.BytesIO(b"\xef\xbb\xbfid,prompt\n1,a\n2\n\n3,c\n"), "csv"))
+    assert [(r.line, r.id, r.prompt, r.error) for r in csv_rows] == [
+        (2, "1", "a", None), (3, 3, None, "line 3: 1 fields, the header has 2"), (5, "3", "c", None)]
