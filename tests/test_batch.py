@@ -465,7 +465,7 @@ def test_the_progress_bar_shows_rows_failed_rate_and_concurrency_on_a_terminal(m
     progress.update(_Counts(6, 1, 1, 2, 4), force=True)
     progress.close()
     final = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", stderr.text()).splitlines()[-1]
-    assert re.search(r"batch .* 8/10 1 failed [\d.]+ rows/s \S+ 2/4 in flight", final), final
+    assert re.search(r"batch .* 8/10 1 failed [\d.]+ rows/s ETA \S+ 2/4 in flight", final), final
 
 
 def test_summary_on_stderr_when_piped_and_none_with_quiet(server):
@@ -526,3 +526,13 @@ def test_row_reader_bad_bytes_long_lines_and_ragged_csv(monkeypatch):
     csv_rows = list(rows.read_rows(io.BytesIO(b"\xef\xbb\xbfid,prompt\n1,a\n2\n\n3,c\n"), "csv"))
     assert [(r.line, r.id, r.prompt, r.error) for r in csv_rows] == [
         (2, "1", "a", None), (3, 3, None, "line 3: 1 fields, the header has 2"), (5, "3", "c", None)]
+
+
+def test_a_row_still_throttled_at_one_request_in_flight_fails_after_its_retries(server):
+    srv = server(limit=0)  # every request draws a 429 without a wait hint
+    result = run(["batch", "--format", "lines", "-j", "2", "--retries", "1", "-q"], input="a\n")
+    assert result.exit_code == 11
+    assert records(result.stdout)[0]["error"] == {
+        "code": "rate_limited", "exit_code": 5, "http_status": 429,
+        "message": "HTTP 429 RESOURCE_EXHAUSTED: Resource has been exhausted (rate limit or quota exhausted; try again later)"}
+    assert srv.count == 3  # at 2 in flight (halved to 1), then at 1: the first try and one retry

@@ -29,7 +29,7 @@ class BatchProgress:
             self.bar = Progress(
                 TextColumn("batch"), BarColumn(), MofNCompleteColumn(),
                 TextColumn("{task.fields[failed]} failed"), TextColumn("{task.fields[rate]} rows/s"),
-                TimeRemainingColumn(), TextColumn("{task.fields[slots]} in flight"),
+                TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[slots]} in flight"),
                 console=RichConsole(file=console.stderr), redirect_stdout=False, redirect_stderr=False,
             )
             self.task = self.bar.add_task("batch", total=total, failed=0, rate="--", slots=0)
