@@ -55,7 +55,7 @@ class ApiError(GeminiCliError):
     `retry_after` the wait the headers asked for (Retry-After / retry-after-ms), if any.
     """
 
-    details: list = []
+    details: list | tuple = ()
     retry_after: float | None = None
 
     def __init__(self, message: str, *, status: int, api_status: str | None = None):

@@ -536,3 +536,17 @@ def test_a_row_still_throttled_at_one_request_in_flight_fails_after_its_retries(
         "code": "rate_limited", "exit_code": 5, "http_status": 429,
         "message": "HTTP 429 RESOURCE_EXHAUSTED: Resource has been exhausted (rate limit or quota exhausted; try again later)"}
     assert srv.count == 3  # at 2 in flight (halved to 1), then at 1: the first try and one retry
+
+
+def test_api_error_keeps_the_details_and_the_retry_after_header_for_the_limiter():
+    import httpx
+
+    from gemini_cli.api.client import api_error
+
+    body = rate_limit_error("7s")
+    error = api_error(httpx.Response(429, json=body, headers={"retry-after": "3"}))
+    assert error.details == body["error"]["details"]
+    assert error.retry_after == 3.0 and server_wait(error) == 3.0
+    bare = api_error(httpx.Response(429, json=body))
+    assert bare.retry_after is None and server_wait(bare) == 7.0
+    assert api_error(httpx.Response(500, text="<html>")).details == []
