@@ -550,3 +550,12 @@ def test_api_error_keeps_the_details_and_the_retry_after_header_for_the_limiter(
     bare = api_error(httpx.Response(429, json=body))
     assert bare.retry_after is None and server_wait(bare) == 7.0
     assert api_error(httpx.Response(500, text="<html>")).details == []
+
+
+def test_service_tier_reaches_every_row(server, tmp_path):
+    srv = server()
+    source = write(tmp_path / "rows.jsonl", '"first"\n')
+    result = run(["batch", source, "--dry-run", "--service-tier", "flex"])
+    assert result.exit_code == 0
+    assert result.stdout.endswith('  "input": "first",\n  "service_tier": "flex"\n}\n\n1 row to send\n')
+    assert srv.count == 0

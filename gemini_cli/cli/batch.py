@@ -63,6 +63,7 @@ def batch(
     stop: opt.Stop = None,
     thinking: opt.ThinkingLevel = None,
     thoughts: opt.Thoughts = None,
+    service_tier: opt.ServiceTierOption = None,
     tools: opt.Tools = None,
     schema: opt.Schema = None,
     json_mode: opt.JsonMode = None,

@@ -112,7 +112,8 @@ class RowRequests:
         history = session.prepare(settings, gen, input, self.tools, self.response_format)
         body = request.create_body(
             model=settings.model, system_instruction=settings.system, generation_config=gen, tools=self.tools,
-            response_format=self.response_format, store=settings.store, stream=False, **history,
+            response_format=self.response_format, service_tier=settings.service_tier, store=settings.store,
+            stream=False, **history,
         )
         return settings, body, session, input
 
