@@ -44,6 +44,7 @@ class ApiClient:
         retry_delay: float = 0.5,
         max_time: float | None = None,
         note: Callable[[str], None] | None = None,
+        connections: int = 1,
         cassette: Any = None,
     ):
         self.base_url = base_url.rstrip("/")
@@ -55,16 +56,20 @@ class ApiClient:
         self.max_time = max_time
         self.note = note or (lambda message: None)
         self._api_key = api_key
+        self._connections = connections
         # --record wraps the client open_http gives; --replay replaces it (api/cassette.py).
         self._http = cassette.client(self.open_http, self.base_url) if cassette else self.open_http()
 
     def open_http(self) -> httpx.Client:
         """The httpx client, with the transport chosen for the base URL."""
-        transport = for_url(self.base_url)
+        # `connections`: requests this client sends at once (batch -j); kept-alive for reuse.
+        connections = self._connections
+        transport = for_url(self.base_url, keep_alive=connections)
         if transport is not None:
             return httpx.Client(transport=transport, follow_redirects=False)
         # through a proxy: httpx's own transport. Certificates only for https.
-        return httpx.Client(verify=self.base_url.startswith("https:"), follow_redirects=False)
+        limits = httpx.Limits(max_connections=max(connections, 10), max_keepalive_connections=connections)
+        return httpx.Client(verify=self.base_url.startswith("https:"), follow_redirects=False, limits=limits)
 
     def close(self) -> None:
         self._http.close()
@@ -208,19 +213,22 @@ def api_error(response: httpx.Response) -> ApiError:
     """An ApiError carrying the HTTP status and the API's own message."""
     status = response.status_code
     reason = response.reason_phrase or ""
-    message, api_status = "", None
+    message, api_status, details = "", None, []
     try:
         payload = json.loads(response.content)
         error = payload.get("error", payload) if isinstance(payload, dict) else {}
         if isinstance(error, dict):
             message = str(error.get("message") or "")
             api_status = error.get("status") or (error.get("code") if isinstance(error.get("code"), str) else None)
+            details = error.get("details") if isinstance(error.get("details"), list) else []
     except ValueError:
         kind = response.headers.get("content-type", "").split(";")[0] or "no content type"
         message = f"(the body is not JSON: {kind})" if response.content.strip() else "(empty body)"
     label = " ".join(part for part in (f"HTTP {status}", api_status or reason) if part)
     hint = _HINTS.get(status, "")
-    return ApiError(f"{label}: {message}{hint}" if message else f"{label}{hint}", status=status, api_status=api_status)
+    error = ApiError(f"{label}: {message}{hint}" if message else f"{label}{hint}", status=status, api_status=api_status)
+    error.details, error.retry_after = details, retry_after(response.headers)
+    return error
 
 
 _HINTS = {
