@@ -532,3 +532,30 @@ def test_replay_from_several_threads_answers_each_exchange_once(tmp_path):
         answers = list(pool.map(ask, range(40)))
     assert sorted(answers) == list(range(40)) and all(replay.used)
     assert all(answer % 10 == n % 10 for n, answer in enumerate(answers))
+
+
+# -- batch ---------------------------------------------------------------------------------------
+
+
+def test_batch_records_and_replays_concurrently(home, tmp_path, monkeypatch):
+    """batch sends from -j worker threads through the same cassette; --ordered makes the
+    output independent of which row finishes first."""
+    from batch_server import BatchServer
+
+    tape = tmp_path / "tape.jsonl"
+    rows = tmp_path / "rows.txt"
+    rows.write_text("".join(f"row {n}\n" for n in range(12)))
+    server = BatchServer(latency=0.01)
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", server.url)
+    try:
+        recorded = run(["--record", str(tape), "batch", str(rows), "--format", "lines", "-j", "4", "--ordered", "-q"])
+    finally:
+        server.close()
+    assert recorded.exit_code == 0 and len(recorded.stdout.splitlines()) == 12
+    assert len(lines(tape)) == 12
+    monkeypatch.delenv("GEMINI_API_KEY")
+    replayed = run(["--replay", str(tape), "batch", str(rows), "--format", "lines", "-j", "4", "--ordered", "-q"])
+    assert outcome(replayed) == outcome(recorded)
+    rows.write_text("row 0\nrow 99\n")
+    partly = run(["--replay", str(tape), "batch", str(rows), "--format", "lines", "-j", "1", "-q"])
+    assert partly.exit_code == 12 and '"input":"row 99"' in partly.stderr

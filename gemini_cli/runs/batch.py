@@ -260,8 +260,8 @@ class Batch:
             return self._throttled(job, outcome)
         if self.stop is not None and (not isinstance(self.stop, Interrupted) or _transient(outcome)):
             return  # stopping, and this row could still succeed: it runs again next time
-        if isinstance(outcome, GeminiCliError) and outcome.exit_code == ExitCode.AUTH:
-            return self._fatal(outcome)
+        if isinstance(outcome, GeminiCliError) and outcome.exit_code in (ExitCode.AUTH, ExitCode.REPLAY_MISMATCH):
+            return self._fatal(outcome)  # no key, or a cassette that cannot answer: no row can succeed
         if isinstance(outcome, ApiError):
             self.limiter.answered()
         if _transient(outcome) and job.attempts < self.retries and self.stop is None:
