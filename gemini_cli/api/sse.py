@@ -15,6 +15,7 @@ What we add around it, on the bytes it reads:
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -50,10 +51,7 @@ def iter_frames(
         chunks: Iterable[bytes] = response.stream  # type: ignore[assignment]
     else:
         chunks = response.iter_bytes()
-    checked = httpx.Response(200, headers={"content-type": "text/event-stream"},
-                             stream=_Checked(chunks, before_read, limit))
-    checked.encoding = "utf-8-sig"  # UTF-8, whatever the charset; drops a leading BOM
-    return EventSource(checked).iter_sse()
+    return EventSource(_Checked(chunks, before_read, limit)).iter_sse()
 
 
 def iter_events(
@@ -86,18 +84,20 @@ def iter_events(
         yield data, event
 
 
-class _Checked(httpx.SyncByteStream):
-    """The body's bytes, with `before_read` before each read after the first, and the event size
-    counted: bytes since the last blank line (LF LF, LF CR or CR CR ends one, whatever the
-    line endings)."""
+class _Checked(httpx.Response):
+    """What EventSource reads: the body as text (UTF-8, a leading BOM dropped, invalid bytes as
+    U+FFFD), with `before_read` before each read after the first, and the event size counted:
+    bytes since the last blank line (LF LF, LF CR or CR CR ends one, whatever the line endings)."""
 
     def __init__(self, chunks: Iterable[bytes], before_read: Callable[[], None] | None, limit: int):
+        super().__init__(200, headers={"content-type": "text/event-stream"})
         self._chunks = chunks
         self._before_read = before_read
         self._limit = limit
 
-    def __iter__(self) -> Iterator[bytes]:
+    def iter_text(self, chunk_size: int | None = None) -> Iterator[str]:
         before_read, limit = self._before_read, self._limit
+        decode = codecs.getincrementaldecoder("utf-8-sig")("replace").decode
         pending = 0  # bytes of the event not yet ended
         last = b""  # the previous chunk's last byte: a blank line may straddle two chunks
         for chunk in self._chunks:
@@ -114,7 +114,12 @@ class _Checked(httpx.SyncByteStream):
                 size = f"{limit >> 20} MiB" if limit % (1 << 20) == 0 else f"{limit} bytes"
                 raise EventTooLarge(f"the stream sent an event larger than {size} without ending it; stopped reading")
             last = chunk[-1:]
-            yield chunk
+            text = decode(chunk)
+            if text:
+                yield text
             # Resumed once every event of this chunk was handled: about to read (and wait) for more.
             if before_read is not None:
                 before_read()
+        text = decode(b"", True)
+        if text:
+            yield text
