@@ -151,3 +151,20 @@ def test_a_gzip_bomb_in_an_event_stream_stops_at_the_event_size_limit(server):
     result = run_checked(["generate", "hi"])
     assert (result.exit_code, result.stdout) == (6, "")
     assert result.stderr == "gemini-cli: error: the stream sent an event larger than 16 MiB without ending it; stopped reading\n"
+
+
+def test_an_endless_event_after_some_text_keeps_the_text_and_saves_the_partial_turn(server, home):
+    import json
+
+    from conftest import sse, text_events
+
+    events = text_events("Hel", "lo")
+    split = len(events) - 2  # before the answer's step.stop
+    server.queue(endless(sse(events[:split], done=False).encode() + b"data: ", b"y" * 65536))
+    result = run_checked(["generate", "hi"])
+    assert (result.exit_code, result.stdout) == (6, "Hello\n")
+    assert result.stderr == "gemini-cli: error: the stream sent an event larger than 16 MiB without ending it; stopped reading\n"
+    (path,) = [p for p in (home / "conversations").glob("*.json") if not p.name.startswith(".")]
+    (turn,) = json.loads(path.read_text())["turns"]
+    assert turn["status"] == "interrupted"
+    assert turn["steps"][-1]["content"] == [{"type": "text", "text": "Hello"}]
