@@ -62,7 +62,7 @@ class Watchdog:
         self.fired = False
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
-        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
+        self._timer = threading.Timer(min(max(seconds, 0.0), threading.TIMEOUT_MAX), self._fire)
         self._timer.daemon = True
         self._timer.start()
 
