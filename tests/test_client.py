@@ -21,7 +21,6 @@ from werkzeug import Response
 from conftest import API_KEY, closed_port_url, interaction, sse, text_events
 from conftest import run_checked as run
 from gemini_cli import backoff as backoff_module
-from gemini_cli.api import client as client_module
 from gemini_cli.api.client import ApiClient, api_error, parse_json_body, retry_after
 from gemini_cli.errors import ApiError, ExitCode, NetworkError
 
@@ -563,3 +562,24 @@ def test_no_proxy_sends_that_host_directly(api, fault, no_proxy_env):
     result = run(["generate", "--no-stream", "hi"])
     assert (result.exit_code, result.stdout, result.stderr) == (0, "direct\n", "")
     assert fault.requests == [] and len(api.requests()) == 1
+
+
+def test_max_time_holds_over_https_against_a_trickle(https_api, certificate, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    stop = threading.Event()
+
+    def trickle(request):
+        def body():
+            while not stop.wait(0.1):
+                yield ": keep-alive\n\n"
+        return Response(body(), content_type="text/event-stream")
+
+    https_api.expect_ordered_request("/v1beta/interactions", method="POST").respond_with_handler(trickle)
+    start = time.monotonic()
+    try:
+        result = run(["generate", "--max-time", "1", "--timeout", "60", "hi"])
+    finally:
+        stop.set()
+    assert 0.9 < time.monotonic() - start < 2
+    assert (result.exit_code, result.stdout) == (7, "")
+    assert result.stderr == "gemini-cli: error: gave up: the --max-time deadline of 1s was reached\n"

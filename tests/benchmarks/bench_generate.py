@@ -39,7 +39,6 @@ PYTHONDONTWRITEBYTECODE / PYTHONUNBUFFERED removed), as in a user's shell after 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import pstats
