@@ -52,9 +52,9 @@ class Soonest:
         return min(left) if left else None
 
 
-def backoff(attempt: int, first: float, cap: float, jitter: float = 0.25) -> float:
-    """first * 2**attempt, less up to `jitter` of it (as the official SDK does), at most `cap`."""
-    return min(first * 2**min(attempt, 64) * (1 - random.uniform(0, jitter)), cap)
+def backoff(attempt: int, first: float, cap: float, jitter: float = 0.25, factor: float = 2.0) -> float:
+    """first * factor**attempt, less up to `jitter` of it (as the official SDK does), at most `cap`."""
+    return min(first * factor ** min(attempt, 64) * (1 - random.uniform(0, jitter)), cap)
 
 
 class Backoff:
@@ -85,10 +85,7 @@ class Backoff:
 
     def delay(self) -> float:
         """The backoff for the next wait, before the deadline is considered."""
-        if self.factor == 2.0:
-            return backoff(self.attempt, self.first, self.cap, self.jitter)
-        nominal = min(self.first * self.factor ** min(self.attempt, 64), self.cap)
-        return nominal * (1 - random.uniform(0, self.jitter)) if self.jitter else nominal
+        return backoff(self.attempt, self.first, self.cap, self.jitter, self.factor)
 
     def next(self, wait: float | None = None) -> float | None:
         """The next wait (`wait` when the server named one, else the backoff), or None to give up:

@@ -580,6 +580,6 @@ def test_max_time_holds_over_https_against_a_trickle(https_api, certificate, mon
         result = run(["generate", "--max-time", "1", "--timeout", "60", "hi"])
     finally:
         stop.set()
-    assert 0.9 < time.monotonic() - start < 2
+    assert 0.9 < time.monotonic() - start < 3  # the trickle alone would never end
     assert (result.exit_code, result.stdout) == (7, "")
     assert result.stderr == "gemini-cli: error: gave up: the --max-time deadline of 1s was reached\n"

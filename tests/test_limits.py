@@ -46,7 +46,7 @@ def test_max_time_holds_against_a_trickle_of_comments(server):
     server.queue(trickle(b": keep-alive\n\n", 0.3, server))
     result, took = timed(["generate", "--max-time", "1.5", "--timeout", "60", "hi"])
     assert (result.exit_code, result.stdout, result.stderr) == (7, "", DEADLINE)
-    assert 1.4 < took < 2.5
+    assert 1.4 < took < 3.5  # the trickle alone would never end
     assert len(server.requests) == 1
 
 
@@ -54,7 +54,7 @@ def test_max_time_holds_against_headers_sent_a_byte_at_a_time(server):
     server.queue(slow_head(0.2, server))
     result, took = timed(["generate", "--max-time", "1.5", "--timeout", "60", "hi"])
     assert (result.exit_code, result.stdout, result.stderr) == (7, "", DEADLINE)
-    assert 1.4 < took < 2.5
+    assert 1.4 < took < 3.5  # the trickle alone would never end
     assert len(server.requests) == 1
 
 
@@ -62,7 +62,7 @@ def test_max_time_holds_against_a_line_that_never_ends(server):
     server.queue(trickle(b"x", 0.2, server, first=b"data: "))
     result, took = timed(["generate", "--max-time", "1.5", "--timeout", "60", "hi"])
     assert (result.exit_code, result.stdout, result.stderr) == (7, "", DEADLINE)
-    assert 1.4 < took < 2.5
+    assert 1.4 < took < 3.5  # the trickle alone would never end
 
 
 def test_max_time_holds_against_a_no_stream_body_that_trickles(server):
@@ -70,7 +70,7 @@ def test_max_time_holds_against_a_no_stream_body_that_trickles(server):
     server.queue(short_body(body[:8], len(body), end="stall", server=server))
     result, took = timed(["generate", "--no-stream", "--max-time", "1.5", "--timeout", "60", "hi"])
     assert (result.exit_code, result.stdout, result.stderr) == (7, "", DEADLINE)
-    assert 1.4 < took < 2.5
+    assert 1.4 < took < 3.5  # the trickle alone would never end
     assert len(server.requests) == 1
 
 
