@@ -36,7 +36,8 @@ class ApiClient:
     """Sends requests to {base_url}/{api_version}/..., retrying what is safe to retry.
 
     `transport` is the one place where the httpx transport is chosen: None is httpx's own
-    HTTPTransport (with proxies from the environment); a test or a recorder may pass another.
+    HTTPTransport (with proxies from the environment); a test or a recorder may pass another
+    (httpx then ignores `verify` and `limits`, which configure its own).
     """
 
     def __init__(
@@ -50,6 +51,7 @@ class ApiClient:
         retry_delay: float = 0.5,
         max_time: float | None = None,
         note: Callable[[str], None] | None = None,
+        connections: int = 1,
         transport: httpx.BaseTransport | None = None,
     ):
         self.base_url = base_url.rstrip("/")
@@ -63,9 +65,11 @@ class ApiClient:
         self._api_key = api_key
         # The watchdog makes --max-time hold even against a server that trickles bytes.
         self._watchdog = Watchdog(max_time) if max_time else None
+        # `connections`: requests this client sends at once (batch -j), kept alive for reuse.
         # Certificates are loaded only for an https base URL (it costs start-up time).
+        limits = httpx.Limits(max_connections=max(connections, 10), max_keepalive_connections=connections)
         self._http = httpx.Client(
-            transport=transport, verify=self.base_url.startswith("https:"), follow_redirects=False,
+            transport=transport, verify=self.base_url.startswith("https:"), follow_redirects=False, limits=limits,
         )
 
     def close(self) -> None:
@@ -208,16 +212,17 @@ class ApiClient:
         try:
             read_body(response, MAX_ERROR_BODY)
         except BodyTooLarge:
-            label = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
-            return ApiError(f"{label}: (an error body larger than {mib(MAX_ERROR_BODY)}; not read)",
-                            status=response.status_code)
+            why = f"an error body larger than {mib(MAX_ERROR_BODY)}; not read"
         except httpx.TransportError as exc:
             if self.expired():
                 raise self.deadline_error() from None
-            label = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
-            return ApiError(f"{label}: (the error body could not be read: {exc or type(exc).__name__})",
-                            status=response.status_code)
-        return api_error(response)
+            why = f"the error body could not be read: {exc or type(exc).__name__}"
+        else:
+            return api_error(response)
+        label = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
+        error = ApiError(f"{label}: ({why})", status=response.status_code)
+        error.retry_after = retry_after(response.headers)
+        return error
 
     def json(self, method: str, url: str, **kwargs: Any) -> Any:
         response = self.send(method, url, **kwargs)
@@ -263,19 +268,22 @@ def api_error(response: httpx.Response) -> ApiError:
     """An ApiError carrying the HTTP status and the API's own message."""
     status = response.status_code
     reason = response.reason_phrase or ""
-    message, api_status = "", None
+    message, api_status, details = "", None, []
     try:
         payload = json.loads(response.content)
         error = payload.get("error", payload) if isinstance(payload, dict) else {}
         if isinstance(error, dict):
             message = str(error.get("message") or "")
             api_status = error.get("status") or (error.get("code") if isinstance(error.get("code"), str) else None)
+            details = error.get("details") if isinstance(error.get("details"), list) else []
     except ValueError:
         kind = response.headers.get("content-type", "").split(";")[0] or "no content type"
         message = f"(the body is not JSON: {kind})" if response.content.strip() else "(empty body)"
     label = " ".join(part for part in (f"HTTP {status}", api_status or reason) if part)
     hint = _HINTS.get(status, "")
-    return ApiError(f"{label}: {message}{hint}" if message else f"{label}{hint}", status=status, api_status=api_status)
+    error = ApiError(f"{label}: {message}{hint}" if message else f"{label}{hint}", status=status, api_status=api_status)
+    error.details, error.retry_after = details, retry_after(response.headers)
+    return error
 
 
 _HINTS = {
