@@ -12,7 +12,6 @@ Two ways to meet the deadline:
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -54,7 +53,12 @@ class Soonest:
 
 def backoff(attempt: int, first: float, cap: float, jitter: float = 0.25, factor: float = 2.0) -> float:
     """first * factor**attempt, less up to `jitter` of it (as the official SDK does), at most `cap`."""
-    return min(first * factor ** min(attempt, 64) * (1 - random.uniform(0, jitter)), cap)
+    nominal = first * factor ** min(attempt, 64)
+    if jitter:
+        import random  # on the first retry, not at start-up (the lock wait, on that path, has no jitter)
+
+        nominal *= 1 - random.uniform(0, jitter)
+    return min(nominal, cap)
 
 
 class Backoff:

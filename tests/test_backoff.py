@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 
 import pytest
 
-from gemini_cli import backoff as backoff_module
 from gemini_cli.backoff import Backoff, Deadline, Soonest, backoff
 
 
@@ -26,7 +26,7 @@ class Clock:
 
 @pytest.fixture
 def no_jitter(monkeypatch):
-    monkeypatch.setattr(backoff_module.random, "uniform", lambda low, high: low)
+    monkeypatch.setattr(random, "uniform", lambda low, high: low)
 
 
 def run(waits: Backoff, clock: Clock, server_waits=()) -> list[float]:

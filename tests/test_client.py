@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import random
 import os
 import shutil
 import ssl
@@ -20,7 +21,6 @@ from werkzeug import Response
 
 from conftest import API_KEY, closed_port_url, interaction, sse, text_events
 from conftest import run_checked as run
-from gemini_cli import backoff as backoff_module
 from gemini_cli.api.client import ApiClient, api_error, parse_json_body, retry_after
 from gemini_cli.errors import ApiError, ExitCode, NetworkError
 
@@ -45,9 +45,9 @@ def test_backoff_stays_within_the_jitter_bounds(attempt):
 
 def test_backoff_endpoints_and_cap(monkeypatch):
     client = make_client(retry_delay=0.5)
-    monkeypatch.setattr(backoff_module.random, "uniform", lambda low, high: low)
+    monkeypatch.setattr(random, "uniform", lambda low, high: low)
     assert [client.backoff(n) for n in range(6)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
-    monkeypatch.setattr(backoff_module.random, "uniform", lambda low, high: high)
+    monkeypatch.setattr(random, "uniform", lambda low, high: high)
     assert [client.backoff(n) for n in range(5)] == [0.375, 0.75, 1.5, 3.0, 6.0]
     assert client.backoff(30) == 8.0
 
