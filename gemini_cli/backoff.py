@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:  # a Protocol class costs import time; only type checkers need it
+    from typing import Protocol
 
-class Remaining(Protocol):
-    def remaining(self) -> float | None: ...
+    class Remaining(Protocol):
+        def remaining(self) -> float | None: ...
 
 
 class Deadline:
