@@ -114,10 +114,9 @@ def test_retries_and_errors_replay_the_same(live, tmp_path, monkeypatch):
 
     offline(live, monkeypatch)
     assert outcome(run(["--replay", str(tape), "generate", "Two"])) == outcome(second)
-    replayed = run(["--replay", str(tape), "generate", "One"])
-    assert replayed.exit_code == 0 and replayed.stdout == "Back.\n"
-    # The backoff is random, so the note says another number of seconds; the rest is the same.
-    assert replayed.stderr.split(" retrying in")[0] == first.stderr.split(" retrying in")[0]
+    # With a cassette the backoff has no jitter: the note gives the same wait.
+    assert "retrying in 0.0s (attempt 2 of 5)" in first.stderr
+    assert outcome(run(["--replay", str(tape), "generate", "One"])) == outcome(first)
 
 
 def test_interrupted_stream_and_its_resume_replay_the_same(live, home, tmp_path, monkeypatch):
@@ -137,9 +136,7 @@ def test_interrupted_stream_and_its_resume_replay_the_same(live, home, tmp_path,
 
     offline(live, monkeypatch)
     fresh_home(home)
-    replayed = run(["--replay", str(tape), "generate", "Count"])
-    assert replayed.stdout == recorded.stdout and replayed.exit_code == 0
-    assert replayed.stderr.split(" in ")[0] == recorded.stderr.split(" in ")[0]
+    assert outcome(run(["--replay", str(tape), "generate", "Count"])) == outcome(recorded)
     assert turns(home) == saved
 
 
@@ -559,3 +556,21 @@ def test_batch_records_and_replays_concurrently(home, tmp_path, monkeypatch):
     rows.write_text("row 0\nrow 99\n")
     partly = run(["--replay", str(tape), "batch", str(rows), "--format", "lines", "-j", "1", "-q"])
     assert partly.exit_code == 12 and '"input":"row 99"' in partly.stderr
+
+
+def test_backoff_has_no_jitter_with_a_cassette(tmp_path):
+    """So that a retry note ("retrying in 2.0s") is the same in the recorded and the replayed run."""
+    from gemini_cli.api.client import ApiClient
+
+    tape = tmp_path / "tape.jsonl"
+    tape.write_text("")
+    options = dict(base_url="https://example.invalid", api_version="v1beta", api_key=None, retry_delay=1.0)
+    replaying = ApiClient(**options, cassette=replays.Replay(str(tape)))
+    recording = ApiClient(**options, cassette=cassettes.Recording(str(tmp_path / "new.jsonl")))
+    plain = ApiClient(**options)
+    for client in (replaying, recording):
+        assert [client.backoff(n) for n in range(4)] == [1.0, 2.0, 4.0, 8.0]
+        assert client.retrier().delay() == 1.0
+    assert len({plain.backoff(0) for _ in range(20)}) > 1  # without a cassette: jittered
+    for client in (replaying, recording, plain):
+        client.close()

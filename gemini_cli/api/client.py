@@ -23,6 +23,7 @@ from gemini_cli.state.config import API_REVISION
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_BACKOFF = 8.0
+JITTER = 0.25  # up to -25% of each backoff, as the official SDK does
 REDACTED = "<redacted>"
 
 
@@ -68,6 +69,8 @@ class ApiClient:
         # The watchdog makes --max-time hold even against a server that trickles bytes.
         self._watchdog = Watchdog(max_time) if max_time else None
         self._transport, self._connections = transport, connections
+        # With a cassette the waits have no random part: a retry note reads the same when replayed.
+        self.jitter = 0.0 if cassette else JITTER
         # --record wraps the client open_http gives; --replay replaces it (api/cassette.py).
         self._http = cassette.client(self.open_http, self.base_url) if cassette else self.open_http()
 
@@ -124,11 +127,11 @@ class ApiClient:
     def retrier(self, *, retries: int | None = None, sleep: Callable[[float], None] = time.sleep) -> Backoff:
         """The waits of a retry loop: this client's backoff, retry budget and deadline."""
         return Backoff(first=self.retry_delay, cap=MAX_BACKOFF, retries=self.retries if retries is None else retries,
-                       deadline=self, sleep=sleep)
+                       deadline=self, jitter=self.jitter, sleep=sleep)
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with up to -25% jitter, as the official SDK does."""
-        return backoff(attempt, self.retry_delay, MAX_BACKOFF)
+        return backoff(attempt, self.retry_delay, MAX_BACKOFF, self.jitter)
 
     def _timeout(self) -> httpx.Timeout:
         self.check_deadline()
