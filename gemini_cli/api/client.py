@@ -17,9 +17,9 @@ import httpx
 from gemini_cli import __version__
 from gemini_cli.api.transport import for_url
 from gemini_cli.state.config import API_REVISION
-from gemini_cli.errors import ApiError, NetworkError
+from gemini_cli.api import errors
+from gemini_cli.errors import RETRY_STATUSES, ApiError, NetworkError  # noqa: F401 (RETRY_STATUSES: for importers)
 
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_BACKOFF = 8.0
 REDACTED = "<redacted>"
 
@@ -39,6 +39,7 @@ class ApiClient:
         base_url: str,
         api_version: str,
         api_key: str | None,
+        key_source: str | None = None,
         timeout: float = 300.0,
         retries: int = 4,
         retry_delay: float = 0.5,
@@ -54,6 +55,7 @@ class ApiClient:
         self.max_time = max_time
         self.note = note or (lambda message: None)
         self._api_key = api_key
+        self.key_source = key_source  # where the key came from, for "the API refused the key from ..."
         transport = for_url(self.base_url)
         if transport is not None:
             self._http = httpx.Client(transport=transport, follow_redirects=False)
@@ -140,18 +142,21 @@ class ApiClient:
                 if stream:
                     response.read()
                 response.close()
-                error = api_error(response)
-                if response.status_code not in RETRY_STATUSES:
+                error = api_error(response, self.key_source)
+                if not error.retryable:
                     raise error
-                wait = retry_after(response.headers)
+                wait = retry_after(response.headers, error.retry_delay)
             if not retry or attempt >= self.retries:
                 raise error
-            delay = wait if wait is not None else self.backoff(attempt)
             left = self.remaining()
+            refused = None if wait is None else errors.wait_refused(error, wait, left)
+            if refused is not None:
+                raise refused
+            delay = wait if wait is not None else self.backoff(attempt)
             if left is not None and delay >= left:
                 raise error
             attempt += 1
-            self.note(f"{error.message}; retrying in {delay:.1f}s (attempt {attempt + 1} of {self.retries + 1})")
+            self.note(f"{errors.retry_label(error)}; retrying in {delay:.1f}s (attempt {attempt + 1} of {self.retries + 1})")
             time.sleep(delay)
 
     def backoff(self, attempt: int) -> float:
@@ -174,51 +179,12 @@ def parse_json_body(response: httpx.Response) -> Any:
         raise ApiError(f"HTTP {response.status_code}: the API sent a body that is not JSON ({kind})", status=502) from None
 
 
-def retry_after(headers: httpx.Headers) -> float | None:
-    """Seconds to wait from retry-after-ms (preferred) or Retry-After (seconds or a date)."""
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return max(float(ms) / 1000, 0.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        import email.utils  # only for the rare HTTP-date form
-
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - time.time(), 0.0)
+def retry_after(headers: httpx.Headers, retry_delay: float | None = None) -> float | None:
+    """Seconds the API asks to wait (headers first, then the body's RetryInfo); see api/errors.py."""
+    return errors.retry_after(headers, retry_delay)
 
 
-def api_error(response: httpx.Response) -> ApiError:
-    """An ApiError carrying the HTTP status and the API's own message."""
-    status = response.status_code
-    reason = response.reason_phrase or ""
-    message, api_status = "", None
-    try:
-        payload = json.loads(response.content)
-        error = payload.get("error", payload) if isinstance(payload, dict) else {}
-        if isinstance(error, dict):
-            message = str(error.get("message") or "")
-            api_status = error.get("status") or (error.get("code") if isinstance(error.get("code"), str) else None)
-    except ValueError:
-        kind = response.headers.get("content-type", "").split(";")[0] or "no content type"
-        message = f"(the body is not JSON: {kind})" if response.content.strip() else "(empty body)"
-    label = " ".join(part for part in (f"HTTP {status}", api_status or reason) if part)
-    hint = _HINTS.get(status, "")
-    return ApiError(f"{label}: {message}{hint}" if message else f"{label}{hint}", status=status, api_status=api_status)
-
-
-_HINTS = {
-    401: " (check GEMINI_API_KEY)",
-    403: " (check that the API key is valid and allowed to use this API)",
-    429: " (rate limit or quota exhausted; try again later)",
-}
+def api_error(response: httpx.Response, key_source: str | None = None) -> ApiError:
+    """An ApiError carrying the HTTP status, the API's own message and the details that help."""
+    return errors.api_error(response.status_code, response.reason_phrase or "", response.headers, response.content,
+                            key_source)

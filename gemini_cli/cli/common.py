@@ -13,11 +13,13 @@ from gemini_cli.render.output import Console, renderer_for, usage_line
 @contextmanager
 def open_client(settings: Settings, key: str | None, console: Console) -> Iterator[Any]:
     from gemini_cli.api.client import ApiClient
+    from gemini_cli.state import apikey
 
     client = ApiClient(
         base_url=settings.base_url,
         api_version=settings.api_version,
         api_key=key,
+        key_source=apikey.source_of(key),
         timeout=settings.timeout,
         retries=settings.retries,
         retry_delay=settings.retry_delay,
