@@ -37,7 +37,8 @@ def api_error(status: int, reason_phrase: str, headers: Mapping[str, str], conte
     """The ApiError for one HTTP error answer."""
     error, unreadable = _error_object(content, headers.get("content-type", ""))
     message = _one_line(_text(error.get("message")))
-    api_status = _text(error.get("status")) or (error.get("code") if isinstance(error.get("code"), str) else "")
+    # "INVALID_ARGUMENT" (Google's status), else the Interactions API's string code; numbers say nothing new.
+    api_status = next((value for value in (error.get("status"), error.get("code")) if isinstance(value, str)), "")
     api_status = _one_line(api_status)[:80]
     details = _details(error.get("details"))
     code = api_status.lower()
