@@ -52,7 +52,8 @@ class ApiError(GeminiCliError):
     body says better (a refused key is 3 although the status is 400)."""
 
     def __init__(self, message: str, *, status: int, api_status: str | None = None, exit_code: ExitCode | None = None,
-                 retryable: bool | None = None, retry_delay: float | None = None, summary: str | None = None):
+                 retryable: bool | None = None, retry_delay: float | None = None, summary: str | None = None,
+                 details: dict | None = None):
         super().__init__(message, exit_code=exit_code or exit_code_for_status(status))
         self.status = status
         self.api_status = api_status
@@ -60,6 +61,7 @@ class ApiError(GeminiCliError):
         self.retryable = status in RETRY_STATUSES if retryable is None else retryable
         self.retry_delay = retry_delay  # seconds the body's google.rpc.RetryInfo asks to wait
         self.summary = summary or message  # what a retry note says (the message is shown once, at the end)
+        self.details = details or {}  # what the body's google.rpc details said: reason, quota_ids, links, retry_delay
 
 
 class NetworkError(GeminiCliError):

@@ -384,6 +384,14 @@ def test_wait_refused():
         "; the API asked to wait 60.01s before retrying, more than the 60s this tool waits: giving up")
 
 
+def test_details_are_kept_for_a_json_error_document():
+    error = errors.api_error(429, "", {}, json.dumps(quota_429(quota_id=PER_DAY)).encode())
+    assert error.details == {"retry_delay": 33.47, "quota_ids": [PER_DAY], "links": [HELP_URL]}
+    assert (error.retryable, error.exit_code, error.summary) == (False, ExitCode.RATE_LIMITED, "HTTP 429 RESOURCE_EXHAUSTED")
+    assert errors.api_error(400, "", {}, json.dumps(key_refused()).encode()).details == {"reason": "API_KEY_INVALID"}
+    assert errors.api_error(500, "", {}, b"").details == {}
+
+
 def test_key_source_unknown():
     error = errors.api_error(400, "", {}, json.dumps(key_refused()).encode())
     assert (error.exit_code, error.retryable) == (ExitCode.AUTH, False)

@@ -73,7 +73,8 @@ def api_error(status: int, reason_phrase: str, headers: Mapping[str, str], conte
     if notes:
         text += f" ({'; '.join(notes)})"
     return ApiError(text, status=status, api_status=api_status or None, exit_code=exit_code, retryable=retryable,
-                    retry_delay=details["retry_delay"], summary=label)
+                    retry_delay=details["retry_delay"], summary=label,
+                    details={key: value for key, value in details.items() if value not in ("", None, [])})
 
 
 def retry_after(headers: Mapping[str, str], retry_delay: float | None = None) -> float | None:

@@ -25,6 +25,7 @@ from typing import Any, BinaryIO, Callable, Iterator
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from gemini_cli.api.client import ApiClient, parse_json_body
+from gemini_cli.api.errors import retry_label
 from gemini_cli.errors import ApiError, ExitCode, GeminiCliError, NetworkError, UsageError
 
 CHUNK_SIZE = 8 * 1024 * 1024  # as the official SDK; a multiple of the protocol's 256 KiB
@@ -284,7 +285,7 @@ def send_chunks(
             failures += 1
             what = "asking the server how much it has" if need_query else f"sending the chunk at byte {offset} of {size}"
             note(
-                f"upload: {what} failed: {exc.message}; asking the server how much it has "
+                f"upload: {what} failed: {retry_label(exc)}; asking the server how much it has "
                 f"in {delay:.1f}s (retry {failures} of {client.retries})"
             )
             sleep(delay)
