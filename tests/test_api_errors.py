@@ -196,6 +196,14 @@ def test_daily_quota_exits_5_after_one_request(api, sleeps):
     assert len(api.requests()) == 1
 
 
+def test_daily_quota_among_other_violations_is_named():
+    body = quota_429(quota_id=PER_MINUTE)
+    body["error"]["details"][0]["violations"].append({"quotaId": PER_DAY, "quotaValue": "250"})
+    error = errors.api_error(429, "", {}, json.dumps(body).encode())
+    assert (error.exit_code, error.retryable) == (ExitCode.RATE_LIMITED, False)
+    assert error.message.endswith(f"(daily quota {PER_DAY} exhausted: not retried, it resets once a day; help: {HELP_URL})")
+
+
 def test_interactions_quota_exceeded_code_is_the_daily_quota(api, sleeps):
     api.json({"error": {"code": "quota_exceeded", "message": "Daily quota exceeded."}}, status=429)
     result = run(["generate", "--no-stream", "hi"])

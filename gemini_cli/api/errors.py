@@ -47,7 +47,8 @@ def api_error(status: int, reason_phrase: str, headers: Mapping[str, str], conte
     retryable = None  # from the status
     notes: list[str] = []
     key_reason = details["reason"] if details["reason"] in KEY_REASONS else ""
-    daily = code == "quota_exceeded" or any("perday" in q.lower() for q in details["quota_ids"])
+    daily_ids = [quota_id for quota_id in details["quota_ids"] if "perday" in quota_id.lower()]
+    daily = code == "quota_exceeded" or bool(daily_ids)
     if key_reason:
         exit_code, retryable = ExitCode.AUTH, False
         source = f" from {key_source}" if key_source else ""
@@ -56,7 +57,7 @@ def api_error(status: int, reason_phrase: str, headers: Mapping[str, str], conte
         notes.append(f"reason {details['reason']}")
     if status == 429 and daily:
         exit_code, retryable = ExitCode.RATE_LIMITED, False
-        which = f"daily quota {', '.join(details['quota_ids'][:_LIST_LIMIT])}" if details["quota_ids"] else "daily quota"
+        which = f"daily quota {', '.join(daily_ids[:_LIST_LIMIT])}" if daily_ids else "daily quota"
         notes.append(f"{which} exhausted: not retried, it resets once a day")
     elif details["quota_ids"]:
         notes.append(f"quota {', '.join(details['quota_ids'][:_LIST_LIMIT])}")
