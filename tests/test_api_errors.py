@@ -136,7 +136,7 @@ def test_429_retry_delay_really_waits(api):
     api.stream(text_events("ok"))
     start = time.monotonic()
     result = run(["generate", "hi"])
-    assert 0.3 <= time.monotonic() - start < 2.0  # the config's retry_delay is 0.01
+    assert 0.3 <= time.monotonic() - start < 10  # the config's retry_delay is 0.01
     assert (result.exit_code, result.stdout) == (0, "ok\n")
     assert result.stderr == "gemini-cli: HTTP 429 RESOURCE_EXHAUSTED; retrying in 0.3s (attempt 2 of 5)\n"
 
@@ -155,12 +155,10 @@ def test_429_retries_spent_shows_the_message_once_with_the_details(api, sleeps):
     assert len(api.requests()) == 3
 
 
-def test_429_retry_delay_past_max_time_exits_5_at_once(api):
+def test_429_retry_delay_past_max_time_exits_5_at_once(api, sleeps):
     api.json(quota_429(retry_delay="34s"), status=429)
-    start = time.monotonic()
     result = run(["generate", "--max-time", "5", "hi"])
-    assert time.monotonic() - start < 1.0
-    assert (result.exit_code, result.stdout) == (5, "")
+    assert (result.exit_code, result.stdout, sleeps) == (5, "", [])
     assert result.stderr == (f"gemini-cli: error: HTTP 429 RESOURCE_EXHAUSTED: {QUOTA_LINE} (quota {PER_MINUTE}; "
                              f"help: {HELP_URL}); the API asked to wait 34s before retrying, more than is left of "
                              "--max-time: giving up\n")
@@ -288,12 +286,11 @@ def test_a_wait_over_the_cap_gives_up_at_once(api, sleeps, status, api_status, e
     {"Retry-After": "1e400"}, {"Retry-After": "inf"}, {"Retry-After": "nan"}, {"Retry-After": "-inf"},
     {"retry-after-ms": "1e400"}, {"retry-after-ms": "nan"}, {"Retry-After": "Wed, 21 Oct 99999999999 07:28:00 GMT"},
 ])
-def test_a_wait_that_is_not_a_finite_number_is_ignored(api, headers):
+def test_a_wait_that_is_not_a_finite_number_is_ignored(api, sleeps, headers):
     api.error(503, "busy", "UNAVAILABLE", headers=headers)
     api.stream(text_events("ok"))
-    start = time.monotonic()
     result = run(["generate", "hi"])
-    assert time.monotonic() - start < 1.0  # the normal backoff (0.01 s in the test config)
+    assert len(sleeps) == 1 and 0.0075 <= sleeps[0] <= 0.01  # the normal backoff (retry_delay 0.01 in the test config)
     assert (result.exit_code, result.stdout) == (0, "ok\n")
     assert result.stderr == "gemini-cli: HTTP 503 UNAVAILABLE; retrying in 0.0s (attempt 2 of 5)\n"
 
