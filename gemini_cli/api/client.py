@@ -18,7 +18,7 @@ from gemini_cli import __version__
 from gemini_cli.api.transport import for_url
 from gemini_cli.state.config import API_REVISION
 from gemini_cli.api import errors
-from gemini_cli.errors import RETRY_STATUSES, ApiError, NetworkError  # noqa: F401 (RETRY_STATUSES: for importers)
+from gemini_cli.errors import ApiError, NetworkError
 
 MAX_BACKOFF = 8.0
 REDACTED = "<redacted>"
