@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     STREAM_INTERRUPTED = 8
     NOT_COMPLETED = 9
     SCHEMA = 10
+    BATCH_ROWS_FAILED = 11
     SIGINT = 130
     SIGTERM = 143
 
@@ -49,11 +50,19 @@ class AuthError(GeminiCliError):
 
 class ApiError(GeminiCliError):
     """An HTTP error answer from the API; the exit code follows from the status unless the
-    body says better (a refused key is 3 although the status is 400)."""
+    body says better (a refused key is 3 although the status is 400).
+
+    `details` is the error body's `details` list (google.rpc RetryInfo, QuotaFailure, ...);
+    `retry_after` the wait the headers asked for (Retry-After / retry-after-ms), if any;
+    `info` what api/errors.py read from the details (reason, quota_ids, links, retry_delay).
+    """
+
+    details: list | tuple = ()
+    retry_after: float | None = None
 
     def __init__(self, message: str, *, status: int, api_status: str | None = None, exit_code: ExitCode | None = None,
                  retryable: bool | None = None, retry_delay: float | None = None, summary: str | None = None,
-                 details: dict | None = None):
+                 info: dict | None = None):
         super().__init__(message, exit_code=exit_code or exit_code_for_status(status))
         self.status = status
         self.api_status = api_status
@@ -61,7 +70,7 @@ class ApiError(GeminiCliError):
         self.retryable = status in RETRY_STATUSES if retryable is None else retryable
         self.retry_delay = retry_delay  # seconds the body's google.rpc.RetryInfo asks to wait
         self.summary = summary or message  # what a retry note says (the message is shown once, at the end)
-        self.details = details or {}  # what the body's google.rpc details said: reason, quota_ids, links, retry_delay
+        self.info = info or {}
 
 
 class NetworkError(GeminiCliError):

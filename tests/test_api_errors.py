@@ -391,10 +391,11 @@ def test_wait_refused():
 
 def test_details_are_kept_for_a_json_error_document():
     error = errors.api_error(429, "", {}, json.dumps(quota_429(quota_id=PER_DAY)).encode())
-    assert error.details == {"retry_delay": 33.47, "quota_ids": [PER_DAY], "links": [HELP_URL]}
+    assert error.info == {"retry_delay": 33.47, "quota_ids": [PER_DAY], "links": [HELP_URL]}
+    assert error.details == quota_429(quota_id=PER_DAY)["error"]["details"]  # the raw list, for batch's limiter
     assert (error.retryable, error.exit_code, error.summary) == (False, ExitCode.RATE_LIMITED, "HTTP 429 RESOURCE_EXHAUSTED")
-    assert errors.api_error(400, "", {}, json.dumps(key_refused()).encode()).details == {"reason": "API_KEY_INVALID"}
-    assert errors.api_error(500, "", {}, b"").details == {}
+    assert errors.api_error(400, "", {}, json.dumps(key_refused()).encode()).info == {"reason": "API_KEY_INVALID"}
+    assert (errors.api_error(500, "", {}, b"").info, errors.api_error(500, "", {}, b"").details) == ({}, [])
 
 
 def test_key_source_unknown():

@@ -18,7 +18,7 @@ from gemini_cli import __version__
 from gemini_cli.api.transport import for_url
 from gemini_cli.state.config import API_REVISION
 from gemini_cli.api import errors
-from gemini_cli.errors import ApiError, NetworkError
+from gemini_cli.errors import RETRY_STATUSES, ApiError, NetworkError  # noqa: F401 (RETRY_STATUSES: runs/batch.py)
 
 MAX_BACKOFF = 8.0
 REDACTED = "<redacted>"
@@ -45,6 +45,7 @@ class ApiClient:
         retry_delay: float = 0.5,
         max_time: float | None = None,
         note: Callable[[str], None] | None = None,
+        connections: int = 1,
     ):
         self.base_url = base_url.rstrip("/")
         self.api_version = api_version
@@ -56,11 +57,13 @@ class ApiClient:
         self.note = note or (lambda message: None)
         self._api_key = api_key
         self.key_source = key_source  # where the key came from, for "the API refused the key from ..."
-        transport = for_url(self.base_url)
+        # `connections`: requests this client sends at once (batch -j); kept-alive for reuse.
+        transport = for_url(self.base_url, keep_alive=connections)
         if transport is not None:
             self._http = httpx.Client(transport=transport, follow_redirects=False)
         else:  # through a proxy: httpx's own transport. Certificates only for https.
-            self._http = httpx.Client(verify=self.base_url.startswith("https:"), follow_redirects=False)
+            limits = httpx.Limits(max_connections=max(connections, 10), max_keepalive_connections=connections)
+            self._http = httpx.Client(verify=self.base_url.startswith("https:"), follow_redirects=False, limits=limits)
 
     def close(self) -> None:
         self._http.close()

@@ -73,9 +73,12 @@ def api_error(status: int, reason_phrase: str, headers: Mapping[str, str], conte
     text = f"{label}: {message or unreadable}" if message or unreadable else label
     if notes:
         text += f" ({'; '.join(notes)})"
-    return ApiError(text, status=status, api_status=api_status or None, exit_code=exit_code, retryable=retryable,
-                    retry_delay=details["retry_delay"], summary=label,
-                    details={key: value for key, value in details.items() if value not in ("", None, [])})
+    result = ApiError(text, status=status, api_status=api_status or None, exit_code=exit_code, retryable=retryable,
+                      retry_delay=details["retry_delay"], summary=label,
+                      info={key: value for key, value in details.items() if value not in ("", None, [])})
+    result.details = error["details"] if isinstance(error.get("details"), list) else []
+    result.retry_after = retry_after(headers)  # the headers' wait only (batch's limiter reads both)
+    return result
 
 
 def retry_after(headers: Mapping[str, str], retry_delay: float | None = None) -> float | None:
