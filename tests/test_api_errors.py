@@ -16,6 +16,7 @@ import pytest
 from conftest import API_KEY, sse, text_events
 from conftest import run_checked as run
 from gemini_cli.api import errors
+from gemini_cli.backoff import Backoff
 from gemini_cli.errors import ExitCode, exit_code_for_api_code, exit_code_for_status
 
 TYPE = "type.googleapis.com/google.rpc."
@@ -58,9 +59,16 @@ def quota_429(quota_id: str = PER_MINUTE, retry_delay: str | None = "33.47s") ->
 
 @pytest.fixture
 def sleeps(monkeypatch):
-    """time.sleep records the wait and returns at once (the retry waits of minutes)."""
+    """The retry loop's waits, recorded instead of slept (waits of minutes)."""
     waits: list[float] = []
-    monkeypatch.setattr(time, "sleep", waits.append)
+    original = Backoff.sleep
+
+    def record(self, delay):
+        waits.append(delay)
+        self._sleep = lambda seconds: None
+        original(self, delay)  # counts the attempt as before
+
+    monkeypatch.setattr(Backoff, "sleep", record)
     return waits
 
 
