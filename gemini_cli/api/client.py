@@ -182,7 +182,7 @@ class ApiClient:
                 if not error.retryable:
                     raise error
                 wait = retry_after(response.headers, error.retry_delay)
-                if waits.attempt < (waits.retries or 0):  # a wait too long to honour: give up now, saying so
+                if waits.retries is None or waits.attempt < waits.retries:  # a wait too long to honour: give up now
                     refused = None if wait is None else errors.wait_refused(error, wait, self.remaining())
                     if refused is not None:
                         raise refused
