@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 
@@ -10,9 +11,9 @@ import typer
 from typer.core import TyperGroup
 
 try:
-    from click.exceptions import ClickException
+    from click.exceptions import ClickException, NoArgsIsHelpError
 except ImportError:  # typer >= 0.29 vendors click
-    from typer._click.exceptions import ClickException
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
 from gemini_cli import __version__
 from gemini_cli.errors import ExitCode, GeminiCliError, Terminated
@@ -37,6 +38,15 @@ class FunnelGroup(TyperGroup):
             self.commands[name] = load_command(name)
         return self.commands.get(name)
 
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[override]
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except NoArgsIsHelpError:
+            raise
+        except ClickException as exc:  # a usage error in the root's own flags (`gemini-cli --bogus`)
+            report(usage_message(exc))
+            raise typer.Exit(exc.exit_code) from None
+
     def invoke(self, ctx):  # type: ignore[override]
         try:
             return super().invoke(ctx)
@@ -52,8 +62,13 @@ class FunnelGroup(TyperGroup):
         except BrokenPipeError:
             _silence_stdout()
             ctx.exit(0)
-        except (typer.Exit, typer.Abort, ClickException):
-            raise  # click's own usage errors exit 2 with the usage message
+        except NoArgsIsHelpError:
+            raise  # `gemini-cli history` alone: the help, as click shows it
+        except ClickException as exc:  # a usage error found while parsing a command's flags
+            report(usage_message(exc))
+            ctx.exit(exc.exit_code)
+        except (typer.Exit, typer.Abort):
+            raise
         except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
             if state["debug"]:
                 import traceback
@@ -61,6 +76,40 @@ class FunnelGroup(TyperGroup):
                 sys.stderr.write(redact(traceback.format_exc()))
             report(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
             ctx.exit(int(ExitCode.INTERNAL))
+
+
+def usage_message(exc: ClickException) -> str:
+    """click's usage error as one line, naming the command, with "did you mean" for a
+    misspelled command or option."""
+    ctx = getattr(exc, "ctx", None)
+    message = exc.message if hasattr(exc, "possibilities") else exc.format_message()
+    message = " ".join(message.split()).rstrip(".")
+    message = message[:1].lower() + message[1:]
+    unknown = re.match(r"no such (command|option):? '?([^' ]*)", message)
+    if unknown and ctx is not None:
+        kind, word = unknown.groups()
+        if kind == "command":
+            names = ctx.command.list_commands(ctx) if hasattr(ctx.command, "list_commands") else []
+        else:
+            names = [name for param in ctx.command.params for name in param.opts + param.secondary_opts
+                     if name.startswith("--")]
+        message = f"no such {kind}: {word}" + did_you_mean(word, names)
+    if ctx is None:
+        return message
+    names = []
+    while ctx is not None and ctx.parent is not None:
+        names.insert(0, ctx.info_name)
+        ctx = ctx.parent
+    command = " ".join(names)
+    return (f"{command}: " if command else "") + message + f" (see gemini-cli {command + ' ' if command else ''}--help)"
+
+
+def did_you_mean(word: str, names: list[str]) -> str:
+    import difflib
+
+    close = [name for name in names if len(word) >= 3 and name.startswith(word)]
+    close += [name for name in difflib.get_close_matches(word, names, n=2, cutoff=0.75) if name not in close]
+    return f"; did you mean {' or '.join(close[:3])}?" if close else ""
 
 
 def _silence_stdout() -> None:

@@ -60,10 +60,12 @@ def run_and_render(
         if partial is not None:
             result = with_citations({**partial.result(), **(extra or {})})
             exc.partial_result = result  # type: ignore[attr-defined]
-            renderer.finish(result)
+            if settings.output != "json":  # -o json: an error document instead (generate)
+                renderer.finish(result)
         raise
     result = with_citations({**builder.result(), **(extra or {})})
-    renderer.finish(result)
+    if settings.output != "json":  # -o json: printed by run_turn once the answer has passed its checks
+        renderer.finish(result)
     if settings.usage:
         console.write(usage_line(result.get("usage")) + "\n")
     return result
@@ -111,11 +113,17 @@ def run_turn(settings, console, conversation, text, attachments, mime, *, key, b
             partial = getattr(exc, "partial_result", None)
             if partial is not None and (partial.get("id") or partial.get("steps")):
                 conversation.record(input, partial, status="interrupted")
+                exc.turn_saved = True  # type: ignore[attr-defined]
             raise
         conversation.record(input, result)
         error = structured.after_turn(settings, body, result, turn.outcome_error(result))
         if error is not None:
+            error.partial_result, error.turn_saved = result, True  # type: ignore[attr-defined]
             raise error
+        if settings.output == "json":
+            from gemini_cli.render.output import JsonRenderer
+
+            JsonRenderer().finish(result)
         return result
 
 

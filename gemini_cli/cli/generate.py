@@ -56,10 +56,24 @@ def generate(
     """Generate an answer to PROMPT (and/or stdin) and stream it to stdout."""
     flags = opt.command_flags(locals())
     from gemini_cli.state import config
+
+    settings = config.resolve(flags)
+    try:
+        _generate(settings, flags, prompt, attach, param, mime, session, continue_, cid, previous_interaction_id,
+                  store, background, dry_run)
+    except BaseException as exc:
+        from gemini_cli.render.output import write_error_document
+
+        write_error_document(settings.output, exc)
+        raise
+
+
+def _generate(settings, flags, prompt, attach, param, mime, session, continue_, cid, previous_interaction_id,
+              store, background, dry_run) -> None:
+    from gemini_cli.state import config
     from gemini_cli.render.output import Console
     from gemini_cli.runs.session import Resume, open_session
 
-    settings = config.resolve(flags)
     console = Console(quiet=settings.quiet)
     attachments = list(attach or [])
     text = read_prompt(prompt, stdin_is_attachment="-" in attachments, required=not attachments,
