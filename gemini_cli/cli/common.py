@@ -61,11 +61,18 @@ def run_and_render(
             result = with_citations({**partial.result(), **(extra or {})})
             exc.partial_result = result  # type: ignore[attr-defined]
             if settings.output != "json":  # -o json: an error document instead (generate)
-                renderer.finish(result)
+                try:
+                    renderer.finish(result)
+                except OSError:
+                    pass  # stdout is gone (`| head -c 1`): the turn is still saved, then the first error handled
         raise
     result = with_citations({**builder.result(), **(extra or {})})
     if settings.output != "json":  # -o json: printed by run_turn once the answer has passed its checks
-        renderer.finish(result)
+        try:
+            renderer.finish(result)
+        except OSError as exc:  # the whole answer arrived; only stdout failed: save the turn as it is
+            exc.partial_result, exc.turn_complete = result, True  # type: ignore[attr-defined]
+            raise
     if settings.usage:
         console.write(usage_line(result.get("usage")) + "\n")
     return result
@@ -112,7 +119,7 @@ def run_turn(settings, console, conversation, text, attachments, mime, *, key, b
         except BaseException as exc:
             partial = getattr(exc, "partial_result", None)
             if partial is not None and (partial.get("id") or partial.get("steps")):
-                conversation.record(input, partial, status="interrupted")
+                conversation.record(input, partial, status=None if getattr(exc, "turn_complete", False) else "interrupted")
                 exc.turn_saved = True  # type: ignore[attr-defined]
             raise
         conversation.record(input, result)

@@ -267,6 +267,8 @@ def error_document(exc: BaseException) -> dict[str, Any] | None:
         error["http_status"] = exc.status  # type: ignore[attr-defined]
     partial = {key: value for key, value in (getattr(exc, "partial_result", None) or {}).items()
                if key not in ("output_text", "error")}
+    if not (partial.get("id") or partial.get("steps")):
+        partial = {}  # nothing of the Interaction arrived
     if not getattr(exc, "turn_saved", False):
         partial.pop("conversation", None)
     return {"error": error, **partial}
