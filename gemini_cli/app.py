@@ -62,6 +62,12 @@ class FunnelGroup(TyperGroup):
         except BrokenPipeError:
             _silence_stdout()
             ctx.exit(0)
+        except OSError as exc:
+            if not stdout_failed(exc):
+                internal_error(ctx, exc)
+            report(f"cannot write to stdout: {exc.strerror or exc}")
+            _silence_stdout()
+            ctx.exit(int(ExitCode.USAGE))
         except NoArgsIsHelpError:
             raise  # `gemini-cli history` alone: the help, as click shows it
         except ClickException as exc:  # a usage error found while parsing a command's flags
@@ -70,12 +76,24 @@ class FunnelGroup(TyperGroup):
         except (typer.Exit, typer.Abort):
             raise
         except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
-            if state["debug"]:
-                import traceback
+            internal_error(ctx, exc)
 
-                sys.stderr.write(redact(traceback.format_exc()))
-            report(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
-            ctx.exit(int(ExitCode.INTERNAL))
+
+def internal_error(ctx, exc: BaseException) -> None:
+    if state["debug"]:
+        import traceback
+
+        sys.stderr.write(redact(traceback.format_exc()))
+    report(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+    ctx.exit(int(ExitCode.INTERNAL))
+
+
+def stdout_failed(exc: OSError) -> bool:
+    """Whether stdout is what failed (a full disk, an I/O error). Our own files report their
+    errors as GeminiCliError, so an OSError that gets here came from writing the output."""
+    import errno
+
+    return sys.stdout is None or exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF)
 
 
 def usage_message(exc: ClickException) -> str:
@@ -184,8 +202,41 @@ def main() -> None:
 
         sys.exit(answer(app, os.environ["_GEMINI_CLI_COMPLETE"]))
     signal.signal(signal.SIGTERM, _on_sigterm)
+    if sys.stdout is None:  # started with stdout closed (`>&-`): an answer would have nowhere to go
+        report("stdout is closed; redirect it (e.g. >/dev/null) instead of closing it")
+        sys.exit(int(ExitCode.USAGE))
+    _escape_unencodable()
     try:
         app()
     except BrokenPipeError:
         _silence_stdout()
         sys.exit(0)
+    finally:
+        if escaped["count"] and not _quiet():
+            sys.stderr.write(f"gemini-cli: warning: stdout's encoding ({sys.stdout.encoding}) cannot hold "
+                             f"{escaped['count']} character(s) of the output; they were written as \\x/\\u escapes\n")
+
+
+escaped = {"count": 0}
+
+
+def _escape_unencodable() -> None:
+    """PYTHONIOENCODING=ascii and the like: characters stdout cannot hold are written as
+    backslash escapes (counted, and reported once at the end) rather than failing the run."""
+    import codecs
+
+    def escape(exc):
+        escaped["count"] += exc.end - exc.start
+        return codecs.backslashreplace_errors(exc)
+
+    codecs.register_error("gemini-cli-escape", escape)
+    try:
+        if codecs.lookup(sys.stdout.encoding or "utf-8").name != "utf-8":
+            sys.stdout.reconfigure(errors="gemini-cli-escape")  # type: ignore[union-attr]
+    except (AttributeError, LookupError, ValueError):
+        pass
+
+
+def _quiet() -> bool:
+    config = sys.modules.get("gemini_cli.state.config")
+    return bool(config is not None and config.QUIET)

@@ -196,7 +196,7 @@ def _string(value: Any, where: str, label: str) -> str:
     return value
 
 
-def read_config(path: Path | None = None, *, warnings: bool = True) -> ConfigFile:
+def read_config(path: Path | None = None, *, warnings: bool = True, note: Any = None) -> ConfigFile:
     """Read and check the whole config file (exit 2 on any error)."""
     from gemini_cli.state import apikey
 
@@ -204,7 +204,7 @@ def read_config(path: Path | None = None, *, warnings: bool = True) -> ConfigFil
     data = load_config_file(path)
     cfg = ConfigFile(path=path, exists=bool(data) or path.is_file())
     where = f"config file {path}"
-    note = warn if warnings else (lambda message: None)
+    note = (note or warn) if warnings else (lambda message: None)
     cfg.settings = check_settings({k: v for k, v in data.items() if k not in SECTIONS}, where, note=note)
     for name, profile in _mapping_of(data.get("profiles"), where, "profiles", "profile names to settings").items():
         label = f"profiles.{name}"
@@ -249,7 +249,10 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None) -> Settings:
     """Merge flags (None = not given) over a template, the environment, the profile, the file, defaults."""
     settings = Settings()
     settings.sources = {f.name: "default" for f in fields(Settings) if f.name not in INTERNAL}
-    cfg = read_config(config_path)
+    global QUIET
+    QUIET = bool(flags.get("quiet"))
+    early_warnings: list[str] = []  # shown once -q or `quiet:` in the config is known
+    cfg = read_config(config_path, note=early_warnings.append)
     _layer(settings, cfg.settings, "config file")
     name, chosen_by = flags.get("profile"), "--profile"
     if not name and os.environ.get(PROFILE_ENV):
@@ -286,9 +289,9 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None) -> Settings:
         from gemini_cli.state import apikey
 
         late_warnings.append(apikey.insecure_warning(cfg))
-    if not settings.quiet:
-        for message in late_warnings:
-            warn(message)
+    QUIET = settings.quiet
+    for message in early_warnings + late_warnings:
+        warn(message)
     return settings
 
 
@@ -321,5 +324,9 @@ def api_key(required: bool = True) -> str | None:
     return apikey.get(required)
 
 
+QUIET = False  # -q or `quiet: true`: no warnings at all (set by resolve)
+
+
 def warn(message: str) -> None:
-    sys.stderr.write(f"gemini-cli: warning: {message}\n")
+    if not QUIET:
+        sys.stderr.write(f"gemini-cli: warning: {message}\n")
