@@ -26,7 +26,8 @@ def cli(*args: str, input: bytes | str | None = b"", env: dict[str, str] | None 
     if shell is not None:
         environ["CLI"] = f"{sys.executable} -m gemini_cli"
         command = ["bash", "-c", shell]
-    return subprocess.run(command, input=input, env=environ, capture_output=True, timeout=60, **kwargs)
+    kwargs = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **kwargs}
+    return subprocess.run(command, input=input, env=environ, timeout=60, **kwargs)
 
 
 def err(proc: subprocess.CompletedProcess) -> str:
@@ -66,3 +67,86 @@ def test_closed_pipe_saves_the_partial_turn_and_exits_quietly(api, tmp_path):
     saved = json.loads(session.read_text())
     assert saved["turns"][-1]["status"] == "interrupted"
     assert saved["turns"][-1]["interaction_id"] == INTERACTION_ID
+
+
+# -- local mistakes are caught locally --------------------------------------------------
+
+
+@pytest.mark.parametrize("url, problem", [
+    ("notaurl", "must be http(s)://host[:port][/path]"),
+    ("http://h.test\n", "contains spaces or control characters"),
+    ("http://[::1", "is malformed: Invalid IPv6 URL"),
+    ("http://h.test:99999", "is malformed: Port out of range 0-65535"),
+    ("http://h.test/v1beta/", "ends with an API version, which is added to it (v1beta): give http://h.test"),
+    ("http://h.test/p?q=1", "must not have a query or fragment"),
+])
+def test_malformed_base_url_from_the_environment_exits_2_at_once(url, problem):
+    proc = cli("generate", "hi", env={"GOOGLE_GEMINI_BASE_URL": url})
+    assert (proc.returncode, proc.stdout) == (2, b"")
+    assert err(proc) == f"gemini-cli: error: base URL {url.rstrip('/')!r} (from environment (GOOGLE_GEMINI_BASE_URL)) {problem}\n"
+
+
+def test_base_url_flag_with_another_version_says_which_flag():
+    from conftest import run
+
+    result = run(["generate", "--base-url", "http://h.test/v1", "hi"])
+    assert (result.exit_code, result.stderr) == (2, "gemini-cli: error: base URL 'http://h.test/v1' (from --base-url) ends "
+                                                    "with an API version, which is added to it (v1beta): give http://h.test with --api-version v1\n")
+
+
+def test_empty_model_and_extract_with_background_exit_2(api):
+    from conftest import run
+
+    result = run(["generate", "-m", "", "hi"])
+    assert (result.exit_code, result.stderr) == (2, "gemini-cli: error: the model name is empty (from -m/--model); "
+                                                    "give a model id or alias, e.g. -m gemini-3-flash-preview\n")
+    result = run(["generate", "--extract", "--background", "hi"])
+    assert (result.exit_code, result.stderr) == (2, "gemini-cli: error: --extract prints a code block of the answer; "
+                                                    "--background prints only the interaction id\n")
+    assert api.requests() == []
+
+
+# -- one error style ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args, line", [
+    (["generat", "hi"], "no such command: generat; did you mean generate? (see gemini-cli --help)"),
+    (["generate", "--modle", "x", "hi"], "generate: no such option: --modle; did you mean --model? (see gemini-cli generate --help)"),
+    (["history", "delet", "x"], "history: no such command: delet; did you mean delete? (see gemini-cli history --help)"),
+    (["--bogus"], "no such option: --bogus (see gemini-cli --help)"),
+    (["generate", "--temperature", "5", "x"],
+     "generate: invalid value for '--temperature': 5.0 is not in the range 0.0<=x<=2.0 (see gemini-cli generate --help)"),
+    (["files", "get"], "files get: missing argument 'name' (see gemini-cli files get --help)"),
+])
+def test_usage_errors_are_one_plain_line_exit_2(args, line):
+    proc = cli(*args)
+    assert (proc.returncode, proc.stdout, err(proc)) == (2, b"", f"gemini-cli: error: {line}\n")
+
+
+# -- output errors are plain -------------------------------------------------------------
+
+
+def test_full_disk_on_stdout_is_one_error_line_and_the_turn_is_saved(api, home):
+    api.stream(text_events("Hello"))
+    with open("/dev/full", "wb") as full:
+        proc = cli("generate", "hi", stdout=full)
+    assert (proc.returncode, err(proc)) == (2, "gemini-cli: error: cannot write to stdout: No space left on device\n")
+    [saved] = [p for p in (home / "conversations").glob("*.json") if not p.name.startswith(".")]
+    turn = json.loads(saved.read_text())["turns"][0]
+    assert (turn["interaction_id"], turn["status"]) == (INTERACTION_ID, "interrupted")  # reading stopped with stdout
+
+
+def test_closed_stdout_is_one_error_line_before_anything_is_sent(api):
+    proc = cli(shell="$CLI generate hi >&-")
+    assert (proc.returncode, err(proc)) == (2, "gemini-cli: error: stdout is closed; redirect it (e.g. >/dev/null) instead of closing it\n")
+    assert api.requests() == []
+
+
+def test_encoding_that_cannot_hold_the_answer_escapes_it_with_one_warning(api):
+    api.stream(text_events("h\u00e9llo \u2713"))
+    proc = cli("generate", "hi", env={"PYTHONIOENCODING": "ascii"})
+    assert (proc.returncode, proc.stdout) == (0, b"h\\xe9llo \\u2713\n")
+    assert err(proc) == ("gemini-cli: warning: stdout's encoding (ascii) cannot hold 2 character(s) of the output; "
+                         "they were written as \\x/\\u escapes\n")
+    api.stream(text_events("\u00e9"))
+    assert err(cli("generate", "-q", "hi", env={"PYTHONIOENCODING": "ascii"})) == ""

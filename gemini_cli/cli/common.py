@@ -13,9 +13,10 @@ from gemini_cli.render.output import Console, renderer_for, usage_line
 @contextmanager
 def open_client(settings: Settings, key: str | None, console: Console) -> Iterator[Any]:
     from gemini_cli.api.client import ApiClient
+    from gemini_cli.state.config import check_base_url
 
     client = ApiClient(
-        base_url=settings.base_url,
+        base_url=check_base_url(settings),
         api_version=settings.api_version,
         api_key=key,
         timeout=settings.timeout,

@@ -82,6 +82,9 @@ def _generate(settings, flags, prompt, attach, param, mime, session, continue_, 
     conversation = open_session(settings, resume, console.note)
     try:
         config.remember(settings, flags, conversation.remembered())
+        if background and (settings.extract or settings.extract_last):
+            flag = "--extract-last" if settings.extract_last else "--extract"
+            raise UsageError(f"{flag} prints a code block of the answer; --background prints only the interaction id")
         if background and not settings.store:
             raise UsageError("--background needs server-side storage; it cannot be combined with --no-store")
         key = None if dry_run else config.api_key()

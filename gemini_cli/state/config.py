@@ -276,7 +276,12 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None) -> Settings:
         _layer(settings, settings.template.settings, f"template {settings.template.name}", explicit=True)
         late_warnings += templates.apply_system(settings, flags.get("param") or [], flags.get("system") is not None)
     elif flags.get("param"):
-        raise UsageError("--param fills the placeholders of a template: give --template too")
+        from gemini_cli.request import templates
+
+        names = ", ".join(dict.fromkeys(name for name, _ in flags["param"]))
+        known = templates.known_templates()
+        raise UsageError(f"--param {names}: no template to fill; give --template NAME too "
+                         f"({'templates: ' + ', '.join(known) if known else 'no templates in ' + str(templates.templates_dir())})")
     given = {key: value for key, value in flags.items()
              if key in settings.sources and value is not None and value != []}
     _layer(settings, given, "flag", explicit=True)
@@ -285,6 +290,10 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None) -> Settings:
         settings.sources["model"] += f" (alias '{settings.model}')"
         settings.model = settings.aliases[settings.model]
     settings.base_url = settings.base_url.rstrip("/")
+    if not settings.model.strip():
+        source = settings.sources.get("model", "default")
+        raise UsageError(f"the model name is empty (from {'-m/--model' if source == 'flag' else source}); "
+                         f"give a model id or alias, e.g. -m {DEFAULT_MODEL}")
     if cfg.insecure:
         from gemini_cli.state import apikey
 
@@ -293,6 +302,33 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None) -> Settings:
     for message in early_warnings + late_warnings:
         warn(message)
     return settings
+
+
+def check_base_url(settings: Settings) -> str:
+    """The base URL, or exit 2 naming where a malformed one came from: it would only be
+    retried as a network error otherwise."""
+    from urllib.parse import urlsplit
+
+    url = settings.base_url
+    source = settings.sources.get("base_url", "default")
+    where = f"base URL {url!r} (from {'--base-url' if source == 'flag' else source})"
+    if not url or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        raise UsageError(f"{where} contains spaces or control characters")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError as exc:
+        raise UsageError(f"{where} is malformed: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{where} must be http(s)://host[:port][/path]")
+    if parts.query or parts.fragment:
+        raise UsageError(f"{where} must not have a query or fragment")
+    last = parts.path.rstrip("/").rsplit("/", 1)[-1]
+    if last == settings.api_version or (last[:1] == "v" and last[1:2].isdigit()):
+        base = url.rstrip("/")[: -len(last)].rstrip("/")
+        fix = f"give {base}" + (f" with --api-version {last}" if last != settings.api_version else "")
+        raise UsageError(f"{where} ends with an API version, which is added to it ({settings.api_version}): {fix}")
+    return url
 
 
 def _layer(settings: Settings, values: dict[str, Any], source: str, explicit: bool = False) -> None:
