@@ -150,3 +150,93 @@ def test_encoding_that_cannot_hold_the_answer_escapes_it_with_one_warning(api):
                          "they were written as \\x/\\u escapes\n")
     api.stream(text_events("\u00e9"))
     assert err(cli("generate", "-q", "hi", env={"PYTHONIOENCODING": "ascii"})) == ""
+
+
+# -- read loops ----------------------------------------------------------------------------
+
+
+def test_no_stdin_leaves_stdin_to_the_loop(api, tmp_path):
+    for n in range(3):
+        api.stream(text_events(f"answer {n}"))
+    listing = tmp_path / "list"
+    listing.write_text("one\ntwo\nthree\n")
+    proc = cli(shell=f'while read line; do $CLI generate --no-save --no-stdin "$line" || exit; done < {listing}')
+    assert (proc.returncode, proc.stdout, err(proc)) == (0, b"answer 0\nanswer 1\nanswer 2\n", "")
+    assert [body["input"] for body in api.bodies()] == ["one", "two", "three"]
+
+
+def test_stdin_false_in_the_config_and_no_prompt(api, home):
+    with open(home / "config.yaml", "a") as f:
+        f.write("stdin: false\n")
+    api.stream(text_events("ok"))
+    proc = cli("generate", "--no-save", "hi", input=b"not read")
+    assert (proc.returncode, proc.stdout) == (0, b"ok\n")
+    assert api.bodies()[0]["input"] == "hi"
+    proc = cli("generate", input=b"not read")
+    assert (proc.returncode, err(proc)) == (
+        2, "gemini-cli: error: no prompt: give PROMPT as an argument (stdin is left alone: --no-stdin or `stdin: false`)\n")
+    proc = cli("generate", "--stdin", "--dry-run", "hi", input=b"piped")
+    assert proc.returncode == 0 and b'"input": "piped\\n\\nhi"' in proc.stdout
+    proc = cli("generate", "-a", "-", "hi", input=b"x")
+    assert (proc.returncode, err(proc)) == (
+        2, "gemini-cli: error: --attach - reads stdin, which --no-stdin (or `stdin: false`) leaves alone\n")
+
+
+# -- locks: nothing beside the user's files, first come first served ---------------------------
+
+
+HOLDER = r"""
+import sys, time
+from gemini_cli.state import store
+path, name, hold = sys.argv[1], sys.argv[2], float(sys.argv[3])
+with store.lock(path, timeout=30, on_wait=lambda: print("waiting", flush=True)):
+    print(f"got {name}", flush=True)
+    with open(sys.argv[4], "a") as log:
+        log.write(name + "\n")
+    time.sleep(hold)
+"""
+
+
+def test_waiting_turns_are_served_in_the_order_they_came(tmp_path, home):
+    from gemini_cli.state import store
+
+    path, log = tmp_path / "c.json", tmp_path / "order"
+    procs = []
+    with store.lock(path, 5):
+        for name in "abcde":
+            proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), name, "0", str(log)],
+                                    stdout=subprocess.PIPE, text=True)
+            assert proc.stdout.readline() == "waiting\n"  # queued before the next one starts
+            procs.append(proc)
+    assert [proc.wait(timeout=30) for proc in procs] == [0] * 5
+    assert log.read_text() == "a\nb\nc\nd\ne\n"
+    assert sorted(os.listdir(tmp_path)) == ["home", "order"]  # no lock beside c.json
+    assert not [name for name in os.listdir(home / "locks") if name.endswith(".ticket")]
+
+
+def test_a_waiter_that_dies_does_not_block_the_queue(tmp_path):
+    from gemini_cli.state import store
+
+    path, log = tmp_path / "c.json", tmp_path / "order"
+    with store.lock(path, 5):
+        dead = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), "dead", "0", str(log)], stdout=subprocess.PIPE, text=True)
+        assert dead.stdout.readline() == "waiting\n"
+        dead.kill()
+        dead.wait()
+        live = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), "live", "0", str(log)], stdout=subprocess.PIPE, text=True)
+        assert live.stdout.readline() == "waiting\n"
+    assert live.wait(timeout=30) == 0
+    assert log.read_text() == "live\n"
+
+
+def test_lock_timeout_flag_beats_the_config(api, home, tmp_path):
+    from conftest import run
+    from gemini_cli.state import store
+
+    session = tmp_path / "busy.json"
+    with store.lock(session, 5):
+        result = run(["generate", "--lock-timeout", "0.2", "-q", "--session", str(session), "hi"])
+    assert (result.exit_code, result.stderr) == (2, f"gemini-cli: error: conversation {session} is in use by another "
+                                                    "gemini-cli process (waited 0.2s); retry when it has finished, "
+                                                    "or wait longer with --lock-timeout\n")
+    assert api.requests() == []

@@ -42,6 +42,7 @@ def chat(
     previous_interaction_id: opt.PreviousInteraction = None,
     store: opt.Store = None,
     save: opt.Save = None,
+    lock_timeout: opt.LockTimeout = None,
     quiet: opt.Quiet = None,
     timeout: opt.Timeout = None,
     retries: opt.Retries = None,

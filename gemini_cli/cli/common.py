@@ -128,6 +128,8 @@ def run_turn(settings, console, conversation, text, attachments, mime, *, key, b
         if error is not None:
             error.partial_result, error.turn_saved = result, True  # type: ignore[attr-defined]
             raise error
+        if conversation.unsaved:
+            result.pop("conversation", None)  # never name a file that was not written
         if settings.output == "json":
             from gemini_cli.render.output import JsonRenderer
 

@@ -44,6 +44,8 @@ def generate(
     previous_interaction_id: opt.PreviousInteraction = None,
     store: opt.Store = None,
     save: opt.Save = None,
+    lock_timeout: opt.LockTimeout = None,
+    stdin: opt.ReadStdin = None,
     background: Annotated[bool, typer.Option("--background", help="Start in the background; print the interaction id and exit.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the request (key redacted) and send nothing.")] = False,
     quiet: opt.Quiet = None,
@@ -76,7 +78,11 @@ def _generate(settings, flags, prompt, attach, param, mime, session, continue_, 
 
     console = Console(quiet=settings.quiet)
     attachments = list(attach or [])
-    text = read_prompt(prompt, stdin_is_attachment="-" in attachments, required=not attachments,
+    if "-" in attachments and not settings.stdin:
+        raise UsageError("--attach - reads stdin, which --no-stdin (or `stdin: false`) leaves alone")
+    if not settings.stdin and not prompt and not attachments:
+        raise UsageError("no prompt: give PROMPT as an argument (stdin is left alone: --no-stdin or `stdin: false`)")
+    text = read_prompt(prompt, stdin_is_attachment="-" in attachments or not settings.stdin, required=not attachments,
                        template=settings.template, params=param, position=flags["stdin_position"] or "before")
     resume = Resume(session, continue_, cid, previous_interaction_id, store)
     conversation = open_session(settings, resume, console.note)

@@ -176,8 +176,10 @@ def _client(settings: Any, console: Any):
 @history_app.command("delete")
 def delete(
     conversations: Annotated[list[str], typer.Argument(
-        metavar="ID...", help="Conversation ids or unique prefixes.", show_default=False, autocompletion=complete_conversation_id)],
+        metavar="ID|FILE...", help="Conversation ids, unique prefixes, or files.", show_default=False,
+        autocompletion=complete_conversation_id)],
     remote: Annotated[bool, typer.Option("--remote", help="Also delete the turns' interactions stored on the server.")] = False,
+    lock_timeout: opt.LockTimeout = None,
     quiet: opt.Quiet = None,
     timeout: opt.Timeout = None,
     retries: opt.Retries = None,
@@ -188,15 +190,15 @@ def delete(
     """Delete saved conversations (no confirmation). Every ID is checked before anything is deleted."""
     from gemini_cli.state import store
 
-    cs = _store()
-    paths = list(dict.fromkeys(cs.find(c) for c in conversations))
-    console = _console(quiet)
+    paths = list(dict.fromkeys(_locate(c) for c in conversations))
+    settings = _settings(quiet=quiet, timeout=timeout, retries=retries, max_time=max_time, base_url=base_url,
+                         api_version=api_version, lock_timeout=lock_timeout)
+    console = _console(settings.quiet)
     if not remote:
         for path in paths:
-            store.delete_file(path)
+            store.delete_file(path, settings.lock_timeout)
             console.note(f"deleted {path}")
         return
-    settings = _settings(quiet=quiet, timeout=timeout, retries=retries, max_time=max_time, base_url=base_url, api_version=api_version)
     console = _console(settings.quiet)
     loaded = [(path, store.load(path)) for path in paths]  # a corrupt file: exit 2 before any DELETE
     with _client(settings, console) as client:

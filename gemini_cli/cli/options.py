@@ -155,6 +155,11 @@ PreviousInteraction = Annotated[
 Store = Annotated[
     Optional[bool], typer.Option("--store/--no-store", help="Server-side history (default) or stateless: resend the whole history.", rich_help_panel=CONV)
 ]
+LockTimeout = Annotated[Optional[float], typer.Option(
+    "--lock-timeout", min=0, metavar="SECONDS",
+    help="How long to wait for another gemini-cli using the same conversation [default: 30].", rich_help_panel=CONV)]
+ReadStdin = Annotated[Optional[bool], typer.Option(
+    "--stdin/--no-stdin", help="Read piped stdin into the prompt (default), or leave stdin alone (for `while read` loops).")]
 Save = Annotated[Optional[bool], typer.Option("--save/--no-save", help="Save the turn to the conversation history (default).", rich_help_panel=CONV)]
 
 

@@ -43,6 +43,7 @@ class Session:
     save: bool
     external: bool = False
     previous_interaction_id: str | None = None
+    unsaved: str | None = None  # why the history could not be written (the turn was still answered)
     _stack: ExitStack = field(default_factory=ExitStack)
 
     # -- what the next request sends ------------------------------------------
@@ -102,9 +103,25 @@ class Session:
         return turn
 
     def write(self) -> None:
-        if self.save and self.path is not None and self.conversation is not None:
+        """Save the conversation. A --session FILE that cannot be written is an error (exit 2);
+        the history folder (HOME unset or read-only: cron, daemons) is skipped with a warning."""
+        if not (self.save and self.path is not None and self.conversation is not None):
+            return
+        from gemini_cli.errors import GeminiCliError
+        from gemini_cli.state.config import warn
+
+        try:
             store.save(self.path, self.conversation)
+        except GeminiCliError as exc:
+            if self.external:
+                raise
+            self.unsaved = exc.message
+            warn(f"the conversation was not saved: {exc.message} (set GEMINI_CLI_HOME or XDG_DATA_HOME, or give --no-save)")
+            return
+        try:
             store.ConversationStore().remember(self.path)
+        except GeminiCliError as exc:  # the conversation is saved; only -c and `history list` miss it
+            warn(f"not recorded as the last conversation used: {exc.message}")
 
     def close(self) -> None:
         self._stack.close()

@@ -59,6 +59,7 @@ class Settings:
     save: bool = True
     store: bool = True
     lock_timeout: float = 30.0
+    stdin: bool = True  # generate reads piped stdin into the prompt; false: --no-stdin
     # Structured output, tools, rendering (structured.py, tools_display.py, markdown.py, extract.py).
     schema: Any = None  # --schema JSON|@FILE (or a template's parsed mapping); loaded by structured.load_schema
     json_mode: bool | None = None  # --json / --no-json; None: as the conversation remembers
@@ -87,6 +88,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "output": (str,), "usage": (bool,), "quiet": (bool,), "timeout": (int, float),
     "retries": (int,), "retry_delay": (int, float), "max_time": (int, float),
     "save": (bool,), "store": (bool,), "lock_timeout": (int, float), "markdown": (bool,),
+    "stdin": (bool,),
 }
 SETTING_KEYS = tuple(_TYPES)  # what config.yaml and profiles may set (and `config show` prints)
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list of strings"}
@@ -122,7 +124,7 @@ def load_config_file(path: Path | None = None) -> dict[str, Any]:
     path = path or paths.config_file()
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # NotADirectoryError: HOME is a file (/dev/null)
         return {}
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read config file {path}: {exc}") from None
