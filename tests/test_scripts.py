@@ -240,3 +240,58 @@ def test_lock_timeout_flag_beats_the_config(api, home, tmp_path):
                                                     "gemini-cli process (waited 0.2s); retry when it has finished, "
                                                     "or wait longer with --lock-timeout\n")
     assert api.requests() == []
+
+
+# -- cron and daemons ------------------------------------------------------------------------
+
+
+def no_home(home_value: str | None) -> dict[str, str | None]:
+    """The environment of a daemon: no GEMINI_CLI_HOME or XDG folders, HOME as given."""
+    return {"GEMINI_CLI_HOME": None, "XDG_DATA_HOME": None, "XDG_STATE_HOME": None, "XDG_CONFIG_HOME": None,
+            "HOME": home_value}
+
+
+def test_unwritable_home_answers_exit_0_and_skips_the_history_with_a_warning(api):
+    api.stream(text_events("Hello"))
+    proc = cli("generate", "hi", env=no_home(os.devnull))  # as root a read-only folder is writable; a file never is
+    assert (proc.returncode, proc.stdout) == (0, b"Hello\n")
+    [line] = err(proc).splitlines()
+    assert line.startswith(f"gemini-cli: warning: the conversation was not saved: cannot write {os.devnull}/.local/share/")
+    assert line.endswith(": Not a directory (set GEMINI_CLI_HOME or XDG_DATA_HOME, or give --no-save)")
+    api.stream(text_events("Hello"))
+    proc = cli("generate", "-q", "-o", "json", "hi", env=no_home(os.devnull))
+    assert (proc.returncode, err(proc)) == (0, "")
+    assert "conversation" not in json.loads(proc.stdout)  # no file named that was not written
+
+
+def test_unwritable_session_file_is_an_error_after_the_answer(api, tmp_path):
+    api.stream(text_events("Hello"))
+    proc = cli("generate", "--session", f"{os.devnull}/s.json", "hi", env=no_home(str(tmp_path)))
+    assert (proc.returncode, proc.stdout) == (2, b"Hello\n")
+    assert err(proc) == f"gemini-cli: error: cannot write {os.devnull}/s.json: Not a directory\n"
+
+
+def test_session_file_is_saved_and_locked_with_home_unusable(api, tmp_path):
+    api.stream(text_events("Hello"))
+    session = tmp_path / "s.json"
+    proc = cli("generate", "-q", "--session", str(session), "hi", env=no_home(os.devnull))
+    assert (proc.returncode, proc.stdout, err(proc)) == (0, b"Hello\n", "")
+    assert json.loads(session.read_text())["turns"][0]["status"] == "completed"
+    assert sorted(os.listdir(tmp_path)) == ["home", "s.json"]  # the lock went to the temp folder
+
+
+def test_quiet_silences_every_warning(api, home):
+    with open(home / "config.yaml", "a") as f:
+        f.write("colour: blue\n")  # an unknown key
+    api.stream(text_events("ok"))
+    proc = cli("generate", "--no-save", "hi", env={"GOOGLE_API_KEY": "another-key-0123456789"})
+    assert err(proc) == (f"gemini-cli: warning: config file {home / 'config.yaml'}: unknown setting 'colour' ignored\n"
+                         "gemini-cli: warning: both GOOGLE_API_KEY and GEMINI_API_KEY are set; using GOOGLE_API_KEY\n")
+    api.stream(text_events("ok"))
+    proc = cli("generate", "-q", "--no-save", "hi", env={"GOOGLE_API_KEY": "another-key-0123456789"})
+    assert (proc.returncode, proc.stdout, err(proc)) == (0, b"ok\n", "")
+    with open(home / "config.yaml", "a") as f:
+        f.write("quiet: true\n")
+    api.stream(text_events("ok"))
+    proc = cli("generate", "--no-save", "hi", env={"GOOGLE_API_KEY": "another-key-0123456789"})
+    assert (proc.returncode, err(proc)) == (0, "")
