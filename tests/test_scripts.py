@@ -295,3 +295,74 @@ def test_quiet_silences_every_warning(api, home):
     api.stream(text_events("ok"))
     proc = cli("generate", "--no-save", "hi", env={"GOOGLE_API_KEY": "another-key-0123456789"})
     assert (proc.returncode, err(proc)) == (0, "")
+
+
+# -- help and docs agree -----------------------------------------------------------------------
+
+
+def help_text(*command: str) -> str:
+    proc = cli(*command, "--help", env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert proc.returncode == 0
+    return " ".join(proc.stdout.decode().replace("│", " ").split())
+
+
+def test_help_shows_defaults_and_aliases_and_no_space_before_a_period():
+    text = help_text("generate")
+    for shown in ("Model id (default gemini-3-flash-preview), or an alias: flash (gemini-3-flash-preview), pro (gemini-3-pro-preview)",
+                  "Network timeout per request, seconds (default 300).", "(default 4).",
+                  "(default https://generativelanguage.googleapis.com)", "(default v1beta)", "(default 30)", "--no-stdin"):
+        assert shown in text
+    for command in (["generate"], ["chat"], ["upload"], ["files", "list"], ["files", "get"], ["files", "delete"],
+                    ["history", "list"], ["history", "delete"], ["history", "fetch"], ["config", "show"], []):
+        assert " ." not in help_text(*command), command
+
+
+def test_chat_help_does_not_offer_stdin_as_an_attachment():
+    text = help_text("chat")
+    assert "Attach a file, URL or Files API name/uri to the first message (repeatable)." in text
+    assert "- for binary stdin" not in text and "- for binary stdin" in help_text("generate")
+
+
+def test_history_delete_takes_a_file_like_show(tmp_path, api):
+    from conftest import run
+
+    session = tmp_path / "s.json"
+    api.stream(text_events("ok"))
+    assert run(["generate", "-q", "--session", str(session), "hi"]).exit_code == 0
+    assert run(["history", "show", str(session)]).exit_code == 0
+    result = run(["history", "delete", str(session)])
+    assert (result.exit_code, result.stderr) == (0, f"gemini-cli: deleted {session}\n")
+    assert not session.exists()
+
+
+def test_files_404_names_the_file(api):
+    from conftest import run
+
+    api.error(404, "File abc does not exist.", "NOT_FOUND", path="/v1beta/files/abc", method="GET")
+    result = run(["files", "get", "abc", "--retries", "0"])
+    assert (result.exit_code, result.stderr) == (4, "gemini-cli: error: files/abc: no such file (uploads are deleted after "
+                                                    "48 hours): HTTP 404 NOT_FOUND: File abc does not exist.\n")
+    api.error(404, "gone", "NOT_FOUND", path="/v1beta/files/xyz", method="DELETE")
+    result = run(["files", "delete", "files/xyz", "--retries", "0"])
+    assert (result.exit_code, result.stderr) == (4, "gemini-cli: error: files/xyz: no such file (uploads are deleted after "
+                                                    "48 hours): HTTP 404 NOT_FOUND: gone\n")
+
+
+def test_a_refusing_proxy_is_named():
+    from conftest import closed_port_url
+
+    proxy = closed_port_url()
+    proc = cli("generate", "--no-save", "--retries", "0", "hi",
+               env={"HTTP_PROXY": proxy.replace("http://", "http://user:secret@"), "NO_PROXY": "",
+                    "GOOGLE_GEMINI_BASE_URL": "http://api.invalid"})
+    assert proc.returncode == 7
+    assert err(proc).startswith(f"gemini-cli: error: network error talking to http://api.invalid through the proxy {proxy} "
+                                "(from HTTP_PROXY): ")
+    assert "secret" not in err(proc)
+
+
+def test_dry_run_without_a_key_says_so():
+    proc = cli("generate", "--dry-run", "hi", env={"GEMINI_API_KEY": None})
+    assert proc.returncode == 0
+    assert b"x-goog-api-key: <no API key found: set GEMINI_API_KEY>\n" in proc.stdout
+    assert b"x-goog-api-key: <redacted>\n" in cli("generate", "--dry-run", "hi").stdout

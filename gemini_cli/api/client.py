@@ -6,6 +6,7 @@ Knows HTTP; never prints (except through the `note` callback) and never reads ar
 from __future__ import annotations
 
 import json
+import os
 import random
 import sys
 import time
@@ -132,7 +133,8 @@ class ApiClient:
                 error: Exception = NetworkError(f"request timed out ({type(exc).__name__}) talking to {self.base_url}")
                 wait = None
             except httpx.TransportError as exc:
-                error = NetworkError(f"network error talking to {self.base_url}: {exc or type(exc).__name__}")
+                error = NetworkError(f"network error talking to {self.base_url}{via_proxy(self.base_url)}: "
+                                     f"{exc or type(exc).__name__}")
                 wait = None
             else:
                 if response.status_code < 300:
@@ -196,6 +198,22 @@ def retry_after(headers: httpx.Headers) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(when.timestamp() - time.time(), 0.0)
+
+
+def via_proxy(url: str) -> str:
+    """" through the proxy P (from HTTPS_PROXY)" when one applies to url, so that a refusing
+    proxy is named rather than the API; the proxy's password is left out."""
+    from urllib.parse import urlsplit
+    from urllib.request import getproxies, proxy_bypass
+
+    scheme, host = urlsplit(url).scheme, urlsplit(url).hostname or ""
+    proxy = getproxies().get(scheme)
+    if not proxy or proxy_bypass(host):
+        return ""
+    names = [n for n in (f"{scheme.upper()}_PROXY", f"{scheme}_proxy", "ALL_PROXY", "all_proxy") if os.environ.get(n)]
+    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    shown = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return f" through the proxy {shown}" + (f" (from {names[0]})" if names else "")
 
 
 def api_error(response: httpx.Response) -> ApiError:

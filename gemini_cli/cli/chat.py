@@ -32,7 +32,7 @@ def chat(
     schema: opt.Schema = None,
     json_mode: opt.JsonMode = None,
     markdown: opt.Markdown = None,
-    attach: opt.Attach = None,
+    attach: opt.ChatAttach = None,
     mime: opt.Mime = None,
     stream: opt.Stream = None,
     usage: opt.Usage = None,
