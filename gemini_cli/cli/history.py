@@ -241,12 +241,23 @@ def fetch(
     api_version: opt.ApiVersion = None,
 ) -> None:
     """Get an interaction from the server and print its answer; a saved pending turn is completed."""
-    from gemini_cli.render.output import renderer_for, usage_line
-
     settings = _settings(thoughts=thoughts or None, output=output, usage=usage, quiet=quiet, timeout=timeout,
                          retries=retries, max_time=max_time, base_url=base_url, api_version=api_version)
+    try:
+        _fetch(settings, interaction_id, stream, wait, interval)
+    except BaseException as exc:  # -o json/jsonl: an error document, never the success shape
+        from gemini_cli.render.output import write_error_document
+
+        write_error_document(settings.output, exc)
+        raise
+
+
+def _fetch(settings: Any, interaction_id: str, stream: bool, wait: bool, interval: float) -> None:
+    from gemini_cli.render.output import renderer_for, usage_line
+
     console = _console(settings.quiet)
     renderer = renderer_for(settings.output, console, thoughts=settings.thoughts)
+    json_mode = settings.output == "json"
     with _client(settings, console) as client:
         try:
             result = _stream(client, interaction_id, renderer, console) if stream else \
@@ -254,14 +265,25 @@ def fetch(
         except BaseException as exc:
             partial = getattr(exc, "partial", None)
             if partial is not None and partial.steps:
-                renderer.finish(partial.result())
+                exc.partial_result = partial.result()  # type: ignore[attr-defined]
+                if not json_mode:
+                    renderer.finish(exc.partial_result)  # type: ignore[attr-defined]
             raise
-    renderer.finish(result)
+    if not json_mode:
+        renderer.finish(result)
     if settings.usage:
         console.write(usage_line(result.get("usage")) + "\n")
     if result.get("status") not in RUNNING:
         _complete_saved_turn(interaction_id, result, settings, console)
-    _check_outcome(interaction_id, result)
+    from gemini_cli.errors import GeminiCliError
+
+    try:
+        _check_outcome(interaction_id, result)
+    except GeminiCliError as exc:
+        exc.partial_result = result  # type: ignore[attr-defined]
+        raise
+    if json_mode:
+        renderer.finish(result)
 
 
 def _poll(client: Any, interaction_id: str, wait: bool, interval: float, console: Any, renderer: Any) -> dict[str, Any]:
