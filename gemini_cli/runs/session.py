@@ -149,17 +149,21 @@ def open_session(settings: Settings, resume: Resume, note) -> Session:
     else:
         path = None
     session = Session(path=path, conversation=None, save=settings.save, external=resume.session_file is not None)
-    if path is not None:
-        # Serialise read-request-write: a second process waits here, then sees our turn.
-        session._stack.enter_context(store.lock(
-            path, settings.lock_timeout, lambda: note(f"waiting for another gemini-cli using {path}")
-        ))
-        if path.exists() or not session.external:
-            session.conversation = store.load(path)
-    if resume.previous_interaction_id:
-        if session.conversation is not None and session.conversation.turns:
-            raise UsageError("--previous-interaction-id starts a new conversation; it cannot be combined with a resumed one")
-        session.previous_interaction_id = resume.previous_interaction_id
+    try:
+        if path is not None:
+            # Serialise read-request-write: a second process waits here, then sees our turn.
+            session._stack.enter_context(store.lock(
+                path, settings.lock_timeout, lambda: note(f"waiting for another gemini-cli using {path}")
+            ))
+            if path.exists() or not session.external:
+                session.conversation = store.load(path)
+        if resume.previous_interaction_id:
+            if session.conversation is not None and session.conversation.turns:
+                raise UsageError("--previous-interaction-id starts a new conversation; it cannot be combined with a resumed one")
+            session.previous_interaction_id = resume.previous_interaction_id
+    except BaseException:
+        session.close()  # the lock goes with the error, not when the garbage collector gets to it
+        raise
     return session
 
 
