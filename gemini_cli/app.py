@@ -214,20 +214,25 @@ def main() -> None:
     finally:
         if escaped["count"] and not _quiet():
             sys.stderr.write(f"gemini-cli: warning: stdout's encoding ({sys.stdout.encoding}) cannot hold "
-                             f"{escaped['count']} character(s) of the output; they were written as \\x/\\u escapes\n")
+                             f"{escaped['count']} character(s) of the output; they were written as \\uXXXX escapes\n")
 
 
 escaped = {"count": 0}
 
 
 def _escape_unencodable() -> None:
-    """PYTHONIOENCODING=ascii and the like: characters stdout cannot hold are written as
-    backslash escapes (counted, and reported once at the end) rather than failing the run."""
+    r"""PYTHONIOENCODING=ascii and the like: characters stdout cannot hold are written as
+    \uXXXX escapes (UTF-16 units, as JSON writes them, so -o json stays valid JSON), counted
+    and reported once at the end, rather than failing the run."""
     import codecs
 
     def escape(exc):
-        escaped["count"] += exc.end - exc.start
-        return codecs.backslashreplace_errors(exc)
+        if not isinstance(exc, UnicodeEncodeError):
+            raise exc
+        text = exc.object[exc.start:exc.end]
+        escaped["count"] += len(text)
+        units = text.encode("utf-16-be", "surrogatepass")
+        return "".join("\\u%02x%02x" % (units[i], units[i + 1]) for i in range(0, len(units), 2)), exc.end
 
     codecs.register_error("gemini-cli-escape", escape)
     try:

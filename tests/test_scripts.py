@@ -143,13 +143,15 @@ def test_closed_stdout_is_one_error_line_before_anything_is_sent(api):
 
 
 def test_encoding_that_cannot_hold_the_answer_escapes_it_with_one_warning(api):
-    api.stream(text_events("h\u00e9llo \u2713"))
+    api.stream(text_events("h\u00e9llo \u2713 \U0001f600"))
     proc = cli("generate", "hi", env={"PYTHONIOENCODING": "ascii"})
-    assert (proc.returncode, proc.stdout) == (0, b"h\\xe9llo \\u2713\n")
-    assert err(proc) == ("gemini-cli: warning: stdout's encoding (ascii) cannot hold 2 character(s) of the output; "
-                         "they were written as \\x/\\u escapes\n")
-    api.stream(text_events("\u00e9"))
-    assert err(cli("generate", "-q", "hi", env={"PYTHONIOENCODING": "ascii"})) == ""
+    assert (proc.returncode, proc.stdout) == (0, b"h\\u00e9llo \\u2713 \\ud83d\\ude00\n")
+    assert err(proc) == ("gemini-cli: warning: stdout's encoding (ascii) cannot hold 3 character(s) of the output; "
+                         "they were written as \\uXXXX escapes\n")
+    api.stream(text_events("\u00e9 \U0001f600"))
+    proc = cli("generate", "-q", "-o", "json", "hi", env={"PYTHONIOENCODING": "ascii"})
+    assert (proc.returncode, err(proc)) == (0, "")
+    assert json.loads(proc.stdout)["output_text"] == "\u00e9 \U0001f600"  # still valid JSON, the same text
 
 
 # -- read loops ----------------------------------------------------------------------------
