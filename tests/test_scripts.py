@@ -368,3 +368,24 @@ def test_dry_run_without_a_key_says_so():
     assert proc.returncode == 0
     assert b"x-goog-api-key: <no API key found: set GEMINI_API_KEY>\n" in proc.stdout
     assert b"x-goog-api-key: <redacted>\n" in cli("generate", "--dry-run", "hi").stdout
+
+
+def test_home_fallbacks(monkeypatch):
+    import pwd
+    from pathlib import Path
+
+    from gemini_cli.state import paths
+
+    for name in ("GEMINI_CLI_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CONFIG_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", "")  # empty counts as unset: never the current folder
+    assert paths.home() == Path(pwd.getpwuid(os.getuid()).pw_dir)
+    monkeypatch.delenv("HOME")
+
+    def no_entry(uid):
+        raise KeyError(uid)
+
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)  # a daemon's uid without a passwd entry
+    assert paths.conversations_dir() == Path(os.devnull, "no-home", ".local/share/gemini-cli/conversations")
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/path")  # ignored, as the XDG spec says
+    assert paths.data_dir() == Path(os.devnull, "no-home", ".local/share/gemini-cli")
