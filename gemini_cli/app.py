@@ -112,6 +112,8 @@ def usage_message(exc: ClickException) -> str:
             names = [name for param in ctx.command.params for name in param.opts + param.secondary_opts
                      if name.startswith("--")]
         message = f"no such {kind}: {word}" + did_you_mean(word, names)
+    if re.match(r"option '(-p|--param)' requires 2 arguments", message):
+        message += ": -p/--param NAME VALUE fills a placeholder of the --template; the prompt is the PROMPT argument"
     if ctx is None:
         return message
     names = []

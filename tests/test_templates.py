@@ -171,7 +171,8 @@ def test_param_for_a_missing_template_names_it(home):
 def test_param_needs_two_values():
     result = generate(["-t", "x", "-p", "a"])
     assert result.exit_code == 2
-    assert "requires 2 arguments" in result.stderr
+    assert result.stderr == ("gemini-cli: error: option '-p' requires 2 arguments: -p/--param NAME VALUE fills a placeholder "
+                             "of the --template; the prompt is the PROMPT argument\n")
 
 
 def test_unused_parameter_is_a_warning(home):
