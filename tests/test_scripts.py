@@ -310,7 +310,10 @@ def help_text(*command: str) -> str:
 
 def test_help_shows_defaults_and_aliases_and_no_space_before_a_period():
     text = help_text("generate")
-    for shown in ("Model id (default gemini-3-flash-preview), or an alias: flash (gemini-3-flash-preview), pro (gemini-3-pro-preview)",
+    from gemini_cli.state.models import BUILTIN_ALIASES
+
+    aliases = ", ".join(f"{alias} ({model})" for alias, model in BUILTIN_ALIASES.items())
+    for shown in (f"Model id (default gemini-3-flash-preview), or an alias: {aliases};",
                   "Network timeout per request, seconds (default 300).", "(default 4).",
                   "(default https://generativelanguage.googleapis.com)", "(default v1beta)", "(default 30)", "--no-stdin"):
         assert shown in text

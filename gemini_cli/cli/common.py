@@ -11,11 +11,12 @@ from gemini_cli.render.output import Console, renderer_for, usage_line
 
 
 @contextmanager
-def open_client(settings: Settings, key: str | None, console: Console) -> Iterator[Any]:
+def open_client(settings: Settings, key: str | None, console: Console, **options: Any) -> Iterator[Any]:
+    """An ApiClient for the settings; `options` override its arguments (batch: retries, connections)."""
     from gemini_cli.api.client import ApiClient
     from gemini_cli.state.config import check_base_url
 
-    client = ApiClient(
+    arguments: dict[str, Any] = dict(
         base_url=check_base_url(settings),
         api_version=settings.api_version,
         api_key=key,
@@ -25,6 +26,7 @@ def open_client(settings: Settings, key: str | None, console: Console) -> Iterat
         max_time=settings.max_time,
         note=console.note,
     )
+    client = ApiClient(**{**arguments, **options})
     try:
         yield client
     finally:
@@ -68,15 +70,40 @@ def run_and_render(
                     pass  # stdout is gone (`| head -c 1`): the turn is still saved, then the first error handled
         raise
     result = with_citations({**builder.result(), **(extra or {})})
+    media_error = save_answer_media(result, settings, console)
     if settings.output != "json":  # -o json: printed by run_turn once the answer has passed its checks
         try:
             renderer.finish(result)
         except OSError as exc:  # the whole answer arrived; only stdout failed: save the turn as it is
-            exc.partial_result, exc.turn_complete = result, True  # type: ignore[attr-defined]
+            exc.partial_result, exc.turn_finished = result, True  # type: ignore[attr-defined]
             raise
     if settings.usage:
         console.write(usage_line(result.get("usage")) + "\n")
+    if media_error is not None:
+        media_error.partial_result = result  # type: ignore[attr-defined]
+        media_error.turn_finished = True  # type: ignore[attr-defined]  # saved with its own status
+        raise media_error
     return result
+
+
+def save_answer_media(result: dict[str, Any], settings: Settings, console: Console) -> Exception | None:
+    """Write the answer's image/audio/... blocks to --media-dir; list them as result["media"]
+    (printed after the text, or beside the blocks with -o json). Returns a write error."""
+    from gemini_cli.render.media import MediaWriteError, media_blocks, printed, save_media
+
+    if not media_blocks(result.get("steps") or []):
+        return None
+    error = None
+    try:
+        entries = save_media(result, settings.media_dir)
+    except MediaWriteError as exc:
+        entries, error = getattr(exc, "entries", []), exc
+    if entries:
+        result["media"] = entries
+    if settings.output == "jsonl" or settings.extract or settings.extract_last:  # stdout holds other things
+        for line in printed(entries):
+            console.note(f"media: {line}")
+    return error
 
 
 def run_turn(settings, console, conversation, text, attachments, mime, *, key, background=False, dry_run=False) -> Any:
@@ -87,6 +114,10 @@ def run_turn(settings, console, conversation, text, attachments, mime, *, key, b
     from gemini_cli.runs.session import new_path_for
 
     structured.check_settings(settings)  # a bad --schema exits 2 before anything is sent
+    request.check_settings(settings)  # --agent conflicts, a bad --body-extra: exit 2 too
+    # An agent runs in the background: unless its events are streamed, the turn is started
+    # and its id printed, as --background does (history fetch --wait|--stream gets the answer).
+    background = background or bool(settings.agent and not settings.stream)
     with open_client(settings, key, console) as client:
         input = text
         if attachments:
@@ -100,10 +131,11 @@ def run_turn(settings, console, conversation, text, attachments, mime, *, key, b
         tools, response_format = request.tools(settings), request.response_format(settings)
         history = conversation.prepare(settings, gen, input, tools, response_format)
         body = request.create_body(
-            model=settings.model, system_instruction=settings.system, generation_config=gen,
-            tools=tools, response_format=response_format,
+            model=settings.model, agent=settings.agent, system_instruction=settings.system, generation_config=gen,
+            tools=tools, response_format=response_format, service_tier=settings.service_tier,
             store=settings.store, background=background, stream=settings.stream and not background, **history,
         )
+        request.merge_extra(body, settings.body_extra)
         if dry_run:
             from gemini_cli.render.dryrun import show_request
 
@@ -120,7 +152,7 @@ def run_turn(settings, console, conversation, text, attachments, mime, *, key, b
         except BaseException as exc:
             partial = getattr(exc, "partial_result", None)
             if partial is not None and (partial.get("id") or partial.get("steps")):
-                conversation.record(input, partial, status=None if getattr(exc, "turn_complete", False) else "interrupted")
+                conversation.record(input, partial, status=None if getattr(exc, "turn_finished", False) else "interrupted")
                 exc.turn_saved = True  # type: ignore[attr-defined]
             raise
         conversation.record(input, result)

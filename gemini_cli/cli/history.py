@@ -231,6 +231,7 @@ def fetch(
     stream: Annotated[bool, typer.Option("--stream", help="Stream it as it is generated (resumes a dropped stream).")] = False,
     interval: Annotated[float, typer.Option("--interval", min=0.001, help="Seconds between polls with --wait.")] = 2.0,
     thoughts: Annotated[bool, typer.Option("--thoughts", help="Print thought summaries to stderr.")] = False,
+    media_dir: opt.MediaDir = None,
     output: opt.Output = None,
     usage: opt.Usage = None,
     quiet: opt.Quiet = None,
@@ -242,7 +243,8 @@ def fetch(
 ) -> None:
     """Get an interaction from the server and print its answer; a saved pending turn is completed."""
     settings = _settings(thoughts=thoughts or None, output=output, usage=usage, quiet=quiet, timeout=timeout,
-                         retries=retries, max_time=max_time, base_url=base_url, api_version=api_version)
+                         retries=retries, max_time=max_time, base_url=base_url, api_version=api_version,
+                         media_dir=media_dir)
     try:
         _fetch(settings, interaction_id, stream, wait, interval)
     except BaseException as exc:  # -o json/jsonl: an error document, never the success shape
@@ -253,6 +255,7 @@ def fetch(
 
 
 def _fetch(settings: Any, interaction_id: str, stream: bool, wait: bool, interval: float) -> None:
+    from gemini_cli.cli.common import save_answer_media
     from gemini_cli.render.output import renderer_for, usage_line
 
     console = _console(settings.quiet)
@@ -269,6 +272,7 @@ def _fetch(settings: Any, interaction_id: str, stream: bool, wait: bool, interva
                 if not json_mode:
                     renderer.finish(exc.partial_result)  # type: ignore[attr-defined]
             raise
+    media_error = save_answer_media(result, settings, console)  # image/audio answers, as generate does
     if not json_mode:
         renderer.finish(result)
     if settings.usage:
@@ -278,6 +282,8 @@ def _fetch(settings: Any, interaction_id: str, stream: bool, wait: bool, interva
     from gemini_cli.errors import GeminiCliError
 
     try:
+        if media_error is not None:
+            raise media_error
         _check_outcome(interaction_id, result)
     except GeminiCliError as exc:
         exc.partial_result = result  # type: ignore[attr-defined]
