@@ -89,7 +89,10 @@ def _generate(settings, flags, prompt, attach, param, mime, session, continue_, 
     attachments = list(attach or [])
     if "-" in attachments and not settings.stdin:
         raise UsageError("--attach - reads stdin, which --no-stdin (or `stdin: false`) leaves alone")
-    if not settings.stdin and not prompt and not attachments:
+    if background and (settings.extract or settings.extract_last):
+        flag = "--extract-last" if settings.extract_last else "--extract"
+        raise UsageError(f"{flag} prints a code block of the answer; --background prints only the interaction id")
+    if not settings.stdin and not prompt and not attachments and settings.template is None:
         raise UsageError("no prompt: give PROMPT as an argument (stdin is left alone: --no-stdin or `stdin: false`)")
     text = read_prompt(prompt, stdin_is_attachment="-" in attachments or not settings.stdin, required=not attachments,
                        template=settings.template, params=param, position=flags["stdin_position"] or "before")
@@ -97,9 +100,6 @@ def _generate(settings, flags, prompt, attach, param, mime, session, continue_, 
     conversation = open_session(settings, resume, console.note)
     try:
         config.remember(settings, flags, conversation.remembered())
-        if background and (settings.extract or settings.extract_last):
-            flag = "--extract-last" if settings.extract_last else "--extract"
-            raise UsageError(f"{flag} prints a code block of the answer; --background prints only the interaction id")
         if background and not settings.store:
             raise UsageError("--background needs server-side storage; it cannot be combined with --no-store")
         key = None if dry_run else config.api_key()
