@@ -22,8 +22,13 @@ from gemini_cli.render.output import redact
 state = {"debug": False}
 
 def report(message: str) -> None:
-    sys.stderr.write(redact(f"gemini-cli: error: {message}\n"))
-    sys.stderr.flush()
+    if sys.stderr is None:  # started with stderr closed (`2>&-`): the exit code says it all
+        return
+    try:
+        sys.stderr.write(redact(f"gemini-cli: error: {message}\n"))
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 class FunnelGroup(TyperGroup):
