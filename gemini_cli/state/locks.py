@@ -14,7 +14,6 @@ import fcntl
 import hashlib
 import os
 import stat
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -141,18 +140,17 @@ def _older_live_ticket(folder: Path, key: str, ticket: int) -> bool:
 
 def _wait_for_turn(folder: Path, key: str, ticket: int, path: Any, timeout: float,
                    on_wait: Callable[[], None] | None) -> None:
-    deadline = time.monotonic() + timeout
-    delay = 0.01
-    waited = False
+    from gemini_cli.backoff import Backoff, Deadline
+
+    # Checks back off from 10 ms to 200 ms; the last wait is cut to end at the timeout.
+    tries = Backoff(first=0.01, cap=0.2, jitter=0, fit=True, deadline=Deadline(timeout))
     while _older_live_ticket(folder, key, ticket):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        delay = tries.next()
+        if delay is None:
             raise LockTimeout(
                 f"conversation {path} is in use by another gemini-cli process (waited {timeout:g}s); "
                 "retry when it has finished, or wait longer with --lock-timeout"
             )
-        if not waited and on_wait is not None:
+        if not tries.attempt and on_wait is not None:
             on_wait()
-        waited = True
-        time.sleep(min(delay, remaining))
-        delay = min(delay * 2, 0.2)
+        tries.sleep(delay)
