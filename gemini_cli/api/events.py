@@ -14,6 +14,9 @@ from typing import Any
 _TOOL_FIELDS = ("arguments", "result", "is_error", "signature", "name", "server_name", "search_type", "retrieval_type")
 _BINARY_DELTAS = frozenset({"image", "audio", "video", "document"})
 FINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "incomplete", "budget_exceeded", "requires_action"})
+# A step index may run at most this far past the steps seen: a hostile `index` (100000000)
+# must not make us allocate a list that long.
+INDEX_SLACK = 16
 
 
 class InteractionBuilder:
@@ -26,6 +29,7 @@ class InteractionBuilder:
         self.last_event_id: str | None = None
         self.events_since_id = 0  # events handled after the one named by last_event_id
         self.error: dict[str, Any] | None = None
+        self.problems: list[str] = []  # what the server sent wrong and was dropped (each once)
         self._base = 0  # index of the current hop's step 0 in self.steps
         self._arguments: dict[int, list[str]] = {}
         # slot -> (text block, pieces): joined once at step.stop, not on every delta,
@@ -45,11 +49,17 @@ class InteractionBuilder:
 
     @property
     def id(self) -> str | None:
-        return self.interaction.get("id")
+        value = self.interaction.get("id")
+        return value if isinstance(value, str) else None
 
     @property
     def status(self) -> str | None:
-        return self.interaction.get("status")
+        value = self.interaction.get("status")
+        return value if isinstance(value, str) else None
+
+    def problem(self, text: str) -> None:
+        if text not in self.problems:
+            self.problems.append(text)
 
     # -- feeding -----------------------------------------------------------
 
@@ -70,7 +80,7 @@ class InteractionBuilder:
         # Anything else is an event type we do not know: kept by the jsonl renderer, ignored here.
 
     def _created(self, event: dict[str, Any]) -> None:
-        interaction = event.get("interaction") or {}
+        interaction = _object(event.get("interaction"))
         if self.completed or not self.hops:
             self.begin_hop()
         self._merge(interaction)
@@ -94,7 +104,7 @@ class InteractionBuilder:
                 self.interaction[key] = value
 
     def _completed(self, event: dict[str, Any]) -> None:
-        interaction = event.get("interaction") or {}
+        interaction = _object(event.get("interaction"))
         if interaction.get("steps") and not any(self.steps):
             self._add_steps(interaction["steps"])
         self._merge(interaction)
@@ -109,16 +119,24 @@ class InteractionBuilder:
                 self.interaction[key] = event[key]
 
     def _error(self, event: dict[str, Any]) -> None:
-        self.error = event.get("error") or {"message": "the stream reported an error"}
+        error = event.get("error")
+        self.error = error if isinstance(error, dict) and error else {"message": "the stream reported an error"}
 
-    def _slot(self, index: Any) -> int:
-        slot = self._base + (index if isinstance(index, int) else 0)
+    def _slot(self, index: Any) -> int | None:
+        """The steps slot of an event's index; None (event dropped) for one far past the steps seen."""
+        index = index if isinstance(index, int) and not isinstance(index, bool) else 0
+        slot = self._base + index
+        if index < 0 or slot > len(self.steps) + INDEX_SLACK:
+            self.problem(f"a step index far past the steps seen, such as {index} (its events were dropped)")
+            return None
         while len(self.steps) <= slot:
             self.steps.append(None)
         return slot
 
     def _step_start(self, event: dict[str, Any]) -> None:
         slot = self._slot(event.get("index"))
+        if slot is None:
+            return
         step = event.get("step")
         self._text.pop(slot, None)
         self.steps[slot] = dict(step) if isinstance(step, dict) else {}
@@ -126,10 +144,12 @@ class InteractionBuilder:
 
     def _step_delta(self, event: dict[str, Any]) -> None:
         slot = self._slot(event.get("index"))
+        if slot is None:
+            return
         step = self.steps[slot]
         if step is None:
             step = self.steps[slot] = {}
-        delta = event.get("delta") or {}
+        delta = _object(event.get("delta"))
         kind = delta.get("type")
         if kind == "text":
             self._add_text(slot, step, delta.get("text", ""))
@@ -155,6 +175,8 @@ class InteractionBuilder:
 
     def _step_stop(self, event: dict[str, Any]) -> None:
         slot = self._slot(event.get("index"))
+        if slot is None:
+            return
         self._join_text(slot)
         fragments = self._arguments.pop(slot, None)
         step = self.steps[slot]
@@ -209,15 +231,21 @@ class InteractionBuilder:
         """Merge a complete Interaction resource (one non-streamed hop)."""
         self.begin_hop()
         steps = interaction.get("steps") or []
+        if not isinstance(steps, list):
+            self.problem("steps that is not a list (dropped)")
+            steps = []
         if self.hops > 1:
             # Later hops may echo the input; the SDK drops leading user_input steps too.
-            while steps and steps[0].get("type") == "user_input":
+            while steps and isinstance(steps[0], dict) and steps[0].get("type") == "user_input":
                 steps = steps[1:]
         self._add_steps(steps)
         self._merge(interaction)
         self.completed = True
 
-    def _add_steps(self, steps: list[Any]) -> None:
+    def _add_steps(self, steps: Any) -> None:
+        if not isinstance(steps, list):
+            self.problem("steps that is not a list (dropped)")
+            return
         self.steps.extend(step for step in steps if isinstance(step, dict))
 
     def _add_usage(self, usage: Any) -> None:
@@ -255,6 +283,11 @@ class InteractionBuilder:
             interaction["usage"] = usage
         interaction["output_text"] = output_text(steps)
         return interaction
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """An event's object field; anything else the server sent there counts as empty."""
+    return value if isinstance(value, dict) else {}
 
 
 def output_text(steps: list[dict[str, Any]]) -> str:

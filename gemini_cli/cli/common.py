@@ -61,12 +61,19 @@ def run_and_render(
             result = with_citations({**partial.result(), **(extra or {})})
             exc.partial_result = result  # type: ignore[attr-defined]
             renderer.finish(result)
+            _server_problems(partial, console)
         raise
     result = with_citations({**builder.result(), **(extra or {})})
+    _server_problems(builder, console)
     renderer.finish(result)
     if settings.usage:
         console.write(usage_line(result.get("usage")) + "\n")
     return result
+
+
+def _server_problems(builder: Any, console: Console) -> None:
+    for problem in builder.problems:  # each kind once
+        console.warn(f"the server sent {problem}")
 
 
 def run_turn(settings, console, conversation, text, attachments, mime, *, key, background=False, dry_run=False) -> Any:
@@ -110,9 +117,9 @@ def run_turn(settings, console, conversation, text, attachments, mime, *, key, b
         except BaseException as exc:
             partial = getattr(exc, "partial_result", None)
             if partial is not None and (partial.get("id") or partial.get("steps")):
-                conversation.record(input, partial, status="interrupted")
+                conversation.record(input, partial, status="interrupted", warn=console.warn)
             raise
-        conversation.record(input, result)
+        conversation.record(input, result, warn=console.warn)
         error = structured.after_turn(settings, body, result, turn.outcome_error(result))
         if error is not None:
             raise error
@@ -122,10 +129,9 @@ def run_turn(settings, console, conversation, text, attachments, mime, *, key, b
 def start_background(client, body, settings, conversation, input, extra) -> dict[str, Any]:
     """POST with background: true; print the id, save the turn as pending."""
     from gemini_cli.api import interactions
-    from gemini_cli.api.client import parse_json_body
     from gemini_cli.render.output import dumps
 
-    hop = parse_json_body(interactions.create(client, body))
+    hop = interactions.interaction_body(interactions.create(client, body))
     result = {**hop, **extra}
     conversation.record(input, {"id": hop.get("id"), "status": "pending"})
     if settings.output == "text":

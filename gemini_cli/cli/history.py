@@ -199,6 +199,12 @@ def delete(
     settings = _settings(quiet=quiet, timeout=timeout, retries=retries, max_time=max_time, base_url=base_url, api_version=api_version)
     console = _console(settings.quiet)
     loaded = [(path, store.load(path)) for path in paths]  # a corrupt file: exit 2 before any DELETE
+    from gemini_cli.api.interactions import check_id
+
+    for path, conv in loaded:  # so is an id that is not safe in a URL (`../files/x`)
+        for t in conv.turns:
+            if t.interaction_id:
+                check_id(t.interaction_id)
     with _client(settings, console) as client:
         for path, conv in loaded:
             for interaction_id in dict.fromkeys(t.interaction_id for t in conv.turns if t.interaction_id):
@@ -369,7 +375,10 @@ def _complete_saved_turn(interaction_id: str, result: dict[str, Any], settings: 
         turns = [t for t in conv.turns if _unfinished(t, interaction_id)]
         if not turns:
             return  # another process completed it meanwhile
+        problems: list[str] = []
         for turn in turns:
-            turn.record({k: v for k, v in result.items() if k != "output_text"})
+            problems = turn.record({k: v for k, v in result.items() if k != "output_text"})
         store.save(path, conv)
+    if problems:
+        console.warn(f"the server sent malformed data, saved without it: {'; '.join(problems)}")
     console.note(f"saved the {result.get('status')} turn to conversation {conv.id}")

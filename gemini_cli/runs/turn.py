@@ -12,7 +12,7 @@ from typing import Any, Callable
 import httpx
 
 from gemini_cli.api import interactions
-from gemini_cli.api.client import ApiClient, parse_json_body
+from gemini_cli.api.client import ApiClient
 from gemini_cli.api.events import InteractionBuilder
 from gemini_cli.api.sse import is_event_stream, iter_events
 from gemini_cli.errors import ExitCode, GeminiCliError, NotCompleted, StreamInterrupted
@@ -33,7 +33,7 @@ def run(
             if body.get("stream"):
                 _stream_hop(client, body, builder, renderer, on_malformed)
             else:
-                hop = parse_json_body(interactions.create(client, body))
+                hop = interactions.interaction_body(interactions.create(client, body))
                 builder.add_interaction(hop)
                 renderer.interaction(hop)
             token = builder.interaction.get("continuation_token")
@@ -67,7 +67,7 @@ def _stream_hop(client, body, builder, renderer, on_malformed, response=None) ->
         try:
             # The server answered with a whole Interaction instead of a stream.
             response.read()
-            hop = parse_json_body(response)
+            hop = interactions.interaction_body(response)
         finally:
             response.close()
         builder.add_interaction(hop)
@@ -173,12 +173,14 @@ def outcome_error(result: dict[str, Any]) -> NotCompleted | None:
         if step.get("type") == "model_output" and isinstance(step.get("error"), dict)
     ]
     status = result.get("status")
+    status = status if isinstance(status, str) else None  # whatever else a server sent
     if status == "completed" and not blocked:
         return None
     message = _STATUS_MESSAGES.get(status) or f"the interaction ended with status {status or 'unknown'}"
     if blocked:
         message = "the answer was blocked or stopped (status %s)" % (status or "unknown")
-    details = [e.get("message") for e in list(result.get("errors") or []) + blocked if isinstance(e, dict)]
+    errors = result.get("errors")
+    details = [e.get("message") for e in (errors if isinstance(errors, list) else []) + blocked if isinstance(e, dict)]
     details = [str(d) for d in details if d]
     if details:
         message += ": " + "; ".join(details)

@@ -104,20 +104,38 @@ class Turn:
     def usable(self) -> bool:
         return self.status in USABLE_STATUSES
 
-    def record(self, interaction: dict[str, Any]) -> None:
+    def record(self, interaction: dict[str, Any]) -> list[str]:
         """Take id, status, output steps and usage from an Interaction resource.
 
         A GET (and some unary answers) repeat our input as leading user_input steps;
         we already keep the input, so those are dropped rather than stored twice.
+        What the loader would refuse (a step without a type, a status that is not a
+        string, ...) is dropped here instead; the returned list says what, for a warning.
         """
-        steps = list(interaction.get("steps") or [])
+        problems: list[str] = []
+        steps = interaction.get("steps") or []
+        if not isinstance(steps, list):
+            problems.append(f"steps was {_type_name(steps)}, not a list")
+            steps = []
+        steps = list(steps)
         while steps and isinstance(steps[0], dict) and steps[0].get("type") == "user_input":
             steps.pop(0)
-        self.interaction_id = interaction.get("id") or self.interaction_id
-        self.status = interaction.get("status") or self.status
-        self.steps = steps
-        if interaction.get("usage") is not None:
-            self.usage = interaction["usage"]
+        kept = [step for step in steps if step_problem(step) is None]
+        if len(kept) < len(steps):
+            problems.append(f"{len(steps) - len(kept)} malformed step(s) (no string \"type\")")
+        fields = {}
+        for name, key in (("interaction_id", "id"), ("status", "status"), ("usage", "usage")):
+            value = interaction.get(key)
+            if value is not None and not _is(value, TURN_TYPES[name]):
+                problems.append(f"{key} was {_type_name(value)}")
+                value = "unknown" if key == "status" else None  # not usable: never chained on
+            fields[name] = value
+        self.interaction_id = fields["interaction_id"] or self.interaction_id
+        self.status = fields["status"] or self.status
+        self.steps = kept
+        if fields["usage"] is not None:
+            self.usage = fields["usage"]
+        return problems
 
     def to_dict(self) -> dict[str, Any]:
         d = {"interaction_id": self.interaction_id, "status": self.status, "created": self.created,
@@ -267,6 +285,26 @@ def upgrade(d: dict[str, Any], version: int, source: Any = None) -> dict[str, An
 # -- validation -----------------------------------------------------------------------
 
 _MISSING = object()
+# The type each turn field must have; shared by the loader and Turn.record (the writer),
+# so that nothing is written that the loader would refuse.
+TURN_TYPES: dict[str, tuple] = {
+    "interaction_id": (str, type(None)), "status": (str,), "created": (str,), "model": (str, type(None)),
+    "input": (list,), "steps": (list,), "usage": (dict, type(None)),
+}
+
+
+def _is(value: Any, types: tuple) -> bool:
+    # bool is an int subclass: "version": true must not pass as 1.
+    return isinstance(value, types) and (not isinstance(value, bool) or bool in types)
+
+
+def step_problem(step: Any) -> str | None:
+    """What makes a stored step unusable (None: it is fine); the loader's rule and the writer's."""
+    if not isinstance(step, dict):
+        return f"should be a step object, not {_type_name(step)}"
+    if not isinstance(step.get("type"), str):
+        return "has no string \"type\""
+    return None
 
 
 class _Reader:
@@ -284,8 +322,7 @@ class _Reader:
             if default is _MISSING:
                 raise self.fail(f"{where}{key} is missing")
             return default() if callable(default) else default
-        # bool is an int subclass: "version": true must not pass as 1.
-        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        if not _is(value, types):
             wanted = " or ".join(_TYPE_NAMES[t] for t in types)
             raise self.fail(f"{where}{key} should be {wanted}, not {_type_name(value)}")
         return value
@@ -322,23 +359,22 @@ class _Reader:
     def turn(self, t: Any, where: str) -> Turn:
         if not isinstance(t, dict):
             raise self.fail(f"{where} should be an object, not {_type_name(t)}")
-        g, w = self.get, where + "."
+        g, w, ty = self.get, where + ".", TURN_TYPES
         return Turn(
-            interaction_id=g(t, "interaction_id", w, (str, type(None)), None),
-            status=g(t, "status", w, (str,)), created=g(t, "created", w, (str,), ""),
-            model=g(t, "model", w, (str, type(None)), "") or "",
-            input=self.steps(g(t, "input", w, (list,), list), w + "input"),
-            steps=self.steps(g(t, "steps", w, (list,), list), w + "steps"),
-            usage=g(t, "usage", w, (dict, type(None)), None),
+            interaction_id=g(t, "interaction_id", w, ty["interaction_id"], None),
+            status=g(t, "status", w, ty["status"]), created=g(t, "created", w, ty["created"], ""),
+            model=g(t, "model", w, ty["model"], "") or "",
+            input=self.steps(g(t, "input", w, ty["input"], list), w + "input"),
+            steps=self.steps(g(t, "steps", w, ty["steps"], list), w + "steps"),
+            usage=g(t, "usage", w, ty["usage"], None),
             extra={k: v for k, v in t.items() if k not in _TURN_KEYS},
         )
 
     def steps(self, steps: list[Any], where: str) -> list[dict[str, Any]]:
         for i, step in enumerate(steps):
-            if not isinstance(step, dict):
-                raise self.fail(f"{where}[{i}] should be a step object, not {_type_name(step)}")
-            if not isinstance(step.get("type"), str):
-                raise self.fail(f"{where}[{i}] has no string \"type\"")
+            problem = step_problem(step)
+            if problem:
+                raise self.fail(f"{where}[{i}] {problem}")
         return steps
 
 
