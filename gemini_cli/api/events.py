@@ -227,28 +227,39 @@ class InteractionBuilder:
 
     # -- whole interactions (non-streamed hops) ----------------------------
 
-    def add_interaction(self, interaction: dict[str, Any]) -> None:
-        """Merge a complete Interaction resource (one non-streamed hop)."""
+    def add_interaction(self, interaction: dict[str, Any]) -> dict[str, Any]:
+        """Merge a complete Interaction resource (one non-streamed hop); returns it with
+        what the server sent malformed (steps that are not step objects) left out."""
         self.begin_hop()
-        steps = interaction.get("steps") or []
-        if not isinstance(steps, list):
-            self.problem("steps that is not a list (dropped)")
-            steps = []
+        interaction = dict(interaction)
+        steps = self._clean_steps(interaction.get("steps"))
+        interaction["steps"] = steps
         if self.hops > 1:
             # Later hops may echo the input; the SDK drops leading user_input steps too.
-            while steps and isinstance(steps[0], dict) and steps[0].get("type") == "user_input":
+            while steps and steps[0].get("type") == "user_input":
                 steps = steps[1:]
-        self._add_steps(steps)
+        self.steps.extend(steps)
         self._merge(interaction)
         self.completed = True
+        return interaction
 
     def _add_steps(self, steps: Any) -> None:
+        self.steps.extend(self._clean_steps(steps))
+
+    def _clean_steps(self, steps: Any) -> list[dict[str, Any]]:
+        if steps is None:
+            return []
         if not isinstance(steps, list):
             self.problem("steps that is not a list (dropped)")
-            return
-        self.steps.extend(step for step in steps if isinstance(step, dict))
+            return []
+        kept = [step for step in steps if isinstance(step, dict)]
+        if len(kept) < len(steps):
+            self.problem("a step that is not an object (dropped)")
+        return kept
 
     def _add_usage(self, usage: Any) -> None:
+        if usage is not None and not isinstance(usage, dict):
+            self.problem("usage that is not an object (ignored)")
         if isinstance(usage, dict):
             if not self._hop_usage:
                 self._hop_usage.append(None)

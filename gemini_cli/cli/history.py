@@ -283,7 +283,7 @@ def _poll(client: Any, interaction_id: str, wait: bool, interval: float, console
             client.check_deadline()
             hop = interactions.get(client, interaction_id)
     builder = InteractionBuilder()
-    builder.add_interaction(hop)
+    hop = builder.add_interaction(hop)
     renderer.interaction(hop)
     return builder.result()
 

@@ -34,7 +34,7 @@ def run(
                 _stream_hop(client, body, builder, renderer, on_malformed)
             else:
                 hop = interactions.interaction_body(interactions.create(client, body))
-                builder.add_interaction(hop)
+                hop = builder.add_interaction(hop)
                 renderer.interaction(hop)
             token = builder.interaction.get("continuation_token")
             if builder.status != "requires_continuation" or not token or token == body.get("continuation_token"):
@@ -70,7 +70,7 @@ def _stream_hop(client, body, builder, renderer, on_malformed, response=None) ->
             hop = interactions.interaction_body(response)
         finally:
             response.close()
-        builder.add_interaction(hop)
+        hop = builder.add_interaction(hop)
         renderer.interaction(hop)
         return
     builder.begin_hop()
