@@ -25,27 +25,31 @@ def server(monkeypatch):
     fake.close()
 
 
-def cli(args: list[str], input: bytes = b"", timeout: float = 60, env: dict[str, str] | None = None):
-    """Run gemini-cli as a child process: (exit code, stdout, stderr, peak RSS in MiB of that child)."""
-    import tempfile
-    import threading
+# gemini-cli as the console script runs it, reporting its peak RSS at exit. VmHWM, not
+# ru_maxrss: the latter counts the forked test process's pages before exec too.
+LAUNCHER = """
+import atexit, os, sys
+def peak():
+    with open("/proc/self/status") as status, open(os.environ["_PEAK_FILE"], "w") as out:
+        out.write(next(line for line in status if line.startswith("VmHWM:")).split()[1])
+atexit.register(peak)
+sys.argv[0] = "gemini-cli"
+from gemini_cli.app import main
+main()
+"""
 
-    with tempfile.TemporaryFile() as stdin, tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
-        stdin.write(input)
-        stdin.seek(0)
-        proc = subprocess.Popen([sys.executable, "-m", "gemini_cli", *args], stdin=stdin, stdout=stdout,
-                                stderr=stderr, env={**os.environ, **(env or {})})
-        timer = threading.Timer(timeout, proc.kill)
-        timer.start()
-        try:
-            # wait4: the rusage of this child alone (RUSAGE_CHILDREN mixes in every earlier child)
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        stdout.seek(0)
-        stderr.seek(0)
-        return proc.returncode, stdout.read().decode(), stderr.read().decode(), usage.ru_maxrss / 1024
+
+def cli(args: list[str], input: bytes = b"", timeout: float = 60, env: dict[str, str] | None = None):
+    """Run gemini-cli as a child process: (exit code, stdout, stderr, its peak RSS in MiB)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        peak_file = os.path.join(scratch, "peak")
+        proc = subprocess.run([sys.executable, "-c", LAUNCHER, *args], input=input, capture_output=True,
+                              timeout=timeout, env={**os.environ, **(env or {}), "_PEAK_FILE": peak_file})
+        with open(peak_file) as f:
+            peak = int(f.read()) / 1024
+    return proc.returncode, proc.stdout.decode(), proc.stderr.decode(), peak
 
 
 def frames(*events) -> list[bytes]:
@@ -171,3 +175,34 @@ def test_json_nested_100000_deep_in_a_success_body_exits_6(server):
     code, out, err, _ = cli(["generate", "--no-stream", "--no-save", "hi"])
     assert (code, out) == (6, "")
     assert err == "gemini-cli: error: HTTP 200: the API sent JSON nested too deeply to read\n"
+
+
+def test_a_100_mb_prompt_on_stdin_exits_2_without_reading_it_all(server):
+    code, out, err, peak = cli(["generate", "--no-save", "summarise"], input=b"word " * 20_000_000)
+    assert (code, out, server.requests) == (2, "", [])
+    assert err == ("gemini-cli: error: the prompt on stdin is over 20 MiB, the limit of a whole request; "
+                   "send less (stopped reading there)\n")
+    assert peak < 100, f"peak RSS {peak:.0f} MiB"  # 20 MiB read, not 100
+
+
+def test_an_endless_attachment_stops_at_the_2_gib_upload_limit(server, tmp_path):
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    # /dev/zero rather than /dev/urandom: the same path (a device, read once), faster
+    code, out, err, peak = cli(["generate", "--no-save", "-a", "/dev/zero", "--mime", "image/png", "what is this"],
+                               env={"TMPDIR": str(folder)}, timeout=120)
+    assert (code, out, server.requests) == (2, "", [])
+    assert err == "gemini-cli: error: /dev/zero: more than 2 GiB, over the upload limit per file (stopped reading there)\n"
+    assert list(folder.iterdir()) == []  # the partial copy is gone
+    assert peak < 100, f"peak RSS {peak:.0f} MiB"
+
+
+def test_dry_run_copies_and_uploads_nothing(server, tmp_path):
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    code, out, err, _ = cli(["generate", "--dry-run", "-a", "/dev/zero", "--mime", "image/png", "what is this"],
+                            env={"TMPDIR": str(folder)})
+    assert (code, server.requests, list(folder.iterdir())) == (0, [], [])
+    assert "would upload 1 attachment through the Files API" in err
+    assert json.loads(out[out.index("{"):])["input"][0] == {
+        "type": "image", "uri": "<uploaded at run time>", "mime_type": "image/png"}
