@@ -17,11 +17,12 @@ except ImportError:  # typer >= 0.29 vendors click
 from gemini_cli import __version__
 from gemini_cli.errors import ExitCode, GeminiCliError, Terminated
 from gemini_cli.render.output import redact
+from gemini_cli.render.terminal import for_stream
 
 state = {"debug": False}
 
 def report(message: str) -> None:
-    sys.stderr.write(redact(f"gemini-cli: error: {message}\n"))
+    sys.stderr.write(redact(f"gemini-cli: error: {for_stream(message, sys.stderr)}\n"))
     sys.stderr.flush()
 
 

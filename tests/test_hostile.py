@@ -206,3 +206,92 @@ def test_dry_run_copies_and_uploads_nothing(server, tmp_path):
     assert "would upload 1 attachment through the Files API" in err
     assert json.loads(out[out.index("{"):])["input"][0] == {
         "type": "image", "uri": "<uploaded at run time>", "mime_type": "image/png"}
+
+
+# -- terminals get text, not control ------------------------------------------------------
+
+# Clipboard write (OSC 52), window title (OSC 0), clear screen (CSI 2J), a hidden link (OSC 8).
+HOSTILE = "a\x1b]52;c;cm0gLXJmIH4=\x07b\x1b]0;pwned\x07c\x1b[2Jd\x1b]8;;https://evil.example\x1b\\link\x1b]8;;\x1b\\e\x9b31m\tf"
+SHOWN = "a^[]52;c;cm0gLXJmIH4=^Gb^[]0;pwned^Gc^[[2Jd^[]8;;https://evil.example^[\\link^[]8;;^[\\e\\x9b31m\tf"
+
+
+def on_terminal(args: list[str], which: str = "stdout", env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """Run gemini-cli with `which` (stdout or stderr) on a pseudo-terminal, the other piped:
+    (exit code, what the terminal received, what the pipe received)."""
+    master, slave = os.openpty()
+    attrs = __import__("termios").tcgetattr(slave)
+    attrs[1] &= ~__import__("termios").ONLCR  # no "\n" -> "\r\n": compare the bytes written
+    __import__("termios").tcsetattr(slave, __import__("termios").TCSANOW, attrs)
+    streams = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, which: slave}
+    proc = subprocess.Popen([sys.executable, "-m", "gemini_cli", *args], stdin=subprocess.DEVNULL,
+                            env={**os.environ, **(env or {})}, **streams)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the child closed its end
+            break
+        if not data:
+            break
+        seen += data
+    os.close(master)
+    out, err = proc.communicate(timeout=60)
+    piped = err if which == "stdout" else out
+    return proc.returncode, seen.decode(), piped.decode()
+
+
+def hostile_answer(server):
+    server.queue(stream(frames(*text_events(HOSTILE, thought="think\x1b]0;title\x07"))))
+
+
+def test_an_answer_on_a_terminal_shows_escape_sequences_as_text(server):
+    hostile_answer(server)
+    code, terminal, err = on_terminal(["generate", "--no-save", "hi"])
+    assert (code, terminal, err) == (0, SHOWN + "\n", "")
+
+
+def test_an_answer_piped_stays_byte_exact(server):
+    hostile_answer(server)
+    code, out, err, _ = cli(["generate", "--no-save", "hi"])
+    assert (code, out, err) == (0, HOSTILE + "\n", "")
+
+
+def test_markdown_on_a_terminal_keeps_only_its_own_styling(server):
+    server.queue(stream(frames(*text_events("**bold** ", HOSTILE))))
+    code, terminal, _ = on_terminal(["generate", "--no-save", "--markdown", "hi"])
+    assert (code, terminal) == (0, "\x1b[1mbold\x1b[22m " + SHOWN + "\n")
+
+
+def test_thoughts_on_a_terminal_stderr_are_shown_as_text(server):
+    hostile_answer(server)
+    code, terminal, out = on_terminal(["generate", "--no-save", "--thoughts", "hi"], which="stderr", env={"NO_COLOR": "1"})
+    assert (code, out) == (0, HOSTILE + "\n")  # stdout piped: byte-exact
+    assert terminal == "think^[]0;title^G\n"
+
+
+def test_an_api_error_message_on_a_terminal_stderr_is_shown_as_text(server):
+    server.queue(error_reply := reply(400, json.dumps({"error": {"code": 400, "status": "INVALID_ARGUMENT",
+                                                                 "message": "bad \x1b]52;c;eA==\x07 input"}}).encode()))
+    code, terminal, out = on_terminal(["generate", "--no-save", "hi"], which="stderr")
+    assert (code, out) == (4, "")
+    assert "\x1b" not in terminal and "\x07" not in terminal
+    assert "bad ^[]52;c;eA==^G input" in terminal
+
+
+def test_history_show_on_a_terminal_shows_escape_sequences_as_text(server, tmp_path):
+    session = tmp_path / "chat.json"
+    hostile_answer(server)
+    assert run_checked(["generate", "--session", str(session), "hi"]).exit_code == 0
+    code, terminal, err = on_terminal(["history", "show", str(session)])
+    assert (code, err) == (0, "")
+    assert SHOWN in terminal and "\x1b]" not in terminal
+    code, out, _, _ = cli(["history", "show", str(session)])
+    assert HOSTILE in out  # piped: byte-exact
+
+
+def test_visible_keeps_newline_and_tab_and_shows_every_other_control():
+    from gemini_cli.render.terminal import visible
+
+    assert visible("a\nb\tc") == "a\nb\tc"
+    assert visible("\x00\x07\x08\r\x1b\x7f\x80\x9f é ✓") == "^@^G^H^M^[^?\\x80\\x9f é ✓"

@@ -135,7 +135,9 @@ def start_background(client, body, settings, conversation, input, extra) -> dict
     result = {**hop, **extra}
     conversation.record(input, {"id": hop.get("id"), "status": "pending"})
     if settings.output == "text":
-        sys.stdout.write(f"{hop.get('id', '')}\n")
+        from gemini_cli.render.terminal import for_stream
+
+        sys.stdout.write(for_stream(f"{hop.get('id', '')}\n", sys.stdout))
     else:
         sys.stdout.write(dumps(result) + "\n")
     return result

@@ -52,7 +52,9 @@ def list_files(
     if not found:
         console.note("no uploaded files")
         return
-    sys.stdout.write(table(COLUMNS, [row(f) for f in found]))
+    from gemini_cli.render.terminal import for_stream
+
+    sys.stdout.write(for_stream(table(COLUMNS, [row(f) for f in found]), sys.stdout))
 
 
 def row(file: dict[str, Any]) -> tuple[str, ...]:

@@ -47,7 +47,9 @@ def _console(quiet: bool | None):
 
 
 def _write(text: str) -> None:
-    sys.stdout.write(text)
+    from gemini_cli.render.terminal import for_stream
+
+    sys.stdout.write(for_stream(text, sys.stdout))
     sys.stdout.flush()
 
 

@@ -322,4 +322,6 @@ def api_key(required: bool = True) -> str | None:
 
 
 def warn(message: str) -> None:
-    sys.stderr.write(f"gemini-cli: warning: {message}\n")
+    from gemini_cli.render.terminal import for_stream
+
+    sys.stderr.write(f"gemini-cli: warning: {for_stream(message, sys.stderr)}\n")
