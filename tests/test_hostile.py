@@ -295,3 +295,33 @@ def test_visible_keeps_newline_and_tab_and_shows_every_other_control():
 
     assert visible("a\nb\tc") == "a\nb\tc"
     assert visible("\x00\x07\x08\r\x1b\x7f\x80\x9f é ✓") == "^@^G^H^M^[^?\\x80\\x9f é ✓"
+
+
+# -- no secrets in messages ---------------------------------------------------------------
+
+PASTED = "AIzaSyD-pasted-key-0123456789abcdefghij"
+
+
+@pytest.mark.parametrize("text, message", [
+    (f"api_key: [{PASTED}]\n", "'api_key' must be a non-empty string, got a list"),
+    (f"api_key: {{key: {PASTED}}}\n", "'api_key' must be a non-empty string, got a mapping"),
+    ("api_key: 31415926535897932\n", "'api_key' must be a non-empty string, got an integer"),
+    (f"temperature: {PASTED}\n", "'temperature' must be a number, got a string"),
+    (f"stop: {PASTED}\n", "'stop' must be a list of strings, got a string"),
+    (f"profiles:\n  work: {PASTED}\n", "'profiles.work' must be a mapping of settings, got a string"),
+    (f"aliases:\n  fast: [{PASTED}]\n", "'aliases.fast' must be a non-empty string, got a list"),
+])
+def test_a_malformed_key_setting_is_named_never_shown(home, text, message):
+    (home / "config.yaml").write_text(text)
+    (home / "config.yaml").chmod(0o600)
+    code, out, err, _ = cli(["generate", "--dry-run", "hi"], env={"GEMINI_API_KEY": ""})
+    assert (code, out) == (2, "")
+    assert err == f"gemini-cli: error: config file {home / 'config.yaml'}: {message}\n"
+    assert "31415926535897932" not in err and PASTED not in err
+
+
+def test_a_key_pasted_as_a_setting_name_is_not_shown(home):
+    (home / "config.yaml").write_text(f"{PASTED}: 1\n")
+    code, _, err, _ = cli(["generate", "--dry-run", "hi"])
+    assert code == 0
+    assert err == f"gemini-cli: warning: config file {home / 'config.yaml'}: unknown setting '<redacted>' ignored\n"
