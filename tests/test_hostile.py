@@ -325,3 +325,41 @@ def test_a_key_pasted_as_a_setting_name_is_not_shown(home):
     code, _, err, _ = cli(["generate", "--dry-run", "hi"])
     assert code == 0
     assert err == f"gemini-cli: warning: config file {home / 'config.yaml'}: unknown setting '<redacted>' ignored\n"
+
+
+# -- files go where the user meant --------------------------------------------------------
+
+
+def test_a_session_that_is_a_dangling_symlink_is_refused(server, tmp_path):
+    shared, elsewhere = tmp_path / "shared", tmp_path / "victim"
+    shared.mkdir()
+    elsewhere.mkdir()
+    (shared / "chat.json").symlink_to(elsewhere / "planted.json")
+    code, out, err, _ = cli(["generate", "--session", str(shared / "chat.json"), "hi"])
+    assert (code, out, server.requests) == (2, "", [])
+    assert err == (f"gemini-cli: error: --session {shared / 'chat.json'} is a symbolic link to {elsewhere / 'planted.json'}, "
+                   "which does not exist; refusing to create a file through it\n")
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_symlink_planted_at_the_lock_file_is_not_followed(server, tmp_path):
+    session, target = tmp_path / "chat.json", tmp_path / "victim"
+    (tmp_path / "chat.json.lock").symlink_to(target)
+    code, out, err, _ = cli(["generate", "--session", str(session), "hi"])
+    assert (code, out, server.requests) == (2, "", [])
+    assert err == (f"gemini-cli: error: lock file {tmp_path / 'chat.json.lock'} is a symbolic link; refusing to follow it "
+                   "(remove it if you did not make it)\n")
+    assert not target.exists()
+
+
+def test_temporary_and_lock_files_are_opened_without_following_links(tmp_path):
+    from gemini_cli.state.atomic import open_private
+
+    (tmp_path / "link").symlink_to(tmp_path / "target")
+    with pytest.raises(OSError):
+        open_private(tmp_path / "link", exclusive=False)
+    (tmp_path / "exists").write_text("x")
+    with pytest.raises(FileExistsError):
+        open_private(tmp_path / "exists", exclusive=True)
+    assert not (tmp_path / "target").exists()
+    os.close(open_private(tmp_path / "exists", exclusive=False))  # a lock file others made is shared

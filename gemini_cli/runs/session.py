@@ -8,6 +8,7 @@ here and re-sent each turn.
 
 from __future__ import annotations
 
+import os
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,6 +130,10 @@ def open_session(settings: Settings, resume: Resume, note) -> Session:
         path = resume.session_file
         if path.is_dir():
             raise UsageError(f"--session {path} is a directory; name a file")
+        if path.is_symlink() and not path.exists():
+            # In a shared folder a link pointing nowhere may be planted to make us create its target.
+            raise UsageError(f"--session {path} is a symbolic link to {os.readlink(path)}, which does not exist; "
+                             "refusing to create a file through it")
     elif resume.continue_last:
         path = history.last_used()
         if path is None:

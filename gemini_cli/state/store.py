@@ -12,6 +12,7 @@ Files beginning with "." are not conversations; temp files are ".<name>.<hex>.tm
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from gemini_cli.state.atomic import ensure_dir, write_atomic  # noqa: F401  (write_atomic: also store.write_atomic)
+from gemini_cli.state.atomic import ensure_dir, open_private, write_atomic  # noqa: F401  (write_atomic: also store.write_atomic)
 from gemini_cli.state.conversation import Conversation, CorruptConversation, NewerVersion, now_iso
 from gemini_cli.errors import ExitCode, GeminiCliError, UsageError
 from gemini_cli.state.paths import conversations_dir
@@ -95,8 +96,10 @@ def lock(path: str | os.PathLike[str], timeout: float, on_wait: Callable[[], Non
     lock_path = Path(os.path.realpath(path) + ".lock")
     try:
         ensure_dir(lock_path.parent)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = open_private(lock_path, exclusive=False)  # shared with other processes: it may exist
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UsageError(f"lock file {lock_path} is a symbolic link; refusing to follow it (remove it if you did not make it)") from None
         raise UsageError(f"cannot create lock file {lock_path}: {exc.strerror or exc}") from None
     try:
         _acquire(fd, path, timeout, on_wait)
