@@ -38,6 +38,12 @@ class FunnelGroup(TyperGroup):
             self.commands[name] = load_command(name)
         return self.commands.get(name)
 
+    def make_context(self, *args, **kwargs):  # type: ignore[override]
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt:  # click would print "Aborted!" and exit 1
+            _interrupted()
+
     def invoke(self, ctx):  # type: ignore[override]
         try:
             return super().invoke(ctx)
@@ -62,6 +68,11 @@ class FunnelGroup(TyperGroup):
                 sys.stderr.write(redact(traceback.format_exc()))
             report(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
             ctx.exit(int(ExitCode.INTERNAL))
+
+
+def _interrupted():
+    report("interrupted")
+    raise SystemExit(int(ExitCode.SIGINT))
 
 
 def _silence_stdout() -> None:
@@ -131,13 +142,16 @@ def _on_sigterm(signum, frame):  # noqa: ARG001
 
 
 def main() -> None:
-    if os.environ.get("_GEMINI_CLI_COMPLETE"):  # a shell asking for TAB candidates
-        from gemini_cli.cli.complete import answer
-
-        sys.exit(answer(app, os.environ["_GEMINI_CLI_COMPLETE"]))
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    """Run the app (gemini_cli.main, the console script, imports this module first)."""
     try:
+        if os.environ.get("_GEMINI_CLI_COMPLETE"):  # a shell asking for TAB candidates
+            from gemini_cli.cli.complete import answer
+
+            sys.exit(answer(app, os.environ["_GEMINI_CLI_COMPLETE"]))
+        signal.signal(signal.SIGTERM, _on_sigterm)
         app()
     except BrokenPipeError:
         _silence_stdout()
         sys.exit(0)
+    except KeyboardInterrupt:  # outside a command (the funnel handles those)
+        _interrupted()

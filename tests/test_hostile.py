@@ -363,3 +363,44 @@ def test_temporary_and_lock_files_are_opened_without_following_links(tmp_path):
         open_private(tmp_path / "exists", exclusive=True)
     assert not (tmp_path / "target").exists()
     os.close(open_private(tmp_path / "exists", exclusive=False))  # a lock file others made is shared
+
+
+# -- every failure has its exit code ------------------------------------------------------
+
+# Ctrl-C arriving while a module loads: a finder raises KeyboardInterrupt when the named
+# module is imported, as the SIGINT handler would at that moment (deterministic, unlike a timer).
+INTERRUPTING = """
+import sys
+module = sys.argv.pop(1)
+class Interrupt:
+    def find_spec(self, name, path=None, target=None):
+        if name == module:
+            raise KeyboardInterrupt
+sys.meta_path.insert(0, Interrupt())
+sys.argv[0] = "gemini-cli"
+from gemini_cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize("module", [
+    "typer",  # app.py's imports, before the error funnel exists
+    "gemini_cli.cli.generate",  # the command, loaded lazily while click resolves it
+    "gemini_cli.state.config",  # inside the command: the funnel
+])
+def test_ctrl_c_while_modules_load_exits_130_with_one_line(module):
+    proc = subprocess.run([sys.executable, "-c", INTERRUPTING, module, "generate", "--dry-run", "hi"],
+                          capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (130, "", "gemini-cli: error: interrupted\n")
+
+
+@pytest.mark.parametrize("url, problem", [
+    ("http://[::1", "Invalid IPv6 URL"),
+    ("http://localhost:99999", "Port out of range 0-65535"),
+    ("ftp://example.com", "it must start with http:// or https://"),
+    ("https://", "it has no host name"),
+])
+def test_a_malformed_base_url_exits_2(url, problem):
+    code, out, err, _ = cli(["generate", "--base-url", url, "hi"])
+    assert (code, out) == (2, "")
+    assert err == f"gemini-cli: error: base URL {url.rstrip('/')!r} (from flag) is not valid: {problem}\n"

@@ -303,7 +303,7 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None) -> Settings:
     if settings.model in settings.aliases:
         settings.sources["model"] += f" (alias '{settings.model}')"
         settings.model = settings.aliases[settings.model]
-    settings.base_url = settings.base_url.rstrip("/")
+    settings.base_url = check_base_url(settings.base_url.rstrip("/"), settings.sources["base_url"])
     if cfg.insecure:
         from gemini_cli.state import apikey
 
@@ -312,6 +312,25 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None) -> Settings:
         for message in late_warnings:
             warn(message)
     return settings
+
+
+def check_base_url(url: str, source: str) -> str:
+    """The base URL, if it is an http(s) URL with a host (and a valid port); else exit 2."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+        problem = None
+        if parts.scheme not in ("http", "https"):
+            problem = "it must start with http:// or https://"
+        elif not parts.hostname:
+            problem = "it has no host name"
+    except ValueError as exc:
+        problem = str(exc)
+    if problem:
+        raise UsageError(f"base URL {url!r} (from {source}) is not valid: {problem}")
+    return url
 
 
 def _layer(settings: Settings, values: dict[str, Any], source: str, explicit: bool = False) -> None:
