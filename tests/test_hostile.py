@@ -404,3 +404,33 @@ def test_a_malformed_base_url_exits_2(url, problem):
     code, out, err, _ = cli(["generate", "--base-url", url, "hi"])
     assert (code, out) == (2, "")
     assert err == f"gemini-cli: error: base URL {url.rstrip('/')!r} (from flag) is not valid: {problem}\n"
+
+
+# -- a YAML alias bomb ------------------------------------------------------------------
+
+BOMB = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"{name}: &{name} [{', '.join(['*' + prev] * 9)}]\n" for prev, name in zip("abcdefgh", "bcdefghi"))
+REFUSED = "aliases (*name) expand to more than 10000 values; refusing to read it (an alias bomb?)"
+
+
+def test_an_alias_bomb_in_the_config_is_refused_quickly(home):
+    (home / "config.yaml").write_text(BOMB)
+    code, out, err, peak = cli(["generate", "--dry-run", "hi"], timeout=20)
+    assert (code, out) == (2, "")
+    assert err == f"gemini-cli: error: config file {home / 'config.yaml'}: {REFUSED}\n"
+
+
+def test_an_alias_bomb_in_a_template_is_refused_quickly(home, tmp_path):
+    template = tmp_path / "bomb.yaml"
+    template.write_text("prompt: hi\nextra:\n" + "".join("  " + line + "\n" for line in BOMB.splitlines()))
+    code, out, err, _ = cli(["generate", "--dry-run", "-t", str(template), "x"], timeout=20)
+    assert (code, out) == (2, "")
+    assert err == f"gemini-cli: error: template {template}: {REFUSED}\n"
+
+
+def test_aliases_within_the_limit_still_work(home):
+    (home / "config.yaml").write_text(
+        "base: &base {temperature: 0.5, max_tokens: 100}\nprofiles:\n  quick: *base\n  slow: {<<: *base, temperature: 1}\n")
+    code, out, err, _ = cli(["generate", "--dry-run", "--profile", "slow", "hi"])
+    assert code == 0, err
+    assert '"temperature": 1.0' in out and '"max_output_tokens": 100' in out
