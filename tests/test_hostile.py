@@ -212,7 +212,7 @@ def test_dry_run_copies_and_uploads_nothing(server, tmp_path):
 
 # Clipboard write (OSC 52), window title (OSC 0), clear screen (CSI 2J), a hidden link (OSC 8).
 HOSTILE = "a\x1b]52;c;cm0gLXJmIH4=\x07b\x1b]0;pwned\x07c\x1b[2Jd\x1b]8;;https://evil.example\x1b\\link\x1b]8;;\x1b\\e\x9b31m\tf"
-SHOWN = "a^[]52;c;cm0gLXJmIH4=^Gb^[]0;pwned^Gc^[[2Jd^[]8;;https://evil.example^[\\link^[]8;;^[\\e\\x9b31m\tf"
+SHOWN = "a^[]52;c;cm0gLXJmIH4=^Gb^[]0;pwned^Gc^[[2Jd^[]8;;https://evil.example^[\\link^[]8;;^[\\e\\u009b31m\tf"
 
 
 def on_terminal(args: list[str], which: str = "stdout", env: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -279,6 +279,14 @@ def test_an_api_error_message_on_a_terminal_stderr_is_shown_as_text(server):
     assert "bad ^[]52;c;eA==^G input" in terminal
 
 
+def test_json_output_on_a_terminal_stays_valid_json(server):
+    hostile_answer(server)
+    code, terminal, _ = on_terminal(["generate", "--no-save", "-o", "json", "hi"])
+    assert code == 0 and "\x1b" not in terminal and "\x9b" not in terminal
+    assert "\\u009b31m" in terminal  # the C1 control as a JSON escape: shown, and still the same value
+    assert json.loads(terminal)["output_text"] == HOSTILE
+
+
 def test_history_show_on_a_terminal_shows_escape_sequences_as_text(server, tmp_path):
     session = tmp_path / "chat.json"
     hostile_answer(server)
@@ -294,7 +302,7 @@ def test_visible_keeps_newline_and_tab_and_shows_every_other_control():
     from gemini_cli.render.terminal import visible
 
     assert visible("a\nb\tc") == "a\nb\tc"
-    assert visible("\x00\x07\x08\r\x1b\x7f\x80\x9f é ✓") == "^@^G^H^M^[^?\\x80\\x9f é ✓"
+    assert visible("\x00\x07\x08\r\x1b\x7f\x80\x9f é ✓") == "^@^G^H^M^[^?\\u0080\\u009f é ✓"
 
 
 # -- no secrets in messages ---------------------------------------------------------------

@@ -134,10 +134,10 @@ def start_background(client, body, settings, conversation, input, extra) -> dict
     hop = interactions.interaction_body(interactions.create(client, body))
     result = {**hop, **extra}
     conversation.record(input, {"id": hop.get("id"), "status": "pending"})
-    if settings.output == "text":
-        from gemini_cli.render.terminal import for_stream
+    from gemini_cli.render.terminal import for_stream
 
+    if settings.output == "text":
         sys.stdout.write(for_stream(f"{hop.get('id', '')}\n", sys.stdout))
     else:
-        sys.stdout.write(dumps(result) + "\n")
+        sys.stdout.write(for_stream(dumps(result) + "\n", sys.stdout))
     return result

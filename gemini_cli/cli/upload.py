@@ -78,7 +78,7 @@ def upload(
                 sys.stdout.write(for_stream(f"{file.get('name', '')}\t{file.get('uri', '')}\n", sys.stdout))
                 sys.stdout.flush()
     if json_:
-        sys.stdout.write(dumps(results[0] if len(results) == 1 else results) + "\n")
+        sys.stdout.write(for_stream(dumps(results[0] if len(results) == 1 else results) + "\n", sys.stdout))
 
 
 def check_file(spec: str, mime: str | None) -> LocalFile:

@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Any, TextIO
 
-from gemini_cli.render.terminal import isatty, visible
+from gemini_cli.render.terminal import for_stream, isatty, visible
 
 DIM, RESET = "\x1b[2m", "\x1b[0m"
 
@@ -220,13 +220,13 @@ class JsonlRenderer:
         self.stdout = stdout or sys.stdout
 
     def event(self, raw: str, event: dict[str, Any]) -> None:
-        self.stdout.write(raw.replace("\n", " ") + "\n")
+        self.stdout.write(for_stream(raw.replace("\n", " ") + "\n", self.stdout))
 
     def flush(self) -> None:
         self.stdout.flush()
 
     def interaction(self, hop: dict[str, Any]) -> None:
-        self.stdout.write(json.dumps(hop, ensure_ascii=False) + "\n")
+        self.stdout.write(for_stream(json.dumps(hop, ensure_ascii=False) + "\n", self.stdout))
         self.stdout.flush()
 
     def finish(self, result: dict[str, Any]) -> None:
@@ -249,7 +249,7 @@ class JsonRenderer:
         pass
 
     def finish(self, result: dict[str, Any]) -> None:
-        self.stdout.write(dumps(result) + "\n")
+        self.stdout.write(for_stream(dumps(result) + "\n", self.stdout))
         self.stdout.flush()
 
 

@@ -4,7 +4,8 @@ An answer, a thought, an API message or a file name may hold escape sequences: O
 (writes the clipboard), OSC 0 (the window title), CSI 2J (clears the screen), OSC 8
 (a hidden link target). On a terminal every control character but newline and tab is
 made visible in caret notation (ESC -> "^["), so the sequence shows as text; C1
-controls (U+0080-U+009F, which some terminals also obey) as "\\x9b". Output that is not
+controls (U+0080-U+009F, which some terminals also obey) as "\\u009b", which keeps JSON
+output valid JSON (JSON escapes C0 controls itself). Output that is not
 a terminal (a pipe, a file) stays byte-exact. The tool's own styling (dim, markdown)
 is added after this, so it is the only escape sequence a terminal receives.
 """
@@ -21,7 +22,7 @@ def _show(match: re.Match[str]) -> str:
     code = ord(match.group())
     if code < 0x20:
         return "^" + chr(code + 0x40)
-    return "^?" if code == 0x7F else f"\\x{code:02x}"
+    return "^?" if code == 0x7F else f"\\u{code:04x}"
 
 
 def visible(text: str) -> str:
