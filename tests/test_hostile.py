@@ -442,3 +442,10 @@ def test_aliases_within_the_limit_still_work(home):
     code, out, err, _ = cli(["generate", "--dry-run", "--profile", "slow", "hi"])
     assert code == 0, err
     assert '"temperature": 1.0' in out and '"max_output_tokens": 100' in out
+
+
+def test_a_100_mb_line_piped_into_chat_exits_2_without_reading_it_all(server):
+    code, out, err, peak = cli(["chat", "--no-save"], input=b"word " * 20_000_000 + b"\n")
+    assert (code, out, server.requests) == (2, "", [])  # the line is skipped; chat goes on to the next
+    assert err == "gemini-cli: error: a line on stdin is over 20 MiB, the limit of a whole request; skipped it\n"
+    assert peak < 100, f"peak RSS {peak:.0f} MiB"

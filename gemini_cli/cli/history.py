@@ -53,6 +53,16 @@ def _write(text: str) -> None:
     sys.stdout.flush()
 
 
+def _write_bytes(data: bytes) -> None:
+    """A file's bytes exactly, unless stdout is a terminal: then as _write shows text."""
+    from gemini_cli.render.terminal import isatty
+
+    if isatty(sys.stdout):
+        return _write(data.decode("utf-8", "replace"))
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()
+
+
 def _table(summaries: list[dict[str, Any]]) -> str:
     """The list as a table; the title last, on one line."""
     from gemini_cli.render.output import table
@@ -109,8 +119,7 @@ def show(
     path = _locate(conversation)
     conv = store.load(path)  # checks it: a corrupt file is reported, never printed as if fine
     if json_:
-        sys.stdout.buffer.write(path.read_bytes())
-        sys.stdout.flush()
+        _write_bytes(path.read_bytes())
         return
     _write(render_text(conv, path, thoughts=thoughts))
 
@@ -128,8 +137,7 @@ def export(
 
     conv = store.load(_locate(conversation))
     if format is Format.json:
-        sys.stdout.buffer.write(store.dumps(conv))
-        sys.stdout.flush()
+        _write_bytes(store.dumps(conv))
     else:
         _write(render_markdown(conv, thoughts=thoughts))
 
