@@ -449,3 +449,9 @@ def test_a_100_mb_line_piped_into_chat_exits_2_without_reading_it_all(server):
     assert (code, out, server.requests) == (2, "", [])  # the line is skipped; chat goes on to the next
     assert err == "gemini-cli: error: a line on stdin is over 20 MiB, the limit of a whole request; skipped it\n"
     assert peak < 100, f"peak RSS {peak:.0f} MiB"
+
+
+def test_yaml_nested_too_deeply_exits_2(home):
+    (home / "config.yaml").write_text("stop: " + "[" * 5000 + "]" * 5000 + "\n")
+    code, out, err, _ = cli(["generate", "--dry-run", "hi"])
+    assert (code, out, err) == (2, "", f"gemini-cli: error: config file {home / 'config.yaml'}: nested too deeply\n")

@@ -30,6 +30,7 @@ class InteractionBuilder:
         self.events_since_id = 0  # events handled after the one named by last_event_id
         self.error: dict[str, Any] | None = None
         self.problems: list[str] = []  # what the server sent wrong and was dropped (each once)
+        self._problem_kinds: set[str] = set()
         self._base = 0  # index of the current hop's step 0 in self.steps
         self._arguments: dict[int, list[str]] = {}
         # slot -> (text block, pieces): joined once at step.stop, not on every delta,
@@ -57,8 +58,11 @@ class InteractionBuilder:
         value = self.interaction.get("status")
         return value if isinstance(value, str) else None
 
-    def problem(self, text: str) -> None:
-        if text not in self.problems:
+    def problem(self, text: str, kind: str | None = None) -> None:
+        """Note what the server sent wrong, once per kind (default: the text itself)."""
+        kind = kind or text
+        if kind not in self._problem_kinds:
+            self._problem_kinds.add(kind)
             self.problems.append(text)
 
     # -- feeding -----------------------------------------------------------
@@ -127,7 +131,7 @@ class InteractionBuilder:
         index = index if isinstance(index, int) and not isinstance(index, bool) else 0
         slot = self._base + index
         if index < 0 or slot > len(self.steps) + INDEX_SLACK:
-            self.problem(f"a step index far past the steps seen, such as {index} (its events were dropped)")
+            self.problem(f"a step index far past the steps seen, such as {index} (its events were dropped)", "index")
             return None
         while len(self.steps) <= slot:
             self.steps.append(None)

@@ -365,7 +365,7 @@ def config_section(key: str) -> dict[Any, Any]:
         text = config_file().read_text(encoding="utf-8")
         if not re.search(rf"^{re.escape(key)}\s*:", text, re.MULTILINE):
             return {}
-        from gemini_cli.state.config import load_yaml  # refuses an alias bomb
+        from gemini_cli.state.yamlfile import load_yaml  # refuses an alias bomb
 
         data = load_yaml(text)
         section = data.get(key) if isinstance(data, dict) else None
