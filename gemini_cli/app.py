@@ -65,7 +65,7 @@ class FunnelGroup(TyperGroup):
             if state["debug"]:
                 import traceback
 
-                sys.stderr.write(redact(traceback.format_exc()))
+                sys.stderr.write(redact(for_stream(traceback.format_exc(), sys.stderr)))
             report(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
             ctx.exit(int(ExitCode.INTERNAL))
 
