@@ -11,10 +11,11 @@ from gemini_cli.render.output import Console, renderer_for, usage_line
 
 
 @contextmanager
-def open_client(settings: Settings, key: str | None, console: Console) -> Iterator[Any]:
+def open_client(settings: Settings, key: str | None, console: Console, **options: Any) -> Iterator[Any]:
+    """An ApiClient for the settings; `options` override its arguments (batch: retries, connections)."""
     from gemini_cli.api.client import ApiClient
 
-    client = ApiClient(
+    arguments: dict[str, Any] = dict(
         base_url=settings.base_url,
         api_version=settings.api_version,
         api_key=key,
@@ -24,6 +25,7 @@ def open_client(settings: Settings, key: str | None, console: Console) -> Iterat
         max_time=settings.max_time,
         note=console.note,
     )
+    client = ApiClient(**{**arguments, **options})
     try:
         yield client
     finally:
@@ -65,15 +67,40 @@ def run_and_render(
         raise
     result = with_citations({**builder.result(), **(extra or {})})
     _server_problems(builder, console)
+    media_error = save_answer_media(result, settings, console)
     renderer.finish(result)
     if settings.usage:
         console.write(usage_line(result.get("usage")) + "\n")
+    if media_error is not None:
+        media_error.partial_result = result  # type: ignore[attr-defined]
+        media_error.turn_finished = True  # type: ignore[attr-defined]  # saved with its own status
+        raise media_error
     return result
 
 
 def _server_problems(builder: Any, console: Console) -> None:
     for problem in builder.problems:  # each kind once
         console.warn(f"the server sent {problem}")
+
+
+def save_answer_media(result: dict[str, Any], settings: Settings, console: Console) -> Exception | None:
+    """Write the answer's image/audio/... blocks to --media-dir; list them as result["media"]
+    (printed after the text, or beside the blocks with -o json). Returns a write error."""
+    from gemini_cli.render.media import MediaWriteError, media_blocks, printed, save_media
+
+    if not media_blocks(result.get("steps") or []):
+        return None
+    error = None
+    try:
+        entries = save_media(result, settings.media_dir)
+    except MediaWriteError as exc:
+        entries, error = getattr(exc, "entries", []), exc
+    if entries:
+        result["media"] = entries
+    if settings.output == "jsonl" or settings.extract or settings.extract_last:  # stdout holds other things
+        for line in printed(entries):
+            console.note(f"media: {line}")
+    return error
 
 
 def run_turn(settings, console, conversation, text, attachments, mime, *, key, background=False, dry_run=False) -> Any:
@@ -84,6 +111,10 @@ def run_turn(settings, console, conversation, text, attachments, mime, *, key, b
     from gemini_cli.runs.session import new_path_for
 
     structured.check_settings(settings)  # a bad --schema exits 2 before anything is sent
+    request.check_settings(settings)  # --agent conflicts, a bad --body-extra: exit 2 too
+    # An agent runs in the background: unless its events are streamed, the turn is started
+    # and its id printed, as --background does (history fetch --wait|--stream gets the answer).
+    background = background or bool(settings.agent and not settings.stream)
     with open_client(settings, key, console) as client:
         input = text
         if attachments:
@@ -97,10 +128,11 @@ def run_turn(settings, console, conversation, text, attachments, mime, *, key, b
         tools, response_format = request.tools(settings), request.response_format(settings)
         history = conversation.prepare(settings, gen, input, tools, response_format)
         body = request.create_body(
-            model=settings.model, system_instruction=settings.system, generation_config=gen,
-            tools=tools, response_format=response_format,
+            model=settings.model, agent=settings.agent, system_instruction=settings.system, generation_config=gen,
+            tools=tools, response_format=response_format, service_tier=settings.service_tier,
             store=settings.store, background=background, stream=settings.stream and not background, **history,
         )
+        request.merge_extra(body, settings.body_extra)
         if dry_run:
             from gemini_cli.render.dryrun import show_request
 
@@ -117,7 +149,8 @@ def run_turn(settings, console, conversation, text, attachments, mime, *, key, b
         except BaseException as exc:
             partial = getattr(exc, "partial_result", None)
             if partial is not None and (partial.get("id") or partial.get("steps")):
-                conversation.record(input, partial, status="interrupted", warn=console.warn)
+                conversation.record(input, partial, status=None if getattr(exc, "turn_finished", False) else "interrupted",
+                                    warn=console.warn)
             raise
         conversation.record(input, result, warn=console.warn)
         error = structured.after_turn(settings, body, result, turn.outcome_error(result))

@@ -58,6 +58,10 @@ class Session:
         values.update({key: config.get(name) for key, name in _GEN_FIELDS.items()})
         if config.get("thinking_summaries") == "auto":
             values["thoughts"] = True
+        speech = config.get("speech_config")
+        if isinstance(speech, list) and speech and isinstance(speech[0], dict):
+            values["voice"] = speech[0].get("voice")
+        values["agent"] = conv.extra.get("agent")  # an agent conversation goes on with its agent
         values["tools"] = list(conv.tools) or None  # tool objects, sent back as they are
         values["response_format"] = conv.response_format  # --schema/--json/--no-json replace it
         return values
@@ -81,6 +85,10 @@ class Session:
             conv.model, conv.store = settings.model, settings.store
             conv.system_instruction, conv.generation_config = settings.system, generation_config
             conv.tools, conv.response_format = list(tools or []), response_format
+        if settings.agent:
+            conv.extra["agent"] = settings.agent
+        else:
+            conv.extra.pop("agent", None)
         step = user_input_step(input)
         if not conv.store:
             return {"input": conv.history_steps() + [step]}
@@ -98,7 +106,7 @@ class Session:
         conv = self.conversation
         if conv is None or (result is None and status is None):
             return None
-        turn = conv.add_turn([user_input_step(input)], model=conv.model)
+        turn = conv.add_turn([user_input_step(input)], model=conv.extra.get("agent") or conv.model)
         if result is not None:
             problems = turn.record({key: value for key, value in result.items() if key != "output_text"})
             if problems and warn is not None:
