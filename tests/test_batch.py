@@ -109,11 +109,11 @@ def test_generation_flags_are_the_defaults_and_rows_override_them(server, tmp_pa
                   "--max-tokens", "50", "--no-store"])
     assert result.exit_code == 0, result.stderr
     assert srv.bodies[0] == {
-        "model": "gemini-2.5-flash-lite", "system_instruction": "Be terse.", "store": False,
+        "model": "gemini-3.1-flash-lite", "system_instruction": "Be terse.", "store": False,
         "generation_config": {"temperature": 0.2, "max_output_tokens": 50},
         "input": [{"type": "user_input", "content": [{"type": "text", "text": "plain"}]}],
     }
-    assert srv.bodies[1]["model"] == "gemini-3-pro-preview"
+    assert srv.bodies[1]["model"] == "gemini-3.1-pro-preview"
     assert srv.bodies[1]["system_instruction"] == "Row system."
     assert srv.bodies[1]["generation_config"] == {"temperature": 0.9, "seed": 7, "max_output_tokens": 50}
     assert "stream" not in srv.bodies[0]  # one non-streamed create per row
