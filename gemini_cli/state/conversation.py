@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from gemini_cli.errors import UsageError
+from gemini_cli.state.shape import TURN_TYPES, TYPE_NAMES, is_a, step_problem, type_name
 
 FORMAT = "gemini-cli.conversation"
 CURRENT_VERSION = 1
@@ -127,7 +128,7 @@ class Turn:
         problems: list[str] = []
         steps = interaction.get("steps") or []
         if not isinstance(steps, list):
-            problems.append(f"steps was {_type_name(steps)}, not a list")
+            problems.append(f"steps was {type_name(steps)}, not a list")
             steps = []
         steps = list(steps)
         while steps and isinstance(steps[0], dict) and steps[0].get("type") == "user_input":
@@ -138,8 +139,8 @@ class Turn:
         fields = {}
         for name, key in (("interaction_id", "id"), ("status", "status"), ("usage", "usage")):
             value = interaction.get(key)
-            if value is not None and not _is(value, TURN_TYPES[name]):
-                problems.append(f"{key} was {_type_name(value)}")
+            if value is not None and not is_a(value, TURN_TYPES[name]):
+                problems.append(f"{key} was {type_name(value)}")
                 value = "unknown" if key == "status" else None  # not usable: never chained on
             fields[name] = value
         self.interaction_id = fields["interaction_id"] or self.interaction_id
@@ -154,7 +155,7 @@ class Turn:
             if isinstance(unplaced, list):
                 self.extra["unplaced_deltas"] = list(unplaced)
             else:
-                problems.append(f"unplaced_deltas was {_type_name(unplaced)}")
+                problems.append(f"unplaced_deltas was {type_name(unplaced)}")
         return problems
 
     def to_dict(self) -> dict[str, Any]:
@@ -312,26 +313,6 @@ def upgrade(d: dict[str, Any], version: int, source: Any = None) -> dict[str, An
 # -- validation -----------------------------------------------------------------------
 
 _MISSING = object()
-# The type each turn field must have; shared by the loader and Turn.record (the writer),
-# so that nothing is written that the loader would refuse.
-TURN_TYPES: dict[str, tuple] = {
-    "interaction_id": (str, type(None)), "status": (str,), "created": (str,), "model": (str, type(None)),
-    "input": (list,), "steps": (list,), "usage": (dict, type(None)),
-}
-
-
-def _is(value: Any, types: tuple) -> bool:
-    # bool is an int subclass: "version": true must not pass as 1.
-    return isinstance(value, types) and (not isinstance(value, bool) or bool in types)
-
-
-def step_problem(step: Any) -> str | None:
-    """What makes a stored step unusable (None: it is fine); the loader's rule and the writer's."""
-    if not isinstance(step, dict):
-        return f"should be a step object, not {_type_name(step)}"
-    if not isinstance(step.get("type"), str):
-        return "has no string \"type\""
-    return None
 
 
 class _Reader:
@@ -349,14 +330,14 @@ class _Reader:
             if default is _MISSING:
                 raise self.fail(f"{where}{key} is missing")
             return default() if callable(default) else default
-        if not _is(value, types):
-            wanted = " or ".join(_TYPE_NAMES[t] for t in types)
-            raise self.fail(f"{where}{key} should be {wanted}, not {_type_name(value)}")
+        if not is_a(value, types):
+            wanted = " or ".join(TYPE_NAMES[t] for t in types)
+            raise self.fail(f"{where}{key} should be {wanted}, not {type_name(value)}")
         return value
 
     def conversation(self, d: Any) -> Conversation:
         if not isinstance(d, dict):
-            raise self.fail(f"expected a JSON object at the top level, found {_type_name(d)}")
+            raise self.fail(f"expected a JSON object at the top level, found {type_name(d)}")
         if d.get("format") != FORMAT:
             raise self.fail(f"format is {d.get('format')!r}, expected {FORMAT!r}")
         version = self.get(d, "version", "", (int,))
@@ -386,7 +367,7 @@ class _Reader:
 
     def turn(self, t: Any, where: str) -> Turn:
         if not isinstance(t, dict):
-            raise self.fail(f"{where} should be an object, not {_type_name(t)}")
+            raise self.fail(f"{where} should be an object, not {type_name(t)}")
         g, w, ty = self.get, where + ".", TURN_TYPES
         return Turn(
             interaction_id=g(t, "interaction_id", w, ty["interaction_id"], None),
@@ -422,16 +403,3 @@ def move_invented_keys(turn: Turn) -> None:
                 moved.append({"index": index, "delta": {"type": "audio", "rate": block.pop("rate")}})
     if moved:
         turn.extra["unplaced_deltas"] = moved
-
-
-_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", dict: "an object",
-               list: "a list", type(None): "null"}
-
-
-def _type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true or false"
-    for t, name in _TYPE_NAMES.items():
-        if isinstance(value, t):
-            return name
-    return "a number" if isinstance(value, float) else type(value).__name__
