@@ -231,7 +231,7 @@ class InteractionBuilder:
             text = "".join(fragments)
             try:
                 step["arguments"] = json.loads(text) if text else {}
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
                 step["arguments"] = text  # keep the raw text rather than lose it
 
     def _add_text(self, slot: int, step: dict[str, Any], text: str) -> None:
