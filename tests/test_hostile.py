@@ -154,8 +154,9 @@ def test_history_delete_remote_refuses_an_id_that_is_not_safe_in_a_url(server, h
     (folder / "cplanted.json").write_text(json.dumps(conv))
     result = run_checked(["history", "delete", "--remote", "cplanted"])
     assert (result.exit_code, result.stdout) == (2, "")
-    assert result.stderr == ("gemini-cli: error: interaction id '../files/abc-123' is not a valid id (letters, digits, "
-                             "'_', '-', '.', '=' only); refusing to put it in a URL\n")
+    assert result.stderr == (f"gemini-cli: error: {folder / 'cplanted.json'}: interaction id '../files/abc-123' is not "
+                             "a valid id (letters, digits, '_', '-', '.', '=' only); refusing to put it in a URL; "
+                             "nothing was deleted\n")
     assert server.requests == []
     assert (folder / "cplanted.json").exists()
 

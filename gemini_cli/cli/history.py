@@ -210,11 +210,15 @@ def delete(
     console = _console(settings.quiet)
     loaded = [(path, store.load(path)) for path in paths]  # a corrupt file: exit 2 before any DELETE
     from gemini_cli.api.interactions import check_id
+    from gemini_cli.errors import UsageError
 
     for path, conv in loaded:  # so is an id that is not safe in a URL (`../files/x`)
         for t in conv.turns:
             if t.interaction_id:
-                check_id(t.interaction_id)
+                try:
+                    check_id(t.interaction_id)
+                except UsageError as exc:
+                    raise UsageError(f"{path}: {exc.message}; nothing was deleted") from None
     with _client(settings, console) as client:
         for path, conv in loaded:
             for interaction_id in dict.fromkeys(t.interaction_id for t in conv.turns if t.interaction_id):
