@@ -456,3 +456,9 @@ def test_yaml_nested_too_deeply_exits_2(home):
     (home / "config.yaml").write_text("stop: " + "[" * 5000 + "]" * 5000 + "\n")
     code, out, err, _ = cli(["generate", "--dry-run", "hi"])
     assert (code, out, err) == (2, "", f"gemini-cli: error: config file {home / 'config.yaml'}: nested too deeply\n")
+
+
+def test_an_extracted_code_block_on_a_terminal_is_shown_as_text(server):
+    server.queue(stream(frames(*text_events("Here:\n```sh\necho \x1b]0;pwned\x07\n```\n"))))
+    code, terminal, _ = on_terminal(["generate", "--no-save", "--extract", "hi"])
+    assert (code, terminal) == (0, "echo ^[]0;pwned^G\n")
