@@ -6,7 +6,6 @@ mid-turn carries it as `.partial` so the caller can save what arrived.
 
 from __future__ import annotations
 
-import time
 from typing import Any, Callable
 
 import httpx
@@ -64,32 +63,28 @@ def _stream_hop(client, body, builder, renderer, on_malformed, response=None) ->
     if response is None:
         response = interactions.create(client, body)
     if not is_event_stream(response):
-        try:
-            # The server answered with a whole Interaction instead of a stream.
-            response.read()
-            hop = interactions.interaction_body(response)
-        finally:
-            response.close()
-        hop = builder.add_interaction(hop)
+        # The server answered with a whole Interaction instead of a stream.
+        client.read(response)
+        hop = builder.add_interaction(interactions.interaction_body(response))
         renderer.interaction(hop)
         return
     builder.begin_hop()
     # Event ids belong to one interaction: never resume this hop after an earlier hop's id.
     builder.last_event_id, builder.events_since_id = None, 0
-    resumes, reason = 0, ""
+    waits = client.retrier()
+    reason = ""
     while True:
         reason = _consume(response, client, builder, renderer, on_malformed) if response else reason
         if builder.completed:
             return
-        delay = client.backoff(resumes)
-        left = client.remaining()  # a wait past the --max-time deadline counts as the budget spent
-        if not _resumable(body, builder) or resumes >= client.retries or (left is not None and delay >= left):
+        # A wait past the --max-time deadline counts as the budget spent.
+        delay = waits.next() if _resumable(body, builder) else None
+        if delay is None:
             if builder.id and body.get("store", True) is not False:
                 reason += f" (the interaction may still finish: gemini-cli history fetch {builder.id})"
             raise StreamInterrupted(reason)
-        resumes += 1
         client.note(f"{reason}; resuming after event {builder.last_event_id} in {delay:.1f}s")
-        time.sleep(delay)
+        waits.sleep(delay)
         try:
             response = interactions.stream(client, builder.id, builder.last_event_id, retry=False)
         except GeminiCliError as exc:  # counted as one more failed attempt to resume
@@ -122,10 +117,13 @@ def _consume(response, client, builder, renderer, on_malformed) -> str:
         client.check_deadline()  # the --max-time deadline (exit 7) wins over a stall
         return "the stream stalled: no data within the read timeout"
     except httpx.TransportError as exc:
+        client.check_deadline()  # the watchdog shut the connection at the deadline
         return f"the stream was cut off: {exc or type(exc).__name__}"
     finally:
         response.close()
         _flush(renderer)
+    if client.cut_at_deadline():  # the end was the watchdog's doing, not the server's
+        raise client.deadline_error()
     return "the stream ended before the interaction completed"
 
 
