@@ -39,17 +39,30 @@ main()
 """
 
 
-def cli(args: list[str], input: bytes = b"", timeout: float = 60, env: dict[str, str] | None = None):
-    """Run gemini-cli as a child process: (exit code, stdout, stderr, its peak RSS in MiB)."""
+def cli(args: list[str], input: bytes = b"", timeout: float = 60, env: dict[str, str] | None = None, stdin=None):
+    """Run gemini-cli as a child process: (exit code, stdout, stderr, its peak RSS in MiB).
+    `stdin`: a file to read instead of `input` (big inputs stay out of the test's memory)."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as scratch:
         peak_file = os.path.join(scratch, "peak")
-        proc = subprocess.run([sys.executable, "-c", LAUNCHER, *args], input=input, capture_output=True,
+        feed = {"stdin": stdin} if stdin is not None else {"input": input}
+        proc = subprocess.run([sys.executable, "-c", LAUNCHER, *args], capture_output=True, **feed,
                               timeout=timeout, env={**os.environ, **(env or {}), "_PEAK_FILE": peak_file})
         with open(peak_file) as f:
             peak = int(f.read()) / 1024
     return proc.returncode, proc.stdout.decode(), proc.stderr.decode(), peak
+
+
+def big_file(path, size_mb: int, line: bool = False):
+    """An open file of `size_mb` MB of words (one line if `line`), written 1 MB at a time."""
+    block = b"word " * (1_000_000 // 5)
+    with open(path, "wb") as f:
+        for _ in range(size_mb):
+            f.write(block)
+        if line:
+            f.write(b"\n")
+    return open(path, "rb")
 
 
 def frames(*events) -> list[bytes]:
@@ -178,8 +191,9 @@ def test_json_nested_100000_deep_in_a_success_body_exits_6(server):
     assert err == "gemini-cli: error: HTTP 200: the API sent JSON nested too deeply to read\n"
 
 
-def test_a_100_mb_prompt_on_stdin_exits_2_without_reading_it_all(server):
-    code, out, err, peak = cli(["generate", "--no-save", "summarise"], input=b"word " * 20_000_000)
+def test_a_100_mb_prompt_on_stdin_exits_2_without_reading_it_all(server, tmp_path):
+    with big_file(tmp_path / "prompt", 100) as stdin:
+        code, out, err, peak = cli(["generate", "--no-save", "summarise"], stdin=stdin)
     assert (code, out, server.requests) == (2, "", [])
     assert err == ("gemini-cli: error: the prompt on stdin is over 20 MiB, the limit of a whole request; "
                    "send less (stopped reading there)\n")
@@ -445,8 +459,9 @@ def test_aliases_within_the_limit_still_work(home):
     assert '"temperature": 1.0' in out and '"max_output_tokens": 100' in out
 
 
-def test_a_100_mb_line_piped_into_chat_exits_2_without_reading_it_all(server):
-    code, out, err, peak = cli(["chat", "--no-save"], input=b"word " * 20_000_000 + b"\n")
+def test_a_100_mb_line_piped_into_chat_exits_2_without_reading_it_all(server, tmp_path):
+    with big_file(tmp_path / "prompt", 100, line=True) as stdin:
+        code, out, err, peak = cli(["chat", "--no-save"], stdin=stdin)
     assert (code, out, server.requests) == (2, "", [])  # the line is skipped; chat goes on to the next
     assert err == "gemini-cli: error: a line on stdin is over 20 MiB, the limit of a whole request; skipped it\n"
     assert peak < 100, f"peak RSS {peak:.0f} MiB"
