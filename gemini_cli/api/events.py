@@ -156,8 +156,8 @@ class InteractionBuilder:
                 self.interaction[key] = event[key]
 
     def _error(self, event: dict[str, Any]) -> None:
-        error = event.get("error")
-        self.error = error if isinstance(error, dict) and error else {"message": "the stream reported an error"}
+        # kept as sent: api/errors.py makes sense of an error that is not an object
+        self.error = event.get("error") or {"message": "the stream reported an error"}
 
     def _slot(self, index: Any) -> int | None:
         """The steps slot of an event's index; None (event dropped) for one far past the steps seen."""
