@@ -247,4 +247,4 @@ def test_extract_flag_conflicts_exit_2(api, args, message):
 def test_chat_has_no_extract(api):
     result = run(["chat", "--extract"], input="hi\n")
     assert result.exit_code == 2
-    assert "No such option: --extract" in result.stderr
+    assert result.stderr == "gemini-cli: error: chat: no such option: --extract (see gemini-cli chat --help)\n"

@@ -15,9 +15,10 @@ def open_client(settings: Settings, key: str | None, console: Console, **options
     """An ApiClient for the settings; `options` override its arguments (batch: retries, connections)."""
     from gemini_cli.api.client import ApiClient
     from gemini_cli.state import apikey
+    from gemini_cli.state.config import check_base_url
 
     arguments: dict[str, Any] = dict(
-        base_url=settings.base_url,
+        base_url=check_base_url(settings),
         api_version=settings.api_version,
         api_key=key,
         key_source=apikey.source_of(key),
@@ -64,13 +65,22 @@ def run_and_render(
         if partial is not None:
             result = with_citations({**partial.result(), **(extra or {})})
             exc.partial_result = result  # type: ignore[attr-defined]
-            renderer.finish(result)
+            if settings.output != "json":  # -o json: an error document instead (generate)
+                try:
+                    renderer.finish(result)
+                except OSError:
+                    pass  # stdout is gone (`| head -c 1`): the turn is still saved, then the first error handled
             _server_problems(partial, console)
         raise
     result = with_citations({**builder.result(), **(extra or {})})
     _server_problems(builder, console)
     media_error = save_answer_media(result, settings, console)
-    renderer.finish(result)
+    if settings.output != "json":  # -o json: printed by run_turn once the answer has passed its checks
+        try:
+            renderer.finish(result)
+        except OSError as exc:  # the whole answer arrived; only stdout failed: save the turn as it is
+            exc.partial_result, exc.turn_finished = result, True  # type: ignore[attr-defined]
+            raise
     if settings.usage:
         console.write(usage_line(result.get("usage")) + "\n")
     if media_error is not None:
@@ -153,11 +163,19 @@ def run_turn(settings, console, conversation, text, attachments, mime, *, key, b
             if partial is not None and (partial.get("id") or partial.get("steps")):
                 conversation.record(input, partial, status=None if getattr(exc, "turn_finished", False) else "interrupted",
                                     warn=console.warn)
+                exc.turn_saved = True  # type: ignore[attr-defined]
             raise
         conversation.record(input, result, warn=console.warn)
         error = structured.after_turn(settings, body, result, turn.outcome_error(result))
         if error is not None:
+            error.partial_result, error.turn_saved = result, True  # type: ignore[attr-defined]
             raise error
+        if conversation.unsaved:
+            result.pop("conversation", None)  # never name a file that was not written
+        if settings.output == "json":
+            from gemini_cli.render.output import JsonRenderer
+
+            JsonRenderer().finish(result)
         return result
 
 

@@ -52,6 +52,7 @@ class Settings:
     save: bool = True
     store: bool = True
     lock_timeout: float = 30.0
+    stdin: bool = True  # generate reads piped stdin into the prompt; false: --no-stdin
     # Structured output, tools, rendering (structured.py, tools_display.py, markdown.py, extract.py).
     schema: Any = None  # --schema JSON|@FILE (or a template's parsed mapping); loaded by structured.load_schema
     json_mode: bool | None = None  # --json / --no-json; None: as the conversation remembers
@@ -91,6 +92,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "retries": (int,), "retry_delay": (int, float), "max_time": (int, float),
     "save": (bool,), "store": (bool,), "lock_timeout": (int, float), "markdown": (bool,),
     "service_tier": (str,), "media_dir": (str,),
+    "stdin": (bool,),
 }
 SETTING_KEYS = tuple(_TYPES)  # what config.yaml and profiles may set (and `config show` prints)
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list of strings"}
@@ -127,7 +129,7 @@ def load_config_file(path: Path | None = None) -> dict[str, Any]:
     path = path or paths.config_file()
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # NotADirectoryError: HOME is a file (/dev/null)
         return {}
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read config file {path}: {exc}") from None
@@ -227,7 +229,7 @@ def _string(value: Any, where: str, label: str) -> str:
     return value
 
 
-def read_config(path: Path | None = None, *, warnings: bool = True) -> ConfigFile:
+def read_config(path: Path | None = None, *, warnings: bool = True, note: Any = None) -> ConfigFile:
     """Read and check the whole config file (exit 2 on any error)."""
     from gemini_cli.state import apikey
 
@@ -235,7 +237,7 @@ def read_config(path: Path | None = None, *, warnings: bool = True) -> ConfigFil
     data = load_config_file(path)
     cfg = ConfigFile(path=path, exists=bool(data) or path.is_file())
     where = f"config file {path}"
-    note = warn if warnings else (lambda message: None)
+    note = (note or warn) if warnings else (lambda message: None)
     cfg.settings = check_settings({k: v for k, v in data.items() if k not in SECTIONS}, where, note=note)
     for name, profile in _mapping_of(data.get("profiles"), where, "profiles", "profile names to settings").items():
         label = f"profiles.{name}"
@@ -280,7 +282,10 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None) -> Settings:
     """Merge flags (None = not given) over a template, the environment, the profile, the file, defaults."""
     settings = Settings()
     settings.sources = {f.name: "default" for f in fields(Settings) if f.name not in INTERNAL}
-    cfg = read_config(config_path)
+    global QUIET
+    QUIET = bool(flags.get("quiet"))
+    early_warnings: list[str] = []  # shown once -q or `quiet:` in the config is known
+    cfg = read_config(config_path, note=early_warnings.append)
     _layer(settings, cfg.settings, "config file")
     name, chosen_by = flags.get("profile"), "--profile"
     if not name and os.environ.get(PROFILE_ENV):
@@ -304,7 +309,12 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None) -> Settings:
         _layer(settings, settings.template.settings, f"template {settings.template.name}", explicit=True)
         late_warnings += templates.apply_system(settings, flags.get("param") or [], flags.get("system") is not None)
     elif flags.get("param"):
-        raise UsageError("--param fills the placeholders of a template: give --template too")
+        from gemini_cli.request import templates
+
+        names = ", ".join(dict.fromkeys(name for name, _ in flags["param"]))
+        known = templates.known_templates()
+        raise UsageError(f"--param {names}: no template to fill; give --template NAME too "
+                         f"({'templates: ' + ', '.join(known) if known else 'no templates in ' + str(templates.templates_dir())})")
     given = {key: value for key, value in flags.items()
              if key in settings.sources and value is not None and value != []}
     _layer(settings, given, "flag", explicit=True)
@@ -312,33 +322,45 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None) -> Settings:
     if settings.model in settings.aliases:
         settings.sources["model"] += f" (alias '{settings.model}')"
         settings.model = settings.aliases[settings.model]
-    settings.base_url = check_base_url(settings.base_url.rstrip("/"), settings.sources["base_url"])
+    settings.base_url = settings.base_url.rstrip("/")
+    if not settings.model.strip():
+        source = settings.sources.get("model", "default")
+        raise UsageError(f"the model name is empty (from {'-m/--model' if source == 'flag' else source}); "
+                         f"give a model id or alias, e.g. -m {DEFAULT_MODEL}")
     if cfg.insecure:
         from gemini_cli.state import apikey
 
         late_warnings.append(apikey.insecure_warning(cfg))
-    if not settings.quiet:
-        for message in late_warnings:
-            warn(message)
+    QUIET = settings.quiet
+    for message in early_warnings + late_warnings:
+        warn(message)
     return settings
 
 
-def check_base_url(url: str, source: str) -> str:
-    """The base URL, if it is an http(s) URL with a host (and a valid port); else exit 2."""
+def check_base_url(settings: Settings) -> str:
+    """The base URL, or exit 2 naming where a malformed one came from: it would only be
+    retried as a network error otherwise."""
     from urllib.parse import urlsplit
 
+    url = settings.base_url
+    source = settings.sources.get("base_url", "default")
+    where = f"base URL {url!r} (from {'--base-url' if source == 'flag' else source})"
+    if not url or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        raise UsageError(f"{where} contains spaces or control characters")
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
-        problem = None
-        if parts.scheme not in ("http", "https"):
-            problem = "it must start with http:// or https://"
-        elif not parts.hostname:
-            problem = "it has no host name"
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
     except ValueError as exc:
-        problem = str(exc)
-    if problem:
-        raise UsageError(f"base URL {url!r} (from {source}) is not valid: {problem}")
+        raise UsageError(f"{where} is malformed: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{where} must be http(s)://host[:port][/path]")
+    if parts.query or parts.fragment:
+        raise UsageError(f"{where} must not have a query or fragment")
+    last = parts.path.rstrip("/").rsplit("/", 1)[-1]
+    if last == settings.api_version or (last[:1] == "v" and last[1:2].isdigit()):
+        base = url.rstrip("/")[: -len(last)].rstrip("/")
+        fix = f"give {base}" + (f" with --api-version {last}" if last != settings.api_version else "")
+        raise UsageError(f"{where} ends with an API version, which is added to it ({settings.api_version}): {fix}")
     return url
 
 
@@ -371,7 +393,11 @@ def api_key(required: bool = True) -> str | None:
     return apikey.get(required)
 
 
-def warn(message: str) -> None:
-    from gemini_cli.render.terminal import for_stream
+QUIET = False  # -q or `quiet: true`: no warnings at all (set by resolve)
 
-    sys.stderr.write(f"gemini-cli: warning: {for_stream(message, sys.stderr)}\n")
+
+def warn(message: str) -> None:
+    if not QUIET:
+        from gemini_cli.render.terminal import for_stream
+
+        sys.stderr.write(f"gemini-cli: warning: {for_stream(message, sys.stderr)}\n")

@@ -13,8 +13,25 @@ def _home_override() -> Path | None:
     return Path(home).expanduser() if home else None
 
 
+def home() -> Path:
+    """$HOME, else the account's home directory. With neither (a daemon without HOME whose
+    user has no passwd entry) a path under /dev/null: it never exists and cannot be created,
+    so the config reads as empty and saving the history is skipped with a warning."""
+    value = os.environ.get("HOME")
+    if value:
+        return Path(value)
+    try:
+        import pwd
+
+        return Path(pwd.getpwuid(os.getuid()).pw_dir)
+    except (ImportError, KeyError, OSError):
+        return Path(os.devnull) / "no-home"
+
+
 def _xdg(var: str, fallback: str) -> Path:
-    base = os.environ.get(var) or str(Path.home() / fallback)
+    base = os.environ.get(var)
+    if not base or not os.path.isabs(base):  # relative XDG paths are ignored, as the XDG spec says
+        return home() / fallback / APP
     return Path(base) / APP
 
 
