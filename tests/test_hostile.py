@@ -365,12 +365,17 @@ def test_a_session_that_is_a_dangling_symlink_is_refused(server, tmp_path):
     assert list(elsewhere.iterdir()) == []
 
 
-def test_a_symlink_planted_at_the_lock_file_is_not_followed(server, tmp_path):
+def test_a_symlink_planted_at_the_lock_file_is_not_followed(server, home, tmp_path):
+    import hashlib
+
     session, target = tmp_path / "chat.json", tmp_path / "victim"
-    (tmp_path / "chat.json.lock").symlink_to(target)
+    key = hashlib.sha256(os.path.realpath(session).encode()).hexdigest()[:32]
+    (home / "locks").mkdir(mode=0o700)
+    planted = home / "locks" / f"{key}.queue"
+    planted.symlink_to(target)
     code, out, err, _ = cli(["generate", "--session", str(session), "hi"])
     assert (code, out, server.requests) == (2, "", [])
-    assert err == (f"gemini-cli: error: lock file {tmp_path / 'chat.json.lock'} is a symbolic link; refusing to follow it "
+    assert err == (f"gemini-cli: error: lock file {planted} is a symbolic link; refusing to follow it "
                    "(remove it if you did not make it)\n")
     assert not target.exists()
 
