@@ -84,8 +84,10 @@ def run_and_render(
                     renderer.finish(result)
                 except OSError:
                     pass  # stdout is gone (`| head -c 1`): the turn is still saved, then the first error handled
+            _server_problems(partial, console)
         raise
     result = with_citations({**builder.result(), **(extra or {})})
+    _server_problems(builder, console)
     media_error = save_answer_media(result, settings, console)
     if settings.output != "json":  # -o json: printed by run_turn once the answer has passed its checks
         try:
@@ -100,6 +102,11 @@ def run_and_render(
         media_error.turn_finished = True  # type: ignore[attr-defined]  # saved with its own status
         raise media_error
     return result
+
+
+def _server_problems(builder: Any, console: Console) -> None:
+    for problem in builder.problems:  # each kind once
+        console.warn(f"the server sent {problem}")
 
 
 def save_answer_media(result: dict[str, Any], settings: Settings, console: Console) -> Exception | None:
@@ -168,10 +175,11 @@ def run_turn(settings, console, conversation, text, attachments, mime, *, key, b
         except BaseException as exc:
             partial = getattr(exc, "partial_result", None)
             if partial is not None and (partial.get("id") or partial.get("steps")):
-                conversation.record(input, partial, status=None if getattr(exc, "turn_finished", False) else "interrupted")
+                conversation.record(input, partial, status=None if getattr(exc, "turn_finished", False) else "interrupted",
+                                    warn=console.warn)
                 exc.turn_saved = True  # type: ignore[attr-defined]
             raise
-        conversation.record(input, result)
+        conversation.record(input, result, warn=console.warn)
         error = structured.after_turn(settings, body, result, turn.outcome_error(result))
         if error is not None:
             error.partial_result, error.turn_saved = result, True  # type: ignore[attr-defined]
@@ -188,14 +196,15 @@ def run_turn(settings, console, conversation, text, attachments, mime, *, key, b
 def start_background(client, body, settings, conversation, input, extra) -> dict[str, Any]:
     """POST with background: true; print the id, save the turn as pending."""
     from gemini_cli.api import interactions
-    from gemini_cli.api.client import parse_json_body
     from gemini_cli.render.output import dumps
 
-    hop = parse_json_body(interactions.create(client, body))
+    hop = interactions.interaction_body(interactions.create(client, body))
     result = {**hop, **extra}
     conversation.record(input, {"id": hop.get("id"), "status": "pending"})
+    from gemini_cli.render.terminal import for_stream
+
     if settings.output == "text":
-        sys.stdout.write(f"{hop.get('id', '')}\n")
+        sys.stdout.write(for_stream(f"{hop.get('id', '')}\n", sys.stdout))
     else:
-        sys.stdout.write(dumps(result) + "\n")
+        sys.stdout.write(for_stream(dumps(result) + "\n", sys.stdout))
     return result

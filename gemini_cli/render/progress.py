@@ -11,7 +11,7 @@ import sys
 import time
 from typing import Callable, TextIO
 
-from gemini_cli.render.output import isatty
+from gemini_cli.render.terminal import isatty, visible
 
 BAR_WIDTH = 24
 MIN_INTERVAL = 0.1  # seconds between redraws; the first and the last are always drawn
@@ -54,6 +54,7 @@ class ProgressBar:
         enabled: bool | None = None,
     ):
         self.total = max(total, 0)
+        label = visible(label)  # drawn on a terminal only: a file name's escapes are shown, not obeyed
         self.label = label if len(label) <= MAX_LABEL else "…" + label[-(MAX_LABEL - 1):]
         self.stream = stream if stream is not None else sys.stderr
         self.clock = clock

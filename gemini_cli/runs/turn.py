@@ -11,7 +11,7 @@ from typing import Any, Callable
 import httpx
 
 from gemini_cli.api import interactions
-from gemini_cli.api.client import ApiClient, parse_json_body
+from gemini_cli.api.client import ApiClient
 from gemini_cli.api.errors import stream_error
 from gemini_cli.api.events import InteractionBuilder
 from gemini_cli.api.sse import is_event_stream, iter_events
@@ -33,8 +33,8 @@ def run(
             if body.get("stream"):
                 _stream_hop(client, body, builder, renderer, on_malformed)
             else:
-                hop = parse_json_body(interactions.create(client, body))
-                builder.add_interaction(hop)
+                hop = interactions.interaction_body(interactions.create(client, body))
+                hop = builder.add_interaction(hop)
                 renderer.interaction(hop)
             token = builder.interaction.get("continuation_token")
             if builder.status != "requires_continuation" or not token or token == body.get("continuation_token"):
@@ -66,8 +66,7 @@ def _stream_hop(client, body, builder, renderer, on_malformed, response=None) ->
     if not is_event_stream(response):
         # The server answered with a whole Interaction instead of a stream.
         client.read(response)
-        hop = parse_json_body(response)
-        builder.add_interaction(hop)
+        hop = builder.add_interaction(interactions.interaction_body(response))
         renderer.interaction(hop)
         return
     builder.begin_hop()
@@ -159,12 +158,14 @@ def outcome_error(result: dict[str, Any]) -> NotCompleted | None:
         if step.get("type") == "model_output" and isinstance(step.get("error"), dict)
     ]
     status = result.get("status")
+    status = status if isinstance(status, str) else None  # whatever else a server sent
     if status == "completed" and not blocked:
         return None
     message = _STATUS_MESSAGES.get(status) or f"the interaction ended with status {status or 'unknown'}"
     if blocked:
         message = "the answer was blocked or stopped (status %s)" % (status or "unknown")
-    details = [e.get("message") for e in list(result.get("errors") or []) + blocked if isinstance(e, dict)]
+    errors = result.get("errors")
+    details = [e.get("message") for e in (errors if isinstance(errors, list) else []) + blocked if isinstance(e, dict)]
     details = [str(d) for d in details if d]
     if details:
         message += ": " + "; ".join(details)
