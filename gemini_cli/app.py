@@ -7,12 +7,8 @@ import signal
 import sys
 
 import typer
+from click.exceptions import ClickException
 from typer.core import TyperGroup
-
-try:
-    from click.exceptions import ClickException
-except ImportError:  # typer >= 0.29 vendors click
-    from typer._click.exceptions import ClickException
 
 from gemini_cli import __version__
 from gemini_cli.errors import ExitCode, GeminiCliError, Terminated

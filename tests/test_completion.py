@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 import typer.main
 
@@ -258,6 +259,33 @@ def test_bash_completes_template_names(home):
 def test_paths_are_left_to_the_shell(home, words, cword, answer):
     proc = ask("bash", words, cword)
     assert (proc.returncode, proc.stdout) == (0, answer + "\n")
+
+
+def all_parameters():
+    """(command path, click parameter) for every command of the app, loading the lazy ones."""
+    group = typer.main.get_command(app)
+    out = []
+
+    def walk(command, path, ctx):
+        out.extend((path, param) for param in command.params)
+        if isinstance(command, click.Group):
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                with sub.make_context(name, [], parent=ctx, resilient_parsing=True) as sub_ctx:
+                    walk(sub, f"{path} {name}", sub_ctx)
+
+    with group.make_context("gemini-cli", [], resilient_parsing=True) as ctx:
+        walk(group, "gemini-cli", ctx)
+    return out
+
+
+def test_every_path_parameter_leaves_completion_to_the_shell():
+    # Typer's own Path type answers nothing on TAB; a Path parameter needs click_type=opt.PATH
+    params = [(path, p) for path, p in all_parameters() if isinstance(p.type, click.Path)]
+    assert {p.name for _, p in params} >= {"system_file", "session", "files"}
+    with click.Context(click.Command("x")) as ctx:
+        for path, param in params:
+            assert [(i.type, i.value) for i in param.shell_complete(ctx, "rep")] == [("file", "rep")], (path, param.name)
 
 
 def test_nothing_to_offer_is_an_empty_answer(saved):

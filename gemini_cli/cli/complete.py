@@ -177,35 +177,30 @@ def answer(app: Any, instruction: str) -> int:
 
 
 def complete(cli: Any, shell: str, environ: Any) -> str:
-    """The answer lines for the words in environ (COMP_WORDS, COMP_CWORD), as the script reads them."""
-    try:
-        from typer._click import shell_completion as sc
-    except ImportError:  # typer < 0.28 uses click itself
-        from click import shell_completion as sc
+    """The answer lines for the words in environ (COMP_WORDS, COMP_CWORD), as the script reads them.
 
-    class Request(sc.ShellComplete):
+    click's public completion API does the walk: a ShellComplete whose hooks read our
+    scripts' variables and write their line format. The candidates come from each
+    parameter's type (`ParamType.shell_complete`): click's Choice and Path types, and
+    cli.options.Completing for conversation ids, models, profiles, templates and attachments.
+    """
+    from click.shell_completion import ShellComplete
+
+    class Request(ShellComplete):
         name = shell
         source_template = ""
 
-        def source_vars(self) -> dict[str, Any]:
+        def source_vars(self) -> Any:
             return {}
 
         def get_completion_args(self) -> tuple[list[str], str]:
             return completion_args(shell, environ)
 
         def get_completions(self, args: list[str], incomplete: str) -> list[Any]:
-            # click's own steps, plus: a path the program has no candidates for is left to
-            # the shell ("file"/"dir"), as Typer's Path types answer nothing at all
-            word = incomplete
-            ctx = sc._resolve_context(self.cli, self.ctx_args, self.prog_name, args)
-            obj, incomplete = sc._resolve_incomplete(ctx, args, incomplete)
-            items = obj.shell_complete(ctx, incomplete)
-            kind = None if items else path_kind(obj, incomplete)
-            if kind:
-                return [sc.CompletionItem(incomplete, type=kind)]
-            if shell != "bash" and word.startswith("-") and "=" in word:
+            items = super().get_completions(args, incomplete)
+            if shell != "bash" and incomplete.startswith("-") and "=" in incomplete:
                 # zsh and fish replace the whole word `--model=gem`: keep the `--model=`
-                prefix = word[: word.index("=") + 1]
+                prefix = incomplete[: incomplete.index("=") + 1]
                 for item in items:
                     item.value = prefix + str(item.value)
             return items
@@ -221,22 +216,19 @@ def complete(cli: Any, shell: str, environ: Any) -> str:
     return out + "\n" if out else ""
 
 
-# Parameters that take a file though their type is str, by parameter name: always, or only
-# when the word looks like a path (they also take a name: ID|FILE, a template NAME).
-FILE_PARAMS = frozenset({"attach"})
-NAME_OR_FILE_PARAMS = frozenset({"template", "conversation"})
+def candidates(kind: str, incomplete: str) -> list[Any]:
+    """TAB candidates for a cli.options.Completing parameter, as click's CompletionItems.
 
+    "file" (an attachment), or a template or ID|FILE word that looks like a path, answers
+    one `file` item: the script then lets the shell complete paths.
+    """
+    from click.shell_completion import CompletionItem
 
-def path_kind(param: Any, incomplete: str) -> str | None:
-    """"file" or "dir" when the shell should complete a path for param, else None."""
-    if getattr(param, "param_type_name", None) not in ("option", "argument"):
-        return None  # a command: it completes subcommand and option names
-    type_ = getattr(param, "type", None)
-    if getattr(type_, "name", None) in ("path", "filename", "file"):
-        return "dir" if getattr(type_, "file_okay", True) is False else "file"
-    if param.name in FILE_PARAMS or (param.name in NAME_OR_FILE_PARAMS and looks_like_path(incomplete)):
-        return "file"
-    return None
+    if kind == "file" or (kind in ("template", "conversation_id_or_file") and looks_like_path(incomplete)):
+        return [CompletionItem(incomplete, type="file")]
+    completer = _COMPLETERS[kind]
+    return [CompletionItem(value, help=help_ or None)
+            for value, help_ in completer(incomplete=incomplete) if value.startswith(incomplete)]
 
 
 def looks_like_path(word: str) -> bool:
@@ -245,10 +237,7 @@ def looks_like_path(word: str) -> bool:
 
 def completion_args(shell: str, environ: Any) -> tuple[list[str], str]:
     """(complete words after the program name, the word being completed) from the script's variables."""
-    try:
-        from typer._click.shell_completion import split_arg_string
-    except ImportError:
-        from click.shell_completion import split_arg_string
+    from click.shell_completion import split_arg_string
 
     words = split_arg_string(environ.get("COMP_WORDS", ""))
     if shell == "fish":  # COMP_WORDS: the line up to the cursor; COMP_CWORD: the word at the cursor
@@ -280,7 +269,7 @@ def format_item(shell: str, type_: str, value: str, help_: str | None) -> str:
     return f"{type_},{value}\t{help_}" if help_ else f"{type_},{value}"
 
 
-# -- value completers (Typer `autocompletion=`: ctx, args, incomplete -> [(value, help)]) ----
+# -- value completers (incomplete -> [(value, help)]) ----------------------------------------
 
 
 def complete_conversation_id(ctx: Any = None, args: Any = None, incomplete: str = "") -> list[tuple[str, str]]:
@@ -388,3 +377,12 @@ def _alias_target(value: Any) -> str:
 def _one_line(text: Any) -> str:
     return " ".join(str(text or "").split())
 
+
+
+_COMPLETERS = {
+    "conversation_id": complete_conversation_id,
+    "conversation_id_or_file": complete_conversation_id,
+    "model": complete_model,
+    "profile": complete_profile,
+    "template": complete_template,
+}

@@ -15,7 +15,6 @@ from typing import Annotated, Any, Optional
 import typer
 
 from gemini_cli.cli import options as opt
-from gemini_cli.cli.complete import complete_conversation_id
 
 history_app = opt.sub_app(
     "history", "Saved conversations: list, show, export, delete, search; fetch or cancel background interactions."
@@ -96,7 +95,7 @@ def _locate(id_or_file: str) -> Path:
 @history_app.command("show")
 def show(
     conversation: Annotated[str, typer.Argument(metavar="ID|FILE", help="Conversation id, unique prefix, or file.", show_default=False,
-                                                 autocompletion=complete_conversation_id)],
+                                                 click_type=opt.CONVERSATION_ID_OR_FILE)],
     thoughts: ShowThoughts = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the conversation file exactly as stored.")] = False,
 ) -> None:
@@ -116,7 +115,7 @@ def show(
 @history_app.command("export")
 def export(
     conversation: Annotated[str, typer.Argument(metavar="ID|FILE", help="Conversation id, unique prefix, or file.", show_default=False,
-                                                 autocompletion=complete_conversation_id)],
+                                                 click_type=opt.CONVERSATION_ID_OR_FILE)],
     format: Annotated[Format, typer.Option("--format", "-f", help="markdown, or json (the conversation in the current file format).")] = Format.markdown,
     thoughts: ShowThoughts = False,
 ) -> None:
@@ -135,7 +134,7 @@ def export(
 @history_app.command("path")
 def path_(
     conversation: Annotated[Optional[str], typer.Argument(
-        metavar="[ID]", help="Print this conversation's file instead.", show_default=False, autocompletion=complete_conversation_id)] = None,
+        metavar="[ID]", help="Print this conversation's file instead.", show_default=False, click_type=opt.CONVERSATION_ID)] = None,
 ) -> None:
     """Print where conversations are saved (or the file of one conversation)."""
     store = _store()
@@ -176,7 +175,7 @@ def _client(settings: Any, console: Any):
 @history_app.command("delete")
 def delete(
     conversations: Annotated[list[str], typer.Argument(
-        metavar="ID...", help="Conversation ids or unique prefixes.", show_default=False, autocompletion=complete_conversation_id)],
+        metavar="ID...", help="Conversation ids or unique prefixes.", show_default=False, click_type=opt.CONVERSATION_ID)],
     remote: Annotated[bool, typer.Option("--remote", help="Also delete the turns' interactions stored on the server.")] = False,
     quiet: opt.Quiet = None,
     timeout: opt.Timeout = None,

@@ -30,7 +30,7 @@ class LocalFile:
 
 
 def upload(
-    files: Annotated[list[Path], typer.Argument(help="Files to upload (up to 2 GiB each).", show_default=False)],
+    files: Annotated[list[Path], typer.Argument(click_type=opt.PATH, help="Files to upload (up to 2 GiB each).", show_default=False)],
     display_name: Annotated[
         Optional[str], typer.Option("--display-name", help="Display name (default: the file name); given to every FILE.")
     ] = None,
