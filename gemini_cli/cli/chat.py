@@ -51,11 +51,13 @@ def chat(
 ) -> None:
     """Chat: a REPL at a terminal (/help lists its commands); from piped stdin, one message per line."""
     flags = opt.command_flags(locals())
-    from gemini_cli.state import config
+    from gemini_cli.state import apikey, config
     from gemini_cli.render.output import Console, isatty
     from gemini_cli.runs.session import Resume
 
-    settings = config.resolve(flags)
+    from gemini_cli.request import templates
+
+    settings = config.resolve(flags, template=templates.from_flags(flags))
     settings.output = "text"  # chat renders text; a config file's `output: json` is for generate
     interactive = isatty(sys.stdin)
     console = Console(quiet=settings.quiet)
@@ -73,7 +75,7 @@ def chat(
     from gemini_cli.request.schema import check_settings
 
     check_settings(settings)  # a bad --schema or --tool mix, before the user types anything
-    key = config.api_key()
+    key = apikey.get()
     loop = Chat(settings, flags, console, key=key, interactive=interactive, attachments=attachments, mime=mime)
     code = loop.run(Resume(session, continue_, cid, previous_interaction_id, store))
     if code:

@@ -32,9 +32,9 @@ def open_client(settings: Settings, key: str | None, console: Console) -> Iterat
 
 def connect(settings: Settings, console: Console) -> Any:
     """open_client with the API key (exit 3 without one), for commands that always need it."""
-    from gemini_cli.state import config
+    from gemini_cli.state import apikey
 
-    return open_client(settings, config.api_key(), console)
+    return open_client(settings, apikey.get(), console)
 
 
 def run_and_render(

@@ -55,11 +55,13 @@ def generate(
 ) -> None:
     """Generate an answer to PROMPT (and/or stdin) and stream it to stdout."""
     flags = opt.command_flags(locals())
-    from gemini_cli.state import config
+    from gemini_cli.state import apikey, config
     from gemini_cli.render.output import Console
     from gemini_cli.runs.session import Resume, open_session
 
-    settings = config.resolve(flags)
+    from gemini_cli.request import templates
+
+    settings = config.resolve(flags, template=templates.from_flags(flags))
     console = Console(quiet=settings.quiet)
     attachments = list(attach or [])
     text = read_prompt(prompt, stdin_is_attachment="-" in attachments, required=not attachments,
@@ -70,7 +72,7 @@ def generate(
         config.remember(settings, flags, conversation.remembered())
         if background and not settings.store:
             raise UsageError("--background needs server-side storage; it cannot be combined with --no-store")
-        key = None if dry_run else config.api_key()
+        key = None if dry_run else apikey.get()
         from gemini_cli.cli.common import run_turn
 
         run_turn(settings, console, conversation, text, attachments, mime, key=key, background=background, dry_run=dry_run)

@@ -47,13 +47,13 @@ def upload(
 ) -> None:
     """Upload FILEs to the Files API and print `name<TAB>uri` for each (files last 48 hours)."""
     flags = opt.command_flags(locals())
-    from gemini_cli.state import config
+    from gemini_cli.state import apikey, config
     from gemini_cli.render.output import Console, dumps
 
     settings = config.resolve(flags)
     console = Console(quiet=settings.quiet)
     checked = [check_file(str(path), mime) for path in files]
-    key = config.api_key()
+    key = apikey.get()
 
     from gemini_cli.api import files as files_api
     from gemini_cli.cli.common import open_client

@@ -8,6 +8,7 @@ the API key's source (`api_key:` or `api_key_command:`, see apikey.py).
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -98,6 +99,10 @@ THINKING_LEVELS = ("minimal", "low", "medium", "high")
 OUTPUT_MODES = ("text", "json", "jsonl")
 # Top-level keys that are not settings.
 SECTIONS = ("profiles", "default_profile", "aliases", "api_key", "api_key_command", "api_key_command_timeout")
+# A Google API key, or a value stored under a name that says it is secret (apikey.redact uses
+# them too; here they find a key kept in a config file that others can read).
+KEY_VALUE = re.compile(r"AIza[0-9A-Za-z_\-]{30,}")
+SECRET_NAME = re.compile(r"(key|token|secret|password|passwd|credentials?)$", re.IGNORECASE)
 
 
 @dataclass
@@ -198,8 +203,6 @@ def _string(value: Any, where: str, label: str) -> str:
 
 def read_config(path: Path | None = None, *, warnings: bool = True) -> ConfigFile:
     """Read and check the whole config file (exit 2 on any error)."""
-    from gemini_cli.state import apikey
-
     path = path or paths.config_file()
     data = load_config_file(path)
     cfg = ConfigFile(path=path, exists=bool(data) or path.is_file())
@@ -235,8 +238,27 @@ def read_config(path: Path | None = None, *, warnings: bool = True) -> ConfigFil
         cfg.api_key_command_timeout = check("api_key_command_timeout", data["api_key_command_timeout"], where)
     if cfg.exists:
         cfg.mode = path.stat().st_mode & 0o777
-        cfg.insecure = bool(cfg.mode & 0o077) and apikey.holds_secret(data)
+        cfg.insecure = bool(cfg.mode & 0o077) and holds_secret(data)
     return cfg
+
+
+def holds_secret(data: Any, name: str = "") -> bool:
+    """Whether a config value holds something that looks like a key."""
+    if isinstance(data, dict):
+        return any(holds_secret(value, str(key)) for key, value in data.items())
+    if isinstance(data, list):
+        return any(holds_secret(value, name) for value in data)
+    if isinstance(data, str):
+        return bool(KEY_VALUE.search(data) or (SECRET_NAME.search(name) and data.strip()))
+    return False
+
+
+def insecure_warning(cfg: Any) -> str:
+    return (
+        f"config file {cfg.path} contains an API key and is readable by other users "
+        f"(mode {cfg.mode:04o}): run `chmod 600 {cfg.path}`, or use api_key_command "
+        "to fetch the key from a password manager"
+    )
 
 
 def known_profiles(cfg: ConfigFile) -> str:
@@ -245,8 +267,14 @@ def known_profiles(cfg: ConfigFile) -> str:
     return "known: " + ", ".join(sorted(cfg.profiles))
 
 
-def resolve(flags: dict[str, Any], config_path: Path | None = None) -> Settings:
-    """Merge flags (None = not given) over a template, the environment, the profile, the file, defaults."""
+def resolve(flags: dict[str, Any], config_path: Path | None = None, *, template: Any = None) -> Settings:
+    """Merge flags (None = not given) over a template, the environment, the profile, the file, defaults.
+
+    template: the request.templates.Template that flags["template"] names, loaded by the
+    caller (templates.from_flags), so that this module stays below request/.
+    """
+    if flags.get("template") and template is None:
+        raise TypeError("config.resolve: pass template=templates.from_flags(flags)")
     settings = Settings()
     settings.sources = {f.name: "default" for f in fields(Settings) if f.name not in INTERNAL}
     cfg = read_config(config_path)
@@ -266,12 +294,11 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None) -> Settings:
         settings.base_url = env_base
         settings.sources["base_url"] = "environment (GOOGLE_GEMINI_BASE_URL)"
     late_warnings: list[str] = []
-    if flags.get("template"):
-        from gemini_cli.request import templates
-
-        settings.template = templates.load(flags["template"])
-        _layer(settings, settings.template.settings, f"template {settings.template.name}", explicit=True)
-        late_warnings += templates.apply_system(settings, flags.get("param") or [], flags.get("system") is not None)
+    if template is not None:
+        settings.template = template
+        values, notes = template.applied(flags.get("param") or [], flags.get("system") is not None)
+        _layer(settings, values, f"template {template.name}", explicit=True)
+        late_warnings += notes
     elif flags.get("param"):
         raise UsageError("--param fills the placeholders of a template: give --template too")
     given = {key: value for key, value in flags.items()
@@ -283,9 +310,7 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None) -> Settings:
         settings.model = settings.aliases[settings.model]
     settings.base_url = settings.base_url.rstrip("/")
     if cfg.insecure:
-        from gemini_cli.state import apikey
-
-        late_warnings.append(apikey.insecure_warning(cfg))
+        late_warnings.append(insecure_warning(cfg))
     if not settings.quiet:
         for message in late_warnings:
             warn(message)
@@ -312,13 +337,6 @@ def remember(settings: Settings, flags: dict[str, Any], remembered: dict[str, An
         if value is not None and flags.get(key) in (None, []) and key not in settings.explicit:
             setattr(settings, key, value)
             settings.sources[key] = "conversation"
-
-
-def api_key(required: bool = True) -> str | None:
-    """$GOOGLE_API_KEY, $GEMINI_API_KEY, then the config file's api_key or api_key_command."""
-    from gemini_cli.state import apikey
-
-    return apikey.get(required)
 
 
 def warn(message: str) -> None:
