@@ -7,6 +7,7 @@ when chat runs.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 
 import typer
 
@@ -58,7 +59,7 @@ def chat(
     from gemini_cli.request import templates
 
     settings = config.resolve(flags, template=templates.from_flags(flags))
-    settings.output = "text"  # chat renders text; a config file's `output: json` is for generate
+    settings = replace(settings, output="text")  # chat renders text; a config file's `output: json` is for generate
     interactive = isatty(sys.stdin)
     console = Console(quiet=settings.quiet)
     if settings.template is not None and settings.template.prompt is not None:
@@ -74,7 +75,7 @@ def chat(
         check_attachment(spec, mime)  # before the user types anything
     from gemini_cli.request.schema import check_settings
 
-    check_settings(settings)  # a bad --schema or --tool mix, before the user types anything
+    settings = check_settings(settings)  # a bad --schema or --tool mix, before the user types anything
     key = apikey.get()
     loop = Chat(settings, flags, console, key=key, interactive=interactive, attachments=attachments, mime=mime)
     code = loop.run(Resume(session, continue_, cid, previous_interaction_id, store))

@@ -69,7 +69,7 @@ def generate(
     resume = Resume(session, continue_, cid, previous_interaction_id, store)
     conversation = open_session(settings, resume, console.note)
     try:
-        config.remember(settings, flags, conversation.remembered())
+        settings = config.remember(settings, flags, conversation.remembered())
         if background and not settings.store:
             raise UsageError("--background needs server-side storage; it cannot be combined with --no-store")
         key = None if dry_run else apikey.get()

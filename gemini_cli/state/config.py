@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
+from types import MappingProxyType
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from gemini_cli.state import paths
 from gemini_cli.errors import UsageError
@@ -34,9 +35,13 @@ BUILTIN_ALIASES = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Settings:
-    """Every setting a command may read. None means "not set": the API's own default."""
+    """Every setting a command may read. None means "not set": the API's own default.
+
+    Made once by resolve() and never changed afterwards: a variant (a resumed conversation's
+    settings, a chat's /model) is a new Settings from dataclasses.replace.
+    """
 
     model: str = DEFAULT_MODEL
     base_url: str = DEFAULT_BASE_URL
@@ -73,9 +78,9 @@ class Settings:
     # and the settings a resumed conversation must not override (flag, template, --profile).
     profile: str | None = field(default=None, compare=False)
     template: Any = field(default=None, repr=False, compare=False)
-    aliases: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
-    sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
-    explicit: set[str] = field(default_factory=set, repr=False, compare=False)
+    aliases: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    sources: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    explicit: frozenset[str] = field(default_factory=frozenset, repr=False, compare=False)
 
 
 INTERNAL = frozenset({"profile", "template", "aliases", "sources", "explicit"})
@@ -275,10 +280,19 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None, *, template:
     """
     if flags.get("template") and template is None:
         raise TypeError("config.resolve: pass template=templates.from_flags(flags)")
-    settings = Settings()
-    settings.sources = {f.name: "default" for f in fields(Settings) if f.name not in INTERNAL}
+    values: dict[str, Any] = {}
+    sources = {f.name: "default" for f in fields(Settings) if f.name not in INTERNAL}
+    explicit: set[str] = set()
+
+    def layer(layer_values: dict[str, Any], source: str, is_explicit: bool = False) -> None:
+        for key, value in layer_values.items():
+            values[key] = value
+            sources[key] = source
+            if is_explicit:
+                explicit.add(key)
+
     cfg = read_config(config_path)
-    _layer(settings, cfg.settings, "config file")
+    layer(cfg.settings, "config file")
     name, chosen_by = flags.get("profile"), "--profile"
     if not name and os.environ.get(PROFILE_ENV):
         name, chosen_by = os.environ[PROFILE_ENV], PROFILE_ENV
@@ -287,42 +301,32 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None, *, template:
     if name:
         if name not in cfg.profiles:
             raise UsageError(f"unknown profile '{name}' (from {chosen_by}; {known_profiles(cfg)})")
-        settings.profile = name
-        _layer(settings, cfg.profiles[name], f"profile {name}", explicit=chosen_by == "--profile")
+        layer(cfg.profiles[name], f"profile {name}", is_explicit=chosen_by == "--profile")
     env_base = os.environ.get("GOOGLE_GEMINI_BASE_URL")
     if env_base:
-        settings.base_url = env_base
-        settings.sources["base_url"] = "environment (GOOGLE_GEMINI_BASE_URL)"
+        layer({"base_url": env_base}, "environment (GOOGLE_GEMINI_BASE_URL)")
     late_warnings: list[str] = []
     if template is not None:
-        settings.template = template
-        values, notes = template.applied(flags.get("param") or [], flags.get("system") is not None)
-        _layer(settings, values, f"template {template.name}", explicit=True)
+        template_values, notes = template.applied(flags.get("param") or [], flags.get("system") is not None)
+        layer(template_values, f"template {template.name}", is_explicit=True)
         late_warnings += notes
     elif flags.get("param"):
         raise UsageError("--param fills the placeholders of a template: give --template too")
-    given = {key: value for key, value in flags.items()
-             if key in settings.sources and value is not None and value != []}
-    _layer(settings, given, "flag", explicit=True)
-    settings.aliases = {**BUILTIN_ALIASES, **cfg.aliases}
-    if settings.model in settings.aliases:
-        settings.sources["model"] += f" (alias '{settings.model}')"
-        settings.model = settings.aliases[settings.model]
-    settings.base_url = settings.base_url.rstrip("/")
+    layer({key: value for key, value in flags.items() if key in sources and value is not None and value != []},
+          "flag", is_explicit=True)
+    aliases = {**BUILTIN_ALIASES, **cfg.aliases}
+    model = values.get("model", DEFAULT_MODEL)
+    if model in aliases:
+        sources["model"] += f" (alias '{model}')"
+        values["model"] = aliases[model]
+    values["base_url"] = values.get("base_url", DEFAULT_BASE_URL).rstrip("/")
     if cfg.insecure:
         late_warnings.append(insecure_warning(cfg))
-    if not settings.quiet:
+    if not values.get("quiet", False):
         for message in late_warnings:
             warn(message)
-    return settings
-
-
-def _layer(settings: Settings, values: dict[str, Any], source: str, explicit: bool = False) -> None:
-    for key, value in values.items():
-        setattr(settings, key, value)
-        settings.sources[key] = source
-        if explicit:
-            settings.explicit.add(key)
+    return Settings(**values, profile=name or None, template=template, aliases=MappingProxyType(aliases),
+                    sources=MappingProxyType(sources), explicit=frozenset(explicit))
 
 
 def model_id(settings: Settings, name: str) -> str:
@@ -330,13 +334,15 @@ def model_id(settings: Settings, name: str) -> str:
     return (settings.aliases or BUILTIN_ALIASES).get(name, name)
 
 
-def remember(settings: Settings, flags: dict[str, Any], remembered: dict[str, Any]) -> None:
-    """A resumed conversation's settings beat the file and defaults; a flag (or template, or an
-    explicit --profile) beats them."""
-    for key, value in remembered.items():
-        if value is not None and flags.get(key) in (None, []) and key not in settings.explicit:
-            setattr(settings, key, value)
-            settings.sources[key] = "conversation"
+def remember(settings: Settings, flags: dict[str, Any], remembered: dict[str, Any]) -> Settings:
+    """The settings with a resumed conversation's: they beat the file and defaults; a flag (or
+    template, or an explicit --profile) beats them."""
+    changes = {key: value for key, value in remembered.items()
+               if value is not None and flags.get(key) in (None, []) and key not in settings.explicit}
+    if not changes:
+        return settings
+    return replace(settings, **changes,
+                   sources=MappingProxyType({**settings.sources, **dict.fromkeys(changes, "conversation")}))
 
 
 def warn(message: str) -> None:
