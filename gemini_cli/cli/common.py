@@ -39,12 +39,11 @@ def connect(settings: Settings, console: Console) -> Any:
 
 def run_and_render(
     client: Any, body: dict[str, Any], settings: Settings, console: Console, extra: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """Run one turn and render it; returns the reassembled Interaction (plus `extra`).
+) -> Any:
+    """Run one turn and render it; returns its runs.turn.Outcome: the reassembled Interaction
+    (plus `extra`) and the error that cut it short, rendered as far as it got either way."""
+    from dataclasses import replace
 
-    An error raised mid-turn still renders what arrived, and carries it as
-    `.partial_result` for the caller to save.
-    """
     from gemini_cli.request import schema as structured
     from gemini_cli.runs import turn
     from gemini_cli.render.tools import with_citations
@@ -53,20 +52,12 @@ def run_and_render(
         settings.output, console, thoughts=settings.thoughts, hold=settings.extract or settings.extract_last,
         markdown=settings.markdown and structured.json_format(body.get("response_format")) is None,
     )
-    try:
-        builder = turn.run(client, body, renderer, on_malformed=lambda data: console.warn(f"skipped a malformed event: {data[:80]!r}"))
-    except BaseException as exc:
-        partial = getattr(exc, "partial", None)
-        if partial is not None:
-            result = with_citations({**partial.result(), **(extra or {})})
-            exc.partial_result = result  # type: ignore[attr-defined]
-            renderer.finish(result)
-        raise
-    result = with_citations({**builder.result(), **(extra or {})})
-    renderer.finish(result)
-    if settings.usage:
-        console.write(usage_line(result.get("usage")) + "\n")
-    return result
+    outcome = turn.run(client, body, renderer, on_malformed=lambda data: console.warn(f"skipped a malformed event: {data[:80]!r}"))
+    outcome = replace(outcome, result=with_citations({**outcome.result, **(extra or {})}))
+    renderer.finish(outcome.result)
+    if settings.usage and outcome.error is None:
+        console.write(usage_line(outcome.result.get("usage")) + "\n")
+    return outcome
 
 
 def run_turn(settings, console, conversation, text, attachments, mime, *, key, background=False, dry_run=False) -> Any:
@@ -105,13 +96,12 @@ def run_turn(settings, console, conversation, text, attachments, mime, *, key, b
             extra = {"conversation": {"id": conversation.conversation.id, "path": str(conversation.path)}}
         if background:
             return start_background(client, body, settings, conversation, input, extra)
-        try:
-            result = run_and_render(client, body, settings, console, extra)
-        except BaseException as exc:
-            partial = getattr(exc, "partial_result", None)
-            if partial is not None and (partial.get("id") or partial.get("steps")):
-                conversation.record(input, partial, status="interrupted")
-            raise
+        outcome = run_and_render(client, body, settings, console, extra)
+        result = outcome.result
+        if outcome.error is not None:
+            if result.get("id") or result.get("steps"):
+                conversation.record(input, result, status="interrupted")
+            raise outcome.error
         conversation.record(input, result)
         error = structured.after_turn(settings, body, result, turn.outcome_error(result))
         if error is not None:

@@ -245,14 +245,15 @@ def fetch(
     console = _console(settings.quiet)
     renderer = renderer_for(settings.output, console, thoughts=settings.thoughts)
     with _client(settings, console) as client:
-        try:
-            result = _stream(client, interaction_id, renderer, console) if stream else \
-                _poll(client, interaction_id, wait, interval, console, renderer)
-        except BaseException as exc:
-            partial = getattr(exc, "partial", None)
-            if partial is not None and partial.steps:
-                renderer.finish(partial.result())
-            raise
+        if stream:
+            outcome = _stream(client, interaction_id, renderer, console)
+            if outcome.error is not None:
+                if outcome.result["steps"]:
+                    renderer.finish(outcome.result)
+                raise outcome.error
+            result = outcome.result
+        else:
+            result = _poll(client, interaction_id, wait, interval, console, renderer)
     renderer.finish(result)
     if settings.usage:
         console.write(usage_line(result.get("usage")) + "\n")
@@ -281,12 +282,12 @@ def _poll(client: Any, interaction_id: str, wait: bool, interval: float, console
     return builder.result()
 
 
-def _stream(client: Any, interaction_id: str, renderer: Any, console: Any) -> dict[str, Any]:
+def _stream(client: Any, interaction_id: str, renderer: Any, console: Any) -> Any:
+    """The interaction streamed (runs.turn.Outcome: what arrived, and the error that stopped it)."""
     from gemini_cli.runs import turn
 
-    builder = turn.follow(client, interaction_id, renderer,
-                          on_malformed=lambda data: console.warn(f"skipped a malformed event: {data[:80]!r}"))
-    return builder.result()
+    return turn.follow(client, interaction_id, renderer,
+                       on_malformed=lambda data: console.warn(f"skipped a malformed event: {data[:80]!r}"))
 
 
 def _check_outcome(interaction_id: str, result: dict[str, Any]) -> None:

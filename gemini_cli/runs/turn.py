@@ -1,12 +1,13 @@
 """Run one turn: create (streamed or not), follow continuation hops, feed a renderer.
 
-Shared by `generate` and `chat`. Returns the InteractionBuilder; an error raised
-mid-turn carries it as `.partial` so the caller can save what arrived.
+Shared by `generate`, `chat` and `history fetch`. Returns an Outcome: what arrived, and the
+error that cut the turn short, which the caller raises once the partial answer is saved.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import httpx
@@ -20,13 +21,23 @@ from gemini_cli.errors import ExitCode, GeminiCliError, NotCompleted, StreamInte
 MAX_HOPS = 50
 
 
+@dataclass
+class Outcome:
+    """One turn as far as it got: the reassembled Interaction, and the error that cut it short
+    (an API or network error, Ctrl-C, SIGTERM), None when the turn ran to its end. The caller
+    renders and saves the partial answer, then raises the error."""
+
+    result: dict[str, Any]
+    error: BaseException | None = None
+
+
 def run(
     client: ApiClient,
     body: dict[str, Any],
     renderer: Any,
     *,
     on_malformed: Callable[[str], None] | None = None,
-) -> InteractionBuilder:
+) -> Outcome:
     builder = InteractionBuilder()
     try:
         for _ in range(MAX_HOPS):
@@ -41,22 +52,20 @@ def run(
                 break  # done, or a hop that made no progress
             body = interactions.continuation_body(body, builder.interaction)
     except BaseException as exc:  # errors, Ctrl-C, SIGTERM: the caller saves what arrived
-        exc.partial = builder  # type: ignore[attr-defined]
-        raise
-    return builder
+        return Outcome(builder.result(), exc)
+    return Outcome(builder.result())
 
 
 def follow(client: ApiClient, interaction_id: str, renderer: Any, *,
-           on_malformed: Callable[[str], None] | None = None) -> InteractionBuilder:
+           on_malformed: Callable[[str], None] | None = None) -> Outcome:
     """Stream an existing (background) interaction with GET ?stream=true, resuming drops."""
     builder = InteractionBuilder()
     builder.interaction["id"] = interaction_id
     try:
         _stream_hop(client, {}, builder, renderer, on_malformed, interactions.stream(client, interaction_id))
     except BaseException as exc:
-        exc.partial = builder  # type: ignore[attr-defined]
-        raise
-    return builder
+        return Outcome(builder.result(), exc)
+    return Outcome(builder.result())
 
 
 def _stream_hop(client, body, builder, renderer, on_malformed, response=None) -> None:
