@@ -1,4 +1,5 @@
-"""Options -> create-interaction request body. The place to look for "where does --seed go".
+"""Options -> create-interaction request body, and back. The place to look for "where does
+--seed go", and for how a saved conversation's fields become settings again on resume.
 
 Pure functions: only the fields that are set, snake_case, as the API documents them.
 """
@@ -10,23 +11,42 @@ from typing import Any
 from gemini_cli.state.config import Settings
 
 
+# Settings keys <-> generation_config fields: the body is built, and a resumed conversation's
+# settings recovered, from this one table.
+GENERATION_FIELDS = {
+    "temperature": "temperature", "top_p": "top_p", "seed": "seed", "max_tokens": "max_output_tokens",
+    "stop": "stop_sequences", "thinking": "thinking_level",
+}
+
+
 def generation_config(settings: Settings) -> dict[str, Any]:
     config: dict[str, Any] = {}
-    if settings.temperature is not None:
-        config["temperature"] = settings.temperature
-    if settings.top_p is not None:
-        config["top_p"] = settings.top_p
-    if settings.seed is not None:
-        config["seed"] = settings.seed
-    if settings.max_tokens is not None:
-        config["max_output_tokens"] = settings.max_tokens
-    if settings.stop:
-        config["stop_sequences"] = list(settings.stop)
-    if settings.thinking is not None:
-        config["thinking_level"] = settings.thinking
+    for key, name in GENERATION_FIELDS.items():
+        value = getattr(settings, key)
+        if key == "stop":
+            if value:
+                config[name] = list(value)
+        elif value is not None:
+            config[name] = value
     if settings.thoughts:
         config["thinking_summaries"] = "auto"
     return config
+
+
+def remembered(conv: Any) -> dict[str, Any]:
+    """The settings a saved conversation (state.conversation.Conversation) carries, by the
+    names of their flags; config.remember lets flags given now override them. The API keeps
+    none of these between turns, so they are re-sent each turn."""
+    if conv is None:
+        return {}
+    config = conv.generation_config or {}
+    values: dict[str, Any] = {"model": conv.model, "system": conv.system_instruction, "store": conv.store}
+    values.update({key: config.get(name) for key, name in GENERATION_FIELDS.items()})
+    if config.get("thinking_summaries") == "auto":
+        values["thoughts"] = True
+    values["tools"] = list(conv.tools) or None  # tool objects, sent back as they are
+    values["response_format"] = conv.response_format  # --schema/--json/--no-json replace it
+    return values
 
 
 def tools(settings: Settings) -> list[dict[str, Any]]:
