@@ -457,3 +457,13 @@ def test_network_subcommands_need_a_key_and_list_does_not(home, monkeypatch):
     assert run(["history", "fetch", "v1_x"]).exit_code == 3
     assert run(["history", "cancel", "v1_x"]).exit_code == 3
     assert run(["history", "list"]).exit_code == 0
+
+
+def test_short_time_formats_ours_and_the_apis_timestamps_alike():
+    from gemini_cli.render.transcript import one_line, short_time
+
+    assert short_time("2026-05-22T10:00:05.123Z") == "2026-05-22 10:00 UTC"  # ours, cut as text
+    assert short_time("2026-05-22T12:00:05.123456+02:00") == "2026-05-22 10:00 UTC"  # the API's, parsed
+    assert short_time("2026-05-22T10:00:05z") == "2026-05-22 10:00 UTC"
+    assert (short_time("soon"), short_time(None)) == ("soon", "")
+    assert one_line(" a\n b\tc ") == "a b c" and one_line(None) == ""

@@ -11,8 +11,8 @@ tidied): bash `type,value`; zsh `type`, `value`, `help or _` on three lines; fis
 `type,value[<TAB>help]`. type is `plain`, or `file` / `dir` to let the shell complete paths.
 
 Completion runs on every TAB, so it must stay cheap: this module imports nothing at the top
-but os/re, the completers read local files only (conversation index, config.yaml) and never
-import httpx. A completer that fails offers nothing rather than printing into the prompt.
+but os/re and render.transcript (stdlib only), the completers read local files only
+(conversation index, config.yaml) and never import httpx. A completer that fails offers nothing rather than printing into the prompt.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from __future__ import annotations
 import os
 import re
 from typing import Any
+
+from gemini_cli.render.transcript import one_line
 
 PROG = "gemini-cli"
 COMPLETE_VAR = "_GEMINI_CLI_COMPLETE"
@@ -260,7 +262,7 @@ def completion_args(shell: str, environ: Any) -> tuple[list[str], str]:
 
 def format_item(shell: str, type_: str, value: str, help_: str | None) -> str:
     """One candidate as the script for shell parses it (help on one line)."""
-    help_ = _one_line(help_)
+    help_ = one_line(help_)
     if shell == "bash":
         return f"{type_},{value}"
     if shell == "zsh":
@@ -282,7 +284,7 @@ def complete_conversation_id(ctx: Any = None, args: Any = None, incomplete: str 
         from gemini_cli.state.store import ConversationStore
 
         wanted = incomplete.lower()
-        return [(s["id"], _one_line(s["title"]) or "(untitled)")
+        return [(s["id"], one_line(s["title"]) or "(untitled)")
                 for s in ConversationStore().list() if s["id"].lower().startswith(wanted)]
     except Exception:  # noqa: BLE001 - a TAB must never print a traceback into the prompt
         return []
@@ -365,17 +367,13 @@ def config_section(key: str) -> dict[Any, Any]:
 
 def _profile_help(body: Any) -> str:
     model = body.get("model") if isinstance(body, dict) else None
-    return f"model {_one_line(model)}" if model else ""
+    return f"model {one_line(model)}" if model else ""
 
 
 def _alias_target(value: Any) -> str:
     if isinstance(value, dict):  # tolerate `name: {model: id}`
         value = value.get("model", "")
-    return _one_line(str(value))
-
-
-def _one_line(text: Any) -> str:
-    return " ".join(str(text or "").split())
+    return one_line(str(value))
 
 
 

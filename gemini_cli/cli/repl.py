@@ -117,7 +117,9 @@ def suggest(name: str) -> str | None:
 
 def shorten(text: str, width: int = 100) -> str:
     """One line: whitespace collapsed, cut to width with an ellipsis."""
-    line = " ".join(text.split())
+    from gemini_cli.render.transcript import one_line
+
+    line = one_line(text)
     return line if len(line) <= width else line[: width - 1].rstrip() + "…"
 
 

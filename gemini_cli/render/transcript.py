@@ -8,18 +8,32 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gemini_cli.state.conversation import Conversation, Turn
+from gemini_cli.state.conversation import Conversation, Turn, parse_time
 
 _USAGE_FIELDS = (("total_input_tokens", "input"), ("total_cached_tokens", "cached"),
                  ("total_output_tokens", "output"), ("total_thought_tokens", "thought"),
                  ("total_tool_use_tokens", "tool use"), ("total_tokens", "total"))
 
 
-def short_time(iso: str) -> str:
-    """`2026-05-22T10:00:05.123Z` -> `2026-05-22 10:00 UTC` (as given if it is not that shape)."""
-    if len(iso) >= 16 and iso[10:11] == "T" and iso.endswith("Z"):
-        return f"{iso[:10]} {iso[11:16]} UTC"
-    return iso
+def one_line(text: Any) -> str:
+    """Whitespace (newlines too) collapsed to single spaces: a title or a name in a table row."""
+    return " ".join(str(text or "").split())
+
+
+def short_time(value: Any) -> str:
+    """RFC 3339 -> `2026-05-22 10:00 UTC` (as given when it is not a timestamp).
+
+    Our own timestamps (UTC, ending in Z) are cut as text: `history list` formats hundreds
+    of them and never imports datetime; the API's (any offset) are parsed.
+    """
+    if isinstance(value, str) and len(value) >= 16 and value[10:11] == "T" and value.endswith("Z"):
+        return f"{value[:10]} {value[11:16]} UTC"
+    when = parse_time(value)
+    if when is None:
+        return str(value or "")
+    from datetime import timezone
+
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def mode_name(conv: Conversation) -> str:

@@ -13,9 +13,12 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from gemini_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 FORMAT = "gemini-cli.conversation"
 CURRENT_VERSION = 1
@@ -53,6 +56,22 @@ def now_iso() -> str:
     """UTC now as ISO-8601 with milliseconds and "Z" (sorts as text; no datetime import)."""
     ns = time.time_ns()
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 1_000_000_000)) + ".%03dZ" % (ns // 1_000_000 % 1000)
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An RFC 3339 timestamp (``Z`` or an offset), or None."""
+    from datetime import datetime, timezone  # here only: listing conversations never parses a time
+
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text[-1] in "zZ":
+        text = text[:-1] + "+00:00"  # Python 3.10's fromisoformat knows no Z
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 def new_id() -> str:
