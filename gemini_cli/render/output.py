@@ -256,22 +256,21 @@ def renderer_for(mode: str, console: Console, *, thoughts: bool = False, markdow
     return TextRenderer(console, thoughts=thoughts, markdown=markdown and use_colour(sys.stdout), hold=hold)
 
 
+# The Interaction's `usage` fields worth a word, in the order they are shown.
+USAGE_FIELDS = (("total_input_tokens", "input"), ("total_cached_tokens", "cached"),
+                ("total_output_tokens", "output"), ("total_thought_tokens", "thought"),
+                ("total_tool_use_tokens", "tool use"), ("total_tokens", "total"))
+
+
+def usage_text(usage: dict[str, Any] | None) -> str:
+    """`5 input, 7 output, 15 total tokens`; empty when nothing was reported."""
+    parts = [f"{usage[k]} {label}" for k, label in USAGE_FIELDS if isinstance((usage or {}).get(k), int)]
+    return ", ".join(parts) + " tokens" if parts else ""
+
+
 def usage_line(usage: dict[str, Any] | None) -> str:
-    if not usage:
-        return "usage: not reported"
-    parts = [
-        f"{usage[key]} {label}"
-        for key, label in (
-            ("total_input_tokens", "input"),
-            ("total_cached_tokens", "cached"),
-            ("total_output_tokens", "output"),
-            ("total_thought_tokens", "thought"),
-            ("total_tool_use_tokens", "tool use"),
-            ("total_tokens", "total"),
-        )
-        if isinstance(usage.get(key), int)
-    ]
-    return "usage: " + ", ".join(parts) + " tokens"
+    """The --usage line on stderr."""
+    return "usage: " + (usage_text(usage) or "not reported")
 
 
 def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:

@@ -8,11 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from gemini_cli.render.output import usage_text
 from gemini_cli.state.conversation import Conversation, Turn, parse_time
-
-_USAGE_FIELDS = (("total_input_tokens", "input"), ("total_cached_tokens", "cached"),
-                 ("total_output_tokens", "output"), ("total_thought_tokens", "thought"),
-                 ("total_tool_use_tokens", "tool use"), ("total_tokens", "total"))
 
 
 def one_line(text: Any) -> str:
@@ -38,12 +35,6 @@ def short_time(value: Any) -> str:
 
 def mode_name(conv: Conversation) -> str:
     return "server-side" if conv.store else "stateless (store: false)"
-
-
-def usage_text(usage: dict[str, Any] | None) -> str:
-    """`5 input, 7 output, 15 total tokens`; empty when nothing was reported."""
-    parts = [f"{usage[k]} {label}" for k, label in _USAGE_FIELDS if isinstance((usage or {}).get(k), int)]
-    return ", ".join(parts) + " tokens" if parts else ""
 
 
 def block_text(block: Any) -> str:
