@@ -9,7 +9,8 @@ from pathlib import Path
 from conftest import USAGE, interaction, sse, text_events
 from conftest import run_checked as run
 from gemini_cli.state import store
-from gemini_cli.state.conversation import Conversation, user_input_step
+from gemini_cli.request.inputs import user_input_step
+from gemini_cli.state.conversation import Conversation
 
 MODEL = "gemini-3-flash-preview"
 SIG = "CiQBjz1rX+t2WdV4/Hq0m9Yp7GL4+3YeO0Xw8dJp0b+7N6Q2sxo="

@@ -15,7 +15,8 @@ from typing import Any
 
 from gemini_cli.state import store
 from gemini_cli.state.config import Settings
-from gemini_cli.state.conversation import Conversation, Turn, user_input_step
+from gemini_cli.request.inputs import user_input_step
+from gemini_cli.state.conversation import Conversation, Turn
 from gemini_cli.errors import UsageError
 
 

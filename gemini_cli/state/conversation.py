@@ -86,12 +86,6 @@ def make_title(text: str) -> str:
     return line if len(line) <= TITLE_MAX else line[: TITLE_MAX - 1].rstrip() + "…"
 
 
-def user_input_step(content: str | list[dict[str, Any]]) -> dict[str, Any]:
-    """A user_input step from plain text or a list of content blocks."""
-    blocks = [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
-    return {"type": "user_input", "content": blocks}
-
-
 def step_texts(step: dict[str, Any]) -> list[str]:
     """The text blocks of a step's content (a bare string counts: the docs send one)."""
     content = step.get("content")
