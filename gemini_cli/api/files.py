@@ -24,7 +24,7 @@ import time
 from typing import Any, BinaryIO, Callable, Iterator
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from gemini_cli.api.client import ApiClient, parse_json_body
+from gemini_cli.api.client import RETRY_STATUSES, ApiClient, parse_json_body
 from gemini_cli.errors import ApiError, ExitCode, GeminiCliError, NetworkError, UsageError
 
 CHUNK_SIZE = 8 * 1024 * 1024  # as the official SDK; a multiple of the protocol's 256 KiB
@@ -35,7 +35,6 @@ POLL_MAX = 10.0  # ... up to this
 
 Progress = Callable[[int, int], None]  # (bytes the server has, total)
 
-_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
 _URI_ID = re.compile(r"/files/([a-z0-9-]+)")
 
@@ -222,7 +221,7 @@ def _chunk_headers(client: ApiClient, command: str, offset: int | None = None) -
 def _retryable(exc: Exception) -> bool:
     if isinstance(exc, NetworkError):
         return True
-    return isinstance(exc, ApiError) and exc.status in _RETRY_STATUSES
+    return isinstance(exc, ApiError) and exc.status in RETRY_STATUSES
 
 
 def send_chunks(
