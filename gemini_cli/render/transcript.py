@@ -129,7 +129,7 @@ def render_text(conv: Conversation, path: Any = None, *, thoughts: bool = False)
             head.append(turn.model)
         head += [turn.interaction_id or "", _turn_status(turn)]
         lines += ["", "── " + " · ".join(h for h in head if h)]
-        lines += ["> " + line if line else ">" for line in user_text(turn).split("\n")]
+        lines.append(_quote(user_text(turn)))
         for kind, text in _answer_parts(turn, thoughts):
             lines.append("")
             if kind == "thought":
