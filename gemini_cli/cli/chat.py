@@ -73,7 +73,7 @@ def chat(
 
     for spec in attachments:
         check_attachment(spec, mime)  # before the user types anything
-    from gemini_cli.request.schema import check_settings
+    from gemini_cli.request.body import check_settings
 
     settings = check_settings(settings)  # a bad --schema or --tool mix, before the user types anything
     key = apikey.get()

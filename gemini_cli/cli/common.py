@@ -67,7 +67,7 @@ def run_turn(settings, console, conversation, text, attachments, mime, *, key, b
     from gemini_cli.runs import turn
     from gemini_cli.runs.session import new_path_for
 
-    settings = structured.check_settings(settings)  # a bad --schema exits 2 before anything is sent
+    settings = request.check_settings(settings)  # a bad --schema exits 2 before anything is sent
     with open_client(settings, key, console) as client:
         input = text
         if attachments:

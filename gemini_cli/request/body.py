@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gemini_cli.errors import UsageError
 from gemini_cli.state.config import Settings
 
 
@@ -51,15 +52,38 @@ def remembered(conv: Any) -> dict[str, Any]:
 
 def tools(settings: Settings) -> list[dict[str, Any]]:
     """`tools`: `{"type": NAME}` per --tool (google_search, code_execution, url_context), or remembered ones."""
-    from gemini_cli.render.tools import tools as build
+    return tool_list(settings.tools)
 
-    return build(settings.tools)
+
+NO_TOOLS = "none"  # `--tool none`
+
+
+def tool_list(names: Any) -> list[dict[str, Any]]:
+    """`--tool` names (or remembered tool objects) -> the body's `tools`, in order, once each.
+
+    `--tool none` alone means no tools (it clears tools a conversation remembers).
+    Tool objects from a saved conversation are sent back unchanged.
+    """
+    names = list(names or [])
+    if NO_TOOLS in names:
+        if len(names) > 1:
+            raise UsageError("--tool none means no tools; it cannot be combined with other --tool values")
+        return []
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for item in names:
+        tool = dict(item) if isinstance(item, dict) else {"type": str(item)}
+        key = repr(sorted(tool.items()))
+        if key not in seen:
+            seen.add(key)
+            out.append(tool)
+    return out
 
 
 def response_format(settings: Settings) -> Any:
     """`response_format`: `{"type": "text", "mime_type": "application/json", "schema"?: {...}}`.
 
-    The schema must already be loaded (structured.check_settings turns --schema @FILE into a mapping).
+    The schema must already be loaded (check_settings turns --schema @FILE into a mapping).
     """
     from gemini_cli.request.schema import response_format as build
 
@@ -97,3 +121,23 @@ def create_body(
     if stream:
         body["stream"] = True
     return body
+
+
+def check_settings(settings: Any) -> Any:
+    """Exit 2 before anything is sent: a bad --schema, contradictory flags, --tool none mixed.
+    Returns the settings with the schema loaded (a mapping, from JSON text or @FILE)."""
+    from dataclasses import replace
+
+    from gemini_cli.request.schema import load_schema, response_format
+
+    schema = settings.schema
+    if settings.json_mode is False and str(settings.sources.get("schema", "")).startswith("template"):
+        schema = None  # --no-json drops a template's schema (a --schema flag with it is an error)
+    settings = replace(settings, schema=load_schema(schema))
+    response_format(settings.schema, settings.json_mode)  # --schema with --no-json is exit 2
+    tool_list(settings.tools)  # --tool none mixed with others is exit 2
+    if settings.extract and settings.extract_last:
+        raise UsageError("give --extract or --extract-last, not both")
+    if (settings.extract or settings.extract_last) and settings.output != "text":
+        raise UsageError(f"--extract prints a code block as text; it cannot be combined with -o {settings.output}")
+    return settings

@@ -124,26 +124,6 @@ def pointer(path: Any) -> str:
 # -- one turn: before sending, after saving ------------------------------------------
 
 
-def check_settings(settings: Any) -> Any:
-    """Exit 2 before anything is sent: a bad --schema, contradictory flags, --tool none mixed.
-    Returns the settings with the schema loaded (a mapping, from JSON text or @FILE)."""
-    from dataclasses import replace
-
-    from gemini_cli.render.tools import tools
-
-    schema = settings.schema
-    if settings.json_mode is False and str(settings.sources.get("schema", "")).startswith("template"):
-        schema = None  # --no-json drops a template's schema (a --schema flag with it is an error)
-    settings = replace(settings, schema=load_schema(schema))
-    response_format(settings.schema, settings.json_mode)
-    tools(settings.tools)
-    if settings.extract and settings.extract_last:
-        raise UsageError("give --extract or --extract-last, not both")
-    if (settings.extract or settings.extract_last) and settings.output != "text":
-        raise UsageError(f"--extract prints a code block as text; it cannot be combined with -o {settings.output}")
-    return settings
-
-
 def after_turn(settings: Any, body: dict[str, Any], result: dict[str, Any], outcome: Exception | None,
                stdout: Any = None) -> Exception | None:
     """The turn is saved: print an --extract block, then report (in this order) a status

@@ -21,7 +21,6 @@ from gemini_cli.errors import UsageError
 
 SETTINGS = ("model", "temperature", "top_p", "max_tokens", "seed", "stop", "thinking", "thoughts")
 FIELDS = ("description", "system", "prompt", "schema", "defaults") + SETTINGS
-POSITIONS = ("before", "after", "input")
 INPUT = "input"
 _TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_-]*)\}|[{}]")
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
