@@ -148,7 +148,7 @@ def test_api_version_and_base_url_flags(api, monkeypatch):
 # BUG (gemini_cli/app.py, FunnelGroup.invoke): click's own usage errors (BadParameter,
 # NoSuchOption) raised while parsing a subcommand's options are caught by the
 # `except Exception` funnel and reported as "internal error" with exit 1 instead of
-# click's usage message and exit 2. Fix: re-raise ClickException (typer._click.exceptions)
+# click's usage message and exit 2. Fix: re-raise ClickException (click.exceptions)
 # next to typer.Exit / typer.Abort before the catch-all.
 def test_bad_flag_values_exit_2_without_sending(api, args):
     result = run(["generate", *args, "hi"])
