@@ -192,7 +192,7 @@ def test_piped_settings_commands(api, home):
 def test_piped_bad_thinking_level(api, home):
     result = run(["chat"], input="/thinking loud\n")
     assert result.exit_code == 2
-    assert "minimal, low, medium, high" in result.stderr
+    assert "minimal, low, medium, high, xhigh" in result.stderr
 
 
 def test_piped_thoughts_go_to_stderr_without_colour(api, home):

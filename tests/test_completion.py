@@ -142,7 +142,7 @@ def test_bash_completes_options():
 
 
 def test_bash_completes_choices():
-    assert bash_complete("generate", "--thinking", "") == ["minimal", "low", "medium", "high"]
+    assert bash_complete("generate", "--thinking", "") == ["minimal", "low", "medium", "high", "xhigh"]
     assert bash_complete("chat", "--thinking", "m") == ["minimal", "medium"]
     assert bash_complete("generate", "-o", "j") == ["json", "jsonl"]
     assert bash_complete("completion", "") == ["bash", "zsh", "fish"]
@@ -202,7 +202,7 @@ def builtin_aliases() -> list[str]:
 
 
 def test_bash_completes_model_ids():
-    assert bash_complete("generate", "-m", "gemini-2.5") == ["gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite"]
+    assert bash_complete("generate", "-m", "gemini-3.") == ["gemini-3.1-pro-preview", "gemini-3.1-flash-lite", "gemini-3.5-flash"]
     assert bash_complete("chat", "--model", "gemma") == ["gemma-4-31b-it", "gemma-4-26b-a4b-it"]
 
 
@@ -214,9 +214,9 @@ def test_bash_completes_model_aliases_from_the_config_first(home):
 
 
 def test_bash_splits_model_equals_value():
-    # bash breaks `--model=gemini-2.5-f` into `--model`, `=`, `gemini-2.5-f`
-    assert bash_complete("generate", "--model", "=", "gemini-2.5-f") == ["gemini-2.5-flash", "gemini-2.5-flash-lite"]
-    assert bash_complete("generate", "--model=gemini-2.5-f") == ["gemini-2.5-flash", "gemini-2.5-flash-lite"]
+    # bash breaks `--model=gemini-f` into `--model`, `=`, `gemini-f`
+    assert bash_complete("generate", "--model", "=", "gemini-f") == ["gemini-flash-latest", "gemini-flash-lite-latest"]
+    assert bash_complete("generate", "--model=gemini-f") == ["gemini-flash-latest", "gemini-flash-lite-latest"]
 
 
 def test_a_bad_config_still_completes_models(home):
@@ -304,7 +304,7 @@ def test_zsh_answer_has_type_value_and_help_lines(saved):
         "plain", "cab1230000001", "Plan the trip",
     ]
     lines = ask("zsh", "gemini-cli generate --thinking ", "3").stdout.splitlines()
-    assert lines == ["plain", "minimal", "_", "plain", "low", "_", "plain", "medium", "_", "plain", "high", "_"]
+    assert lines == ["plain", "minimal", "_", "plain", "low", "_", "plain", "medium", "_", "plain", "high", "_", "plain", "xhigh", "_"]
 
 
 def test_fish_answer_has_value_tab_help(saved):
@@ -320,9 +320,9 @@ def test_fish_answer_has_value_tab_help(saved):
 
 
 def test_zsh_and_fish_keep_the_option_of_an_equals_word():
-    # they replace the whole word `--model=gemini-2.5-f`, so candidates carry the `--model=`
-    zsh = ask("zsh", "gemini-cli generate --model=gemini-2.5-f", "2").stdout.splitlines()
-    assert zsh == ["plain", "--model=gemini-2.5-flash", "_", "plain", "--model=gemini-2.5-flash-lite", "_"]
+    # they replace the whole word `--model=gemini-f`, so candidates carry the `--model=`
+    zsh = ask("zsh", "gemini-cli generate --model=gemini-f", "2").stdout.splitlines()
+    assert zsh == ["plain", "--model=gemini-flash-latest", "_", "plain", "--model=gemini-flash-lite-latest", "_"]
     fish = ask("fish", "gemini-cli chat --thinking=m", "--thinking=m").stdout.splitlines()
     assert fish == ["plain,--thinking=minimal", "plain,--thinking=medium"]
 

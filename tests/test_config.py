@@ -262,7 +262,7 @@ def test_malformed_yaml_exits_2_naming_file_and_line(api, home, text, where):
         ("stream: 1\n", "'stream' must be true or false, got 1"),
         ("stop: END\n", "'stop' must be a list of strings, got 'END'"),
         ("stop: [1, 2]\n", "'stop' must be a list of strings, got [1, 2]"),
-        ("thinking: extreme\n", "'thinking' must be one of minimal, low, medium, high"),
+        ("thinking: extreme\n", "'thinking' must be one of minimal, low, medium, high, xhigh"),
         ("output: xml\n", "'output' must be one of text, json, jsonl"),
         ("temperature: 3\n", "'temperature' must be between 0 and 2, got 3"),
         ("top_p: -0.1\n", "'top_p' must be between 0 and 1, got -0.1"),

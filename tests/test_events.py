@@ -252,9 +252,45 @@ def test_unknown_deltas_are_kept():
         delta(0, frames=3),
         delta(0, type="text", text="b"),
     ])
-    step = builder.result()["steps"][0]
-    assert step["content"] == [{"type": "text", "text": "ab"}]
-    assert step["unknown_deltas"] == [{"type": "hologram", "frames": [1, 2]}, {"frames": 3}]
+    result = builder.result()
+    assert result["steps"] == [{"type": "model_output", "content": [{"type": "text", "text": "ab"}]}]
+    assert result["unplaced_deltas"] == [{"index": 0, "delta": {"type": "hologram", "frames": [1, 2]}},
+                                         {"index": 0, "delta": {"frames": 3}}]
+
+
+def test_unplaced_index_is_the_position_in_steps():
+    builder = build([
+        {"event_type": "step.start", "index": 2, "step": {"type": "model_output"}},
+        delta(2, type="hologram"),
+    ])
+    result = builder.result()
+    assert result["steps"] == [{"type": "model_output"}]
+    assert result["unplaced_deltas"] == [{"index": 0, "delta": {"type": "hologram"}}]
+
+
+def test_delta_fields_go_only_where_the_step_type_has_them():
+    builder = build([
+        {"event_type": "step.start", "index": 0, "step": {"type": "model_output"}},
+        delta(0, type="audio", data="AAAA", mime_type="audio/l16", rate=24000, sample_rate=24000, loudness=3),
+        delta(0, type="image", data="iVBO", mime_type="image/png", resolution="high"),
+        {"event_type": "step.start", "index": 1, "step": {"type": "file_search_result", "call_id": "f1"}},
+        delta(1, type="file_search_result", result=[{"x": 1}], signature="s"),
+        {"event_type": "step.start", "index": 2, "step": {"type": "thought"}},
+        delta(2, type="google_search_call", arguments={"queries": ["q"]}),
+    ])
+    result = builder.result()
+    assert result["steps"] == [
+        {"type": "model_output", "content": [
+            {"type": "audio", "data": "AAAA", "mime_type": "audio/l16", "sample_rate": 24000},
+            {"type": "image", "data": "iVBO", "mime_type": "image/png", "resolution": "high"}]},
+        {"type": "file_search_result", "call_id": "f1", "signature": "s"},
+        {"type": "thought"},
+    ]
+    assert result["unplaced_deltas"] == [
+        {"index": 0, "delta": {"type": "audio", "rate": 24000, "loudness": 3}},
+        {"index": 1, "delta": {"type": "file_search_result", "result": [{"x": 1}]}},
+        {"index": 2, "delta": {"type": "google_search_call", "arguments": {"queries": ["q"]}}},
+    ]
 
 
 def test_unknown_events_and_steps_are_tolerated():

@@ -240,7 +240,8 @@ def test_unknown_event_and_delta_types_are_ignored_quietly(server, home):
     result = run_checked(["generate", PROMPT])
     assert (result.exit_code, result.stdout, result.stderr) == (0, "Hello world\n", "")
     turn = the_turn(home)
-    assert turn["status"] == "completed" and turn["steps"][1]["unknown_deltas"] == [{"type": "hologram", "z": 1}]
+    assert turn["status"] == "completed" and "unknown_deltas" not in turn["steps"][1]
+    assert turn["unplaced_deltas"] == [{"index": 1, "delta": {"type": "hologram", "z": 1}}]
 
 
 def test_a_huge_event(server, home):

@@ -65,13 +65,13 @@ def test_without_a_profile_the_top_level_applies(home):
 def test_flag_beats_profile_beats_file(home):
     add_config(home, PROFILES)
     body = dry_body(["--profile", "careful", "--temperature", "0.2", "-m", "pro", "hi"])
-    assert body["model"] == "gemini-3-pro-preview"
+    assert body["model"] == "gemini-3.1-pro-preview"
     assert body["generation_config"] == {"temperature": 0.2, "max_output_tokens": 100, "thinking_level": "low"}
 
 
 def test_default_profile_and_its_override(home):
     add_config(home, PROFILES + "default_profile: quick\n")
-    assert dry_body(["hi"])["model"] == "gemini-2.5-flash-lite"
+    assert dry_body(["hi"])["model"] == "gemini-3.1-flash-lite"
     assert dry_body(["hi"])["generation_config"] == {"temperature": 1.0, "thinking_level": "minimal"}
     assert dry_body(["--profile", "careful", "hi"])["model"] == "gemini-2.5-pro"
 
@@ -80,7 +80,7 @@ def test_environment_chooses_a_profile_between_flag_and_default(home, monkeypatc
     add_config(home, PROFILES + "default_profile: quick\n")
     monkeypatch.setenv("GEMINI_CLI_PROFILE", "careful")
     assert dry_body(["hi"])["model"] == "gemini-2.5-pro"
-    assert dry_body(["--profile", "quick", "hi"])["model"] == "gemini-2.5-flash-lite"
+    assert dry_body(["--profile", "quick", "hi"])["model"] == "gemini-3.1-flash-lite"
 
 
 def test_environment_beats_the_profile(home, monkeypatch):
@@ -120,7 +120,7 @@ def test_default_profile_must_exist(home):
     "text, message",
     [
         ("profiles:\n  quick:\n    temperature: hot\n", "'profiles.quick.temperature' must be a number, got 'hot'"),
-        ("profiles:\n  quick:\n    thinking: lots\n", "'profiles.quick.thinking' must be one of minimal, low, medium, high"),
+        ("profiles:\n  quick:\n    thinking: lots\n", "'profiles.quick.thinking' must be one of minimal, low, medium, high, xhigh"),
         ("profiles:\n  quick:\n    max_tokens: 0\n", "'profiles.quick.max_tokens' must be at least 1, got 0"),
         ("profiles: [quick]\n", "'profiles' must be a mapping of profile names to settings, got ['quick']"),
         ("profiles:\n  quick: flash\n", "'profiles.quick' must be a mapping of settings, got 'flash'"),
@@ -217,8 +217,8 @@ def test_chat_model_command_takes_an_alias(api, home):
     api.stream(text_events("ok"))
     result = run(["chat", "--no-save"], input="/model pro\nhi\n")
     assert result.exit_code == 0
-    assert "gemini-cli: model: gemini-3-pro-preview\n" in result.stderr
-    assert api.bodies()[0]["model"] == "gemini-3-pro-preview"
+    assert "gemini-cli: model: gemini-3.1-pro-preview\n" in result.stderr
+    assert api.bodies()[0]["model"] == "gemini-3.1-pro-preview"
 
 
 def test_explicit_profile_beats_a_resumed_conversation_default_profile_does_not(api, home):

@@ -48,7 +48,7 @@ def test_named_template_with_input_params_and_settings(home):
     result = generate(["-t", "review", "-p", "lang", "Go"], input="- old\n+ new\n")
     assert result.stderr == ""
     assert body_of(result) == {
-        "model": "gemini-3-pro-preview",
+        "model": "gemini-3.1-pro-preview",
         "input": "Review this change:\n- old\n+ new\n",
         "system_instruction": "You review Go code for the platform team.",
         "generation_config": {"temperature": 0.2, "thinking_level": "high"},
@@ -250,7 +250,7 @@ def test_template_on_chat_sets_system_model_and_settings(api, home):
     assert result.stderr == "gemini-cli: warning: chat uses only the system, model and settings of template 'review', not its prompt\n"
     body = api.bodies()[0]
     assert (body["model"], body["system_instruction"], body["input"]) == (
-        "gemini-3-pro-preview", "You review Go code for the platform team.", "hi")
+        "gemini-3.1-pro-preview", "You review Go code for the platform team.", "hi")
 
 
 # -- --stdin-position ------------------------------------------------------------------------

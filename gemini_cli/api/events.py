@@ -10,9 +10,39 @@ from __future__ import annotations
 import json
 from typing import Any
 
-# Fields a tool call/result delta carries; they replace the step's value.
-_TOOL_FIELDS = ("arguments", "result", "is_error", "signature", "name", "server_name", "search_type", "retrieval_type")
-_BINARY_DELTAS = frozenset({"image", "audio", "video", "document"})
+# What each step type may hold (interactions-api.md §4.2): a tool delta's fields are copied
+# onto its step only where that step type has them, so a step resent in stateless mode
+# carries no key the API does not define (an unknown field is a 400).
+STEP_FIELDS: dict[str, frozenset[str]] = {
+    kind: frozenset(names.split()) for kind, names in {
+        "function_call": "id name arguments",
+        "function_result": "call_id result name is_error",
+        "code_execution_call": "id arguments signature",
+        "code_execution_result": "call_id result is_error signature",
+        "url_context_call": "id arguments signature",
+        "url_context_result": "call_id result is_error signature",
+        "google_search_call": "id arguments search_type signature",
+        "google_search_result": "call_id result is_error signature",
+        "google_maps_call": "id arguments signature",
+        "google_maps_result": "call_id result signature",
+        "file_search_call": "id signature",
+        "file_search_result": "call_id signature",
+        "mcp_server_tool_call": "id name server_name arguments",
+        "mcp_server_tool_result": "call_id result name server_name",
+        "retrieval_call": "id arguments retrieval_type signature",
+        "retrieval_result": "call_id is_error signature",
+        "processing_call": "id signature",
+        "processing_result": "call_id signature",
+    }.items()
+}
+# A binary delta becomes a content block with the fields that block type has (§3.2);
+# e.g. the audio delta's deprecated `rate` has no place on an audio block.
+BLOCK_FIELDS: dict[str, frozenset[str]] = {
+    "image": frozenset({"data", "uri", "mime_type", "resolution"}),
+    "audio": frozenset({"data", "uri", "mime_type", "sample_rate", "channels"}),
+    "video": frozenset({"data", "uri", "mime_type", "resolution"}),
+    "document": frozenset({"data", "uri", "mime_type"}),
+}
 FINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "incomplete", "budget_exceeded", "requires_action"})
 
 
@@ -26,6 +56,9 @@ class InteractionBuilder:
         self.last_event_id: str | None = None
         self.events_since_id = 0  # events handled after the one named by last_event_id
         self.error: dict[str, Any] | None = None
+        # Deltas (or the fields of one) that have no place on their step: kept beside the
+        # steps as {"index", "delta"}, never on a step that stateless mode resends.
+        self.unplaced: list[dict[str, Any]] = []
         self._base = 0  # index of the current hop's step 0 in self.steps
         self._arguments: dict[int, list[str]] = {}
         # slot -> (text block, pieces): joined once at step.stop, not on every delta,
@@ -142,16 +175,26 @@ class InteractionBuilder:
         elif kind == "text_annotation_delta":
             self._join_text(slot)
             self._add_annotations(step, delta.get("annotations") or [])
-        elif kind in _BINARY_DELTAS:
-            block = {k: v for k, v in delta.items()}
-            step.setdefault("content", []).append(block)
-        elif isinstance(kind, str) and (kind.endswith("_call") or kind.endswith("_result")):
-            for key in _TOOL_FIELDS:
-                if key in delta:
-                    step[key] = delta[key]
+        elif kind in BLOCK_FIELDS:
+            allowed = BLOCK_FIELDS[kind] | {"type"}
+            step.setdefault("content", []).append({k: v for k, v in delta.items() if k in allowed})
+            self._unplaced(slot, delta, allowed)
+        elif isinstance(kind, str) and kind == step.get("type", kind) and kind in STEP_FIELDS:
+            step.setdefault("type", kind)
+            allowed = STEP_FIELDS[kind]
+            step.update((k, v) for k, v in delta.items() if k in allowed)
+            self._unplaced(slot, delta, allowed | {"type"})
         else:
-            # An unknown delta type: keep it on the step rather than lose it.
-            step.setdefault("unknown_deltas", []).append(delta)
+            # An unknown delta type, or a tool delta on a step of another type: kept beside
+            # the steps rather than lost.
+            self._unplaced(slot, delta, frozenset())
+
+    def _unplaced(self, slot: int, delta: dict[str, Any], placed: frozenset[str]) -> None:
+        rest = {k: v for k, v in delta.items() if k not in placed}
+        if rest:
+            if "type" in delta:
+                rest["type"] = delta["type"]
+            self.unplaced.append({"index": slot, "delta": rest})
 
     def _step_stop(self, event: dict[str, Any]) -> None:
         slot = self._slot(event.get("index"))
@@ -254,6 +297,10 @@ class InteractionBuilder:
         if usage is not None:
             interaction["usage"] = usage
         interaction["output_text"] = output_text(steps)
+        if self.unplaced:  # "index": the step's position in `steps`
+            position = {slot: n for n, slot in enumerate(i for i, step in enumerate(self.steps) if step is not None)}
+            interaction["unplaced_deltas"] = [{**item, "index": position.get(item["index"], item["index"])}
+                                              for item in self.unplaced]
         return interaction
 
 

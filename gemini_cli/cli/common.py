@@ -53,11 +53,36 @@ def run_and_render(
         markdown=settings.markdown and structured.json_format(body.get("response_format")) is None,
     )
     outcome = turn.run(client, body, renderer, on_malformed=lambda data: console.warn(f"skipped a malformed event: {data[:80]!r}"))
-    outcome = replace(outcome, result=with_citations({**outcome.result, **(extra or {})}))
-    renderer.finish(outcome.result)
-    if settings.usage and outcome.error is None:
-        console.write(usage_line(outcome.result.get("usage")) + "\n")
-    return outcome
+    result = with_citations({**outcome.result, **(extra or {})})
+    if outcome.error is not None:  # cut short: show what arrived
+        renderer.finish(result)
+        return replace(outcome, result=result)
+    media_error = save_answer_media(result, settings, console)
+    renderer.finish(result)
+    if settings.usage:
+        console.write(usage_line(result.get("usage")) + "\n")
+    # A media file that could not be written: the turn itself is finished (saved with its status).
+    return replace(outcome, result=result, error=media_error)
+
+
+def save_answer_media(result: dict[str, Any], settings: Settings, console: Console) -> Exception | None:
+    """Write the answer's image/audio/... blocks to --media-dir; list them as result["media"]
+    (printed after the text, or beside the blocks with -o json). Returns a write error."""
+    from gemini_cli.render.media import MediaWriteError, media_blocks, printed, save_media
+
+    if not media_blocks(result.get("steps") or []):
+        return None
+    error = None
+    try:
+        entries = save_media(result, settings.media_dir)
+    except MediaWriteError as exc:
+        entries, error = getattr(exc, "entries", []), exc
+    if entries:
+        result["media"] = entries
+    if settings.output == "jsonl" or settings.extract or settings.extract_last:  # stdout holds other things
+        for line in printed(entries):
+            console.note(f"media: {line}")
+    return error
 
 
 def run_turn(settings, console, conversation, text, attachments, mime, *, key, background=False, dry_run=False) -> Any:
@@ -67,7 +92,10 @@ def run_turn(settings, console, conversation, text, attachments, mime, *, key, b
     from gemini_cli.runs import turn
     from gemini_cli.runs.session import new_path_for
 
-    settings = request.check_settings(settings)  # a bad --schema exits 2 before anything is sent
+    settings = request.check_settings(settings)  # a bad --schema, --agent conflicts, a bad --body-extra: exit 2
+    # An agent runs in the background: unless its events are streamed, the turn is started
+    # and its id printed, as --background does (history fetch --wait|--stream gets the answer).
+    background = background or bool(settings.agent and not settings.stream)
     with open_client(settings, key, console) as client:
         input = text
         if attachments:
@@ -81,10 +109,11 @@ def run_turn(settings, console, conversation, text, attachments, mime, *, key, b
         tools, response_format = request.tools(settings), request.response_format(settings)
         history = conversation.prepare(settings, gen, input, tools, response_format)
         body = request.create_body(
-            model=settings.model, system_instruction=settings.system, generation_config=gen,
-            tools=tools, response_format=response_format,
+            model=settings.model, agent=settings.agent, system_instruction=settings.system, generation_config=gen,
+            tools=tools, response_format=response_format, service_tier=settings.service_tier,
             store=settings.store, background=background, stream=settings.stream and not background, **history,
         )
+        request.merge_extra(body, settings.body_extra)
         if dry_run:
             from gemini_cli.render.dryrun import show_request
 
@@ -98,11 +127,13 @@ def run_turn(settings, console, conversation, text, attachments, mime, *, key, b
             return start_background(client, body, settings, conversation, input, extra)
         outcome = run_and_render(client, body, settings, console, extra)
         result = outcome.result
-        if outcome.error is not None:
+        if outcome.error is not None and not outcome.finished:
             if result.get("id") or result.get("steps"):
                 conversation.record(input, result, status="interrupted")
             raise outcome.error
         conversation.record(input, result)
+        if outcome.error is not None:
+            raise outcome.error
         error = structured.after_turn(settings, body, result, turn.outcome_error(result))
         if error is not None:
             raise error

@@ -16,14 +16,16 @@ TEMPLATE = """\
 # the effective settings and where each comes from.
 # Precedence: command-line flag > template > environment > profile > this file > default.
 
-# model: gemini-3-flash-preview   # or an alias: flash, pro, flash-2.5, pro-2.5, flash-lite
+# model: gemini-3-flash-preview   # or an alias: flash, pro, flash-lite, flash-3.5
 # system: You are terse.
 # temperature: 1.0
-# thinking: low                    # minimal | low | medium | high
+# thinking: low                    # minimal | low | medium | high | xhigh
 # output: text                     # text | json | jsonl
 # usage: false                     # token usage on stderr
 # thoughts: false                  # thought summaries on stderr
 # save: true                       # save every turn to the history
+# service_tier: standard          # flex | standard | priority | deferred
+# media_dir: ~/Pictures/gemini     # where image/audio answers are saved (default: the current directory)
 
 # Named sets of settings: --profile NAME, $GEMINI_CLI_PROFILE, or default_profile.
 # default_profile: quick
@@ -38,7 +40,7 @@ TEMPLATE = """\
 
 # Short model names (they override the built-in ones).
 # aliases:
-#   lite: gemini-2.5-flash-lite
+#   lite: gemini-3.1-flash-lite
 
 # The API key, when neither GEMINI_API_KEY nor GOOGLE_API_KEY is set: better a password
 # manager command than a key in this file.

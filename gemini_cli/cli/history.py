@@ -228,6 +228,7 @@ def fetch(
     stream: Annotated[bool, typer.Option("--stream", help="Stream it as it is generated (resumes a dropped stream).")] = False,
     interval: Annotated[float, typer.Option("--interval", min=0.001, help="Seconds between polls with --wait.")] = 2.0,
     thoughts: Annotated[bool, typer.Option("--thoughts", help="Print thought summaries to stderr.")] = False,
+    media_dir: opt.MediaDir = None,
     output: opt.Output = None,
     usage: opt.Usage = None,
     quiet: opt.Quiet = None,
@@ -238,10 +239,12 @@ def fetch(
     api_version: opt.ApiVersion = None,
 ) -> None:
     """Get an interaction from the server and print its answer; a saved pending turn is completed."""
+    from gemini_cli.cli.common import save_answer_media
     from gemini_cli.render.output import renderer_for, usage_line
 
     settings = _settings(thoughts=thoughts or None, output=output, usage=usage, quiet=quiet, timeout=timeout,
-                         retries=retries, max_time=max_time, base_url=base_url, api_version=api_version)
+                         retries=retries, max_time=max_time, base_url=base_url, api_version=api_version,
+                         media_dir=media_dir)
     console = _console(settings.quiet)
     renderer = renderer_for(settings.output, console, thoughts=settings.thoughts)
     with _client(settings, console) as client:
@@ -254,11 +257,14 @@ def fetch(
             result = outcome.result
         else:
             result = _poll(client, interaction_id, wait, interval, console, renderer)
+    media_error = save_answer_media(result, settings, console)  # image/audio answers, as generate does
     renderer.finish(result)
     if settings.usage:
         console.write(usage_line(result.get("usage")) + "\n")
     if result.get("status") not in RUNNING:
         _complete_saved_turn(interaction_id, result, settings, console)
+    if media_error is not None:
+        raise media_error
     _check_outcome(interaction_id, result)
 
 

@@ -40,6 +40,7 @@ class Thinking(str, Enum):
     low = "low"
     medium = "medium"
     high = "high"
+    xhigh = "xhigh"
 
 
 class OutputMode(str, Enum):
@@ -188,3 +189,63 @@ Extract = Annotated[bool, typer.Option(
     "--extract", help="Print only the first fenced code block of the answer (exit 10 if none).", rich_help_panel=SHAPE)]
 ExtractLast = Annotated[bool, typer.Option(
     "--extract-last", help="Print only the last fenced code block of the answer.", rich_help_panel=SHAPE)]
+
+
+# -- media answers, service tier, agents, raw body fields (request/body.py, render/media.py)
+
+API = "Media answers, agents, raw fields"
+
+
+class ServiceTier(str, Enum):
+    flex = "flex"
+    standard = "standard"
+    priority = "priority"
+    deferred = "deferred"
+
+
+class AspectRatio(str, Enum):
+    r1_1 = "1:1"
+    r2_3 = "2:3"
+    r3_2 = "3:2"
+    r3_4 = "3:4"
+    r4_3 = "4:3"
+    r4_5 = "4:5"
+    r5_4 = "5:4"
+    r9_16 = "9:16"
+    r16_9 = "16:9"
+    r21_9 = "21:9"
+    r1_8 = "1:8"
+    r8_1 = "8:1"
+    r1_4 = "1:4"
+    r4_1 = "4:1"
+
+
+class ImageSize(str, Enum):
+    s512 = "512"
+    s1k = "1K"
+    s2k = "2K"
+    s4k = "4K"
+
+
+Image = Annotated[Optional[bool], typer.Option(
+    "--image", help="Ask for an image answer (response_format type image); saved to --media-dir.", rich_help_panel=API)]
+Audio = Annotated[Optional[bool], typer.Option(
+    "--audio", help="Ask for an audio answer (response_format type audio); saved to --media-dir.", rich_help_panel=API)]
+AspectRatioOption = Annotated[Optional[AspectRatio], typer.Option(
+    "--aspect-ratio", metavar="W:H", help="Image aspect ratio: 1:1 2:3 3:2 3:4 4:3 4:5 5:4 9:16 16:9 21:9 1:8 8:1 1:4 4:1 (implies --image).",
+    rich_help_panel=API)]
+ImageSizeOption = Annotated[Optional[ImageSize], typer.Option(
+    "--image-size", help="Image size (implies --image).", rich_help_panel=API)]
+Voice = Annotated[Optional[str], typer.Option(
+    "--voice", metavar="NAME", help="Voice of a spoken answer (generation_config.speech_config).", rich_help_panel=API)]
+MediaDir = Annotated[Optional[Path], typer.Option(
+    "--media-dir", metavar="DIR", help="Where image/audio/video answers are saved (default: the current directory).",
+    rich_help_panel=API)]
+ServiceTierOption = Annotated[Optional[ServiceTier], typer.Option(
+    "--service-tier", help="service_tier of the request.", rich_help_panel=API)]
+Agent = Annotated[Optional[str], typer.Option(
+    "--agent", metavar="NAME", help="Run an agent (e.g. deep-research-preview-04-2026) instead of a model; implies --background unless streamed.",
+    rich_help_panel=API)]
+BodyExtra = Annotated[Optional[str], typer.Option(
+    "--body-extra", metavar="JSON|@FILE", help="JSON object merged into the request body last (a key the tool set is an error).",
+    rich_help_panel=API)]

@@ -189,6 +189,10 @@ class TextRenderer:
         if self.wrote_text and not self.at_line_start:
             self.stdout.write("\n")
             self.at_line_start = True
+        if result.get("media") and not self.hold:  # the saved image/audio files, after the text
+            from gemini_cli.render.media import printed
+
+            self.stdout.write("".join(line + "\n" for line in printed(result["media"])))
         self.stdout.flush()
         sources = result.get("citations")
         if sources is None:

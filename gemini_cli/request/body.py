@@ -6,11 +6,13 @@ Pure functions: only the fields that are set, snake_case, as the API documents t
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from gemini_cli.errors import UsageError
 from gemini_cli.state.config import Settings
-
 
 # Settings keys <-> generation_config fields: the body is built, and a resumed conversation's
 # settings recovered, from this one table.
@@ -31,6 +33,8 @@ def generation_config(settings: Settings) -> dict[str, Any]:
             config[name] = value
     if settings.thoughts:
         config["thinking_summaries"] = "auto"
+    if settings.voice:
+        config["speech_config"] = [{"voice": settings.voice}]
     return config
 
 
@@ -45,6 +49,10 @@ def remembered(conv: Any) -> dict[str, Any]:
     values.update({key: config.get(name) for key, name in GENERATION_FIELDS.items()})
     if config.get("thinking_summaries") == "auto":
         values["thoughts"] = True
+    speech = config.get("speech_config")
+    if isinstance(speech, list) and speech and isinstance(speech[0], dict):
+        values["voice"] = speech[0].get("voice")
+    values["agent"] = conv.extra.get("agent")  # an agent conversation goes on with its agent
     values["tools"] = list(conv.tools) or None  # tool objects, sent back as they are
     values["response_format"] = conv.response_format  # --schema/--json/--no-json replace it
     return values
@@ -81,19 +89,107 @@ def tool_list(names: Any) -> list[dict[str, Any]]:
 
 
 def response_format(settings: Settings) -> Any:
-    """`response_format`: `{"type": "text", "mime_type": "application/json", "schema"?: {...}}`.
+    """`response_format`: `{"type": "text", "mime_type": "application/json", "schema"?: {...}}`
+    for --schema/--json, `{"type": "image", "aspect_ratio"?, "image_size"?}` for --image,
+    `{"type": "audio"}` for --audio; an array when several are asked. Flags replace the
+    format a resumed conversation remembers.
 
     The schema must already be loaded (check_settings turns --schema @FILE into a mapping).
     """
     from gemini_cli.request.schema import response_format as build
 
-    return build(settings.schema, settings.json_mode, settings.response_format)
+    media = media_formats(settings)
+    if not media:
+        return build(settings.schema, settings.json_mode, settings.response_format)
+    text = build(settings.schema, settings.json_mode, None)
+    formats = ([text] if text is not None else []) + media
+    return formats[0] if len(formats) == 1 else formats
+
+
+def media_formats(settings: Settings) -> list[dict[str, Any]]:
+    formats: list[dict[str, Any]] = []
+    if settings.image or settings.aspect_ratio or settings.image_size:
+        image: dict[str, Any] = {"type": "image"}
+        if settings.aspect_ratio:
+            image["aspect_ratio"] = settings.aspect_ratio
+        if settings.image_size:
+            image["image_size"] = settings.image_size
+        formats.append(image)
+    if settings.audio:
+        formats.append({"type": "audio"})
+    return formats
+
+
+# Settings that become generation_config fields: an agent interaction takes none of them.
+_GENERATION_FLAGS = {"temperature": "--temperature", "top_p": "--top-p", "seed": "--seed", "max_tokens": "--max-tokens",
+                     "stop": "--stop", "thinking": "--thinking", "thoughts": "--thoughts", "voice": "--voice"}
+# Body fields the tool manages itself: --body-extra may not set them (use the flag).
+_MANAGED = {"model": "--model", "agent": "--agent", "input": "the prompt", "stream": "--stream/--no-stream",
+            "store": "--store/--no-store", "background": "--background", "previous_interaction_id": "--previous-interaction-id"}
+
+
+def _check_agent(settings: Settings) -> Settings:
+    """--agent combined with what agents do not take is exit 2; -m on a resumed agent
+    conversation goes back to a model."""
+    if not settings.agent:
+        return settings
+    if settings.sources.get("agent") == "conversation" and "model" in settings.explicit:
+        return replace(settings, agent=None)
+    if "model" in settings.explicit and settings.sources.get("agent") != "conversation":
+        raise UsageError("--agent runs an agent instead of a model; give --agent or --model, not both")
+    given = [flag for key, flag in _GENERATION_FLAGS.items() if key in settings.explicit and getattr(settings, key)]
+    if given:
+        raise UsageError(f"{', '.join(given)} set generation_config, which an agent interaction does not take")
+    if not settings.store:
+        raise UsageError("--agent runs in the background, which needs server-side storage; it cannot be combined with --no-store")
+    return settings
+
+
+def load_body_extra(value: Any) -> dict[str, Any] | None:
+    """--body-extra: a JSON object, as text or @FILE."""
+    if value is None or isinstance(value, dict):
+        return value
+    text, where = str(value), "--body-extra"
+    if text.startswith("@"):
+        path = Path(text[1:]).expanduser()
+        where = f"--body-extra file {path}"
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {where}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        extra = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{where} is not valid JSON: {exc}") from None
+    if not isinstance(extra, dict):
+        raise UsageError(f"{where} must be a JSON object, got {type(extra).__name__}")
+    for key, flag in _MANAGED.items():
+        if key in extra:
+            raise UsageError(f"--body-extra may not set {key!r}; the tool sets it ({flag})")
+    return extra
+
+
+def merge_extra(body: dict[str, Any], extra: dict[str, Any] | None, path: str = "") -> dict[str, Any]:
+    """Merge --body-extra into the body, deep: objects merge key by key; any other value
+    at a place the tool already set is a collision (exit 2), never a silent override."""
+    for key, value in (extra or {}).items():
+        where = f"{path}.{key}" if path else key
+        if key not in body:
+            body[key] = value
+        elif isinstance(body[key], dict) and isinstance(value, dict):
+            merge_extra(body[key], value, where)
+        else:
+            raise UsageError(f"--body-extra sets {where!r}, which the tool already sets (from a flag, the config "
+                             "or the conversation); give it one way only")
+    return body
 
 
 def create_body(
     *,
     model: str,
     input: Any,
+    agent: str | None = None,
+    service_tier: str | None = None,
     system_instruction: str | None = None,
     generation_config: dict[str, Any] | None = None,
     tools: list[Any] | None = None,
@@ -103,10 +199,11 @@ def create_body(
     background: bool = False,
     stream: bool = False,
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"model": model, "input": input}
+    # An agent interaction names the agent and carries no model or generation_config.
+    body: dict[str, Any] = {"agent": agent, "input": input} if agent else {"model": model, "input": input}
     if system_instruction:
         body["system_instruction"] = system_instruction
-    if generation_config:
+    if generation_config and not agent:
         body["generation_config"] = generation_config
     if tools:
         body["tools"] = tools
@@ -116,18 +213,19 @@ def create_body(
         body["previous_interaction_id"] = previous_interaction_id
     if not store:
         body["store"] = False  # true is the API's default
-    if background:
-        body["background"] = True
+    if service_tier:
+        body["service_tier"] = service_tier
+    if background or agent:
+        body["background"] = True  # agents run in the background (streamed or not)
     if stream:
         body["stream"] = True
     return body
 
 
-def check_settings(settings: Any) -> Any:
-    """Exit 2 before anything is sent: a bad --schema, contradictory flags, --tool none mixed.
-    Returns the settings with the schema loaded (a mapping, from JSON text or @FILE)."""
-    from dataclasses import replace
-
+def check_settings(settings: Settings) -> Settings:
+    """Exit 2 before anything is sent: a bad --schema, contradictory flags, --tool none mixed,
+    --agent combined with what agents do not take, a bad --body-extra. Returns the settings
+    with --schema and --body-extra loaded (mappings, from JSON text or @FILE)."""
     from gemini_cli.request.schema import load_schema, response_format
 
     schema = settings.schema
@@ -140,4 +238,5 @@ def check_settings(settings: Any) -> Any:
         raise UsageError("give --extract or --extract-last, not both")
     if (settings.extract or settings.extract_last) and settings.output != "text":
         raise UsageError(f"--extract prints a code block as text; it cannot be combined with -o {settings.output}")
-    return settings
+    settings = replace(settings, body_extra=load_body_extra(settings.body_extra))
+    return _check_agent(settings)

@@ -204,3 +204,20 @@ def check_mime(mime: str | None) -> str | None:
     if not re.fullmatch(r"[a-z0-9][\w.+-]*/[\w.+-]+", mime):
         raise UsageError(f"--mime {mime!r} is not a MIME type (for example image/png)")
     return mime
+
+
+# MIME types of answers (response_format, §3.3) that no attachment extension names.
+_ANSWER_EXTENSIONS = {"audio/mpeg": "mp3", "audio/ogg_opus": "ogg", "audio/l16": "pcm", "audio/pcm": "pcm",
+                      "audio/alaw": "alaw", "audio/mulaw": "mulaw", "audio/x-wav": "wav", "video/jpeg2000": "jp2"}
+
+
+def extension_for(mime: str | None) -> str:
+    """A file extension (no dot) for a media answer's MIME type; parameters such as
+    `;rate=24000` are ignored; "bin" when the type is unknown."""
+    base = (mime or "").split(";", 1)[0].strip().lower()
+    if base in _ANSWER_EXTENSIONS:
+        return _ANSWER_EXTENSIONS[base]
+    for ext, known in EXTENSIONS.items():
+        if known == base:
+            return ext
+    return "bin"

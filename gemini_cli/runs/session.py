@@ -67,6 +67,10 @@ class Session:
             conv.model, conv.store = settings.model, settings.store
             conv.system_instruction, conv.generation_config = settings.system, generation_config
             conv.tools, conv.response_format = list(tools or []), response_format
+        if settings.agent:
+            conv.extra["agent"] = settings.agent
+        else:
+            conv.extra.pop("agent", None)
         step = user_input_step(input)
         if not conv.store:
             return {"input": conv.history_steps() + [step]}
@@ -80,7 +84,7 @@ class Session:
         conv = self.conversation
         if conv is None or (result is None and status is None):
             return None
-        turn = conv.add_turn([user_input_step(input)], model=conv.model)
+        turn = conv.add_turn([user_input_step(input)], model=conv.extra.get("agent") or conv.model)
         if result is not None:
             turn.record({key: value for key, value in result.items() if key != "output_text"})
         if status is not None:

@@ -23,12 +23,14 @@ MAX_HOPS = 50
 
 @dataclass
 class Outcome:
-    """One turn as far as it got: the reassembled Interaction, and the error that cut it short
-    (an API or network error, Ctrl-C, SIGTERM), None when the turn ran to its end. The caller
-    renders and saves the partial answer, then raises the error."""
+    """One turn as far as it got: the reassembled Interaction, and the error to raise once it
+    is rendered and saved. Not finished: the error cut the turn short (an API or network
+    error, Ctrl-C, SIGTERM), and the partial answer is saved as interrupted. Finished: the
+    turn ran to its end and any error came after (a media file that could not be written)."""
 
     result: dict[str, Any]
     error: BaseException | None = None
+    finished: bool = False
 
 
 def run(
@@ -53,7 +55,7 @@ def run(
             body = interactions.continuation_body(body, builder.interaction)
     except BaseException as exc:  # errors, Ctrl-C, SIGTERM: the caller saves what arrived
         return Outcome(builder.result(), exc)
-    return Outcome(builder.result())
+    return Outcome(builder.result(), finished=True)
 
 
 def follow(client: ApiClient, interaction_id: str, renderer: Any, *,
@@ -65,7 +67,7 @@ def follow(client: ApiClient, interaction_id: str, renderer: Any, *,
         _stream_hop(client, {}, builder, renderer, on_malformed, interactions.stream(client, interaction_id))
     except BaseException as exc:
         return Outcome(builder.result(), exc)
-    return Outcome(builder.result())
+    return Outcome(builder.result(), finished=True)
 
 
 def _stream_hop(client, body, builder, renderer, on_malformed, response=None) -> None:

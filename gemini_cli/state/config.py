@@ -17,22 +17,15 @@ from typing import Any, Mapping
 
 from gemini_cli.state import paths
 from gemini_cli.errors import UsageError
+from gemini_cli.state.models import BUILTIN_ALIASES, DEFAULT_MODEL  # noqa: F401 (re-exported)
 
-DEFAULT_MODEL = "gemini-3-flash-preview"
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 DEFAULT_API_VERSION = "v1beta"
 API_REVISION = "2026-05-20"
 PROFILE_ENV = "GEMINI_CLI_PROFILE"
 
-# Short model names that work everywhere a model id does; `aliases:` in the config adds to them
-# and overrides them. One level only: an alias's value is used as it is.
-BUILTIN_ALIASES = {
-    "flash": "gemini-3-flash-preview",
-    "pro": "gemini-3-pro-preview",
-    "flash-2.5": "gemini-2.5-flash",
-    "pro-2.5": "gemini-2.5-pro",
-    "flash-lite": "gemini-2.5-flash-lite",
-}
+# BUILTIN_ALIASES: short model names that work everywhere a model id does (state/models.py);
+# `aliases:` in the config adds to them and overrides them. One level only.
 
 
 @dataclass(frozen=True)
@@ -73,6 +66,16 @@ class Settings:
     markdown: bool = False
     extract: bool = False
     extract_last: bool = False
+    # Media answers, service tier, agents, raw body fields (request/body.py, render/media.py).
+    image: bool = False
+    audio: bool = False
+    aspect_ratio: str | None = None
+    image_size: str | None = None
+    voice: str | None = None
+    media_dir: str | None = None  # None: the current directory
+    service_tier: str | None = None
+    agent: str | None = None
+    body_extra: Any = None  # --body-extra JSON|@FILE; parsed by request.body.check_settings
     # Set by resolve(), never copied from a flag of the same name: the profile in use, the
     # loaded prompt template (templates.Template), the alias table, where each value came from,
     # and the settings a resumed conversation must not override (flag, template, --profile).
@@ -93,6 +96,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "output": (str,), "usage": (bool,), "quiet": (bool,), "timeout": (int, float),
     "retries": (int,), "retry_delay": (int, float), "max_time": (int, float),
     "save": (bool,), "store": (bool,), "lock_timeout": (int, float), "markdown": (bool,),
+    "service_tier": (str,), "media_dir": (str,),
 }
 SETTING_KEYS = tuple(_TYPES)  # what config.yaml and profiles may set (and `config show` prints)
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list of strings"}
@@ -100,7 +104,8 @@ _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "tru
 _BOUNDS = {"temperature": (0, 2), "top_p": (0, 1), "max_tokens": (1, None), "retries": (0, None),
            "retry_delay": (0, None), "lock_timeout": (0, None)}
 _POSITIVE = frozenset({"timeout", "max_time", "api_key_command_timeout"})
-THINKING_LEVELS = ("minimal", "low", "medium", "high")
+THINKING_LEVELS = ("minimal", "low", "medium", "high", "xhigh")
+SERVICE_TIERS = ("flex", "standard", "priority", "deferred")
 OUTPUT_MODES = ("text", "json", "jsonl")
 # Top-level keys that are not settings.
 SECTIONS = ("profiles", "default_profile", "aliases", "api_key", "api_key_command", "api_key_command_timeout")
@@ -176,6 +181,8 @@ def check(key: str, value: Any, where: str, label: str | None = None) -> Any:
         raise UsageError(f"{where}: '{label}' must be at least {low}, got {value!r}")
     if key == "thinking" and value not in THINKING_LEVELS:
         raise UsageError(f"{where}: '{label}' must be one of {', '.join(THINKING_LEVELS)}")
+    if key == "service_tier" and value not in SERVICE_TIERS:
+        raise UsageError(f"{where}: '{label}' must be one of {', '.join(SERVICE_TIERS)}")
     if key == "output" and value not in OUTPUT_MODES:
         raise UsageError(f"{where}: '{label}' must be one of {', '.join(OUTPUT_MODES)}")
     return float(value) if float in types and not isinstance(value, bool) and key != "seed" else value

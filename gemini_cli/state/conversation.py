@@ -5,7 +5,9 @@ and writing files is store.py's job; this module turns dicts into a Conversation
 back, checks their shape, and upgrades files written by older versions.
 
 Output steps are kept verbatim (the dicts the API sent): stateless mode must resend
-them unchanged, thought and tool `signature` strings included.
+them unchanged, thought and tool `signature` strings included. Stream data that has no
+place on a step is kept on the turn as `unplaced_deltas` (never sent), so a resent step
+holds no key the API does not define.
 """
 
 from __future__ import annotations
@@ -102,6 +104,16 @@ def output_text(turn: Turn) -> str:
     return "".join(t for s in turn.steps if s.get("type") == "model_output" for t in step_texts(s))
 
 
+def answered_steps(turn: Turn) -> list[dict[str, Any]] | None:
+    """A requires_action turn's steps without its unanswered function calls; None when no
+    model_output step is left (the turn is then not resent at all)."""
+    answered = {s.get("call_id") for s in turn.steps if s.get("type") == "function_result"}
+    steps = [s for s in turn.steps if s.get("type") != "function_call" or s.get("id") in answered]
+    if not any(s.get("type") == "model_output" for s in steps):
+        return None
+    return steps
+
+
 @dataclass
 class Turn:
     interaction_id: str | None = None
@@ -131,6 +143,10 @@ class Turn:
         self.steps = steps
         if interaction.get("usage") is not None:
             self.usage = interaction["usage"]
+        if interaction.get("unplaced_deltas"):
+            # Stream deltas with no place on their step (events.py): kept on the turn, which
+            # is never sent, so a resent step holds only what the API defines.
+            self.extra["unplaced_deltas"] = list(interaction["unplaced_deltas"])
 
     def to_dict(self) -> dict[str, Any]:
         d = {"interaction_id": self.interaction_id, "status": self.status, "created": self.created,
@@ -196,12 +212,19 @@ class Conversation:
         pending, interrupted (partial output the server never finished, possibly a cut
         signature), failed, cancelled or over budget are left out whole: their input is
         dropped too, so the model never sees a question without its answer.
+
+        A `requires_action` turn ends with function calls nobody answered (this tool runs
+        no functions), and the API rejects a call without its result: those calls are left
+        out, and the whole turn too when no model_output step remains.
         """
         history: list[dict[str, Any]] = []
         for turn in self.turns:
-            if turn.usable:
+            if not turn.usable:
+                continue
+            steps = answered_steps(turn) if turn.status == "requires_action" else turn.steps
+            if steps is not None:
                 history.extend(turn.input)
-                history.extend(turn.steps)
+                history.extend(steps)
         return history
 
     def user_texts(self) -> list[str]:
@@ -330,6 +353,7 @@ class _Reader:
             raise self.fail("id is empty")
         for turn in conv.turns:
             turn.model = turn.model or conv.model
+            move_invented_keys(turn)
         return conv
 
     def turn(self, t: Any, where: str) -> Turn:
@@ -353,6 +377,24 @@ class _Reader:
             if not isinstance(step.get("type"), str):
                 raise self.fail(f"{where}[{i}] has no string \"type\"")
         return steps
+
+
+def move_invented_keys(turn: Turn) -> None:
+    """Files written by earlier builds kept an unknown delta as `unknown_deltas` on its step and an
+    audio delta's `rate` on the audio block: keys the API does not define, which made the
+    next stateless turn fail with 400. They move to the turn's `unplaced_deltas` on read."""
+    moved = turn.extra.get("unplaced_deltas")
+    moved = list(moved) if isinstance(moved, list) else []
+    for index, step in enumerate(turn.steps):
+        deltas = step.pop("unknown_deltas", None)
+        if isinstance(deltas, list):
+            moved += [{"index": index, "delta": delta} for delta in deltas]
+        content = step.get("content")
+        for block in content if isinstance(content, list) else []:
+            if isinstance(block, dict) and block.get("type") == "audio" and "rate" in block:
+                moved.append({"index": index, "delta": {"type": "audio", "rate": block.pop("rate")}})
+    if moved:
+        turn.extra["unplaced_deltas"] = moved
 
 
 _TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", dict: "an object",
