@@ -11,8 +11,9 @@ tidied): bash `type,value`; zsh `type`, `value`, `help or _` on three lines; fis
 `type,value[<TAB>help]`. type is `plain`, or `file` / `dir` to let the shell complete paths.
 
 Completion runs on every TAB, so it must stay cheap: this module imports nothing at the top
-but os/re, render.transcript and state.models (stdlib only); the completers read local files only
-(conversation index, config.yaml) and never import httpx. A completer that fails offers nothing rather than printing into the prompt.
+but os/re, render.transcript and state.models (stdlib only); the completers read local
+files only (conversation index, config.yaml) and never import httpx. A completer that
+fails offers nothing rather than printing into the prompt.
 """
 
 from __future__ import annotations
