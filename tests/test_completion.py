@@ -281,11 +281,13 @@ def all_parameters():
 
 def test_every_path_parameter_leaves_completion_to_the_shell():
     # Typer's own Path type answers nothing on TAB; a Path parameter needs click_type=opt.PATH
+    # (or opt.FOLDER for a folder)
     params = [(path, p) for path, p in all_parameters() if isinstance(p.type, click.Path)]
-    assert {p.name for _, p in params} >= {"system_file", "session", "files"}
+    assert {p.name for _, p in params} >= {"system_file", "session", "files", "media_dir"}
     with click.Context(click.Command("x")) as ctx:
         for path, param in params:
-            assert [(i.type, i.value) for i in param.shell_complete(ctx, "rep")] == [("file", "rep")], (path, param.name)
+            kind = "dir" if param.name == "media_dir" else "file"
+            assert [(i.type, i.value) for i in param.shell_complete(ctx, "rep")] == [(kind, "rep")], (path, param.name)
 
 
 def test_nothing_to_offer_is_an_empty_answer(saved):

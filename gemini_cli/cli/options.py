@@ -35,6 +35,18 @@ FILE_OR_URL = Completing("file")
 PATH = click.Path()
 
 
+class _Folder(click.Path):
+    """A folder: TAB completes folder names only (no checks added either)."""
+
+    def shell_complete(self, ctx: Any, param: Any, incomplete: str) -> list[Any]:
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(incomplete, type="dir")]
+
+
+FOLDER = _Folder()
+
+
 class Thinking(str, Enum):
     minimal = "minimal"
     low = "low"
@@ -239,7 +251,7 @@ ImageSizeOption = Annotated[Optional[ImageSize], typer.Option(
 Voice = Annotated[Optional[str], typer.Option(
     "--voice", metavar="NAME", help="Voice of a spoken answer (generation_config.speech_config).", rich_help_panel=API)]
 MediaDir = Annotated[Optional[Path], typer.Option(
-    "--media-dir", metavar="DIR", help="Where image/audio/video answers are saved (default: the current directory).",
+    "--media-dir", metavar="DIR", click_type=FOLDER, help="Where image/audio/video answers are saved (default: the current directory).",
     rich_help_panel=API)]
 ServiceTierOption = Annotated[Optional[ServiceTier], typer.Option(
     "--service-tier", help="service_tier of the request.", rich_help_panel=API)]
