@@ -6,9 +6,7 @@ Pure functions: only the fields that are set, snake_case, as the API documents t
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from gemini_cli.errors import UsageError
@@ -149,18 +147,9 @@ def load_body_extra(value: Any) -> dict[str, Any] | None:
     """--body-extra: a JSON object, as text or @FILE."""
     if value is None or isinstance(value, dict):
         return value
-    text, where = str(value), "--body-extra"
-    if text.startswith("@"):
-        path = Path(text[1:]).expanduser()
-        where = f"--body-extra file {path}"
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read {where}: {getattr(exc, 'strerror', None) or exc}") from None
-    try:
-        extra = json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"{where} is not valid JSON: {exc}") from None
+    from gemini_cli.request.schema import json_argument
+
+    extra, where = json_argument(str(value), "--body-extra")
     if not isinstance(extra, dict):
         raise UsageError(f"{where} must be a JSON object, got {type(extra).__name__}")
     for key, flag in _MANAGED.items():

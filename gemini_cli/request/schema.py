@@ -17,6 +17,23 @@ from gemini_cli.errors import SchemaMismatch, UsageError
 JSON_MIME = "application/json"
 
 
+def json_argument(text: str, flag: str, hint: str = "") -> tuple[Any, str]:
+    """A flag's JSON value, given as text or as @FILE: (the parsed value, how messages name
+    it). Exit 2 when the file cannot be read or the text is not JSON (hint: for text only)."""
+    where = flag
+    if text.startswith("@"):
+        path = Path(text[1:]).expanduser()
+        where, hint = f"{flag} file {path}", ""
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {where}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        return json.loads(text), where
+    except ValueError as exc:
+        raise UsageError(f"{where} is not valid JSON: {exc}{hint}") from None
+
+
 def load_schema(value: Any) -> dict[str, Any] | bool | None:
     """--schema (or a template's `schema:`): JSON text, @FILE, or an already parsed mapping.
 
@@ -28,19 +45,7 @@ def load_schema(value: Any) -> dict[str, Any] | bool | None:
     if isinstance(value, (dict, bool)):
         schema, where = value, "the schema"
     elif isinstance(value, str):
-        text, where = value, "--schema"
-        if value.startswith("@"):
-            path = Path(value[1:]).expanduser()
-            where = f"--schema file {path}"
-            try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise UsageError(f"cannot read {where}: {getattr(exc, 'strerror', None) or exc}") from None
-        try:
-            schema = json.loads(text)
-        except ValueError as exc:
-            hint = "" if value.startswith("@") else " (give JSON text, or @FILE to read a file)"
-            raise UsageError(f"{where} is not valid JSON: {exc}{hint}") from None
+        schema, where = json_argument(value, "--schema", " (give JSON text, or @FILE to read a file)")
     else:
         raise UsageError(f"the schema must be a JSON object, got {type(value).__name__}")
     if not isinstance(schema, (dict, bool)):
