@@ -11,7 +11,7 @@ import pytest
 
 from conftest import API_KEY, run_checked as run
 from gemini_cli.api import files as files_api
-from test_files_api import FILE_URI, FakeFiles, in_hours
+from test_files_api import FILE_URI, fake_for_cli, in_hours
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 10  # 2568 bytes
 
@@ -36,10 +36,7 @@ def commands():
 
 @pytest.fixture
 def fake(api, monkeypatch):
-    monkeypatch.setattr(files_api, "CHUNK_SIZE", 1024)
-    monkeypatch.setattr(files_api, "POLL_INITIAL", 0.001)
-    monkeypatch.setattr(files_api, "POLL_MAX", 0.002)
-    return FakeFiles(api.server)
+    return fake_for_cli(api, monkeypatch)
 
 
 @pytest.fixture

@@ -58,8 +58,8 @@ class Settings:
     save: bool = True
     store: bool = True
     lock_timeout: float = 30.0
-    # Structured output, tools, rendering (structured.py, tools_display.py, markdown.py, extract.py).
-    schema: Any = None  # --schema JSON|@FILE (or a template's parsed mapping); loaded by structured.load_schema
+    # Structured output, tools, rendering (request/schema.py, render/tools.py, render/markdown.py, render/extract.py).
+    schema: Any = None  # --schema JSON|@FILE (or a template's parsed mapping); loaded by request.schema.load_schema
     json_mode: bool | None = None  # --json / --no-json; None: as the conversation remembers
     response_format: Any = None  # the response_format a resumed conversation remembers (wire shape)
     tools: list[Any] = field(default_factory=list)  # --tool names, or remembered tool objects
