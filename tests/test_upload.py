@@ -10,7 +10,6 @@ import stat
 import pytest
 
 from conftest import API_KEY, run_checked as run
-from gemini_cli.api import files as files_api
 from test_files_api import FILE_URI, fake_for_cli, in_hours
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 10  # 2568 bytes
