@@ -16,6 +16,7 @@ from conftest import run_checked as run
 from conftest import sse, text_events
 from gemini_cli.request import inputs
 from gemini_cli.runs import media
+from gemini_cli.api import files as files_api
 from gemini_cli.api.client import user_agent
 from gemini_cli.errors import UsageError
 from test_files_api import FILE_URI, FakeFiles, fake_for_cli
