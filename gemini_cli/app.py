@@ -98,6 +98,7 @@ def root(
 COMMANDS = {  # name -> (module, attribute: a command function or a Typer sub-app)
     "generate": ("gemini_cli.cli.generate", "generate"),
     "chat": ("gemini_cli.cli.chat", "chat"),
+    "batch": ("gemini_cli.cli.batch", "batch"),
     "upload": ("gemini_cli.cli.upload", "upload"),
     "files": ("gemini_cli.cli.files", "files_app"),
     "history": ("gemini_cli.cli.history", "history_app"),

@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     STREAM_INTERRUPTED = 8
     NOT_COMPLETED = 9
     SCHEMA = 10
+    BATCH_ROWS_FAILED = 11
     SIGINT = 130
     SIGTERM = 143
 
@@ -48,7 +49,14 @@ class AuthError(GeminiCliError):
 
 
 class ApiError(GeminiCliError):
-    """An HTTP error answer from the API; the exit code follows from the status."""
+    """An HTTP error answer from the API; the exit code follows from the status.
+
+    `details` is the error body's `details` list (google.rpc RetryInfo, QuotaFailure, ...);
+    `retry_after` the wait the headers asked for (Retry-After / retry-after-ms), if any.
+    """
+
+    details: list | tuple = ()
+    retry_after: float | None = None
 
     def __init__(self, message: str, *, status: int, api_status: str | None = None):
         super().__init__(message, exit_code=exit_code_for_status(status))

@@ -433,7 +433,7 @@ def raw_server():
 
 def wait_readable(transport: Transport, timeout: float = 5.0) -> None:
     """Wait until the FIN of the server's close reached the transport's idle connection."""
-    (conn,) = transport._idle.values()
+    ((conn,),) = transport._idle.values()
     assert select.select([conn.sock], [], [], timeout)[0]
 
 

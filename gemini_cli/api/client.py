@@ -44,6 +44,7 @@ class ApiClient:
         retry_delay: float = 0.5,
         max_time: float | None = None,
         note: Callable[[str], None] | None = None,
+        connections: int = 1,
     ):
         self.base_url = base_url.rstrip("/")
         self.api_version = api_version
@@ -54,11 +55,13 @@ class ApiClient:
         self.max_time = max_time
         self.note = note or (lambda message: None)
         self._api_key = api_key
-        transport = for_url(self.base_url)
+        # `connections`: requests this client sends at once (batch -j); kept-alive for reuse.
+        transport = for_url(self.base_url, keep_alive=connections)
         if transport is not None:
             self._http = httpx.Client(transport=transport, follow_redirects=False)
         else:  # through a proxy: httpx's own transport. Certificates only for https.
-            self._http = httpx.Client(verify=self.base_url.startswith("https:"), follow_redirects=False)
+            limits = httpx.Limits(max_connections=max(connections, 10), max_keepalive_connections=connections)
+            self._http = httpx.Client(verify=self.base_url.startswith("https:"), follow_redirects=False, limits=limits)
 
     def close(self) -> None:
         self._http.close()
@@ -202,19 +205,22 @@ def api_error(response: httpx.Response) -> ApiError:
     """An ApiError carrying the HTTP status and the API's own message."""
     status = response.status_code
     reason = response.reason_phrase or ""
-    message, api_status = "", None
+    message, api_status, details = "", None, []
     try:
         payload = json.loads(response.content)
         error = payload.get("error", payload) if isinstance(payload, dict) else {}
         if isinstance(error, dict):
             message = str(error.get("message") or "")
             api_status = error.get("status") or (error.get("code") if isinstance(error.get("code"), str) else None)
+            details = error.get("details") if isinstance(error.get("details"), list) else []
     except ValueError:
         kind = response.headers.get("content-type", "").split(";")[0] or "no content type"
         message = f"(the body is not JSON: {kind})" if response.content.strip() else "(empty body)"
     label = " ".join(part for part in (f"HTTP {status}", api_status or reason) if part)
     hint = _HINTS.get(status, "")
-    return ApiError(f"{label}: {message}{hint}" if message else f"{label}{hint}", status=status, api_status=api_status)
+    error = ApiError(f"{label}: {message}{hint}" if message else f"{label}{hint}", status=status, api_status=api_status)
+    error.details, error.retry_after = details, retry_after(response.headers)
+    return error
 
 
 _HINTS = {

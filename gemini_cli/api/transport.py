@@ -14,6 +14,7 @@ None when the environment sets one, and the client then uses httpx's transport.
 from __future__ import annotations
 
 import http.client
+import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -26,20 +27,23 @@ READ_SIZE = 65536
 _Key = tuple[str, str, int]
 
 
-def for_url(url: str) -> Transport | None:
+def for_url(url: str, keep_alive: int = 1) -> Transport | None:
     """Our transport, unless a proxy is configured (httpx then handles it and NO_PROXY)."""
     from urllib.request import getproxies  # already imported by httpx
 
     proxies = getproxies()
     proxies.pop("no", None)  # NO_PROXY alone configures no proxy
-    return None if proxies else Transport()
+    return None if proxies else Transport(keep_alive)
 
 
 class Transport(httpx.BaseTransport):
-    """One kept-alive connection per origin; certificates loaded on the first https use."""
+    """Up to `keep_alive` kept-alive connections per origin (one per request in flight, for
+    `batch -j N`); certificates loaded on the first https use. Safe to share between threads."""
 
-    def __init__(self) -> None:
-        self._idle: dict[_Key, http.client.HTTPConnection] = {}
+    def __init__(self, keep_alive: int = 1) -> None:
+        self._idle: dict[_Key, list[http.client.HTTPConnection]] = {}
+        self._keep = max(keep_alive, 1)
+        self._lock = threading.Lock()
         self._ssl: ssl.SSLContext | None = None
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -48,15 +52,21 @@ class Transport(httpx.BaseTransport):
             raise httpx.UnsupportedProtocol(f"unsupported URL scheme {url.scheme!r}", request=request)
         key = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
         timeout = request.extensions.get("timeout", {})
-        conn = self._idle.pop(key, None)
+        with self._lock:
+            idle = self._idle.get(key)
+            conn = idle.pop() if idle else None
+            if idle == []:
+                del self._idle[key]
         if conn is None or not _idle_alive(conn):
             conn = self._connect(key, timeout.get("connect"), request)
         return self._exchange(conn, key, request, timeout)
 
     def close(self) -> None:
-        for conn in self._idle.values():
-            conn.close()
-        self._idle.clear()
+        with self._lock:
+            for idle in self._idle.values():
+                for conn in idle:
+                    conn.close()
+            self._idle.clear()
 
     # -- one request -------------------------------------------------------------------
 
@@ -107,10 +117,12 @@ class Transport(httpx.BaseTransport):
         )
 
     def _release(self, key: _Key, conn: http.client.HTTPConnection) -> None:
-        old = self._idle.pop(key, None)
+        with self._lock:
+            idle = self._idle.setdefault(key, [])
+            idle.append(conn)
+            old = idle.pop(0) if len(idle) > self._keep else None
         if old is not None:
             old.close()
-        self._idle[key] = conn
 
 
 def _idle_alive(conn: http.client.HTTPConnection) -> bool:

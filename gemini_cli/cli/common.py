@@ -11,10 +11,11 @@ from gemini_cli.render.output import Console, renderer_for, usage_line
 
 
 @contextmanager
-def open_client(settings: Settings, key: str | None, console: Console) -> Iterator[Any]:
+def open_client(settings: Settings, key: str | None, console: Console, **options: Any) -> Iterator[Any]:
+    """An ApiClient for the settings; `options` override its arguments (batch: retries, connections)."""
     from gemini_cli.api.client import ApiClient
 
-    client = ApiClient(
+    arguments: dict[str, Any] = dict(
         base_url=settings.base_url,
         api_version=settings.api_version,
         api_key=key,
@@ -24,6 +25,7 @@ def open_client(settings: Settings, key: str | None, console: Console) -> Iterat
         max_time=settings.max_time,
         note=console.note,
     )
+    client = ApiClient(**{**arguments, **options})
     try:
         yield client
     finally:

@@ -1,0 +1,212 @@
+"""`gemini-cli batch [INPUT] [-o OUTPUT] [-j N]`: one request per row, concurrently, resumable."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import IO, Annotated, Any, Optional
+
+import typer
+
+from gemini_cli.cli import options as opt
+from gemini_cli.errors import ExitCode, GeminiCliError, Terminated, UsageError
+
+BATCH = "Batch"
+MAX_JOBS = 256
+
+
+class Format(str, Enum):
+    jsonl = "jsonl"
+    lines = "lines"
+    csv = "csv"
+
+
+def batch(
+    input: Annotated[Optional[str], typer.Argument(metavar="[INPUT]", 
+        help="Rows: a JSON Lines file (default), plain lines or CSV (--format); - or none for stdin.")] = None,
+    output_file: Annotated[Optional[str], typer.Option(
+        "--output", "-o", metavar="FILE", help="Write the records here (default stdout); an existing FILE is resumed.",
+        rich_help_panel=BATCH)] = None,
+    jobs: Annotated[int, typer.Option(
+        "--jobs", "-j", min=1, max=MAX_JOBS, help="Requests in flight at most (lowered on its own on 429).",
+        rich_help_panel=BATCH)] = 8,
+    format: Annotated[Optional[Format], typer.Option(
+        "--format", help="jsonl (default; csv for a .csv file), lines (one prompt per line) or csv (with a header).",
+        rich_help_panel=BATCH)] = None,
+    prompt_column: Annotated[Optional[str], typer.Option(
+        "--prompt-column", help="CSV column with the prompt [default: prompt].", rich_help_panel=BATCH)] = None,
+    id_column: Annotated[Optional[str], typer.Option(
+        "--id-column", help="CSV column with the row id [default: id, if there is one; else the line number].",
+        rich_help_panel=BATCH)] = None,
+    ordered: Annotated[bool, typer.Option(
+        "--ordered", help="Write the records in input order (default: as rows finish).", rich_help_panel=BATCH)] = False,
+    restart: Annotated[bool, typer.Option(
+        "--restart", help="Overwrite OUTPUT instead of resuming from it.", rich_help_panel=BATCH)] = False,
+    save: Annotated[bool, typer.Option(
+        "--save", help="Save each row as a conversation in the history (off by default).", rich_help_panel=BATCH)] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Print the first row's request (key redacted) and the row count; send nothing.")] = False,
+    model: opt.Model = None,
+    profile: opt.Profile = None,
+    template: opt.Template = None,
+    param: opt.Param = None,
+    system: opt.System = None,
+    system_file: opt.SystemFile = None,
+    temperature: opt.Temperature = None,
+    top_p: opt.TopP = None,
+    max_tokens: opt.MaxTokens = None,
+    seed: opt.Seed = None,
+    stop: opt.Stop = None,
+    thinking: opt.ThinkingLevel = None,
+    thoughts: opt.Thoughts = None,
+    service_tier: opt.ServiceTierOption = None,
+    tools: opt.Tools = None,
+    schema: opt.Schema = None,
+    json_mode: opt.JsonMode = None,
+    attach: opt.Attach = None,
+    mime: opt.Mime = None,
+    store: opt.Store = None,
+    quiet: opt.Quiet = None,
+    timeout: opt.Timeout = None,
+    retries: opt.Retries = None,
+    base_url: opt.BaseUrl = None,
+    api_version: opt.ApiVersion = None,
+) -> None:
+    """Run one request per row of INPUT, -j at a time; one JSON record per row to OUTPUT."""
+    flags = opt.command_flags(locals())
+    for name in ("output_file", "save", "format", "input"):  # batch's own, not settings
+        flags.pop(name)
+    from gemini_cli.state import config
+    from gemini_cli.render.output import Console
+    from gemini_cli.request import rows as row_input
+    from gemini_cli.runs.batch import Batch, RowRequests
+    from gemini_cli.runs.batch_output import Output
+
+    settings = config.resolve(flags)
+    console = Console(quiet=settings.quiet)
+    if "-" in (attach or []):
+        raise UsageError("--attach - (stdin) cannot be used with batch: stdin may hold the rows")
+    fmt = row_input.format_for(format.value if format else None, input)
+    stream = open_input(input)
+    out = Output(output_file, restart=restart)
+    check_not_same(input, out.path)
+    with stream:
+        rows = row_input.read_rows(stream, fmt, prompt_column=prompt_column, id_column=id_column,
+                                   prompt_required=settings.template is None)
+        requests = RowRequests(settings, console, attach=list(attach or []), mime=mime, params=list(param or []), save=save)
+        if dry_run:
+            out.scan(rewrite=False)
+            return show_first_request(settings, requests, rows, out)
+        key = config.api_key()
+        out.scan()
+        from gemini_cli.cli.common import open_client
+        from gemini_cli.render.batch_progress import BatchProgress
+
+        wanted = BatchProgress.wanted(console, sys.stdout if out.path is None else None)
+        progress = BatchProgress(console, count_rows(input, fmt) if wanted else None, enabled=wanted)
+        with open_client(settings, key, console, retries=0, max_time=None, connections=jobs, note=progress.note) as client:
+            runner = Batch(rows, requests, client, out, progress, jobs=jobs, ordered=ordered, retries=settings.retries)
+            out.open()
+            try:
+                runner.run()
+            finally:
+                out.close()
+    progress.summary(runner, out.path)
+    finish(runner, out.path)
+
+
+def open_input(path: str | None) -> IO[bytes]:
+    if path is None or path == "-":
+        from gemini_cli.render.output import isatty
+
+        stdin = sys.stdin
+        if stdin is None or stdin.closed or (path is None and isatty(stdin)):
+            raise UsageError("no rows: give INPUT (a file) or pipe the rows on stdin (see gemini-cli batch --help)")
+        try:
+            return os.fdopen(os.dup(stdin.fileno()), "rb")
+        except (OSError, ValueError, AttributeError):  # a test runner's stdin has no descriptor
+            import io
+
+            return io.BytesIO(stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode("utf-8"))
+    if Path(path).is_dir():
+        raise UsageError(f"INPUT {path} is a directory; name a file")
+    try:
+        return open(path, "rb")
+    except OSError as exc:
+        raise UsageError(f"cannot read INPUT {path}: {exc.strerror or exc}") from None
+
+
+def check_not_same(input: str | None, output: str | None) -> None:
+    if input in (None, "-") or output is None:
+        return
+    try:
+        same = os.path.samefile(input, output)
+    except OSError:
+        return
+    if same:
+        raise UsageError(f"OUTPUT {output} is INPUT: the records would overwrite the rows")
+
+
+def count_rows(path: str | None, fmt: str) -> int | None:
+    """Rows in a regular file, for the progress bar's total and ETA (None for a stream)."""
+    if path in (None, "-"):
+        return None
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        with open(path, "rb") as file:
+            if fmt == "csv":
+                from gemini_cli.request.rows import read_rows
+
+                return sum(1 for _ in read_rows(file, "csv", prompt_required=False))
+            return sum(1 for line in file if line.strip())
+    except (OSError, GeminiCliError):
+        return None
+
+
+def show_first_request(settings: Any, requests: Any, rows: Any, out: Any) -> None:
+    """--dry-run: the request of the first row that would be sent, then how many rows would be."""
+    from gemini_cli.render.dryrun import show_request
+
+    count = bad = done = 0
+    for row in rows:
+        if row.error is not None:
+            bad += 1
+        elif row.key in out.done:
+            done += 1
+        elif count == 0:
+            try:
+                row_settings, body, _, _ = requests.prepare(row, None)
+            except UsageError:
+                bad += 1
+                continue
+            show_request(row_settings, body)
+            count = 1
+        else:
+            count += 1
+    parts = [f"{count} row{'' if count == 1 else 's'} to send"]
+    if done:
+        parts.append(f"{done} already completed in {out.path}")
+    if bad:
+        parts.append(f"{bad} bad (recorded as failed when run)")
+    sys.stdout.write(f"\n{', '.join(parts)}\n")
+
+
+def finish(runner: Any, where: str | None) -> None:
+    """The exit code: 130/143 when stopped by a signal, 3/5 when the batch failed as a whole,
+    11 when some rows failed, else 0."""
+    from gemini_cli.runs.batch import Interrupted
+
+    stop = runner.stop
+    if isinstance(stop, Interrupted):
+        raise KeyboardInterrupt() if stop.signum == signal.SIGINT else Terminated()
+    if isinstance(stop, GeminiCliError):
+        raise GeminiCliError(f"batch stopped: {stop.message}", exit_code=stop.exit_code)
+    if runner.failed:
+        total = runner.failed + runner.completed
+        raise GeminiCliError(f"{runner.failed} of {total} rows failed (each failure is recorded in {where or 'the output'})",
+                             exit_code=ExitCode.BATCH_ROWS_FAILED)

@@ -1,0 +1,205 @@
+"""`batch` input: rows read one at a time from JSON Lines, plain lines or CSV.
+
+Rows are parsed lazily, so memory does not grow with the input. A row that cannot be
+used (bad JSON, a field of the wrong type, a line too long) comes back with `error` set:
+the batch records it as failed and goes on. Problems with the input as a whole (an
+unknown format, a CSV without the prompt column) raise UsageError before anything is sent.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from typing import IO, Any, Iterator
+
+from gemini_cli.errors import UsageError
+
+FORMATS = ("jsonl", "lines", "csv")
+MAX_LINE = 32 * 1024 * 1024  # a longer row is a bad row, read past without keeping it
+# Per-row settings a JSON row may carry, as in the config file; checked by config.check.
+ROW_SETTINGS = ("temperature", "top_p", "max_tokens", "seed", "stop", "thinking", "thoughts")
+
+
+@dataclass
+class Row:
+    line: int  # where the row starts in INPUT, 1-based
+    id: Any  # as given (a string or a number), else the line number
+    prompt: str | None = None
+    system: str | None = None
+    model: str | None = None
+    attach: list[str] = field(default_factory=list)
+    params: list[tuple[str, str]] = field(default_factory=list)  # template placeholders
+    settings: dict[str, Any] = field(default_factory=dict)  # ROW_SETTINGS given by the row
+    error: str | None = None  # why the row cannot be sent
+
+    @property
+    def key(self) -> str:
+        """The id as resume compares it: 7 and "7" are the same row."""
+        return str(self.id)
+
+
+def format_for(name: str | None, path: str | None) -> str:
+    """--format, or csv for a .csv file, else jsonl."""
+    if name is not None:
+        return name
+    return "csv" if path is not None and path.lower().endswith(".csv") else "jsonl"
+
+
+def read_rows(stream: IO[bytes], fmt: str, *, prompt_column: str | None = None,
+              id_column: str | None = None, prompt_required: bool = True) -> Iterator[Row]:
+    """The rows of a binary stream. A CSV's header is checked now, not at the first row;
+    without `prompt_required` (a template makes the prompt) it may lack the prompt column."""
+    if fmt == "jsonl":
+        return (_json_row(number, data) for number, data in _lines(stream))
+    if fmt == "lines":
+        return (_text_row(number, data) for number, data in _lines(stream))
+    if fmt == "csv":
+        return _csv_rows(stream, prompt_column, id_column, prompt_required)
+    raise UsageError(f"unknown --format {fmt!r} (one of {', '.join(FORMATS)})")
+
+
+def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, bytes without the line end) for each non-blank line; None for one over MAX_LINE."""
+    number = 0
+    while True:
+        data = stream.readline(MAX_LINE + 1)
+        if not data:
+            return
+        number += 1
+        if len(data) > MAX_LINE and not data.endswith(b"\n"):
+            while data and not data.endswith(b"\n"):  # skip the rest of the line
+                data = stream.readline(1024 * 1024)
+            yield number, None
+            continue
+        data = data.rstrip(b"\r\n")
+        if data.strip():
+            yield number, data
+
+
+def _decode(number: int, data: bytes | None) -> tuple[str | None, str | None]:
+    if data is None:
+        return None, f"line {number}: longer than {MAX_LINE // (1024 * 1024)} MiB"
+    try:
+        return data.decode("utf-8-sig" if number == 1 else "utf-8"), None
+    except UnicodeDecodeError:
+        return None, f"line {number}: not UTF-8 text"
+
+
+def _text_row(number: int, data: bytes | None) -> Row:
+    text, error = _decode(number, data)
+    return Row(line=number, id=number, prompt=text, error=error)
+
+
+def _json_row(number: int, data: bytes | None) -> Row:
+    text, error = _decode(number, data)
+    if error is not None:
+        return Row(line=number, id=number, error=error)
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        return Row(line=number, id=number, error=f"line {number}: not valid JSON: {exc}")
+    if isinstance(value, str):
+        return Row(line=number, id=number, prompt=value)
+    if not isinstance(value, dict):
+        return Row(line=number, id=number, error=f"line {number}: a row must be a JSON object or string")
+    return row_from_object(number, value)
+
+
+def row_from_object(number: int, value: dict[str, Any]) -> Row:
+    """A JSON object row: {"id"?, "prompt", "system"?, "model"?, "attach"?, "params"?, settings?}.
+    Other keys are ignored (rows often carry data of their own)."""
+    from gemini_cli.state.config import check
+
+    where = f"line {number}"
+    row = Row(line=number, id=number)
+    try:
+        if "id" in value:
+            row.id = _id(value["id"], where)
+        row.prompt = _optional_str(value, "prompt", where)
+        row.system = _optional_str(value, "system", where)
+        row.model = _optional_str(value, "model", where)
+        attach = value.get("attach") or []
+        if not isinstance(attach, list) or not all(isinstance(item, str) and item for item in attach):
+            raise UsageError(f"{where}: 'attach' must be a list of file names or URLs")
+        if "-" in attach:
+            raise UsageError(f"{where}: 'attach' cannot read stdin (-) in a batch")
+        row.attach = attach
+        params = value.get("params") or {}
+        if not isinstance(params, dict) or not all(_scalar(item) for item in params.values()):
+            raise UsageError(f"{where}: 'params' must be an object of names to strings or numbers")
+        row.params = [(str(name), _text(item)) for name, item in params.items()]
+        for key in ROW_SETTINGS:
+            if value.get(key) is not None:
+                row.settings[key] = check(key, value[key], where)
+    except UsageError as exc:
+        row.error = exc.message
+    return row
+
+
+def _id(value: Any, where: str) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or value == "":
+        raise UsageError(f"{where}: 'id' must be a non-empty string or a number")
+    return value
+
+
+def _optional_str(value: dict[str, Any], key: str, where: str) -> str | None:
+    item = value.get(key)
+    if item is not None and not isinstance(item, str):
+        raise UsageError(f"{where}: '{key}' must be a string")
+    return item
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _csv_rows(stream: IO[bytes], prompt_column: str | None, id_column: str | None, prompt_required: bool) -> Iterator[Row]:
+    """CSV with a header. The prompt column (default `prompt`) may be absent only with a
+    template; the id column (default `id`) is optional unless named. Every other column
+    is a template parameter of the same name."""
+    csv.field_size_limit(MAX_LINE)
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    reader = csv.reader(text)
+    try:
+        header = next(reader, None)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise UsageError(f"the CSV header cannot be read: {exc}") from None
+    if not header:
+        return iter(())
+    prompt = prompt_column or "prompt"
+    if prompt not in header and (prompt_column is not None or prompt_required):
+        raise UsageError(f"the CSV has no column {prompt!r} (--prompt-column); its columns: {', '.join(header)}")
+    if id_column is not None and id_column not in header:
+        raise UsageError(f"the CSV has no column {id_column!r} (--id-column); its columns: {', '.join(header)}")
+    return _csv_records(reader, header, prompt if prompt in header else None, id_column or "id")
+
+
+def _csv_records(reader: Any, header: list[str], prompt: str | None, id_name: str) -> Iterator[Row]:
+    start = reader.line_num + 1
+    while True:
+        try:
+            record = next(reader, None)
+        except UnicodeDecodeError:
+            raise UsageError(f"the CSV is not UTF-8 text (after line {start - 1})") from None
+        except csv.Error as exc:
+            yield Row(line=start, id=start, error=f"line {start}: {exc}")
+            start = reader.line_num + 1
+            continue
+        if record is None:
+            return
+        line, start = start, reader.line_num + 1
+        if not any(cell.strip() for cell in record):
+            continue  # a blank line
+        if len(record) != len(header):
+            yield Row(line=line, id=line, error=f"line {line}: {len(record)} fields, the header has {len(header)}")
+            continue
+        cells = dict(zip(header, record))
+        row = Row(line=line, id=cells.get(id_name) or line, prompt=cells.get(prompt) if prompt else None)
+        row.params = [(name, value) for name, value in cells.items() if name not in (prompt, id_name)]
+        yield row
