@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from gemini_cli.render.progress import ProgressBar, human_bytes
+from gemini_cli.render.progress import ProgressBar, human_bytes, human_duration
 
 MiB = 1024 * 1024
 
@@ -34,6 +34,11 @@ class Clock:
 ])
 def test_human_bytes(n, text):
     assert human_bytes(n) == text
+
+
+@pytest.mark.parametrize("seconds, text", [(0, "0:00"), (7.4, "0:07"), (7.6, "0:08"), (754, "12:34"), (3723, "1:02:03"), (-3, "0:00")])
+def test_human_duration(seconds, text):
+    assert human_duration(seconds) == text
 
 
 SGR = re.compile(r"\x1b\[[0-9;]*m")  # colours and styles

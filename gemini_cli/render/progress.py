@@ -29,6 +29,14 @@ def human_bytes(n: float) -> str:
     raise AssertionError("unreachable")
 
 
+def human_duration(seconds: float) -> str:
+    """0:07, 12:34, 1:02:03."""
+    seconds = max(int(seconds + 0.5), 0)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 class ProgressBar:
     """``update(done)`` (or call it as a ``progress(done, total)`` callback) as bytes go out,
     ``close()`` at the end: the final state stays on its line.
