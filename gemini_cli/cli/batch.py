@@ -80,13 +80,12 @@ def batch(
     flags = opt.command_flags(locals())
     for name in ("output_file", "save", "format", "input"):  # batch's own, not settings
         flags.pop(name)
+    from gemini_cli.request import templates
     from gemini_cli.state import apikey, config
     from gemini_cli.render.output import Console
     from gemini_cli.request import rows as row_input
     from gemini_cli.runs.batch import Batch, RowRequests
     from gemini_cli.runs.batch_output import Output
-
-    from gemini_cli.request import templates
 
     settings = config.resolve(flags, template=templates.from_flags(flags))
     console = Console(quiet=settings.quiet)

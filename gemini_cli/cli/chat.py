@@ -60,11 +60,10 @@ def chat(
 ) -> None:
     """Chat: a REPL at a terminal (/help lists its commands); from piped stdin, one message per line."""
     flags = opt.command_flags(locals())
+    from gemini_cli.request import templates
     from gemini_cli.state import apikey, config
     from gemini_cli.render.output import Console, isatty
     from gemini_cli.runs.session import Resume
-
-    from gemini_cli.request import templates
 
     settings = config.resolve(flags, template=templates.from_flags(flags))
     settings = replace(settings, output="text")  # chat renders text; a config file's `output: json` is for generate

@@ -64,11 +64,10 @@ def generate(
 ) -> None:
     """Generate an answer to PROMPT (and/or stdin) and stream it to stdout."""
     flags = opt.command_flags(locals())
+    from gemini_cli.request import templates
     from gemini_cli.state import apikey, config
     from gemini_cli.render.output import Console
     from gemini_cli.runs.session import Resume, open_session
-
-    from gemini_cli.request import templates
 
     settings = config.resolve(flags, template=templates.from_flags(flags))
     console = Console(quiet=settings.quiet)
