@@ -23,7 +23,7 @@ import re
 from typing import Any
 
 from gemini_cli.render.transcript import one_line
-from gemini_cli.state.models import MODEL_IDS as MODELS  # one table: aliases, completion, README
+from gemini_cli.state.models import BUILTIN_ALIASES, MODEL_IDS as MODELS  # one table: aliases, completion, README
 
 PROG = "gemini-cli"
 COMPLETE_VAR = "_GEMINI_CLI_COMPLETE"
@@ -287,10 +287,6 @@ def complete_model(ctx: Any = None, args: Any = None, incomplete: str = "") -> l
 def model_aliases() -> dict[str, str]:
     """{alias: model id}: config.yaml's first, then built-in aliases it does not override."""
     aliases = config_aliases()
-    try:
-        from gemini_cli.state.config import BUILTIN_ALIASES  # stdlib-only module
-    except ImportError:
-        BUILTIN_ALIASES = {}  # noqa: N806
     for name, target in BUILTIN_ALIASES.items():
         aliases.setdefault(name, target)
     return aliases
