@@ -1,6 +1,6 @@
 """The package's layers: no import cycles between gemini_cli modules (function-level imports
-included), the api layer never reaches up into cli, runs or render, and at most six modules
-sit directly under gemini_cli/."""
+included), imports go down from cli to runs to the rest, the api layer never reaches up into
+cli, runs or render, and at most six modules sit directly under gemini_cli/."""
 
 from __future__ import annotations
 
