@@ -1,4 +1,4 @@
-"""A loopback HTTP/1.1 server for fault injection (used by test_faults.py).
+"""A loopback HTTP/1.1 server for fault injection (used by test_faults.py and test_limits.py).
 
 A raw socket server, one thread per connection, every answer with `Connection: close`:
 so an answer can cut a chunked body mid-way, reset the connection, or stall while the
@@ -89,7 +89,7 @@ def head(status: int, content_type: str | None, extra: dict[str, str] | None = N
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-REASONS = {200: "OK", 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
+REASONS = {200: "OK", 404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
 
 
 def reply(status: int, body: bytes, content_type: str | None = "application/json", headers: dict[str, str] | None = None):
@@ -116,4 +116,77 @@ def stream(pieces: list[bytes], *, end: str = "done", server: FaultServer | None
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         elif end == "stall":
             server.release.wait(10)
+    return answer
+
+
+# -- hostile answers: trickles, endless bodies, lies, bombs ------------------------------------
+
+
+def _alive(server: FaultServer, every: float) -> bool:
+    """Wait `every` seconds; False once the test is over."""
+    return not server.release.wait(every)
+
+
+def trickle(piece: bytes, every: float, server: FaultServer, *, first: bytes = b""):
+    """A chunked event stream that sends `first`, then one chunk of `piece` every `every`
+    seconds, forever (an SSE comment keeps a connection busy without an event)."""
+    def answer(conn, request):
+        conn.sendall(head(200, "text/event-stream", {"Transfer-Encoding": "chunked"}))
+        if first:
+            conn.sendall(b"%x\r\n%s\r\n" % (len(first), first))
+        while _alive(server, every):
+            conn.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+    return answer
+
+
+def slow_head(every: float, server: FaultServer):
+    """A status line, then a header whose value grows one byte every `every` seconds, forever."""
+    def answer(conn, request):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nX-Slow: ")
+        while _alive(server, every):
+            conn.sendall(b"a")
+    return answer
+
+
+def endless(first: bytes, block: bytes):
+    """A close-delimited event stream: `first`, then `block` as fast as the client reads,
+    until it goes away (a line that never ends when `block` has no newline)."""
+    def answer(conn, request):
+        conn.sendall(head(200, "text/event-stream") + first)
+        while True:
+            conn.sendall(block)  # OSError when the client closes: the handler ends
+    return answer
+
+
+def short_body(body: bytes, declared: int, *, end: str = "eof", server: FaultServer | None = None,
+               content_type: str = "application/json"):
+    """A 200 whose Content-Length (`declared`) is larger than the `body` sent; then "eof"
+    (the connection is closed) or "stall" (silent until the test ends)."""
+    def answer(conn, request):
+        conn.sendall(head(200, content_type, {"Content-Length": str(declared)}) + body)
+        if end == "stall":
+            server.release.wait(10)
+    return answer
+
+
+_BOMBS: dict[int, bytes] = {}
+
+
+def gzip_bomb(size: int) -> bytes:
+    """gzip of `size` bytes of spaces (about a thousandth of that compressed); cached."""
+    if size not in _BOMBS:
+        import zlib
+
+        packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: the gzip container
+        block = b" " * (1 << 20)
+        parts = [packer.compress(block) for _ in range(size >> 20)]
+        _BOMBS[size] = b"".join(parts) + packer.flush()
+    return _BOMBS[size]
+
+
+def bomb(status: int, size: int, content_type: str = "application/json"):
+    """An answer whose gzip body (Content-Encoding: gzip) decompresses to `size` bytes."""
+    def answer(conn, request):
+        body = gzip_bomb(size)
+        conn.sendall(head(status, content_type, {"Content-Length": str(len(body)), "Content-Encoding": "gzip"}) + body)
     return answer

@@ -1,10 +1,17 @@
 """The HTTP layer: backoff, Retry-After, error messages, and (through the CLI)
-HTTP status -> exit code, retries, timeouts and the --max-time deadline."""
+HTTP status -> exit code, retries, timeouts and the --max-time deadline; what we rely on
+httpx's transport for: the transport seam, headers that cannot carry a key, HTTPS with
+SSL_CERT_FILE, proxies from the environment."""
 
 from __future__ import annotations
 
 import email.utils
 import json
+import random
+import os
+import shutil
+import ssl
+import subprocess
 import threading
 import time
 
@@ -14,9 +21,8 @@ from werkzeug import Response
 
 from conftest import API_KEY, INTERACTION_ID, closed_port_url, interaction, sse, text_events
 from conftest import run_checked as run
-from gemini_cli.api import client as client_module
 from gemini_cli.api.client import ApiClient, api_error, parse_json_body, retry_after
-from gemini_cli.errors import ApiError, ExitCode
+from gemini_cli.errors import ApiError, ExitCode, NetworkError
 
 
 def make_client(**kwargs) -> ApiClient:
@@ -39,9 +45,9 @@ def test_backoff_stays_within_the_jitter_bounds(attempt):
 
 def test_backoff_endpoints_and_cap(monkeypatch):
     client = make_client(retry_delay=0.5)
-    monkeypatch.setattr(client_module.random, "uniform", lambda low, high: low)
+    monkeypatch.setattr(random, "uniform", lambda low, high: low)
     assert [client.backoff(n) for n in range(6)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
-    monkeypatch.setattr(client_module.random, "uniform", lambda low, high: high)
+    monkeypatch.setattr(random, "uniform", lambda low, high: high)
     assert [client.backoff(n) for n in range(5)] == [0.375, 0.75, 1.5, 3.0, 6.0]
     assert client.backoff(30) == 8.0
 
@@ -435,3 +441,151 @@ def test_max_time_deadline_mid_stream_exits_7(api, gate):
     result = run(["generate", "--max-time", "0.3", "hi"])
     assert (result.exit_code, result.stdout) == (7, "Hello\n")
     assert result.stderr == "gemini-cli: error: gave up: the --max-time deadline of 0.3s was reached\n"
+
+
+# -- httpx's transport: what we rely on it for (moved from the deleted test_transport.py) -------
+
+
+def test_the_transport_is_httpx_own_unless_one_is_given():
+    client = make_client()
+    try:
+        assert type(client._http._transport) is httpx.HTTPTransport
+    finally:
+        client.close()
+    mock = httpx.MockTransport(lambda request: httpx.Response(200, json={"id": "v1_x"}))
+    client = make_client(transport=mock)
+    try:
+        assert client._http._transport is mock
+        assert client.json("POST", client.url("interactions"), json_body={"input": "hi"}) == {"id": "v1_x"}
+    finally:
+        client.close()
+
+
+def test_a_key_a_header_cannot_carry_is_never_echoed_nor_sent(fault):
+    client = make_client(base_url=fault.url, api_key="AIzaKeyLine1\nX-Injected: 1", retries=2)
+    try:
+        with pytest.raises(NetworkError) as caught:
+            client.send("GET", client.url("models"))
+    finally:
+        client.close()
+    assert caught.value.message == "a request header holds a character HTTP cannot carry (not shown)"
+    assert "AIza" not in str(caught.value) and caught.value.__cause__ is None
+    assert fault.requests == []  # nothing went out, and it was not retried
+
+
+def test_a_key_a_header_cannot_carry_exits_3_without_echoing_it(api):
+    result = run(["generate", "hi"], env={"GEMINI_API_KEY": "AIzaKeyLine1\nX-Injected: 1"})
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert "AIzaKeyLine1" not in result.stderr and "X-Injected" not in result.stderr
+    assert api.requests() == []
+
+
+@pytest.fixture
+def fault():
+    from fault_server import FaultServer
+
+    server = FaultServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1, made by the openssl CLI for this test run."""
+    openssl = shutil.which("openssl")
+    assert openssl, "the openssl CLI is needed to make the test certificate"
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.fixture
+def https_api(certificate, monkeypatch):
+    from pytest_httpserver import HTTPServer
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
+    server.start()
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", server.url_for("/").rstrip("/"))
+    yield server
+    server.clear()
+    server.stop()
+
+
+def test_https_with_ssl_cert_file(https_api, certificate, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    https_api.expect_ordered_request("/v1beta/interactions", method="POST").respond_with_data(
+        sse(text_events("Hel", "lo")), content_type="text/event-stream")
+    result = run(["generate", "hi"])
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "Hello\n", "")
+    assert https_api.url_for("/").startswith("https://127.0.0.1:")
+
+
+def test_https_without_the_certificate_fails_verification_and_exits_7(https_api, monkeypatch):
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    result = run(["generate", "--retries", "0", "hi"])
+    assert (result.exit_code, result.stdout) == (7, "")
+    assert result.stderr.startswith(f"gemini-cli: error: network error talking to {https_api.url_for('/').rstrip('/')}: ")
+    assert "CERTIFICATE_VERIFY_FAILED" in result.stderr
+    assert https_api.log == []
+
+
+@pytest.fixture
+def no_proxy_env(monkeypatch):
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy") or name == "REQUEST_METHOD":
+            monkeypatch.delenv(name)
+    return monkeypatch
+
+
+@pytest.mark.parametrize("name", ["HTTP_PROXY", "http_proxy", "ALL_PROXY"])
+def test_a_proxy_from_the_environment_is_used(fault, no_proxy_env, name):
+    from fault_server import reply
+
+    no_proxy_env.setenv(name, fault.url)
+    base = "http://api.example.invalid"  # never resolved: the proxy answers for it
+    fault.queue(reply(200, json.dumps(interaction("via the proxy")).encode()))
+    result = run(["generate", "--no-stream", "--base-url", base, "hi"])
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "via the proxy\n", "")
+    (request,) = fault.requests
+    assert (request.method, request.path, request.headers["host"]) == ("POST", "/v1beta/interactions", "api.example.invalid")
+    assert json.loads(request.body)["input"] == "hi"
+
+
+def test_no_proxy_sends_that_host_directly(api, fault, no_proxy_env):
+    no_proxy_env.setenv("HTTP_PROXY", fault.url)
+    no_proxy_env.setenv("NO_PROXY", "localhost")  # the fake API's host
+    api.json(interaction("direct"))
+    result = run(["generate", "--no-stream", "hi"])
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "direct\n", "")
+    assert fault.requests == [] and len(api.requests()) == 1
+
+
+def test_max_time_holds_over_https_against_a_trickle(https_api, certificate, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    stop = threading.Event()
+
+    def trickle(request):
+        def body():
+            while not stop.wait(0.1):
+                yield ": keep-alive\n\n"
+        return Response(body(), content_type="text/event-stream")
+
+    https_api.expect_ordered_request("/v1beta/interactions", method="POST").respond_with_handler(trickle)
+    start = time.monotonic()
+    try:
+        result = run(["generate", "--max-time", "1", "--timeout", "60", "hi"])
+    finally:
+        stop.set()
+    assert 0.9 < time.monotonic() - start < 3  # the trickle alone would never end
+    assert (result.exit_code, result.stdout) == (7, "")
+    assert result.stderr == "gemini-cli: error: gave up: the --max-time deadline of 1s was reached\n"

@@ -1,4 +1,5 @@
-"""Server-sent events -> (raw JSON, event) pairs: framing, [DONE], malformed frames."""
+"""Server-sent events -> (raw JSON, event) pairs: framing (httpx-sse), [DONE], malformed
+events, the event-size limit, and the before_read hook."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import httpx
 import pytest
 
 from conftest import sse, text_events
-from gemini_cli.api.sse import Frame, is_event_stream, iter_events
-from gemini_cli.api.sse import decode as sse_decode
+from gemini_cli.api.sse import EventTooLarge, is_event_stream, iter_events, iter_frames
+from gemini_cli.errors import ExitCode
 
 
 def response(*chunks: bytes, content_type: str = "text/event-stream") -> httpx.Response:
@@ -140,11 +141,16 @@ def test_is_event_stream():
     assert not is_event_stream(httpx.Response(200, content=b"{}"))
 
 
-# -- the frame decoder itself ------------------------------------------------------------------
+# -- the frames (httpx-sse) behind our checks -------------------------------------------------
 
 
-def frames(*chunks: bytes) -> list[Frame]:
-    return list(sse_decode(chunks))
+def Frame(data: str, id: str = "", event: str = "message") -> tuple[str, str, str]:
+    return (data, id, event)
+
+
+def frames(*chunks: bytes) -> list[tuple[str, str, str]]:
+    """(data, last event id, event type) of each event with data (iter_events skips the others)."""
+    return [(f.data, f.id, f.event) for f in iter_frames(response(*chunks)) if f.data]
 
 
 def test_frames_carry_data_id_and_event_type():
@@ -179,7 +185,7 @@ def test_empty_chunks_and_lone_carriage_returns():
 
 def test_a_huge_frame_in_many_chunks():
     body = b"data: " + b"x" * 5_000_000 + b"\n\n"
-    assert frames(*(body[i:i + 65536] for i in range(0, len(body), 65536)))[0].data == "x" * 5_000_000
+    assert frames(*(body[i:i + 65536] for i in range(0, len(body), 65536)))[0][0] == "x" * 5_000_000
 
 
 def test_deeply_nested_json_is_malformed_not_a_crash():
@@ -203,3 +209,46 @@ def test_a_gzip_encoded_stream_is_decoded(api):
     )
     result = run(["generate", "hi"])
     assert (result.exit_code, result.stdout, result.stderr) == (0, "Hello\n", "")
+
+
+# -- the event-size limit ----------------------------------------------------------------------
+
+
+def test_an_endless_line_stops_at_the_limit_without_reading_on():
+    read = []
+
+    def chunks():
+        yield b'data: {"n": 1}\n\n'
+        while True:
+            read.append(1)
+            yield b"x" * 1000  # no end of line, ever
+
+    events = []
+    with pytest.raises(EventTooLarge) as caught:
+        for _, event in iter_events(httpx.Response(200, headers={"content-type": "text/event-stream"},
+                                                   content=chunks()), limit=10_000):
+            events.append(event)
+    assert events == [{"n": 1}]
+    assert len(read) == 11  # 11,000 bytes: the first chunk past the limit
+    assert caught.value.exit_code == ExitCode.SERVER
+    assert caught.value.message == "the stream sent an event larger than 10000 bytes without ending it; stopped reading"
+
+
+def test_many_lines_without_a_blank_line_count_as_one_event():
+    body = b"data: x\n" * 2000  # 16,000 bytes, no blank line
+    with pytest.raises(EventTooLarge):
+        list(iter_events(response(body), limit=10_000))
+
+
+@pytest.mark.parametrize("blank", [b"\n\n", b"\r\r", b"\r\n\r\n", b"\n\r\n"])
+def test_events_under_the_limit_pass_whatever_the_line_endings_and_splits(blank):
+    event = b'data: {"pad": "' + b"x" * 9000 + b'"}' + blank
+    body = event * 5  # 45,000 bytes in all, each event under 10,000
+    for size in (1, 7, 4096, len(body)):
+        chunks = [body[i:i + size] for i in range(0, len(body), size)]
+        assert len(list(iter_events(response(*chunks), limit=9100))) == 5
+
+
+def test_a_blank_line_split_between_two_reads_ends_the_event():
+    first = b'data: {"pad": "' + b"x" * 90 + b'"}\n'
+    assert [len(e["pad"]) for _, e in iter_events(response(first, b"\n", first, b"\n"), limit=110)] == [90, 90]

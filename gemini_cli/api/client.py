@@ -1,12 +1,13 @@
 """The HTTP layer: one httpx client, auth headers, retries with backoff, error mapping.
 
-Knows HTTP; never prints (except through the `note` callback) and never reads argv.
+Every request goes through httpx's own transport (HTTP/1.1 framing, TLS, proxies from the
+environment). Knows HTTP; never prints (except through the `note` callback) and never
+reads argv.
 """
 
 from __future__ import annotations
 
 import json
-import random
 import sys
 import time
 from collections.abc import Callable
@@ -15,9 +16,10 @@ from typing import Any
 import httpx
 
 from gemini_cli import __version__
-from gemini_cli.api.transport import for_url
-from gemini_cli.state.config import API_REVISION
+from gemini_cli.api.bounds import MAX_ERROR_BODY, MAX_JSON_BODY, BodyTooLarge, Watchdog, mib, read_body
+from gemini_cli.backoff import Backoff, backoff
 from gemini_cli.errors import ApiError, NetworkError
+from gemini_cli.state.config import API_REVISION
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_BACKOFF = 8.0
@@ -31,7 +33,12 @@ def user_agent() -> str:
 
 
 class ApiClient:
-    """Sends requests to {base_url}/{api_version}/..., retrying what is safe to retry."""
+    """Sends requests to {base_url}/{api_version}/..., retrying what is safe to retry.
+
+    `transport` is the one place where the httpx transport is chosen: None is httpx's own
+    HTTPTransport (with proxies from the environment); a test or a recorder may pass another
+    (httpx then ignores `verify` and `limits`, which configure its own).
+    """
 
     def __init__(
         self,
@@ -45,25 +52,29 @@ class ApiClient:
         max_time: float | None = None,
         note: Callable[[str], None] | None = None,
         connections: int = 1,
+        transport: httpx.BaseTransport | None = None,
     ):
         self.base_url = base_url.rstrip("/")
         self.api_version = api_version
         self.timeout = timeout
         self.retries = retries
         self.retry_delay = retry_delay
-        self.deadline = time.monotonic() + max_time if max_time else None
         self.max_time = max_time
+        self.deadline = time.monotonic() + max_time if max_time else None  # wall clock (monotonic)
         self.note = note or (lambda message: None)
         self._api_key = api_key
-        # `connections`: requests this client sends at once (batch -j); kept-alive for reuse.
-        transport = for_url(self.base_url, keep_alive=connections)
-        if transport is not None:
-            self._http = httpx.Client(transport=transport, follow_redirects=False)
-        else:  # through a proxy: httpx's own transport. Certificates only for https.
-            limits = httpx.Limits(max_connections=max(connections, 10), max_keepalive_connections=connections)
-            self._http = httpx.Client(verify=self.base_url.startswith("https:"), follow_redirects=False, limits=limits)
+        # The watchdog makes --max-time hold even against a server that trickles bytes.
+        self._watchdog = Watchdog(max_time) if max_time else None
+        # `connections`: requests this client sends at once (batch -j), kept alive for reuse.
+        # Certificates are loaded only for an https base URL (it costs start-up time).
+        limits = httpx.Limits(max_connections=max(connections, 10), max_keepalive_connections=connections)
+        self._http = httpx.Client(
+            transport=transport, verify=self.base_url.startswith("https:"), follow_redirects=False, limits=limits,
+        )
 
     def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         self._http.close()
 
     def url(self, path: str) -> str:
@@ -80,24 +91,43 @@ class ApiClient:
             headers["x-goog-api-key"] = self._api_key
         return headers
 
-    # -- sending -----------------------------------------------------------
+    # -- the deadline ------------------------------------------------------------------------
 
     def remaining(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
 
     def check_deadline(self) -> None:
-        left = self.remaining()
-        if left is not None and left <= 0:
+        if self.expired():
             raise self.deadline_error()
+
+    def expired(self) -> bool:
+        """The --max-time deadline has passed (or the watchdog cut the connections at it)."""
+        left = self.remaining()
+        return (left is not None and left <= 0) or self.cut_at_deadline()
+
+    def cut_at_deadline(self) -> bool:
+        """The watchdog shut the connections down at the --max-time deadline."""
+        return self._watchdog is not None and self._watchdog.fired
 
     def deadline_error(self) -> NetworkError:
         return NetworkError(f"gave up: the --max-time deadline of {self.max_time:g}s was reached")
+
+    def retrier(self, *, retries: int | None = None, sleep: Callable[[float], None] = time.sleep) -> Backoff:
+        """The waits of a retry loop: this client's backoff, retry budget and deadline."""
+        return Backoff(first=self.retry_delay, cap=MAX_BACKOFF, retries=self.retries if retries is None else retries,
+                       deadline=self, sleep=sleep)
+
+    def backoff(self, attempt: int) -> float:
+        """Exponential backoff with up to -25% jitter, as the official SDK does."""
+        return backoff(attempt, self.retry_delay, MAX_BACKOFF)
 
     def _timeout(self) -> httpx.Timeout:
         self.check_deadline()
         left = self.remaining()
         seconds = self.timeout if left is None else min(self.timeout, left)
         return httpx.Timeout(seconds, connect=min(seconds, 30.0))
+
+    # -- sending -----------------------------------------------------------------------------
 
     def send(
         self,
@@ -113,53 +143,86 @@ class ApiClient:
     ) -> httpx.Response:
         """Send one request, retrying 408/429/5xx and connection errors with backoff.
 
-        Returns a 2xx response (still open when `stream`); raises ApiError or
-        NetworkError otherwise. Retries happen only before any body was read, so a
-        create is never repeated once output has started.
+        Returns a 2xx response (still open when `stream`; else its body read, at most
+        MAX_JSON_BODY); raises ApiError or NetworkError otherwise. Retries happen only until
+        the server answers 2xx: a create is never sent twice once it was answered, even if
+        the body then stalls or is cut.
         """
         if json_body is not None:
             content = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
-        attempt = 0
+        waits = self.retrier(retries=self.retries if retry else 0)
+        extensions = {"trace": self._watchdog.trace} if self._watchdog is not None else {}
         while True:
             timeout = self._timeout()
             request = self._http.build_request(
                 method, url, content=content, params=params, headers=headers or self.headers(),
-                timeout=timeout,
+                timeout=timeout, extensions=extensions,
             )
+            wait = None
             try:
-                response = self._http.send(request, stream=stream)
+                response = self._http.send(request, stream=True)
             except httpx.TimeoutException as exc:
-                if timeout.read is not None and timeout.read < self.timeout:
+                if self.expired() or (timeout.read is not None and timeout.read < self.timeout):
                     # The timeout was cut short by --max-time: that is what ran out.
                     raise self.deadline_error() from None
                 error: Exception = NetworkError(f"request timed out ({type(exc).__name__}) talking to {self.base_url}")
-                wait = None
+            except httpx.LocalProtocolError:
+                # httpx's message would quote the offending header: maybe the API key.
+                raise NetworkError("a request header holds a character HTTP cannot carry (not shown)") from None
             except httpx.TransportError as exc:
+                if self.expired():
+                    raise self.deadline_error() from None
                 error = NetworkError(f"network error talking to {self.base_url}: {exc or type(exc).__name__}")
-                wait = None
             else:
                 if response.status_code < 300:
-                    return response
-                if stream:
-                    response.read()
-                response.close()
-                error = api_error(response)
+                    break
+                error = self._error_answer(response)
                 if response.status_code not in RETRY_STATUSES:
                     raise error
                 wait = retry_after(response.headers)
-            if not retry or attempt >= self.retries:
+            delay = waits.next(wait)
+            if delay is None:
                 raise error
-            delay = wait if wait is not None else self.backoff(attempt)
-            left = self.remaining()
-            if left is not None and delay >= left:
-                raise error
-            attempt += 1
-            self.note(f"{error.message}; retrying in {delay:.1f}s (attempt {attempt + 1} of {self.retries + 1})")
-            time.sleep(delay)
+            self.note(f"{error.message}; retrying in {delay:.1f}s (attempt {waits.attempt + 2} of {self.retries + 1})")
+            waits.sleep(delay)
+        if not stream:
+            self.read(response, MAX_JSON_BODY)
+        return response
 
-    def backoff(self, attempt: int) -> float:
-        """Exponential backoff with up to -25% jitter, as the official SDK does."""
-        return min(self.retry_delay * 2**attempt * (1 - random.uniform(0, 0.25)), MAX_BACKOFF)
+    def read(self, response: httpx.Response, limit: int = MAX_JSON_BODY) -> bytes:
+        """The body of an answered request; never retried (the server has answered)."""
+        try:
+            return read_body(response, limit)
+        except BodyTooLarge:
+            raise ApiError(f"HTTP {response.status_code}: the API sent a body larger than {mib(limit)}; "
+                           "stopped reading it", status=502) from None
+        except httpx.TimeoutException:
+            if self.expired():  # a read timeout cut short by --max-time
+                raise self.deadline_error() from None
+            raise NetworkError(f"the answer stalled: no data for {self.timeout:g}s (--timeout) while reading its "
+                               "body; not sent again, as the server had answered") from None
+        except httpx.TransportError as exc:
+            if self.expired():
+                raise self.deadline_error() from None
+            raise NetworkError(f"the connection broke while reading the answer ({exc or type(exc).__name__}); "
+                               "not sent again, as the server had answered") from None
+
+    def _error_answer(self, response: httpx.Response) -> ApiError:
+        """The ApiError for a non-2xx answer, its body read up to MAX_ERROR_BODY."""
+        try:
+            read_body(response, MAX_ERROR_BODY)
+        except BodyTooLarge:
+            why = f"an error body larger than {mib(MAX_ERROR_BODY)}; not read"
+        except httpx.TransportError as exc:
+            if self.expired():
+                raise self.deadline_error() from None
+            why = f"the error body could not be read: {exc or type(exc).__name__}"
+        else:
+            return api_error(response)
+        label = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
+        error = ApiError(f"{label}: ({why})", status=response.status_code)
+        error.retry_after = retry_after(response.headers)
+        return error
 
     def json(self, method: str, url: str, **kwargs: Any) -> Any:
         response = self.send(method, url, **kwargs)

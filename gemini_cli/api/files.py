@@ -25,6 +25,7 @@ from typing import Any, BinaryIO, Callable, Iterator
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from gemini_cli.api.client import RETRY_STATUSES, ApiClient, parse_json_body
+from gemini_cli.backoff import Backoff, Deadline, Soonest
 from gemini_cli.errors import ApiError, ExitCode, GeminiCliError, NetworkError, UsageError
 
 CHUNK_SIZE = 8 * 1024 * 1024  # as the official SDK; a multiple of the protocol's 256 KiB
@@ -110,9 +111,10 @@ def wait_active(
     ``on_wait(file)`` is called once, before the first wait.
     """
     name = file.get("name") or "the file"
-    start = clock()
-    delay = POLL_INITIAL
-    waited = False
+    patience = Deadline(client.timeout, clock)
+    # Polls back off from POLL_INITIAL to POLL_MAX; the last wait is cut to end at the deadline.
+    polls = Backoff(first=POLL_INITIAL, cap=POLL_MAX, jitter=0, fit=True,
+                    deadline=Soonest(patience, client), sleep=sleep)
     while True:
         state = file.get("state")
         if state == "FAILED":
@@ -121,22 +123,18 @@ def wait_active(
             raise FileFailed(f"{name}: the Files API could not process the file: {reason}")
         if state != "PROCESSING":
             return file
-        left = client.timeout - (clock() - start)
-        remaining = client.remaining()
-        if remaining is not None and remaining <= left:
-            if remaining <= 0:
+        delay = polls.next()
+        if delay is None:
+            left = client.remaining()
+            if left is not None and left <= 0:
                 raise client.deadline_error()
-            left = remaining
-        elif left <= 0:
             raise NetworkError(
                 f"{name} is still PROCESSING after {client.timeout:g}s; try again later "
                 "(gemini-cli files get NAME shows its state) or pass a larger --timeout"
             )
-        if on_wait is not None and not waited:
+        if on_wait is not None and not polls.attempt:
             on_wait(file)
-        waited = True
-        sleep(min(delay, max(left, 0.0)))
-        delay = min(delay * 2, POLL_MAX)
+        polls.sleep(delay)
         file = get(client, name)
 
 
@@ -245,7 +243,7 @@ def send_chunks(
     buffer = bytearray(min(chunk_size, size))
     view = memoryview(buffer)
     offset = 0
-    failures = 0
+    waits = client.retrier(sleep=sleep)  # counts consecutive failures: reset by every accepted chunk
     need_query = False
     while True:
         try:
@@ -273,24 +271,18 @@ def send_chunks(
             response.read()
             response.close()
         except (ApiError, NetworkError) as exc:
-            if not _retryable(exc) or failures >= client.retries:
+            delay = waits.next() if _retryable(exc) else None
+            if delay is None:
                 raise
-            left = client.remaining()
-            if left is not None and left <= 0:
-                raise
-            delay = client.backoff(failures)
-            if left is not None and delay >= left:
-                raise
-            failures += 1
             what = "asking the server how much it has" if need_query else f"sending the chunk at byte {offset} of {size}"
             note(
                 f"upload: {what} failed: {exc.message}; asking the server how much it has "
-                f"in {delay:.1f}s (retry {failures} of {client.retries})"
+                f"in {delay:.1f}s (retry {waits.attempt + 1} of {client.retries})"
             )
-            sleep(delay)
+            waits.sleep(delay)
             need_query = True
             continue
-        failures = 0
+        waits.reset()
         status = response.headers.get("x-goog-upload-status", "").lower()
         offset += n
         if progress:

@@ -1,141 +1,73 @@
-"""Server-sent events: bytes -> frames -> JSON events, until the `[DONE]` sentinel.
+"""Server-sent events: an httpx response -> (raw JSON, event) pairs, until the `[DONE]` sentinel.
 
-`decode` frames the byte stream by the WHATWG event-stream rules: UTF-8 (invalid
-bytes become U+FFFD, a leading BOM is dropped), lines ending in CRLF, CR or LF
-(possibly split across chunks), `data:` lines joined with "\\n", one leading space
-after the colon removed, `:` comment lines ignored, `event:` and `id:` fields, and
-a blank line dispatching the frame. A frame without a blank line after it (a cut
-stream) is never dispatched. `iter_events` adds the Interactions API's conventions.
+httpx-sse frames the stream by the event-stream rules: lines ending in CRLF, CR or LF
+(possibly split across reads), `data:` lines joined with "\\n", one leading space after the
+colon removed, `:` comment lines ignored, `event:` and `id:` fields, a blank line dispatching
+the event, and an event without a blank line after it (a cut stream) never dispatched.
+
+What we add around it, on the bytes it reads:
+- UTF-8 whatever the Content-Type says, invalid bytes as U+FFFD, a leading BOM dropped;
+- a bound on memory: an event (bytes since the last blank line) larger than MAX_EVENT stops
+  the stream with EventTooLarge, however the server sends it (one endless line, many lines);
+- `before_read`: called each time every event read so far was handled and the stream is
+  about to read (and maybe wait) for more: the place to flush output.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # httpx is imported by the caller; not needed here at run time
-    import httpx
+import httpx
+from httpx_sse import EventSource, ServerSentEvent
+
+from gemini_cli.errors import ExitCode, GeminiCliError
 
 DONE = "[DONE]"
-_BOM = "\ufeff"
+MAX_EVENT = 16 * 1024 * 1024  # bytes; the largest real event (an inline image) is far smaller
 
 
-class Frame:
-    """One dispatched event: its data, the last event id seen, and its event type."""
+class EventTooLarge(GeminiCliError):
+    """An event grew past MAX_EVENT without ending: the server is broken; stop reading."""
 
-    __slots__ = ("data", "id", "event")
-
-    def __init__(self, data: str, id: str = "", event: str = "message") -> None:
-        self.data = data
-        self.id = id
-        self.event = event
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Frame) and (self.data, self.id, self.event) == (other.data, other.id, other.event)
-
-    def __repr__(self) -> str:
-        return f"Frame(data={self.data!r}, id={self.id!r}, event={self.event!r})"
-
-
-def decode(chunks: Iterable[bytes]) -> Iterator[Frame]:
-    """Yield a Frame for each event in the byte stream, however it is split into chunks."""
-    tail: list[bytes] = []  # bytes of the line not yet ended
-    cr = False  # the previous chunk ended in CR: a LF starting this one is its pair
-    first = True
-    data: list[str] = []
-    event = ""
-    last_id = ""
-    for chunk in chunks:
-        if not chunk:
-            continue
-        if cr:
-            cr = False
-            if chunk[0] == 10:  # b"\n"
-                chunk = chunk[1:]
-                if not chunk:
-                    continue
-        if 13 in chunk:  # b"\r": normalise CRLF and CR to LF
-            cr = chunk[-1] == 13
-            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        end = chunk.rfind(b"\n")
-        if end < 0:
-            tail.append(chunk)
-            continue
-        if tail:
-            tail.append(chunk[:end])
-            text = b"".join(tail).decode("utf-8", "replace")
-            tail = []
-        else:
-            text = chunk[:end].decode("utf-8", "replace")
-        if end + 1 < len(chunk):
-            tail.append(chunk[end + 1:])
-        if first:
-            first = False
-            if text.startswith(_BOM):
-                text = text[1:]
-        for line in text.split("\n"):
-            if not line:  # a blank line dispatches
-                if data:
-                    yield Frame(data[0] if len(data) == 1 else "\n".join(data), last_id, event or "message")
-                    data = []
-                event = ""
-                continue
-            if line.startswith("data:"):  # the common case first
-                data.append(line[6:] if line.startswith(" ", 5) else line[5:])
-                continue
-            colon = line.find(":")
-            if colon == 0:
-                continue  # a comment
-            if colon < 0:
-                name, value = line, ""
-            else:
-                name = line[:colon]
-                value = line[colon + 2:] if line.startswith(" ", colon + 1) else line[colon + 1:]
-            if name == "data":
-                data.append(value)
-            elif name == "event":
-                event = value
-            elif name == "id":
-                if "\0" not in value:
-                    last_id = value
-            # "retry" and unknown fields are ignored.
+    exit_code = ExitCode.SERVER
 
 
 def is_event_stream(response: httpx.Response) -> bool:
     return "text/event-stream" in response.headers.get("content-type", "")
 
 
-def _body(response: httpx.Response) -> Iterable[bytes]:
-    """The body's chunks as they arrive. Without a Content-Encoding, straight from the
-    transport: httpx's decoder and chunker layers cost more than the decoding per event."""
+def iter_frames(
+    response: httpx.Response,
+    before_read: Callable[[], None] | None = None,
+    limit: int = MAX_EVENT,
+) -> Iterator[ServerSentEvent]:
+    """The stream's events as httpx-sse decodes them, read through the checks above."""
+    # Without a Content-Encoding the body's bytes come straight from the transport's stream:
+    # one layer of httpx's decoders less per read. With one, httpx decompresses it.
     if response.headers.get("content-encoding", "identity") == "identity":
-        return response.stream  # type: ignore[return-value]
-    return response.iter_bytes()
-
-
-def _waiting(chunks: Iterable[bytes], before_read: Callable[[], None]) -> Iterator[bytes]:
-    for chunk in chunks:
-        yield chunk
-        # Resumed only once every event of this chunk was handled: about to wait for more.
-        before_read()
+        chunks: Iterable[bytes] = response.stream  # type: ignore[assignment]
+    else:
+        chunks = response.iter_bytes()
+    return EventSource(_Checked(chunks, before_read, limit)).iter_sse()
 
 
 def iter_events(
     response: httpx.Response,
     on_malformed: Callable[[str], None] | None = None,
     before_read: Callable[[], None] | None = None,
+    limit: int = MAX_EVENT,
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Yield (raw JSON text, parsed event) for each data frame; stop at [DONE].
+    """Yield (raw JSON text, parsed event) for each event with data; stop at [DONE].
 
-    A frame whose data is not a JSON object is reported through `on_malformed`
-    and skipped: one bad frame should not cost the rest of the answer.
-    `before_read` runs each time the events received so far are all handled and
-    the stream is about to read (and maybe wait) for more: the place to flush output.
+    An event whose data is not a JSON object is reported through `on_malformed` and
+    skipped: one bad event should not cost the rest of the answer. Event types are not
+    filtered: an unknown one is yielded like the others (kept by `-o jsonl`).
     """
     loads = json.loads
-    chunks = _body(response)
-    for frame in decode(_waiting(chunks, before_read) if before_read else chunks):
+    for frame in iter_frames(response, before_read, limit):
         data = frame.data
         if not data:
             continue
@@ -150,3 +82,44 @@ def iter_events(
                 on_malformed(data)
             continue
         yield data, event
+
+
+class _Checked(httpx.Response):
+    """What EventSource reads: the body as text (UTF-8, a leading BOM dropped, invalid bytes as
+    U+FFFD), with `before_read` before each read after the first, and the event size counted:
+    bytes since the last blank line (LF LF, LF CR or CR CR ends one, whatever the line endings)."""
+
+    def __init__(self, chunks: Iterable[bytes], before_read: Callable[[], None] | None, limit: int):
+        super().__init__(200, headers={"content-type": "text/event-stream"})
+        self._chunks = chunks
+        self._before_read = before_read
+        self._limit = limit
+
+    def iter_text(self, chunk_size: int | None = None) -> Iterator[str]:
+        before_read, limit = self._before_read, self._limit
+        decode = codecs.getincrementaldecoder("utf-8-sig")("replace").decode
+        pending = 0  # bytes of the event not yet ended
+        last = b""  # the previous chunk's last byte: a blank line may straddle two chunks
+        for chunk in self._chunks:
+            if not chunk:
+                continue
+            end = max(chunk.rfind(b"\n\n"), chunk.rfind(b"\n\r"), chunk.rfind(b"\r\r"))
+            if end >= 0:
+                pending = len(chunk) - end - 2
+            elif last in (b"\n", b"\r") and chunk[:1] in (b"\n", b"\r") and not (last == b"\r" and chunk[:1] == b"\n"):
+                pending = len(chunk) - 1
+            else:
+                pending += len(chunk)
+            if pending > limit:
+                size = f"{limit >> 20} MiB" if limit % (1 << 20) == 0 else f"{limit} bytes"
+                raise EventTooLarge(f"the stream sent an event larger than {size} without ending it; stopped reading")
+            last = chunk[-1:]
+            text = decode(chunk)
+            if text:
+                yield text
+            # Resumed once every event of this chunk was handled: about to read (and wait) for more.
+            if before_read is not None:
+                before_read()
+        text = decode(b"", True)
+        if text:
+            yield text

@@ -269,18 +269,20 @@ def fetch(
 
 
 def _poll(client: Any, interaction_id: str, wait: bool, interval: float, console: Any, renderer: Any) -> dict[str, Any]:
-    import time
-
     from gemini_cli.api import interactions
     from gemini_cli.api.events import InteractionBuilder
+    from gemini_cli.backoff import Backoff
 
     hop = interactions.get(client, interaction_id)
     if wait and hop.get("status") in RUNNING:
         console.note(f"waiting for interaction {interaction_id} (status {hop.get('status')})")
+        # Every `interval` seconds; --max-time bounds the waiting too (exit 7).
+        polls = Backoff(first=interval, cap=interval, factor=1, jitter=0, deadline=client)
         while hop.get("status") in RUNNING:
-            left = client.remaining()  # --max-time bounds the waiting too (exit 7)
-            time.sleep(interval if left is None else max(min(interval, left), 0))
-            client.check_deadline()
+            delay = polls.next()
+            if delay is None:
+                raise client.deadline_error()
+            polls.sleep(delay)
             hop = interactions.get(client, interaction_id)
     builder = InteractionBuilder()
     builder.add_interaction(hop)

@@ -86,7 +86,7 @@ BaseUrl = Annotated[Optional[str], typer.Option("--base-url", help="API base URL
 ApiVersion = Annotated[Optional[str], typer.Option("--api-version", help="API version path segment [default: v1beta].", rich_help_panel=CONN)]
 Timeout = Annotated[Optional[float], typer.Option("--timeout", min=0.001, help="Network timeout per request, seconds [default: 300].", rich_help_panel=CONN)]
 Retries = Annotated[Optional[int], typer.Option("--retries", min=0, help="Retries for 408/429/5xx/connection errors [default: 4].", rich_help_panel=CONN)]
-MaxTime = Annotated[Optional[float], typer.Option("--max-time", min=0.001, help="Deadline for the whole run, retries included, seconds.", rich_help_panel=CONN)]
+MaxTime = Annotated[Optional[float], typer.Option("--max-time", min=0.001, help="Wall-clock deadline for the whole run, retries and waits included, seconds.", rich_help_panel=CONN)]
 
 
 def sub_app(name: str, help: str) -> typer.Typer:

@@ -128,8 +128,12 @@ def open_session(settings: Settings, resume: Resume, note) -> Session:
         session._stack.enter_context(store.lock(
             path, settings.lock_timeout, lambda: note(f"waiting for another gemini-cli using {path}")
         ))
-        if path.exists() or not session.external:
-            session.conversation = store.load(path)
+        try:
+            if path.exists() or not session.external:
+                session.conversation = store.load(path)
+        except BaseException:
+            session._stack.close()  # release the lock now, not whenever the garbage collector runs
+            raise
     if resume.previous_interaction_id:
         if session.conversation is not None and session.conversation.turns:
             raise UsageError("--previous-interaction-id starts a new conversation; it cannot be combined with a resumed one")

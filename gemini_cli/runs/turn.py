@@ -6,7 +6,6 @@ error that cut the turn short, which the caller raises once the partial answer i
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -75,32 +74,29 @@ def _stream_hop(client, body, builder, renderer, on_malformed, response=None) ->
     if response is None:
         response = interactions.create(client, body)
     if not is_event_stream(response):
-        try:
-            # The server answered with a whole Interaction instead of a stream.
-            response.read()
-            hop = parse_json_body(response)
-        finally:
-            response.close()
+        # The server answered with a whole Interaction instead of a stream.
+        client.read(response)
+        hop = parse_json_body(response)
         builder.add_interaction(hop)
         renderer.interaction(hop)
         return
     builder.begin_hop()
     # Event ids belong to one interaction: never resume this hop after an earlier hop's id.
     builder.last_event_id, builder.events_since_id = None, 0
-    resumes, reason = 0, ""
+    waits = client.retrier()
+    reason = ""
     while True:
         reason = _consume(response, client, builder, renderer, on_malformed) if response else reason
         if builder.completed:
             return
-        delay = client.backoff(resumes)
-        left = client.remaining()  # a wait past the --max-time deadline counts as the budget spent
-        if not _resumable(body, builder) or resumes >= client.retries or (left is not None and delay >= left):
+        # A wait past the --max-time deadline counts as the budget spent.
+        delay = waits.next() if _resumable(body, builder) else None
+        if delay is None:
             if builder.id and body.get("store", True) is not False:
                 reason += f" (the interaction may still finish: gemini-cli history fetch {builder.id})"
             raise StreamInterrupted(reason)
-        resumes += 1
         client.note(f"{reason}; resuming after event {builder.last_event_id} in {delay:.1f}s")
-        time.sleep(delay)
+        waits.sleep(delay)
         try:
             response = interactions.stream(client, builder.id, builder.last_event_id, retry=False)
         except GeminiCliError as exc:  # counted as one more failed attempt to resume
@@ -133,10 +129,13 @@ def _consume(response, client, builder, renderer, on_malformed) -> str:
         client.check_deadline()  # the --max-time deadline (exit 7) wins over a stall
         return "the stream stalled: no data within the read timeout"
     except httpx.TransportError as exc:
+        client.check_deadline()  # the watchdog shut the connection at the deadline
         return f"the stream was cut off: {exc or type(exc).__name__}"
     finally:
         response.close()
         _flush(renderer)
+    if client.cut_at_deadline():  # the end was the watchdog's doing, not the server's
+        raise client.deadline_error()
     return "the stream ended before the interaction completed"
 
 

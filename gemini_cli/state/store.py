@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from gemini_cli.backoff import Backoff, Deadline
 from gemini_cli.state.atomic import ensure_dir, write_atomic  # noqa: F401  (write_atomic: also store.write_atomic)
 from gemini_cli.state.conversation import Conversation, CorruptConversation, NewerVersion, now_iso
 from gemini_cli.errors import ExitCode, GeminiCliError, UsageError
@@ -106,26 +107,23 @@ def lock(path: str | os.PathLike[str], timeout: float, on_wait: Callable[[], Non
 
 
 def _acquire(fd: int, path: Any, timeout: float, on_wait: Callable[[], None] | None) -> None:
-    deadline = time.monotonic() + timeout
-    delay = 0.01
-    waited = False
+    # Tries back off from 10 ms to 200 ms; the last wait is cut to end at the timeout.
+    tries = Backoff(first=0.01, cap=0.2, jitter=0, fit=True, deadline=Deadline(timeout))
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
         except BlockingIOError:
             pass
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        delay = tries.next()
+        if delay is None:
             raise LockTimeout(
                 f"conversation {path} is in use by another gemini-cli process (waited {timeout:g}s); "
                 "retry when it has finished"
             )
-        if not waited and on_wait is not None:
+        if not tries.attempt and on_wait is not None:
             on_wait()
-        waited = True
-        time.sleep(min(delay, remaining))
-        delay = min(delay * 2, 0.2)
+        tries.sleep(delay)
 
 
 def delete_file(path: Path, timeout: float = 10.0) -> Path:
