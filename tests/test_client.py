@@ -515,8 +515,11 @@ def https_api(certificate, monkeypatch):
     server.start()
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", server.url_for("/").rstrip("/"))
     yield server
-    server.clear()
-    server.stop()
+    try:
+        server.check_assertions()  # as the fake API fixture: an unplanned request fails the test
+    finally:
+        server.clear()
+        server.stop()
 
 
 def test_https_with_ssl_cert_file(https_api, certificate, monkeypatch):
