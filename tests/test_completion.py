@@ -356,3 +356,11 @@ def test_a_completion_request_imports_neither_httpx_nor_rich(saved, home, words)
     modules = imported_modules(proc.stderr)
     assert "gemini_cli.cli.complete" in modules
     assert not {m for m in modules if m.split(".")[0] in ("httpx", "httpx_sse", "rich", "pydantic")}
+
+
+def test_completion_uses_only_clicks_public_api():
+    # typer._click is Typer's private copy of click (typer >= 0.26); _resolve_* are click's internals
+    private = ("typer._click", "_resolve_context", "_resolve_incomplete")
+    found = [(path.name, name) for path in (REPO / "gemini_cli").rglob("*.py")
+             for name in private if name in path.read_text(encoding="utf-8")]
+    assert found == []
