@@ -49,19 +49,28 @@ class AuthError(GeminiCliError):
 
 
 class ApiError(GeminiCliError):
-    """An HTTP error answer from the API; the exit code follows from the status.
+    """An HTTP error answer from the API; the exit code follows from the status unless the
+    body says better (a refused key is 3 although the status is 400).
 
     `details` is the error body's `details` list (google.rpc RetryInfo, QuotaFailure, ...);
-    `retry_after` the wait the headers asked for (Retry-After / retry-after-ms), if any.
+    `retry_after` the wait the headers asked for (Retry-After / retry-after-ms), if any;
+    `info` what api/errors.py read from the details (reason, quota_ids, links, retry_delay).
     """
 
     details: list | tuple = ()
     retry_after: float | None = None
 
-    def __init__(self, message: str, *, status: int, api_status: str | None = None):
-        super().__init__(message, exit_code=exit_code_for_status(status))
+    def __init__(self, message: str, *, status: int, api_status: str | None = None, exit_code: ExitCode | None = None,
+                 retryable: bool | None = None, retry_delay: float | None = None, summary: str | None = None,
+                 info: dict | None = None):
+        super().__init__(message, exit_code=exit_code or exit_code_for_status(status))
         self.status = status
         self.api_status = api_status
+        # Whether trying again can help: by the status, unless the body says otherwise (a daily quota).
+        self.retryable = status in RETRY_STATUSES if retryable is None else retryable
+        self.retry_delay = retry_delay  # seconds the body's google.rpc.RetryInfo asks to wait
+        self.summary = summary or message  # what a retry note says (the message is shown once, at the end)
+        self.info = info or {}
 
 
 class NetworkError(GeminiCliError):
@@ -90,6 +99,9 @@ class Terminated(BaseException):
     """Raised by the SIGTERM handler, so that partial turns are still saved on the way out."""
 
 
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
 def exit_code_for_status(status: int) -> ExitCode:
     if status in (401, 403):
         return ExitCode.AUTH
@@ -100,3 +112,44 @@ def exit_code_for_status(status: int) -> ExitCode:
     if status == 408:
         return ExitCode.NETWORK
     return ExitCode.REJECTED
+
+
+# The string codes of the Interactions API (error bodies and SSE `error` events), and the
+# canonical Google status names lower-cased (some servers send those instead).
+API_CODES = {
+    "authentication": ExitCode.AUTH,
+    "unauthenticated": ExitCode.AUTH,
+    "permission_denied": ExitCode.AUTH,
+    "rate_limit_exceeded": ExitCode.RATE_LIMITED,
+    "quota_exceeded": ExitCode.RATE_LIMITED,
+    "resource_exhausted": ExitCode.RATE_LIMITED,
+    "invalid_request": ExitCode.REJECTED,
+    "invalid_argument": ExitCode.REJECTED,
+    "parameter_unknown": ExitCode.REJECTED,
+    "out_of_range": ExitCode.REJECTED,
+    "payment_required": ExitCode.REJECTED,
+    "not_found": ExitCode.REJECTED,
+    "already_exists": ExitCode.REJECTED,
+    "failed_precondition": ExitCode.REJECTED,
+    "aborted": ExitCode.REJECTED,
+    "conflict": ExitCode.REJECTED,
+    "internal": ExitCode.SERVER,
+    "unavailable": ExitCode.SERVER,
+    "gateway_timeout": ExitCode.SERVER,
+    "deadline_exceeded": ExitCode.SERVER,
+    "unknown": ExitCode.SERVER,
+    "data_loss": ExitCode.SERVER,
+}
+
+
+def exit_code_for_api_code(code: object) -> ExitCode:
+    """An Interactions error code ("rate_limit_exceeded"), a status name, or an HTTP status
+    number (int or digits). A code not known here is a server-side failure (6): the request
+    had been accepted, so it was not rejected as such."""
+    if isinstance(code, str) and len(code.strip()) == 3 and code.strip().isascii() and code.strip().isdigit():
+        code = int(code)
+    if isinstance(code, int) and not isinstance(code, bool):
+        return exit_code_for_status(code) if 400 <= code <= 599 else ExitCode.SERVER
+    if isinstance(code, str):
+        return API_CODES.get(code.strip().lower(), ExitCode.SERVER)
+    return ExitCode.SERVER

@@ -534,7 +534,7 @@ def test_a_row_still_throttled_at_one_request_in_flight_fails_after_its_retries(
     assert result.exit_code == 11
     assert records(result.stdout)[0]["error"] == {
         "code": "rate_limited", "exit_code": 5, "http_status": 429,
-        "message": "HTTP 429 RESOURCE_EXHAUSTED: Resource has been exhausted (rate limit or quota exhausted; try again later)"}
+        "message": "HTTP 429 RESOURCE_EXHAUSTED: Resource has been exhausted (quota GenerateRequestsPerMinutePerProjectPerModel)"}
     assert srv.count == 3  # at 2 in flight (halved to 1), then at 1: the first try and one retry
 
 

@@ -306,7 +306,8 @@ def test_resume_after_a_failed_chunk_continues_from_what_the_server_has(fake, cl
     ]
     assert progress == [1024, 1124, 2148, 3000]
     assert len(notes) == 1
-    assert "upload: sending the chunk at byte 1024 of 3000 failed: HTTP 503 UNAVAILABLE: backend unavailable" in notes[0]
+    assert notes[0] == ("upload: sending the chunk at byte 1024 of 3000 failed: HTTP 503 UNAVAILABLE; "
+                        "asking the server how much it has in 0.0s (retry 1 of 2)")
     assert "(retry 1 of 2)" in notes[0]
 
 

@@ -137,7 +137,9 @@ def test_resumes_after_a_failed_chunk(fake, png):
     assert fake.received() == PNG
     assert [(c, o) for c, o, _ in fake.exchange()] == [
         ("start", None), ("upload", "0"), ("upload", "1024"), ("query", None), ("upload", "1536"), ("upload, finalize", "2560")]
-    assert "HTTP 503 UNAVAILABLE: backend unavailable; asking the server how much it has" in result.stderr
+    # The note names the failure; the API's message is kept for a final error.
+    assert "failed: HTTP 503 UNAVAILABLE; asking the server how much it has" in result.stderr
+    assert "backend unavailable" not in result.stderr
 
 
 def test_gives_up_after_the_retry_budget_with_exit_6(fake, png):

@@ -16,12 +16,12 @@ from typing import Any
 import httpx
 
 from gemini_cli import __version__
+from gemini_cli.api import errors
 from gemini_cli.api.bounds import MAX_ERROR_BODY, MAX_JSON_BODY, BodyTooLarge, Watchdog, mib, read_body
 from gemini_cli.backoff import Backoff, backoff
-from gemini_cli.errors import ApiError, NetworkError
+from gemini_cli.errors import RETRY_STATUSES, ApiError, NetworkError  # noqa: F401 (RETRY_STATUSES: runs/batch.py)
 from gemini_cli.state.config import API_REVISION
 
-RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_BACKOFF = 8.0
 REDACTED = "<redacted>"
 
@@ -46,6 +46,7 @@ class ApiClient:
         base_url: str,
         api_version: str,
         api_key: str | None,
+        key_source: str | None = None,
         timeout: float = 300.0,
         retries: int = 4,
         retry_delay: float = 0.5,
@@ -63,6 +64,7 @@ class ApiClient:
         self.deadline = time.monotonic() + max_time if max_time else None  # wall clock (monotonic)
         self.note = note or (lambda message: None)
         self._api_key = api_key
+        self.key_source = key_source  # where the key came from, for "the API refused the key from ..."
         # The watchdog makes --max-time hold even against a server that trickles bytes.
         self._watchdog = Watchdog(max_time) if max_time else None
         # `connections`: requests this client sends at once (batch -j), kept alive for reuse.
@@ -177,13 +179,18 @@ class ApiClient:
                 if response.status_code < 300:
                     break
                 error = self._error_answer(response)
-                if response.status_code not in RETRY_STATUSES:
+                if not error.retryable:
                     raise error
-                wait = retry_after(response.headers)
+                wait = retry_after(response.headers, error.retry_delay)
+                if waits.retries is None or waits.attempt < waits.retries:  # a wait too long to honour: give up now
+                    refused = None if wait is None else errors.wait_refused(error, wait, self.remaining())
+                    if refused is not None:
+                        raise refused
             delay = waits.next(wait)
             if delay is None:
                 raise error
-            self.note(f"{error.message}; retrying in {delay:.1f}s (attempt {waits.attempt + 2} of {self.retries + 1})")
+            self.note(f"{errors.retry_label(error)}; retrying in {delay:.1f}s "
+                      f"(attempt {waits.attempt + 2} of {self.retries + 1})")
             waits.sleep(delay)
         if not stream:
             self.read(response, MAX_JSON_BODY)
@@ -218,9 +225,9 @@ class ApiClient:
                 raise self.deadline_error() from None
             why = f"the error body could not be read: {exc or type(exc).__name__}"
         else:
-            return api_error(response)
+            return api_error(response, self.key_source)
         label = f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
-        error = ApiError(f"{label}: ({why})", status=response.status_code)
+        error = ApiError(f"{label}: ({why})", status=response.status_code, summary=label)
         error.retry_after = retry_after(response.headers)
         return error
 
@@ -240,54 +247,12 @@ def parse_json_body(response: httpx.Response) -> Any:
         raise ApiError(f"HTTP {response.status_code}: the API sent a body that is not JSON ({kind})", status=502) from None
 
 
-def retry_after(headers: httpx.Headers) -> float | None:
-    """Seconds to wait from retry-after-ms (preferred) or Retry-After (seconds or a date)."""
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return max(float(ms) / 1000, 0.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        import email.utils  # only for the rare HTTP-date form
-
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - time.time(), 0.0)
+def retry_after(headers: httpx.Headers, retry_delay: float | None = None) -> float | None:
+    """Seconds the API asks to wait (headers first, then the body's RetryInfo); see api/errors.py."""
+    return errors.retry_after(headers, retry_delay)
 
 
-def api_error(response: httpx.Response) -> ApiError:
-    """An ApiError carrying the HTTP status and the API's own message."""
-    status = response.status_code
-    reason = response.reason_phrase or ""
-    message, api_status, details = "", None, []
-    try:
-        payload = json.loads(response.content)
-        error = payload.get("error", payload) if isinstance(payload, dict) else {}
-        if isinstance(error, dict):
-            message = str(error.get("message") or "")
-            api_status = error.get("status") or (error.get("code") if isinstance(error.get("code"), str) else None)
-            details = error.get("details") if isinstance(error.get("details"), list) else []
-    except ValueError:
-        kind = response.headers.get("content-type", "").split(";")[0] or "no content type"
-        message = f"(the body is not JSON: {kind})" if response.content.strip() else "(empty body)"
-    label = " ".join(part for part in (f"HTTP {status}", api_status or reason) if part)
-    hint = _HINTS.get(status, "")
-    error = ApiError(f"{label}: {message}{hint}" if message else f"{label}{hint}", status=status, api_status=api_status)
-    error.details, error.retry_after = details, retry_after(response.headers)
-    return error
-
-
-_HINTS = {
-    401: " (check GEMINI_API_KEY)",
-    403: " (check that the API key is valid and allowed to use this API)",
-    429: " (rate limit or quota exhausted; try again later)",
-}
+def api_error(response: httpx.Response, key_source: str | None = None) -> ApiError:
+    """An ApiError carrying the HTTP status, the API's own message and the details that help."""
+    return errors.api_error(response.status_code, response.reason_phrase or "", response.headers, response.content,
+                            key_source)

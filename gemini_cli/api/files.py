@@ -24,7 +24,8 @@ import time
 from typing import Any, BinaryIO, Callable, Iterator
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from gemini_cli.api.client import RETRY_STATUSES, ApiClient, parse_json_body
+from gemini_cli.api.client import ApiClient, parse_json_body
+from gemini_cli.api.errors import retry_label
 from gemini_cli.backoff import Backoff, Deadline, Soonest
 from gemini_cli.errors import ApiError, ExitCode, GeminiCliError, NetworkError, UsageError
 
@@ -219,7 +220,7 @@ def _chunk_headers(client: ApiClient, command: str, offset: int | None = None) -
 def _retryable(exc: Exception) -> bool:
     if isinstance(exc, NetworkError):
         return True
-    return isinstance(exc, ApiError) and exc.status in RETRY_STATUSES
+    return isinstance(exc, ApiError) and exc.retryable  # by status, but never a daily quota or a refused key
 
 
 def send_chunks(
@@ -276,7 +277,7 @@ def send_chunks(
                 raise
             what = "asking the server how much it has" if need_query else f"sending the chunk at byte {offset} of {size}"
             note(
-                f"upload: {what} failed: {exc.message}; asking the server how much it has "
+                f"upload: {what} failed: {retry_label(exc)}; asking the server how much it has "
                 f"in {delay:.1f}s (retry {waits.attempt + 1} of {client.retries})"
             )
             waits.sleep(delay)

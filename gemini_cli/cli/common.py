@@ -14,11 +14,13 @@ from gemini_cli.render.output import Console, renderer_for, usage_line
 def open_client(settings: Settings, key: str | None, console: Console, **options: Any) -> Iterator[Any]:
     """An ApiClient for the settings; `options` override its arguments (batch: retries, connections)."""
     from gemini_cli.api.client import ApiClient
+    from gemini_cli.state import apikey
 
     arguments: dict[str, Any] = dict(
         base_url=settings.base_url,
         api_version=settings.api_version,
         api_key=key,
+        key_source=apikey.source_of(key),
         timeout=settings.timeout,
         retries=settings.retries,
         retry_delay=settings.retry_delay,

@@ -13,9 +13,10 @@ import httpx
 
 from gemini_cli.api import interactions
 from gemini_cli.api.client import ApiClient, parse_json_body
+from gemini_cli.api.errors import stream_error
 from gemini_cli.api.events import InteractionBuilder
 from gemini_cli.api.sse import is_event_stream, iter_events
-from gemini_cli.errors import ExitCode, GeminiCliError, NotCompleted, StreamInterrupted
+from gemini_cli.errors import GeminiCliError, NotCompleted, StreamInterrupted
 
 MAX_HOPS = 50
 
@@ -149,22 +150,6 @@ def _flush(renderer) -> None:
 
 def _resumable(body: dict[str, Any], builder: InteractionBuilder) -> bool:
     return bool(builder.id and builder.last_event_id and body.get("store", True) is not False)
-
-
-def stream_error(error: dict[str, Any]) -> GeminiCliError:
-    """An SSE `error` event; its code is a string such as "gateway_timeout"."""
-    code = str(error.get("code") or "error")
-    message = error.get("message") or "no message"
-    lowered = code.lower()
-    if "exhausted" in lowered or "rate" in lowered or code == "429":
-        exit_code = ExitCode.RATE_LIMITED
-    elif "permission" in lowered or "unauthenticated" in lowered:
-        exit_code = ExitCode.AUTH
-    elif "invalid" in lowered or "not_found" in lowered or "precondition" in lowered or code.startswith("4"):
-        exit_code = ExitCode.REJECTED
-    else:
-        exit_code = ExitCode.SERVER
-    return GeminiCliError(f"the API reported an error during the stream: {code}: {message}", exit_code=exit_code)
 
 
 _STATUS_MESSAGES = {

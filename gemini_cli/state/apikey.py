@@ -25,6 +25,9 @@ KEY_CHARS = re.compile(r"[\x21-\x7e]+")  # what an HTTP header can carry as a ke
 # Keys read from the config file or api_key_command in this process, for redaction
 # (output.redact knows only the environment's).
 SECRETS: set[str] = set()
+# Where each key read in this process came from ("GEMINI_API_KEY", "api_key in PATH"), so that
+# a key the API refuses can be traced to its setting without ever printing it.
+_SOURCES: dict[str, str] = {}
 
 
 def get(required: bool = True) -> str | None:
@@ -48,12 +51,19 @@ def get(required: bool = True) -> str | None:
         # Caught here, not by the HTTP layer, whose message would quote the header: the key.
         raise AuthError(f"the API key from {source} has a space, control or non-ASCII character; "
                         "a key cannot have one (check how it was set)")
+    if key:
+        _SOURCES[key] = source
     if not key and required:
         raise AuthError(
             "no API key: set GEMINI_API_KEY (or GOOGLE_API_KEY) to a Gemini API key "
             "from https://aistudio.google.com/apikey, or set api_key_command in the config file"
         )
     return key or None
+
+
+def source_of(key: str | None) -> str | None:
+    """The variable or config entry a key returned by get() came from."""
+    return _SOURCES.get(key) if key else None
 
 
 def command_argv(command: str | list[str]) -> list[str]:
