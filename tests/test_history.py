@@ -461,7 +461,8 @@ def test_network_subcommands_need_a_key_and_list_does_not(home, monkeypatch):
 
 
 def test_short_time_formats_ours_and_the_apis_timestamps_alike():
-    from gemini_cli.render.transcript import one_line, short_time
+    from gemini_cli.errors import one_line
+    from gemini_cli.render.transcript import short_time
 
     assert short_time("2026-05-22T10:00:05.123Z") == "2026-05-22 10:00 UTC"  # ours, cut as text
     assert short_time("2026-05-22T12:00:05.123456+02:00") == "2026-05-22 10:00 UTC"  # the API's, parsed

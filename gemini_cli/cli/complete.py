@@ -11,7 +11,7 @@ tidied): bash `type,value`; zsh `type`, `value`, `help or _` on three lines; fis
 `type,value[<TAB>help]`. type is `plain`, or `file` / `dir` to let the shell complete paths.
 
 Completion runs on every TAB, so it must stay cheap: this module imports nothing at the top
-but os/re, render.transcript and state.models (stdlib only); the completers read local
+but os/re, errors and state.models (stdlib only); the completers read local
 files only (conversation index, config.yaml) and never import httpx. A completer that
 fails offers nothing rather than printing into the prompt.
 """
@@ -22,7 +22,7 @@ import os
 import re
 from typing import Any
 
-from gemini_cli.render.transcript import one_line
+from gemini_cli.errors import one_line
 from gemini_cli.state.models import BUILTIN_ALIASES, MODEL_IDS as MODELS  # one table: aliases, completion, README
 
 PROG = "gemini-cli"

@@ -57,7 +57,8 @@ def list_files(
 
 def row(file: dict[str, Any]) -> tuple[str, ...]:
     from gemini_cli.render.progress import human_bytes
-    from gemini_cli.render.transcript import one_line, short_time
+    from gemini_cli.errors import one_line
+    from gemini_cli.render.transcript import short_time
 
     size = file.get("sizeBytes")
     try:

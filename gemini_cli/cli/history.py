@@ -53,7 +53,8 @@ def _write(text: str) -> None:
 def _table(summaries: list[dict[str, Any]]) -> str:
     """The list as a table; the title last, on one line."""
     from gemini_cli.render.output import table
-    from gemini_cli.render.transcript import one_line, short_time
+    from gemini_cli.errors import one_line
+    from gemini_cli.render.transcript import short_time
 
     return table(COLUMNS, [
         (s["id"], short_time(s["updated"]) or "-", s["model"] or "-", str(s["turns"]), s["mode"] or "-",

@@ -117,7 +117,7 @@ def suggest(name: str) -> str | None:
 
 def shorten(text: str, width: int = 100) -> str:
     """One line: whitespace collapsed, cut to width with an ellipsis."""
-    from gemini_cli.render.transcript import one_line
+    from gemini_cli.errors import one_line
 
     line = one_line(text)
     return line if len(line) <= width else line[: width - 1].rstrip() + "…"

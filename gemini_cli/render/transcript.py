@@ -12,11 +12,6 @@ from gemini_cli.render.output import usage_text
 from gemini_cli.state.conversation import Conversation, Turn, parse_time
 
 
-def one_line(text: Any) -> str:
-    """Whitespace (newlines too) collapsed to single spaces: a title or a name in a table row."""
-    return " ".join(str(text or "").split())
-
-
 def short_time(value: Any) -> str:
     """RFC 3339 -> `2026-05-22 10:00 UTC` (as given when it is not a timestamp).
 
