@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 
 import typer
-from click.exceptions import ClickException
+from click import Argument
+from click.exceptions import ClickException, MissingParameter, NoArgsIsHelpError
 from typer.core import TyperGroup
 
 from gemini_cli import __version__
@@ -17,8 +19,13 @@ from gemini_cli.render.output import redact
 state = {"debug": False}
 
 def report(message: str) -> None:
-    sys.stderr.write(redact(f"gemini-cli: error: {message}\n"))
-    sys.stderr.flush()
+    if sys.stderr is None:  # started with stderr closed (`2>&-`): the exit code says it all
+        return
+    try:
+        sys.stderr.write(redact(f"gemini-cli: error: {message}\n"))
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 class FunnelGroup(TyperGroup):
@@ -32,6 +39,15 @@ class FunnelGroup(TyperGroup):
         if name not in self.commands and name in COMMANDS:
             self.commands[name] = load_command(name)
         return self.commands.get(name)
+
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[override]
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except NoArgsIsHelpError:
+            raise
+        except ClickException as exc:  # a usage error in the root's own flags (`gemini-cli --bogus`)
+            report(usage_message(exc))
+            raise typer.Exit(exc.exit_code) from None
 
     def invoke(self, ctx):  # type: ignore[override]
         try:
@@ -48,15 +64,76 @@ class FunnelGroup(TyperGroup):
         except BrokenPipeError:
             _silence_stdout()
             ctx.exit(0)
-        except (typer.Exit, typer.Abort, ClickException):
-            raise  # click's own usage errors exit 2 with the usage message
+        except OSError as exc:
+            if not stdout_failed(exc):
+                internal_error(ctx, exc)
+            report(f"cannot write to stdout: {exc.strerror or exc}")
+            _silence_stdout()
+            ctx.exit(int(ExitCode.USAGE))
+        except NoArgsIsHelpError:
+            raise  # `gemini-cli history` alone: the help, as click shows it
+        except ClickException as exc:  # a usage error found while parsing a command's flags
+            report(usage_message(exc))
+            ctx.exit(exc.exit_code)
+        except (typer.Exit, typer.Abort):
+            raise
         except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
-            if state["debug"]:
-                import traceback
+            internal_error(ctx, exc)
 
-                sys.stderr.write(redact(traceback.format_exc()))
-            report(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
-            ctx.exit(int(ExitCode.INTERNAL))
+
+def internal_error(ctx, exc: BaseException) -> None:
+    if state["debug"]:
+        import traceback
+
+        sys.stderr.write(redact(traceback.format_exc()))
+    report(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+    ctx.exit(int(ExitCode.INTERNAL))
+
+
+def stdout_failed(exc: OSError) -> bool:
+    """Whether stdout is what failed (a full disk, an I/O error). Our own files report their
+    errors as GeminiCliError, so an OSError that gets here came from writing the output."""
+    import errno
+
+    return sys.stdout is None or exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF)
+
+
+def usage_message(exc: ClickException) -> str:
+    """click's usage error as one line, naming the command, with "did you mean" for a
+    misspelled command or option."""
+    ctx = getattr(exc, "ctx", None)
+    message = exc.message if hasattr(exc, "possibilities") else exc.format_message()
+    message = " ".join(message.split()).rstrip(".")
+    message = message[:1].lower() + message[1:]
+    if isinstance(exc, MissingParameter) and isinstance(exc.param, Argument) and not exc.message:
+        message = f"missing argument '{exc.param.name}'"  # the same words whatever click's version
+    unknown = re.match(r"no such (command|option):? '?([^' ]*)", message)
+    if unknown and ctx is not None:
+        kind, word = unknown.groups()
+        if kind == "command":
+            names = ctx.command.list_commands(ctx) if hasattr(ctx.command, "list_commands") else []
+        else:
+            names = [name for param in ctx.command.params for name in param.opts + param.secondary_opts
+                     if name.startswith("--")]
+        message = f"no such {kind}: {word}" + did_you_mean(word, names)
+    if re.match(r"option '(-p|--param)' requires 2 arguments", message):
+        message += ": -p/--param NAME VALUE fills a placeholder of the --template; the prompt is the PROMPT argument"
+    if ctx is None:
+        return message
+    names = []
+    while ctx is not None and ctx.parent is not None:
+        names.insert(0, ctx.info_name)
+        ctx = ctx.parent
+    command = " ".join(names)
+    return (f"{command}: " if command else "") + message + f" (see gemini-cli {command + ' ' if command else ''}--help)"
+
+
+def did_you_mean(word: str, names: list[str]) -> str:
+    import difflib
+
+    close = [name for name in names if len(word) >= 3 and name.startswith(word)]
+    close += [name for name in difflib.get_close_matches(word, names, n=2, cutoff=0.75) if name not in close]
+    return f"; did you mean {' or '.join(close[:3])}?" if close else ""
 
 
 def _silence_stdout() -> None:
@@ -132,8 +209,46 @@ def main() -> None:
 
         sys.exit(answer(app, os.environ["_GEMINI_CLI_COMPLETE"]))
     signal.signal(signal.SIGTERM, _on_sigterm)
+    if sys.stdout is None:  # started with stdout closed (`>&-`): an answer would have nowhere to go
+        report("stdout is closed; redirect it (e.g. >/dev/null) instead of closing it")
+        sys.exit(int(ExitCode.USAGE))
+    _escape_unencodable()
     try:
         app()
     except BrokenPipeError:
         _silence_stdout()
         sys.exit(0)
+    finally:
+        if escaped["count"] and not _quiet():
+            sys.stderr.write(f"gemini-cli: warning: stdout's encoding ({sys.stdout.encoding}) cannot hold "
+                             f"{escaped['count']} character(s) of the output; they were written as \\uXXXX escapes\n")
+
+
+escaped = {"count": 0}
+
+
+def _escape_unencodable() -> None:
+    r"""PYTHONIOENCODING=ascii and the like: characters stdout cannot hold are written as
+    \uXXXX escapes (UTF-16 units, as JSON writes them, so -o json stays valid JSON), counted
+    and reported once at the end, rather than failing the run."""
+    import codecs
+
+    def escape(exc):
+        if not isinstance(exc, UnicodeEncodeError):
+            raise exc
+        text = exc.object[exc.start:exc.end]
+        escaped["count"] += len(text)
+        units = text.encode("utf-16-be", "surrogatepass")
+        return "".join("\\u%02x%02x" % (units[i], units[i + 1]) for i in range(0, len(units), 2)), exc.end
+
+    codecs.register_error("gemini-cli-escape", escape)
+    try:
+        if codecs.lookup(sys.stdout.encoding or "utf-8").name != "utf-8":
+            sys.stdout.reconfigure(errors="gemini-cli-escape")  # type: ignore[union-attr]
+    except (AttributeError, LookupError, ValueError):
+        pass
+
+
+def _quiet() -> bool:
+    config = sys.modules.get("gemini_cli.state.config")
+    return bool(config is not None and config.QUIET)

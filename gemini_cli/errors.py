@@ -72,6 +72,16 @@ class ApiError(GeminiCliError):
         self.summary = summary or message  # what a retry note says (the message is shown once, at the end)
         self.info = info or {}
 
+    @property
+    def server_wait(self) -> float | None:
+        """Seconds the API asked to wait: the headers' Retry-After first, else RetryInfo."""
+        return self.retry_delay if self.retry_after is None else self.retry_after
+
+    @property
+    def daily_quota(self) -> bool:
+        """A 429 that waiting seconds cannot cure (api/errors.py marks it not retryable)."""
+        return self.status == 429 and not self.retryable
+
 
 class NetworkError(GeminiCliError):
     """Connection failure, timeout, or the --max-time deadline."""

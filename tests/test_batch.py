@@ -19,7 +19,7 @@ import pytest
 from batch_server import BatchServer, interaction_for, rate_limit_error
 from conftest import run_checked as run
 from gemini_cli.errors import ApiError
-from gemini_cli.runs.limiter import Limiter, daily_quota, duration, server_wait
+from gemini_cli.runs.limiter import Limiter
 
 SUMMARY = re.compile(r"gemini-cli: batch: (\d+) completed, (\d+) failed(, (\d+) skipped \(already completed in \S+\))? "
                      r"in \d+:\d\d(, [\d.]+ rows/s)?\n")
@@ -378,16 +378,17 @@ def test_limiter_halves_once_per_round_and_climbs_back():
 
 
 def test_what_a_429_says_about_waiting():
-    error = ApiError("x", status=429, api_status="RESOURCE_EXHAUSTED")
-    error.details = rate_limit_error("34.5s")["error"]["details"]
-    assert server_wait(error) == 34.5
-    error.retry_after = 2.0
-    assert server_wait(error) == 2.0  # the header wins
-    assert daily_quota(error) is False
-    error.details = rate_limit_error(None, quota_id="GenerateRequestsPerDayPerProjectPerModel")["error"]["details"]
-    assert daily_quota(error) is True
-    assert daily_quota(ApiError("x", status=429, api_status="quota_exceeded")) is True
-    assert [duration(v) for v in ("34s", "0.5s", ".5s", "3", "s", 4, None)] == [34.0, 0.5, 0.5, None, None, None, None]
+    import httpx
+
+    from gemini_cli.api.client import api_error
+
+    error = api_error(httpx.Response(429, json=rate_limit_error("34.5s")))
+    assert error.server_wait == 34.5
+    assert api_error(httpx.Response(429, json=rate_limit_error("34.5s"), headers={"retry-after": "2"})).server_wait == 2.0
+    assert error.daily_quota is False
+    daily = api_error(httpx.Response(429, json=rate_limit_error(None, quota_id="GenerateRequestsPerDayPerProjectPerModel")))
+    assert daily.daily_quota is True
+    assert api_error(httpx.Response(429, json={"error": {"code": "quota_exceeded", "message": "x"}})).daily_quota is True
 
 
 # -- Ctrl-C through a real process ------------------------------------------------------------
@@ -546,9 +547,9 @@ def test_api_error_keeps_the_details_and_the_retry_after_header_for_the_limiter(
     body = rate_limit_error("7s")
     error = api_error(httpx.Response(429, json=body, headers={"retry-after": "3"}))
     assert error.details == body["error"]["details"]
-    assert error.retry_after == 3.0 and server_wait(error) == 3.0
+    assert error.retry_after == 3.0 and error.server_wait == 3.0
     bare = api_error(httpx.Response(429, json=body))
-    assert bare.retry_after is None and server_wait(bare) == 7.0
+    assert bare.retry_after is None and bare.server_wait == 7.0
     assert api_error(httpx.Response(500, text="<html>")).details == []
 
 

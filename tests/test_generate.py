@@ -145,16 +145,13 @@ def test_api_version_and_base_url_flags(api, monkeypatch):
         ["--no-such-flag"],
     ],
 )
-# BUG (gemini_cli/app.py, FunnelGroup.invoke): click's own usage errors (BadParameter,
-# NoSuchOption) raised while parsing a subcommand's options are caught by the
-# `except Exception` funnel and reported as "internal error" with exit 1 instead of
-# click's usage message and exit 2. Fix: re-raise ClickException (click.exceptions)
-# next to typer.Exit / typer.Abort before the catch-all.
 def test_bad_flag_values_exit_2_without_sending(api, args):
     result = run(["generate", *args, "hi"])
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert "Usage:" in result.stderr
+    assert result.stderr.startswith("gemini-cli: error: generate: ")
+    assert result.stderr.endswith(" (see gemini-cli generate --help)\n")
+    assert len(result.stderr.splitlines()) == 1
     assert api.requests() == []
 
 
@@ -490,12 +487,15 @@ def test_stream_ending_without_completed_exits_8_with_partial_text(api, done):
     assert len(api.requests()) == 1  # output had started: never retried
 
 
-def test_stream_ending_without_completed_json_has_the_partial(api):
+def test_stream_ending_without_completed_json_is_an_error_document_with_the_partial(api):
     api.stream(text_events("Partial", completed=False))
     result = run(["generate", "--retries", "0", "-o", "json", "hi"])
     assert result.exit_code == 8
     document = answer(result.stdout)
-    assert (document["id"], document["status"], document["output_text"]) == (INTERACTION_ID, "in_progress", "Partial")
+    assert "output_text" not in document
+    assert document["error"] == {"code": "stream_interrupted", "exit_code": 8, "message": result.stderr[len("gemini-cli: error: "):-1]}
+    assert (document["id"], document["status"]) == (INTERACTION_ID, "in_progress")
+    assert document["steps"][-1]["content"] == [{"type": "text", "text": "Partial"}]
 
 
 def test_function_call_argument_fragments_are_reassembled(api):
@@ -516,10 +516,11 @@ def test_function_call_argument_fragments_are_reassembled(api):
         "which this command does not run\n"
     )
     assert answer(result.stdout) == {
+        "error": {"code": "not_completed", "exit_code": 9, "message": "the model asked for a function call "
+                  "(status requires_action), which this command does not run"},
         "id": "v1_fc", "status": "requires_action",
         "steps": [{"type": "function_call", "id": "fc_1", "name": "get_weather",
                    "arguments": {"location": "Boston, MA", "days": [1, 2]}}],
-        "output_text": "",
     }
 
 

@@ -272,9 +272,8 @@ def test_search(home):
 
 def test_delete_several(home):
     a, b, c = three(home)
-    with store.lock(a, 1):  # leaves the .lock sidecar a real run leaves
+    with store.lock(a, 1):
         pass
-    assert Path(f"{a}.lock").exists()
     result = run(["history", "delete", "c1111a", "c2222bbbb0002"])
     assert (result.exit_code, result.stdout) == (0, "")
     assert result.stderr == f"gemini-cli: deleted {a}\ngemini-cli: deleted {b}\n"
@@ -469,3 +468,21 @@ def test_short_time_formats_ours_and_the_apis_timestamps_alike():
     assert short_time("2026-05-22T10:00:05z") == "2026-05-22 10:00 UTC"
     assert (short_time("soon"), short_time(None)) == ("soon", "")
     assert one_line(" a\n b\tc ") == "a b c" and one_line(None) == ""
+
+
+def test_fetch_json_of_a_running_interaction_is_an_error_document(home, api):
+    api.json({"id": "v1_run", "status": "in_progress"}, method="GET", path=get_path("v1_run"))
+    result = run(["history", "fetch", "v1_run", "-o", "json"])
+    assert result.exit_code == 9
+    assert json.loads(result.stdout) == {
+        "error": {"code": "not_completed", "exit_code": 9, "message": "interaction v1_run is still in_progress; "
+                  "wait for it with: gemini-cli history fetch v1_run --wait"},
+        "id": "v1_run", "status": "in_progress", "steps": []}
+
+
+def test_fetch_json_of_a_missing_interaction_is_an_error_document(home, api):
+    api.error(404, "not found", "NOT_FOUND", method="GET", path=get_path("v1_gone"))
+    result = run(["history", "fetch", "v1_gone", "-o", "json", "--retries", "0"])
+    assert result.exit_code == 4
+    assert json.loads(result.stdout)["error"] == {"code": "NOT_FOUND", "exit_code": 4, "http_status": 404,
+                                                  "message": "HTTP 404 NOT_FOUND: not found"}

@@ -247,7 +247,7 @@ def test_concurrent_processes_append_every_turn_in_order(api, home, tmp_path):
     waiting = f"gemini-cli: waiting for another gemini-cli using {session}\n"
     assert sum(err == waiting for _, err in outputs) >= 1
     assert all(err in ("", waiting) for _, err in outputs), outputs
-    assert sorted(os.listdir(tmp_path)) == ["home", "shared.json", "shared.json.lock"]  # no temp files left
+    assert sorted(os.listdir(tmp_path)) == ["home", "shared.json"]  # no temp or lock files left
 
 
 def test_lock_timeout_exits_2_with_a_clear_error(api, home, tmp_path):
@@ -261,7 +261,7 @@ def test_lock_timeout_exits_2_with_a_clear_error(api, home, tmp_path):
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == (f"gemini-cli: waiting for another gemini-cli using {session}\n"
                              f"gemini-cli: error: conversation {session} is in use by another gemini-cli process "
-                             "(waited 0.3s); retry when it has finished\n")
+                             "(waited 0.3s); retry when it has finished, or wait longer with --lock-timeout\n")
     assert api.requests() == [] and not session.exists()
 
 
@@ -334,8 +334,8 @@ def test_new_files_are_private(api, home, tmp_path):
     session = tmp_path / "new" / "deeper" / "s.json"
     api.stream(text_events("ok"))
     assert run(["generate", "--session", str(session), "hi"]).exit_code == 0
-    assert (mode(session.parent.parent), mode(session.parent), mode(session), mode(f"{session}.lock")) == (
-        0o700, 0o700, 0o600, 0o600)
+    assert (mode(session.parent.parent), mode(session.parent), mode(session)) == (0o700, 0o700, 0o600)
+    assert os.listdir(session.parent) == ["s.json"]
     assert mode(home / "conversations" / ".sessions.json") == 0o600
 
 

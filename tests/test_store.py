@@ -223,8 +223,10 @@ def test_concurrent_writers_lose_nothing(tmp):
     for i in range(4):  # each writer's own turns stay in its order
         assert [t.interaction_id for t in conv.turns if t.interaction_id.startswith(f"v1_w{i}_")] == \
                [f"v1_w{i}_{n}" for n in range(15)]
-    assert sorted(os.listdir(tmp)) == ["shared.json", "shared.json.lock"]
-    assert mode(tmp / "shared.json.lock") == 0o600
+    assert sorted(os.listdir(tmp)) == ["shared.json"]  # nothing beside the user's file
+    locks = Path(os.environ["GEMINI_CLI_HOME"]) / "locks"
+    assert sorted(name.rsplit(".", 1)[1] for name in os.listdir(locks)) == ["queue"]  # every ticket returned
+    assert {mode(locks / name) for name in os.listdir(locks)} == {0o600} and mode(locks) == 0o700
 
 
 def test_lock_timeout_calls_on_wait_once_then_raises(tmp):
@@ -240,7 +242,7 @@ def test_lock_timeout_calls_on_wait_once_then_raises(tmp):
     assert 0.3 <= elapsed < 2
     assert info.value.exit_code == ExitCode.USAGE
     assert info.value.message == (f"conversation {path} is in use by another gemini-cli process (waited 0.3s); "
-                                  "retry when it has finished")
+                                  "retry when it has finished, or wait longer with --lock-timeout")
     with store.lock(path, timeout=0, on_wait=lambda: waits.append(2)):
         pass  # released: taken at once, no waiting note
     assert waits == [1]
@@ -395,9 +397,9 @@ def test_delete_removes_file_and_lock(cs):
     put(cs.root, make_conv("c2", "2026-01-01T00:00:00.000Z"), PAST)
     with store.lock(path, 1):
         pass
-    assert (cs.root / "c1.json.lock").exists()
+    assert not (cs.root / "c1.json.lock").exists()  # locks live in the state folder
     assert cs.delete("c1") == path
-    assert not path.exists() and not (cs.root / "c1.json.lock").exists()
+    assert not path.exists()
     assert [s["id"] for s in cs.list()] == ["c2"]
     with pytest.raises(UsageError, match="no conversation matches 'c1'"):
         cs.delete("c1")

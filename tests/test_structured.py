@@ -157,11 +157,15 @@ def test_empty_answer_is_not_json(api):
                              "an empty answer\n")
 
 
-def test_mismatch_in_json_output_mode_still_prints_the_document(api):
+def test_mismatch_in_json_output_mode_prints_an_error_document_with_the_steps(api):
     api.stream(text_events('{"name": 1}'))
     result = run(["generate", "--schema", PERSON_TEXT, "-o", "json", "hi"])
     assert result.exit_code == 10
-    assert json.loads(result.stdout)["output_text"] == '{"name": 1}'
+    document = json.loads(result.stdout)
+    assert "output_text" not in document
+    assert document["error"]["code"] == "schema" and document["error"]["exit_code"] == 10
+    assert document["steps"][-1]["content"] == [{"type": "text", "text": '{"name": 1}'}]
+    assert document["conversation"]["id"]  # the turn was saved
     assert result.stderr == ("gemini-cli: error: the answer does not match the schema: at $: "
                              "'age' is a required property (and 1 more)\n")
 

@@ -151,15 +151,28 @@ def test_input_in_system_is_an_error(home):
         2, f"gemini-cli: error: template {path}: {{input}} can only be used in 'prompt', not in 'system'\n")
 
 
-def test_param_without_template_exits_2():
+def test_param_without_template_exits_2(home):
     result = generate(["-p", "a", "b", "hi"])
-    assert (result.exit_code, result.stderr) == (2, "gemini-cli: error: --param fills the placeholders of a template: give --template too\n")
+    assert (result.exit_code, result.stderr) == (
+        2, f"gemini-cli: error: --param a: no template to fill; give --template NAME too (no templates in {home / 'templates'})\n")
+    add_template(home, "review", 'prompt: "Review {a}"\n')
+    add_template(home, "fix", 'prompt: "Fix {a}"\n')
+    result = generate(["-p", "a", "b", "-p", "c", "d", "-p", "a", "e", "hi"])
+    assert (result.exit_code, result.stderr) == (
+        2, "gemini-cli: error: --param a, c: no template to fill; give --template NAME too (templates: fix, review)\n")
+
+
+def test_param_for_a_missing_template_names_it(home):
+    result = generate(["-t", "revew", "-p", "a", "b", "hi"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("gemini-cli: error: unknown template 'revew': ")
 
 
 def test_param_needs_two_values():
     result = generate(["-t", "x", "-p", "a"])
     assert result.exit_code == 2
-    assert "requires 2 arguments" in result.stderr
+    assert result.stderr == ("gemini-cli: error: option '-p' requires 2 arguments: -p/--param NAME VALUE fills a placeholder "
+                             "of the --template; the prompt is the PROMPT argument\n")
 
 
 def test_unused_parameter_is_a_warning(home):

@@ -87,7 +87,7 @@ def test_tools_are_sent_in_order_once_each(api):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--tool", "web"], "Invalid value for '--tool'"),
+    (["--tool", "web"], "gemini-cli: error: generate: invalid value for '--tool': 'web' is not one of"),
     (["--tool", "none", "--tool", "url_context"], "--tool none means no tools; it cannot be combined with other --tool values"),
 ])
 def test_bad_tool_values_exit_2(api, args, message):

@@ -318,7 +318,7 @@ def test_a_pipe_cannot_be_uploaded(fake, tmp_path):
 
 def test_no_files_is_a_usage_error(fake):
     result = run(["upload"])
-    assert result.exit_code == 2 and "Missing argument" in result.stderr
+    assert result.exit_code == 2 and result.stderr == "gemini-cli: error: upload: missing argument 'files' (see gemini-cli upload --help)\n"
 
 
 def test_no_key_is_exit_3_after_the_files_are_checked(fake, png, monkeypatch):

@@ -8,6 +8,7 @@ reads argv.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -174,7 +175,8 @@ class ApiClient:
             except httpx.TransportError as exc:
                 if self.expired():
                     raise self.deadline_error() from None
-                error = NetworkError(f"network error talking to {self.base_url}: {exc or type(exc).__name__}")
+                error = NetworkError(f"network error talking to {self.base_url}{via_proxy(self.base_url)}: "
+                                     f"{exc or type(exc).__name__}")
             else:
                 if response.status_code < 300:
                     break
@@ -250,6 +252,22 @@ def parse_json_body(response: httpx.Response) -> Any:
 def retry_after(headers: httpx.Headers, retry_delay: float | None = None) -> float | None:
     """Seconds the API asks to wait (headers first, then the body's RetryInfo); see api/errors.py."""
     return errors.retry_after(headers, retry_delay)
+
+
+def via_proxy(url: str) -> str:
+    """" through the proxy P (from HTTPS_PROXY)" when one applies to url, so that a refusing
+    proxy is named rather than the API; the proxy's password is left out."""
+    from urllib.parse import urlsplit
+    from urllib.request import getproxies, proxy_bypass
+
+    scheme, host = urlsplit(url).scheme, urlsplit(url).hostname or ""
+    proxy = getproxies().get(scheme)
+    if not proxy or proxy_bypass(host):
+        return ""
+    names = [n for n in (f"{scheme.upper()}_PROXY", f"{scheme}_proxy", "ALL_PROXY", "all_proxy") if os.environ.get(n)]
+    parts = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    shown = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return f" through the proxy {shown}" + (f" (from {names[0]})" if names else "")
 
 
 def api_error(response: httpx.Response, key_source: str | None = None) -> ApiError:

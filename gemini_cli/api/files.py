@@ -68,7 +68,10 @@ def file_name(name: str) -> str:
 
 def get(client: ApiClient, name: str) -> dict[str, Any]:
     """GET /{v}/files/<id>: the File resource (camelCase)."""
-    return parse_json_body(client.send("GET", client.url(file_name(name))))
+    try:
+        return parse_json_body(client.send("GET", client.url(file_name(name))))
+    except ApiError as exc:
+        raise _naming(exc, name) from None
 
 
 def iter_files(client: ApiClient, page_size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
@@ -93,7 +96,18 @@ def iter_files(client: ApiClient, page_size: int = PAGE_SIZE) -> Iterator[dict[s
 
 def delete(client: ApiClient, name: str) -> None:
     """DELETE /{v}/files/<id>."""
-    client.send("DELETE", client.url(file_name(name))).close()
+    try:
+        client.send("DELETE", client.url(file_name(name))).close()
+    except ApiError as exc:
+        raise _naming(exc, name) from None
+
+
+def _naming(exc: ApiError, name: str) -> ApiError:
+    """A 404 names the file asked for (files last 48 hours)."""
+    if exc.status == 404:
+        exc.message = f"{file_name(name)}: no such file (uploads are deleted after 48 hours): {exc.message}"
+        exc.args = (exc.message,)
+    return exc
 
 
 def wait_active(

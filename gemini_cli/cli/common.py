@@ -15,9 +15,10 @@ def open_client(settings: Settings, key: str | None, console: Console, **options
     """An ApiClient for the settings; `options` override its arguments (batch: retries, connections)."""
     from gemini_cli.api.client import ApiClient
     from gemini_cli.state import apikey
+    from gemini_cli.state.config import check_base_url
 
     arguments: dict[str, Any] = dict(
-        base_url=settings.base_url,
+        base_url=check_base_url(settings),
         api_version=settings.api_version,
         api_key=key,
         key_source=apikey.source_of(key),
@@ -58,11 +59,19 @@ def run_and_render(
     )
     outcome = turn.run(client, body, renderer, on_malformed=lambda data: console.warn(f"skipped a malformed event: {data[:80]!r}"))
     result = with_citations({**outcome.result, **(extra or {})})
-    if outcome.error is not None:  # cut short: show what arrived
-        renderer.finish(result)
+    if outcome.error is not None:  # cut short: show what arrived (-o json: an error document instead)
+        if settings.output != "json":
+            try:
+                renderer.finish(result)
+            except OSError:
+                pass  # stdout is gone (`| head -c 1`): the turn is still saved, then the first error handled
         return replace(outcome, result=result)
     media_error = save_answer_media(result, settings, console)
-    renderer.finish(result)
+    if settings.output != "json":  # -o json: printed by run_turn once the answer has passed its checks
+        try:
+            renderer.finish(result)
+        except OSError as exc:  # the whole answer arrived; only stdout failed: save the turn as it is
+            return replace(outcome, result=result, error=exc)
     if settings.usage:
         console.write(usage_line(result.get("usage")) + "\n")
     # A media file that could not be written: the turn itself is finished (saved with its status).
@@ -90,7 +99,11 @@ def save_answer_media(result: dict[str, Any], settings: Settings, console: Conso
 
 
 def run_turn(settings, console, conversation, text, attachments, mime, *, key, background=False, dry_run=False) -> Any:
-    """Build the request for one turn, send it, render the answer, save the turn."""
+    """Build the request for one turn, send it, render the answer, save the turn. Returns the
+    runs.turn.Outcome (None for --dry-run): the caller raises its error, if any, after
+    reporting it (-o json: an error document with what arrived)."""
+    from dataclasses import replace
+
     from gemini_cli.request import body as request
     from gemini_cli.request import schema as structured
     from gemini_cli.runs import turn
@@ -128,20 +141,25 @@ def run_turn(settings, console, conversation, text, attachments, mime, *, key, b
         if conversation.save and conversation.path is not None:
             extra = {"conversation": {"id": conversation.conversation.id, "path": str(conversation.path)}}
         if background:
-            return start_background(client, body, settings, conversation, input, extra)
+            return turn.Outcome(start_background(client, body, settings, conversation, input, extra), finished=True, saved=True)
         outcome = run_and_render(client, body, settings, console, extra)
         result = outcome.result
-        if outcome.error is not None and not outcome.finished:
-            if result.get("id") or result.get("steps"):
-                conversation.record(input, result, status="interrupted")
-            raise outcome.error
-        conversation.record(input, result)
         if outcome.error is not None:
-            raise outcome.error
+            if result.get("id") or result.get("steps"):
+                conversation.record(input, result, status=None if outcome.finished else "interrupted")
+                outcome = replace(outcome, saved=True)
+            return outcome
+        conversation.record(input, result)
         error = structured.after_turn(settings, body, result, turn.outcome_error(result))
         if error is not None:
-            raise error
-        return result
+            return turn.Outcome(result, error, finished=True, saved=True)
+        if conversation.unsaved:
+            result.pop("conversation", None)  # never name a file that was not written
+        if settings.output == "json":
+            from gemini_cli.render.output import JsonRenderer
+
+            JsonRenderer().finish(result)
+        return turn.Outcome(result, finished=True, saved=True)
 
 
 def start_background(client, body, settings, conversation, input, extra) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -53,6 +53,8 @@ def generate(
     previous_interaction_id: opt.PreviousInteraction = None,
     store: opt.Store = None,
     save: opt.Save = None,
+    lock_timeout: opt.LockTimeout = None,
+    stdin: opt.ReadStdin = None,
     background: Annotated[bool, typer.Option("--background", help="Start in the background; print the interaction id and exit.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the request (key redacted) and send nothing.")] = False,
     quiet: opt.Quiet = None,
@@ -65,14 +67,41 @@ def generate(
     """Generate an answer to PROMPT (and/or stdin) and stream it to stdout."""
     flags = opt.command_flags(locals())
     from gemini_cli.request import templates
+    from gemini_cli.state import config
+
+    settings = config.resolve(flags, template=templates.from_flags(flags))
+    try:
+        outcome = _generate(settings, flags, prompt, attach, param, mime, session, continue_, cid,
+                            previous_interaction_id, store, background, dry_run)
+    except BaseException as exc:
+        from gemini_cli.render.output import write_error_document
+
+        write_error_document(settings.output, exc)
+        raise
+    if outcome is not None and outcome.error is not None:  # the turn failed: what arrived is saved
+        from gemini_cli.render.output import write_error_document
+
+        write_error_document(settings.output, outcome.error, outcome.result, saved=outcome.saved)
+        raise outcome.error
+
+
+def _generate(settings, flags, prompt, attach, param, mime, session, continue_, cid, previous_interaction_id,
+              store, background, dry_run) -> Any:
+    """The turn's runs.turn.Outcome (None for --dry-run); errors before the turn are raised."""
     from gemini_cli.state import apikey, config
     from gemini_cli.render.output import Console
     from gemini_cli.runs.session import Resume, open_session
 
-    settings = config.resolve(flags, template=templates.from_flags(flags))
     console = Console(quiet=settings.quiet)
     attachments = list(attach or [])
-    text = read_prompt(prompt, stdin_is_attachment="-" in attachments, required=not attachments,
+    if "-" in attachments and not settings.stdin:
+        raise UsageError("--attach - reads stdin, which --no-stdin (or `stdin: false`) leaves alone")
+    if background and (settings.extract or settings.extract_last):
+        flag = "--extract-last" if settings.extract_last else "--extract"
+        raise UsageError(f"{flag} prints a code block of the answer; --background prints only the interaction id")
+    if not settings.stdin and not prompt and not attachments and settings.template is None:
+        raise UsageError("no prompt: give PROMPT as an argument (stdin is left alone: --no-stdin or `stdin: false`)")
+    text = read_prompt(prompt, stdin_is_attachment="-" in attachments or not settings.stdin, required=not attachments,
                        template=settings.template, params=param, position=flags["stdin_position"] or "before")
     resume = Resume(session, continue_, cid, previous_interaction_id, store)
     conversation = open_session(settings, resume, console.note)
@@ -83,7 +112,8 @@ def generate(
         key = None if dry_run else apikey.get()
         from gemini_cli.cli.common import run_turn
 
-        run_turn(settings, console, conversation, text, attachments, mime, key=key, background=background, dry_run=dry_run)
+        return run_turn(settings, console, conversation, text, attachments, mime, key=key, background=background,
+                        dry_run=dry_run)
     finally:
         conversation.close()
 

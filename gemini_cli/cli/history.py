@@ -176,8 +176,10 @@ def _client(settings: Any, console: Any):
 @history_app.command("delete")
 def delete(
     conversations: Annotated[list[str], typer.Argument(
-        metavar="ID...", help="Conversation ids or unique prefixes.", show_default=False, click_type=opt.CONVERSATION_ID)],
+        metavar="ID|FILE...", help="Conversation ids, unique prefixes, or files.", show_default=False,
+        click_type=opt.CONVERSATION_ID_OR_FILE)],
     remote: Annotated[bool, typer.Option("--remote", help="Also delete the turns' interactions stored on the server.")] = False,
+    lock_timeout: opt.LockTimeout = None,
     quiet: opt.Quiet = None,
     timeout: opt.Timeout = None,
     retries: opt.Retries = None,
@@ -188,15 +190,15 @@ def delete(
     """Delete saved conversations (no confirmation). Every ID is checked before anything is deleted."""
     from gemini_cli.state import store
 
-    cs = _store()
-    paths = list(dict.fromkeys(cs.find(c) for c in conversations))
-    console = _console(quiet)
+    paths = list(dict.fromkeys(_locate(c) for c in conversations))
+    settings = _settings(quiet=quiet, timeout=timeout, retries=retries, max_time=max_time, base_url=base_url,
+                         api_version=api_version, lock_timeout=lock_timeout)
+    console = _console(settings.quiet)
     if not remote:
         for path in paths:
-            store.delete_file(path)
+            store.delete_file(path, settings.lock_timeout)
             console.note(f"deleted {path}")
         return
-    settings = _settings(quiet=quiet, timeout=timeout, retries=retries, max_time=max_time, base_url=base_url, api_version=api_version)
     console = _console(settings.quiet)
     loaded = [(path, store.load(path)) for path in paths]  # a corrupt file: exit 2 before any DELETE
     with _client(settings, console) as client:
@@ -240,33 +242,61 @@ def fetch(
     api_version: opt.ApiVersion = None,
 ) -> None:
     """Get an interaction from the server and print its answer; a saved pending turn is completed."""
-    from gemini_cli.cli.common import save_answer_media
-    from gemini_cli.render.output import renderer_for, usage_line
-
     settings = _settings(thoughts=thoughts or None, output=output, usage=usage, quiet=quiet, timeout=timeout,
                          retries=retries, max_time=max_time, base_url=base_url, api_version=api_version,
                          media_dir=media_dir)
+    from gemini_cli.render.output import write_error_document
+
+    try:
+        failed = _fetch(settings, interaction_id, stream, wait, interval)
+    except BaseException as exc:  # -o json/jsonl: an error document, never the success shape
+        write_error_document(settings.output, exc)
+        raise
+    if failed is not None:  # with what arrived of the interaction
+        write_error_document(settings.output, failed.error, failed.result)
+        raise failed.error
+
+
+def _fetch(settings: Any, interaction_id: str, stream: bool, wait: bool, interval: float) -> Any:
+    """None when the interaction was printed; else a runs.turn.Outcome: what arrived and the error."""
+    from dataclasses import replace
+
+    from gemini_cli.cli.common import save_answer_media
+    from gemini_cli.runs.turn import Outcome
+    from gemini_cli.render.output import renderer_for, usage_line
+
     console = _console(settings.quiet)
     renderer = renderer_for(settings.output, console, thoughts=settings.thoughts)
+    json_mode = settings.output == "json"
     with _client(settings, console) as client:
         if stream:
             outcome = _stream(client, interaction_id, renderer, console)
             if outcome.error is not None:
-                if outcome.result["steps"]:
-                    renderer.finish(outcome.result)
-                raise outcome.error
+                partial = outcome.result if outcome.result["steps"] else {}
+                if partial and not json_mode:
+                    renderer.finish(partial)
+                return replace(outcome, result=partial)
             result = outcome.result
         else:
             result = _poll(client, interaction_id, wait, interval, console, renderer)
     media_error = save_answer_media(result, settings, console)  # image/audio answers, as generate does
-    renderer.finish(result)
+    if not json_mode:
+        renderer.finish(result)
     if settings.usage:
         console.write(usage_line(result.get("usage")) + "\n")
     if result.get("status") not in RUNNING:
         _complete_saved_turn(interaction_id, result, settings, console)
-    if media_error is not None:
-        raise media_error
-    _check_outcome(interaction_id, result)
+    from gemini_cli.errors import GeminiCliError
+
+    try:
+        if media_error is not None:
+            raise media_error
+        _check_outcome(interaction_id, result)
+    except GeminiCliError as exc:
+        return Outcome(result, exc, finished=True)
+    if json_mode:
+        renderer.finish(result)
+    return None
 
 
 def _poll(client: Any, interaction_id: str, wait: bool, interval: float, console: Any, renderer: Any) -> dict[str, Any]:

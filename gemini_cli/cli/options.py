@@ -9,6 +9,8 @@ from typing import Annotated, Any, Optional
 import click
 import typer
 
+from gemini_cli.state.config import DEFAULT_API_VERSION, DEFAULT_BASE_URL
+from gemini_cli.state.models import BUILTIN_ALIASES, DEFAULT_MODEL
 
 class Completing(click.types.StringParamType):
     """A text parameter whose TAB candidates come from gemini_cli.cli.complete (click's public
@@ -64,7 +66,10 @@ class OutputMode(str, Enum):
 GEN = "Generation"
 CONN = "Connection"
 
-Model = Annotated[Optional[str], typer.Option("--model", "-m", help="Model id.", rich_help_panel=GEN, click_type=MODEL)]
+# Defaults are written into the help text as "(default X)": rich help reads "[default: X]" as markup and drops it.
+Model = Annotated[Optional[str], typer.Option(
+    "--model", "-m", help=f"Model id (default {DEFAULT_MODEL}), or an alias: "
+    f"{', '.join(f'{k} ({v})' for k, v in BUILTIN_ALIASES.items())}; more in the config file (aliases:).", rich_help_panel=GEN, click_type=MODEL)]
 System = Annotated[Optional[str], typer.Option("--system", "-s", help="System instruction.", rich_help_panel=GEN)]
 SystemFile = Annotated[
     Optional[Path], typer.Option("--system-file", click_type=PATH, help="Read the system instruction from a file.", rich_help_panel=GEN)
@@ -82,11 +87,18 @@ Stream = Annotated[Optional[bool], typer.Option("--stream/--no-stream", help="St
 Output = Annotated[Optional[OutputMode], typer.Option("--output", "-o", help="text, json (the whole Interaction) or jsonl (every event).")]
 Usage = Annotated[Optional[bool], typer.Option("--usage/--no-usage", help="Print token usage to stderr.")]
 Quiet = Annotated[Optional[bool], typer.Option("--quiet", "-q", help="No notes or warnings on stderr (errors still).")]
-BaseUrl = Annotated[Optional[str], typer.Option("--base-url", help="API base URL (scheme://host[:port]).", rich_help_panel=CONN)]
-ApiVersion = Annotated[Optional[str], typer.Option("--api-version", help="API version path segment [default: v1beta].", rich_help_panel=CONN)]
-Timeout = Annotated[Optional[float], typer.Option("--timeout", min=0.001, help="Network timeout per request, seconds [default: 300].", rich_help_panel=CONN)]
-Retries = Annotated[Optional[int], typer.Option("--retries", min=0, help="Retries for 408/429/5xx/connection errors [default: 4].", rich_help_panel=CONN)]
-MaxTime = Annotated[Optional[float], typer.Option("--max-time", min=0.001, help="Wall-clock deadline for the whole run, retries and waits included, seconds.", rich_help_panel=CONN)]
+BaseUrl = Annotated[Optional[str], typer.Option(
+    "--base-url", help=f"API base URL: scheme://host, optionally :port and a path, without the version (default {DEFAULT_BASE_URL}).",
+    rich_help_panel=CONN)]
+ApiVersion = Annotated[Optional[str], typer.Option(
+    "--api-version", help=f"API version path segment (default {DEFAULT_API_VERSION}).", rich_help_panel=CONN)]
+Timeout = Annotated[Optional[float], typer.Option(
+    "--timeout", min=0.001, help="Network timeout per request, seconds (default 300).", rich_help_panel=CONN)]
+Retries = Annotated[Optional[int], typer.Option(
+    "--retries", min=0, help="Retries for 408/429/5xx/connection errors (default 4).", rich_help_panel=CONN)]
+MaxTime = Annotated[Optional[float], typer.Option(
+    "--max-time", min=0.001, help="Wall-clock deadline for the whole run, retries and waits included, seconds.",
+    rich_help_panel=CONN)]
 
 
 def sub_app(name: str, help: str) -> typer.Typer:
@@ -158,6 +170,11 @@ Attach = Annotated[
     Optional[list[str]],
     typer.Option("--attach", "-a", click_type=FILE_OR_URL, help="Attach a file, URL, Files API name/uri, or - for binary stdin (repeatable).", rich_help_panel=MEDIA),
 ]
+ChatAttach = Annotated[  # chat reads its messages from stdin, so no `-`
+    Optional[list[str]],
+    typer.Option("--attach", "-a", click_type=FILE_OR_URL, help="Attach a file, URL or Files API name/uri to the first message (repeatable).",
+                 rich_help_panel=MEDIA),
+]
 Mime = Annotated[Optional[str], typer.Option("--mime", help="MIME type for every attachment, overriding detection.", rich_help_panel=MEDIA)]
 SessionFile = Annotated[
     Optional[Path], typer.Option("--session", click_type=PATH, help="Conversation file to resume and save to (created if missing).", rich_help_panel=CONV)
@@ -172,6 +189,11 @@ PreviousInteraction = Annotated[
 Store = Annotated[
     Optional[bool], typer.Option("--store/--no-store", help="Server-side history (default) or stateless: resend the whole history.", rich_help_panel=CONV)
 ]
+LockTimeout = Annotated[Optional[float], typer.Option(
+    "--lock-timeout", min=0, metavar="SECONDS",
+    help="Seconds to wait for another gemini-cli using the same conversation (default 30).", rich_help_panel=CONV)]
+ReadStdin = Annotated[Optional[bool], typer.Option(
+    "--stdin/--no-stdin", help="Read piped stdin into the prompt (default), or leave stdin alone (for `while read` loops).")]
 Save = Annotated[Optional[bool], typer.Option("--save/--no-save", help="Save the turn to the conversation history (default).", rich_help_panel=CONV)]
 
 

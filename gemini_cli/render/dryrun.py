@@ -11,6 +11,9 @@ from gemini_cli.state.config import API_REVISION, Settings
 
 def show_request(settings: Settings, body: dict[str, Any], path: str = "interactions") -> None:
     from gemini_cli.api.client import user_agent
+    from gemini_cli.state import apikey
+
+    key = "<redacted>" if apikey.source() else "<no API key found: set GEMINI_API_KEY>"
 
     accept = "text/event-stream" if body.get("stream") else "application/json"
     lines = [
@@ -19,7 +22,7 @@ def show_request(settings: Settings, body: dict[str, Any], path: str = "interact
         f"Accept: {accept}",
         f"Api-Revision: {API_REVISION}",
         f"User-Agent: {user_agent()}",
-        "x-goog-api-key: <redacted>",
+        f"x-goog-api-key: {key}",
         "",
         json.dumps(body, ensure_ascii=False, indent=2),
     ]

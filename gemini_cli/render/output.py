@@ -251,6 +251,51 @@ class JsonRenderer:
         self.stdout.flush()
 
 
+def error_document(exc: BaseException, partial: dict[str, Any] | None = None, saved: bool = False) -> dict[str, Any] | None:
+    """What `-o json` prints for a failed run: {"error": {code, message, exit_code}} plus what
+    arrived of the Interaction (id, status, steps, usage), never output_text; `conversation`
+    only when the turn was saved. `partial` is what arrived of a turn cut short (a
+    runs.turn.Outcome's result); `saved`: the turn is in its conversation file. None for an
+    error that has no exit code of its own."""
+    from gemini_cli.errors import ExitCode, GeminiCliError, Terminated
+
+    if isinstance(exc, GeminiCliError):
+        exit_code, message = int(exc.exit_code), exc.message
+        code = getattr(exc, "api_status", None) or ExitCode(exit_code).name.lower()
+    elif isinstance(exc, KeyboardInterrupt):
+        exit_code, message, code = int(ExitCode.SIGINT), "interrupted", "interrupted"
+    elif isinstance(exc, Terminated):
+        exit_code, message, code = int(ExitCode.SIGTERM), "terminated", "terminated"
+    else:
+        return None
+    error: dict[str, Any] = {"code": code, "message": redact(message), "exit_code": exit_code}
+    if getattr(exc, "status", None) is not None:
+        error["http_status"] = exc.status  # type: ignore[attr-defined]
+    partial = {key: value for key, value in (partial or {}).items() if key not in ("output_text", "error")}
+    if not (partial.get("id") or partial.get("steps")):
+        partial = {}  # nothing of the Interaction arrived
+    if not saved:
+        partial.pop("conversation", None)
+    return {"error": error, **partial}
+
+
+def write_error_document(mode: str, exc: BaseException, partial: dict[str, Any] | None = None,
+                         saved: bool = False) -> None:
+    """-o json: the error document; -o jsonl: a last line {"error": {...}} after the events."""
+    if mode not in ("json", "jsonl"):
+        return
+    document = error_document(exc, partial, saved)
+    if document is None:
+        return
+    if mode == "jsonl":
+        document = {"error": document["error"]}
+    try:
+        sys.stdout.write((dumps(document) if mode == "json" else json.dumps(document, ensure_ascii=False)) + "\n")
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass  # stdout itself is what failed: the error line on stderr says so
+
+
 def renderer_for(mode: str, console: Console, *, thoughts: bool = False, markdown: bool = False, hold: bool = False):
     """`markdown` is honoured only when stdout is a terminal and colour is allowed (NO_COLOR)."""
     if mode == "json":

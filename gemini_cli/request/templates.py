@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gemini_cli.errors import UsageError
+from gemini_cli.state.paths import known_templates, templates_dir
 
 SETTINGS = ("model", "temperature", "top_p", "max_tokens", "seed", "stop", "thinking", "thoughts")
 FIELDS = ("description", "system", "prompt", "schema", "defaults") + SETTINGS
@@ -91,19 +92,6 @@ class Template:
 @dataclass(frozen=True)
 class Field:
     name: str
-
-
-def templates_dir() -> Path:
-    from gemini_cli.state import paths
-
-    return paths.config_dir() / "templates"
-
-
-def known_templates() -> list[str]:
-    try:
-        return sorted({p.stem for p in templates_dir().iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()})
-    except OSError:
-        return []
 
 
 def find(spec: str) -> Path:

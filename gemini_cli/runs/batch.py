@@ -28,7 +28,7 @@ from typing import Any, Iterator
 from gemini_cli.api.client import RETRY_STATUSES
 from gemini_cli.errors import ApiError, ExitCode, GeminiCliError, NetworkError, UsageError
 from gemini_cli.runs.batch_output import Ordered, Output, completed_record, failed_record
-from gemini_cli.runs.limiter import Limiter, daily_quota, server_wait
+from gemini_cli.runs.limiter import Limiter
 
 GRACE = 5.0  # seconds Ctrl-C waits for the answers in flight
 MAX_SERVER_WAIT = 300.0  # a 429 asking for a longer wait stops the batch: retrying is pointless
@@ -277,8 +277,8 @@ class Batch:
                                        f"{outcome.message}", exit_code=ExitCode.NETWORK))
 
     def _throttled(self, job: Job, error: ApiError) -> None:
-        wait = server_wait(error)
-        if daily_quota(error):
+        wait = error.server_wait
+        if error.daily_quota:
             return self._fatal(GeminiCliError(f"{error.message} [daily quota]", exit_code=ExitCode.RATE_LIMITED))
         if wait is not None and wait > MAX_SERVER_WAIT:
             return self._fatal(GeminiCliError(

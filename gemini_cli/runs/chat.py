@@ -125,7 +125,10 @@ class Chat:
             if pending.drop is not None:
                 self.drop_last(session, pending.drop)
             before = self.turn_count(session)
-            run_turn(self.settings, self.console, session, pending.input, pending.attachments, pending.mime, key=self.key)
+            outcome = run_turn(self.settings, self.console, session, pending.input, pending.attachments, pending.mime,
+                               key=self.key)
+            if outcome is not None and outcome.error is not None:
+                raise outcome.error  # what arrived is saved; the error is handled below
         except KeyboardInterrupt:
             if not self.interactive:
                 raise

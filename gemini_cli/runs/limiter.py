@@ -1,5 +1,5 @@
 """Adaptive concurrency for `batch`: how many requests may be in flight (AIMD), and what
-a 429 says about waiting.
+a 429 does to it.
 
 Additive increase, multiplicative decrease, as TCP does: every answer raises the limit by
 1/limit (about one more slot per round of answers), every 429 halves it (never below 1,
@@ -10,13 +10,9 @@ body, Retry-After in the headers) pauses all sending until it has passed.
 
 from __future__ import annotations
 
-import re
 import time
-from typing import Any, Callable
+from typing import Callable
 
-RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
-QUOTA_FAILURE = "type.googleapis.com/google.rpc.QuotaFailure"
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)s\s*$")
 
 
 class Limiter:
@@ -49,33 +45,3 @@ class Limiter:
         self.limit = max(self.limit / 2, 1.0)
         self.epoch += 1
         return True
-
-
-def server_wait(error: Any) -> float | None:
-    """Seconds the server asked to wait: Retry-After / retry-after-ms, else RetryInfo.retryDelay."""
-    header = getattr(error, "retry_after", None)
-    if header is not None:
-        return header
-    for detail in getattr(error, "details", None) or []:
-        if isinstance(detail, dict) and detail.get("@type") == RETRY_INFO:
-            return duration(detail.get("retryDelay"))
-    return None
-
-
-def duration(value: Any) -> float | None:
-    """A protobuf Duration in JSON ("34s", "1.5s"), in seconds; None if it is not one."""
-    match = _DURATION.match(value) if isinstance(value, str) else None
-    return float(match.group(1)) if match else None
-
-
-def daily_quota(error: Any) -> bool:
-    """A 429 that waiting seconds cannot cure: a per-day quota (QuotaFailure quotaId with
-    PerDay) or the Interactions code quota_exceeded."""
-    if str(getattr(error, "api_status", "") or "").lower() == "quota_exceeded":
-        return True
-    for detail in getattr(error, "details", None) or []:
-        if isinstance(detail, dict) and detail.get("@type") == QUOTA_FAILURE:
-            for violation in detail.get("violations") or []:
-                if isinstance(violation, dict) and "PerDay" in str(violation.get("quotaId", "")):
-                    return True
-    return False

@@ -38,6 +38,7 @@ class Session:
     save: bool
     external: bool = False
     previous_interaction_id: str | None = None
+    unsaved: str | None = None  # why the history could not be written (the turn was still answered)
     _stack: ExitStack = field(default_factory=ExitStack)
 
     # -- what the next request sends ------------------------------------------
@@ -93,9 +94,25 @@ class Session:
         return turn
 
     def write(self) -> None:
-        if self.save and self.path is not None and self.conversation is not None:
+        """Save the conversation. A --session FILE that cannot be written is an error (exit 2);
+        the history folder (HOME unset or read-only: cron, daemons) is skipped with a warning."""
+        if not (self.save and self.path is not None and self.conversation is not None):
+            return
+        from gemini_cli.errors import GeminiCliError
+        from gemini_cli.state.config import warn
+
+        try:
             store.save(self.path, self.conversation)
+        except GeminiCliError as exc:
+            if self.external:
+                raise
+            self.unsaved = exc.message
+            warn(f"the conversation was not saved: {exc.message} (set GEMINI_CLI_HOME or XDG_DATA_HOME, or give --no-save)")
+            return
+        try:
             store.ConversationStore().remember(self.path)
+        except GeminiCliError as exc:  # the conversation is saved; only -c and `history list` miss it
+            warn(f"not recorded as the last conversation used: {exc.message}")
 
     def close(self) -> None:
         self._stack.close()
@@ -123,21 +140,21 @@ def open_session(settings: Settings, resume: Resume, note) -> Session:
     else:
         path = None
     session = Session(path=path, conversation=None, save=settings.save, external=resume.session_file is not None)
-    if path is not None:
-        # Serialise read-request-write: a second process waits here, then sees our turn.
-        session._stack.enter_context(store.lock(
-            path, settings.lock_timeout, lambda: note(f"waiting for another gemini-cli using {path}")
-        ))
-        try:
+    try:
+        if path is not None:
+            # Serialise read-request-write: a second process waits here, then sees our turn.
+            session._stack.enter_context(store.lock(
+                path, settings.lock_timeout, lambda: note(f"waiting for another gemini-cli using {path}")
+            ))
             if path.exists() or not session.external:
                 session.conversation = store.load(path)
-        except BaseException:
-            session._stack.close()  # release the lock now, not whenever the garbage collector runs
-            raise
-    if resume.previous_interaction_id:
-        if session.conversation is not None and session.conversation.turns:
-            raise UsageError("--previous-interaction-id starts a new conversation; it cannot be combined with a resumed one")
-        session.previous_interaction_id = resume.previous_interaction_id
+        if resume.previous_interaction_id:
+            if session.conversation is not None and session.conversation.turns:
+                raise UsageError("--previous-interaction-id starts a new conversation; it cannot be combined with a resumed one")
+            session.previous_interaction_id = resume.previous_interaction_id
+    except BaseException:
+        session.close()  # the lock goes with the error, not when the garbage collector gets to it
+        raise
     return session
 
 

@@ -31,6 +31,7 @@ class Outcome:
     result: dict[str, Any]
     error: BaseException | None = None
     finished: bool = False
+    saved: bool = False  # the turn is in its conversation file (run_turn)
 
 
 def run(

@@ -66,6 +66,19 @@ def source_of(key: str | None) -> str | None:
     return _SOURCES.get(key) if key else None
 
 
+def source() -> str | None:
+    """Where the key would come from, without running api_key_command (for --dry-run); None: no key."""
+    from gemini_cli.state import config
+
+    for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY"):
+        if (os.environ.get(name) or "").strip():
+            return name
+    cfg = config.read_config(warnings=False)
+    if cfg.api_key:
+        return "api_key"
+    return "api_key_command" if cfg.api_key_command is not None else None
+
+
 def command_argv(command: str | list[str]) -> list[str]:
     """The argv to run: a list as it is; a string through sh -c only when it needs a shell."""
     if isinstance(command, list):

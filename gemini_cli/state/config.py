@@ -58,6 +58,7 @@ class Settings:
     save: bool = True
     store: bool = True
     lock_timeout: float = 30.0
+    stdin: bool = True  # generate reads piped stdin into the prompt; false: --no-stdin
     # Structured output, tools, rendering (request/schema.py, render/tools.py, render/markdown.py, render/extract.py).
     schema: Any = None  # --schema JSON|@FILE (or a template's parsed mapping); loaded by request.schema.load_schema
     json_mode: bool | None = None  # --json / --no-json; None: as the conversation remembers
@@ -97,6 +98,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "retries": (int,), "retry_delay": (int, float), "max_time": (int, float),
     "save": (bool,), "store": (bool,), "lock_timeout": (int, float), "markdown": (bool,),
     "service_tier": (str,), "media_dir": (str,),
+    "stdin": (bool,),
 }
 SETTING_KEYS = tuple(_TYPES)  # what config.yaml and profiles may set (and `config show` prints)
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list of strings"}
@@ -137,7 +139,7 @@ def load_config_file(path: Path | None = None) -> dict[str, Any]:
     path = path or paths.config_file()
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # NotADirectoryError: HOME is a file (/dev/null)
         return {}
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read config file {path}: {exc}") from None
@@ -213,13 +215,13 @@ def _string(value: Any, where: str, label: str) -> str:
     return value
 
 
-def read_config(path: Path | None = None, *, warnings: bool = True) -> ConfigFile:
+def read_config(path: Path | None = None, *, warnings: bool = True, note: Any = None) -> ConfigFile:
     """Read and check the whole config file (exit 2 on any error)."""
     path = path or paths.config_file()
     data = load_config_file(path)
     cfg = ConfigFile(path=path, exists=bool(data) or path.is_file())
     where = f"config file {path}"
-    note = warn if warnings else (lambda message: None)
+    note = (note or warn) if warnings else (lambda message: None)
     cfg.settings = check_settings({k: v for k, v in data.items() if k not in SECTIONS}, where, note=note)
     for name, profile in _mapping_of(data.get("profiles"), where, "profiles", "profile names to settings").items():
         label = f"profiles.{name}"
@@ -298,7 +300,10 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None, *, template:
             if is_explicit:
                 explicit.add(key)
 
-    cfg = read_config(config_path)
+    global QUIET
+    QUIET = bool(flags.get("quiet"))
+    early_warnings: list[str] = []  # shown once -q or `quiet:` in the config is known
+    cfg = read_config(config_path, note=early_warnings.append)
     layer(cfg.settings, "config file")
     name, chosen_by = flags.get("profile"), "--profile"
     if not name and os.environ.get(PROFILE_ENV):
@@ -318,7 +323,10 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None, *, template:
         layer(template_values, f"template {template.name}", is_explicit=True)
         late_warnings += notes
     elif flags.get("param"):
-        raise UsageError("--param fills the placeholders of a template: give --template too")
+        names = ", ".join(dict.fromkeys(name for name, _ in flags["param"]))
+        known = paths.known_templates()
+        raise UsageError(f"--param {names}: no template to fill; give --template NAME too "
+                         f"({'templates: ' + ', '.join(known) if known else 'no templates in ' + str(paths.templates_dir())})")
     layer({key: value for key, value in flags.items() if key in sources and value is not None and value != []},
           "flag", is_explicit=True)
     aliases = {**BUILTIN_ALIASES, **cfg.aliases}
@@ -327,13 +335,44 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None, *, template:
         sources["model"] += f" (alias '{model}')"
         values["model"] = aliases[model]
     values["base_url"] = values.get("base_url", DEFAULT_BASE_URL).rstrip("/")
+    if not values.get("model", DEFAULT_MODEL).strip():
+        source = sources.get("model", "default")
+        raise UsageError(f"the model name is empty (from {'-m/--model' if source == 'flag' else source}); "
+                         f"give a model id or alias, e.g. -m {DEFAULT_MODEL}")
     if cfg.insecure:
         late_warnings.append(insecure_warning(cfg))
-    if not values.get("quiet", False):
-        for message in late_warnings:
-            warn(message)
+    QUIET = bool(values.get("quiet", False))
+    for message in early_warnings + late_warnings:
+        warn(message)
     return Settings(**values, profile=name or None, template=template, aliases=MappingProxyType(aliases),
                     sources=MappingProxyType(sources), explicit=frozenset(explicit))
+
+
+def check_base_url(settings: Settings) -> str:
+    """The base URL, or exit 2 naming where a malformed one came from: it would only be
+    retried as a network error otherwise."""
+    from urllib.parse import urlsplit
+
+    url = settings.base_url
+    source = settings.sources.get("base_url", "default")
+    where = f"base URL {url!r} (from {'--base-url' if source == 'flag' else source})"
+    if not url or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        raise UsageError(f"{where} contains spaces or control characters")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError as exc:
+        raise UsageError(f"{where} is malformed: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{where} must be http(s)://host[:port][/path]")
+    if parts.query or parts.fragment:
+        raise UsageError(f"{where} must not have a query or fragment")
+    last = parts.path.rstrip("/").rsplit("/", 1)[-1]
+    if last == settings.api_version or (last[:1] == "v" and last[1:2].isdigit()):
+        base = url.rstrip("/")[: -len(last)].rstrip("/")
+        fix = f"give {base}" + (f" with --api-version {last}" if last != settings.api_version else "")
+        raise UsageError(f"{where} ends with an API version, which is added to it ({settings.api_version}): {fix}")
+    return url
 
 
 def model_id(settings: Settings, name: str) -> str:
@@ -352,5 +391,9 @@ def remember(settings: Settings, flags: dict[str, Any], remembered: dict[str, An
                    sources=MappingProxyType({**settings.sources, **dict.fromkeys(changes, "conversation")}))
 
 
+QUIET = False  # -q or `quiet: true`: no warnings at all (set by resolve)
+
+
 def warn(message: str) -> None:
-    sys.stderr.write(f"gemini-cli: warning: {message}\n")
+    if not QUIET:
+        sys.stderr.write(f"gemini-cli: warning: {message}\n")

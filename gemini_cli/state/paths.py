@@ -13,8 +13,25 @@ def _home_override() -> Path | None:
     return Path(home).expanduser() if home else None
 
 
+def home() -> Path:
+    """$HOME, else the account's home directory. With neither (a daemon without HOME whose
+    user has no passwd entry) a path under /dev/null: it never exists and cannot be created,
+    so the config reads as empty and saving the history is skipped with a warning."""
+    value = os.environ.get("HOME")
+    if value:
+        return Path(value)
+    try:
+        import pwd
+
+        return Path(pwd.getpwuid(os.getuid()).pw_dir)
+    except (ImportError, KeyError, OSError):
+        return Path(os.devnull) / "no-home"
+
+
 def _xdg(var: str, fallback: str) -> Path:
-    base = os.environ.get(var) or str(Path.home() / fallback)
+    base = os.environ.get(var)
+    if not base or not os.path.isabs(base):  # relative XDG paths are ignored, as the XDG spec says
+        return home() / fallback / APP
     return Path(base) / APP
 
 
@@ -36,3 +53,16 @@ def config_file() -> Path:
 
 def conversations_dir() -> Path:
     return data_dir() / "conversations"
+
+
+def templates_dir() -> Path:
+    """Where prompt templates live: templates/ in the config folder."""
+    return config_dir() / "templates"
+
+
+def known_templates() -> list[str]:
+    """The template names in templates_dir() (NAME.yaml or NAME.yml)."""
+    try:
+        return sorted({p.stem for p in templates_dir().iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()})
+    except OSError:
+        return []

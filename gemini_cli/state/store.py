@@ -2,27 +2,25 @@
 
 Layout of the conversations folder (root):
   <id>.json        one conversation each (format in conversation.py)
-  <id>.json.lock   sidecar for flock; never deleted while the conversation exists,
-                   since unlinking a lock file others may hold would split the lock
   .index.json      cache for list(): file -> (mtime_ns, size, summary); safe to delete
   .sessions.json   conversation files outside root (--session FILE) and the last one used
 Files beginning with "." are not conversations; temp files are ".<name>.<hex>.tmp".
+Locks live in <state dir>/locks/ (locks.py), never beside a conversation file.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
-from gemini_cli.backoff import Backoff, Deadline
 from gemini_cli.state.atomic import ensure_dir, write_atomic  # noqa: F401  (write_atomic: also store.write_atomic)
 from gemini_cli.state.conversation import Conversation, CorruptConversation, NewerVersion, now_iso
-from gemini_cli.errors import ExitCode, GeminiCliError, UsageError
+from gemini_cli.errors import GeminiCliError, UsageError
+from gemini_cli.state.locks import LockTimeout, lock  # noqa: F401  (also store.lock, store.LockTimeout)
 from gemini_cli.state.paths import conversations_dir
 
 INDEX_NAME = ".index.json"
@@ -30,16 +28,6 @@ SESSIONS_NAME = ".sessions.json"
 INDEX_FORMAT = "gemini-cli.index"
 SESSIONS_FORMAT = "gemini-cli.sessions"
 REGISTRY_LOCK_TIMEOUT = 10.0
-
-
-class LockTimeout(GeminiCliError):
-    """Another process kept the conversation locked past the timeout.
-
-    Exit 2 (local input error): the design's table has no "busy" code, and the fix is
-    local: wait for the other gemini-cli or retry.
-    """
-
-    exit_code = ExitCode.USAGE
 
 
 # -- files ------------------------------------------------------------------------------
@@ -86,48 +74,8 @@ def save(path: str | os.PathLike[str], conv: Conversation) -> None:
     write_atomic(path, dumps(conv))
 
 
-@contextlib.contextmanager
-def lock(path: str | os.PathLike[str], timeout: float, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
-    """Hold an exclusive flock on `<path>.lock` for the block (serialises writers of path).
-
-    flock is released by the kernel when the process dies, so a crash never leaves a
-    stale lock. If the lock is busy, on_wait() is called once and we poll until timeout.
-    """
-    lock_path = Path(os.path.realpath(path) + ".lock")
-    try:
-        ensure_dir(lock_path.parent)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise UsageError(f"cannot create lock file {lock_path}: {exc.strerror or exc}") from None
-    try:
-        _acquire(fd, path, timeout, on_wait)
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor drops the lock
-
-
-def _acquire(fd: int, path: Any, timeout: float, on_wait: Callable[[], None] | None) -> None:
-    # Tries back off from 10 ms to 200 ms; the last wait is cut to end at the timeout.
-    tries = Backoff(first=0.01, cap=0.2, jitter=0, fit=True, deadline=Deadline(timeout))
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            pass
-        delay = tries.next()
-        if delay is None:
-            raise LockTimeout(
-                f"conversation {path} is in use by another gemini-cli process (waited {timeout:g}s); "
-                "retry when it has finished"
-            )
-        if not tries.attempt and on_wait is not None:
-            on_wait()
-        tries.sleep(delay)
-
-
 def delete_file(path: Path, timeout: float = 10.0) -> Path:
-    """Delete a conversation file (waiting for its lock) and the lock sidecar."""
+    """Delete a conversation file, waiting for its lock."""
     with lock(path, timeout):
         try:
             os.unlink(path)
@@ -135,8 +83,6 @@ def delete_file(path: Path, timeout: float = 10.0) -> Path:
             pass
         except OSError as exc:
             raise UsageError(f"cannot delete {path}: {exc.strerror or exc}") from None
-        with contextlib.suppress(OSError):
-            os.unlink(f"{os.path.realpath(path)}.lock")
     return path
 
 
