@@ -1,4 +1,4 @@
-from gemini_cli.app import main
+from gemini_cli import main
 
 if __name__ == "__main__":
     main()

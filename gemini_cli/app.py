@@ -15,6 +15,7 @@ from typer.core import TyperGroup
 from gemini_cli import __version__
 from gemini_cli.errors import ExitCode, GeminiCliError, Terminated
 from gemini_cli.render.output import redact
+from gemini_cli.render.terminal import for_stream
 
 state = {"debug": False}
 
@@ -22,7 +23,7 @@ def report(message: str) -> None:
     if sys.stderr is None:  # started with stderr closed (`2>&-`): the exit code says it all
         return
     try:
-        sys.stderr.write(redact(f"gemini-cli: error: {message}\n"))
+        sys.stderr.write(redact(f"gemini-cli: error: {for_stream(message, sys.stderr)}\n"))
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
@@ -48,6 +49,8 @@ class FunnelGroup(TyperGroup):
         except ClickException as exc:  # a usage error in the root's own flags (`gemini-cli --bogus`)
             report(usage_message(exc))
             raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:  # click would print "Aborted!" and exit 1
+            _interrupted()
 
     def invoke(self, ctx):  # type: ignore[override]
         try:
@@ -85,7 +88,7 @@ def internal_error(ctx, exc: BaseException) -> None:
     if state["debug"]:
         import traceback
 
-        sys.stderr.write(redact(traceback.format_exc()))
+        sys.stderr.write(redact(for_stream(traceback.format_exc(), sys.stderr)))
     report(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
     ctx.exit(int(ExitCode.INTERNAL))
 
@@ -134,6 +137,11 @@ def did_you_mean(word: str, names: list[str]) -> str:
     close = [name for name in names if len(word) >= 3 and name.startswith(word)]
     close += [name for name in difflib.get_close_matches(word, names, n=2, cutoff=0.75) if name not in close]
     return f"; did you mean {' or '.join(close[:3])}?" if close else ""
+
+
+def _interrupted():
+    report("interrupted")
+    raise SystemExit(int(ExitCode.SIGINT))
 
 
 def _silence_stdout() -> None:
@@ -204,6 +212,7 @@ def _on_sigterm(signum, frame):  # noqa: ARG001
 
 
 def main() -> None:
+    """Run the app (gemini_cli.main, the console script, imports this module first)."""
     if os.environ.get("_GEMINI_CLI_COMPLETE"):  # a shell asking for TAB candidates
         from gemini_cli.cli.complete import answer
 
@@ -218,6 +227,8 @@ def main() -> None:
     except BrokenPipeError:
         _silence_stdout()
         sys.exit(0)
+    except KeyboardInterrupt:  # outside a command (the funnel handles those)
+        _interrupted()
     finally:
         if escaped["count"] and not _quiet():
             sys.stderr.write(f"gemini-cli: warning: stdout's encoding ({sys.stdout.encoding}) cannot hold "

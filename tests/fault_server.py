@@ -60,6 +60,12 @@ class FaultServer:
 
     def close(self) -> None:
         self.release.set()
+        # shutdown wakes the accept() blocked in _serve; a bare close() would leave it waiting
+        # on the descriptor number, which a later test's listening socket may reuse.
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
 
 

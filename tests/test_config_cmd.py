@@ -117,7 +117,7 @@ def test_show_reports_config_errors(home):
     path = write_config(home, "temperature: hot\n")
     result = run(["config", "show"])
     assert (result.exit_code, result.stdout) == (2, "")
-    assert result.stderr == f"gemini-cli: error: config file {path}: 'temperature' must be a number, got 'hot'\n"
+    assert result.stderr == f"gemini-cli: error: config file {path}: 'temperature' must be a number, got a string\n"
 
 
 # -- edit ------------------------------------------------------------------------------------

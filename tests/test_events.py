@@ -363,3 +363,27 @@ def text_step(*texts: str, kind: str = "model_output") -> dict:
 )
 def test_output_text(steps, expected):
     assert output_text(steps) == expected
+
+
+def test_a_step_index_at_most_16_past_the_steps_seen_is_kept_further_is_dropped():
+    from gemini_cli.api.events import INDEX_SLACK
+
+    builder = InteractionBuilder()
+    builder.begin_hop()
+    builder.feed({"event_type": "step.start", "index": INDEX_SLACK, "step": {"type": "model_output"}})
+    assert (len(builder.steps), builder.problems) == (INDEX_SLACK + 1, [])
+    builder.feed({"event_type": "step.start", "index": 2 * INDEX_SLACK + 2, "step": {"type": "model_output"}})
+    builder.feed({"event_type": "step.delta", "index": -1, "delta": {"type": "text", "text": "x"}})
+    assert len(builder.steps) == INDEX_SLACK + 1
+    assert builder.problems == ["a step index far past the steps seen, such as 34 (its events were dropped)"]
+    assert builder.result()["steps"] == [{"type": "model_output"}]
+
+
+def test_arguments_nested_too_deeply_are_kept_as_text():
+    builder = InteractionBuilder()
+    builder.begin_hop()
+    deep = "[" * 100_000 + "]" * 100_000
+    builder.feed({"event_type": "step.start", "index": 0, "step": {"type": "google_search_call"}})
+    builder.feed({"event_type": "step.delta", "index": 0, "delta": {"type": "arguments_delta", "arguments": deep}})
+    builder.feed({"event_type": "step.stop", "index": 0})
+    assert builder.result()["steps"][0]["arguments"] == deep

@@ -119,17 +119,17 @@ def test_default_profile_must_exist(home):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("profiles:\n  quick:\n    temperature: hot\n", "'profiles.quick.temperature' must be a number, got 'hot'"),
+        ("profiles:\n  quick:\n    temperature: hot\n", "'profiles.quick.temperature' must be a number, got a string"),
         ("profiles:\n  quick:\n    thinking: lots\n", "'profiles.quick.thinking' must be one of minimal, low, medium, high, xhigh"),
         ("profiles:\n  quick:\n    max_tokens: 0\n", "'profiles.quick.max_tokens' must be at least 1, got 0"),
-        ("profiles: [quick]\n", "'profiles' must be a mapping of profile names to settings, got ['quick']"),
-        ("profiles:\n  quick: flash\n", "'profiles.quick' must be a mapping of settings, got 'flash'"),
-        ("default_profile: 3\n", "'default_profile' must be a non-empty string, got 3"),
-        ("aliases: [fast]\n", "'aliases' must be a mapping of short names to model ids, got ['fast']"),
-        ("aliases:\n  fast: 3\n", "'aliases.fast' must be a non-empty string, got 3"),
+        ("profiles: [quick]\n", "'profiles' must be a mapping of profile names to settings, got a list"),
+        ("profiles:\n  quick: flash\n", "'profiles.quick' must be a mapping of settings, got a string"),
+        ("default_profile: 3\n", "'default_profile' must be a non-empty string, got an integer"),
+        ("aliases: [fast]\n", "'aliases' must be a mapping of short names to model ids, got a list"),
+        ("aliases:\n  fast: 3\n", "'aliases.fast' must be a non-empty string, got an integer"),
         ("output: yaml\n", "'output' must be one of text, json, jsonl"),
-        ("save: no thanks\n", "'save' must be true or false, got 'no thanks'"),
-        ("markdown: 1\n", "'markdown' must be true or false, got 1"),
+        ("save: no thanks\n", "'save' must be true or false, got a string"),
+        ("markdown: 1\n", "'markdown' must be true or false, got an integer"),
     ],
 )
 def test_bad_profile_or_alias_exits_2_naming_file_and_key(home, text, message):

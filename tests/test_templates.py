@@ -206,12 +206,12 @@ def test_template_file_not_found(tmp_path):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("temperature: hot\n", "'temperature' must be a number, got 'hot'"),
-        ("model: 3\n", "'model' must be a string, got 3"),
-        ("prompt: [a]\n", "'prompt' must be a string, got ['a']"),
-        ("defaults: [a]\n", "'defaults' must be a mapping of parameter names to values, got ['a']"),
-        ("defaults: {a: [1]}\n", "'defaults.a' must be a string or a number, got [1]"),
-        ("schema: 3\n", "'schema' must be a mapping, JSON text or @FILE, got 3"),
+        ("temperature: hot\n", "'temperature' must be a number, got a string"),
+        ("model: 3\n", "'model' must be a string, got an integer"),
+        ("prompt: [a]\n", "'prompt' must be a string, got a list"),
+        ("defaults: [a]\n", "'defaults' must be a mapping of parameter names to values, got a list"),
+        ("defaults: {a: [1]}\n", "'defaults.a' must be a string or a number, got a list"),
+        ("schema: 3\n", "'schema' must be a mapping, JSON text or @FILE, got an integer"),
         ("schema: '[1]'\n", "'schema' must be a JSON object"),
         ("- a\n", "expected a mapping of template fields at the top level"),
         ("prompt: 'a\n", "line 2, column 1: found unexpected end of stream"),

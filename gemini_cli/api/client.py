@@ -247,6 +247,8 @@ def parse_json_body(response: httpx.Response) -> Any:
     except ValueError:
         kind = response.headers.get("content-type", "unknown type")
         raise ApiError(f"HTTP {response.status_code}: the API sent a body that is not JSON ({kind})", status=502) from None
+    except RecursionError:  # absurdly deep nesting: the parser's stack is not the server's to spend
+        raise ApiError(f"HTTP {response.status_code}: the API sent JSON nested too deeply to read", status=502) from None
 
 
 def retry_after(headers: httpx.Headers, retry_delay: float | None = None) -> float | None:

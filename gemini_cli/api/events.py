@@ -44,6 +44,9 @@ BLOCK_FIELDS: dict[str, frozenset[str]] = {
     "document": frozenset({"data", "uri", "mime_type"}),
 }
 FINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "incomplete", "budget_exceeded", "requires_action"})
+# A step index may run at most this far past the steps seen: a hostile `index` (100000000)
+# must not make us allocate a list that long.
+INDEX_SLACK = 16
 
 
 class InteractionBuilder:
@@ -56,6 +59,8 @@ class InteractionBuilder:
         self.last_event_id: str | None = None
         self.events_since_id = 0  # events handled after the one named by last_event_id
         self.error: dict[str, Any] | None = None
+        self.problems: list[str] = []  # what the server sent wrong and was dropped (each once)
+        self._problem_kinds: set[str] = set()
         # Deltas (or the fields of one) that have no place on their step: kept beside the
         # steps as {"index", "delta"}, never on a step that stateless mode resends.
         self.unplaced: list[dict[str, Any]] = []
@@ -78,11 +83,20 @@ class InteractionBuilder:
 
     @property
     def id(self) -> str | None:
-        return self.interaction.get("id")
+        value = self.interaction.get("id")
+        return value if isinstance(value, str) else None
 
     @property
     def status(self) -> str | None:
-        return self.interaction.get("status")
+        value = self.interaction.get("status")
+        return value if isinstance(value, str) else None
+
+    def problem(self, text: str, kind: str | None = None) -> None:
+        """Note what the server sent wrong, once per kind (default: the text itself)."""
+        kind = kind or text
+        if kind not in self._problem_kinds:
+            self._problem_kinds.add(kind)
+            self.problems.append(text)
 
     # -- feeding -----------------------------------------------------------
 
@@ -103,7 +117,7 @@ class InteractionBuilder:
         # Anything else is an event type we do not know: kept by the jsonl renderer, ignored here.
 
     def _created(self, event: dict[str, Any]) -> None:
-        interaction = event.get("interaction") or {}
+        interaction = _object(event.get("interaction"))
         if self.completed or not self.hops:
             self.begin_hop()
         self._merge(interaction)
@@ -127,7 +141,7 @@ class InteractionBuilder:
                 self.interaction[key] = value
 
     def _completed(self, event: dict[str, Any]) -> None:
-        interaction = event.get("interaction") or {}
+        interaction = _object(event.get("interaction"))
         if interaction.get("steps") and not any(self.steps):
             self._add_steps(interaction["steps"])
         self._merge(interaction)
@@ -142,16 +156,24 @@ class InteractionBuilder:
                 self.interaction[key] = event[key]
 
     def _error(self, event: dict[str, Any]) -> None:
+        # kept as sent: api/errors.py makes sense of an error that is not an object
         self.error = event.get("error") or {"message": "the stream reported an error"}
 
-    def _slot(self, index: Any) -> int:
-        slot = self._base + (index if isinstance(index, int) else 0)
+    def _slot(self, index: Any) -> int | None:
+        """The steps slot of an event's index; None (event dropped) for one far past the steps seen."""
+        index = index if isinstance(index, int) and not isinstance(index, bool) else 0
+        slot = self._base + index
+        if index < 0 or slot > len(self.steps) + INDEX_SLACK:
+            self.problem(f"a step index far past the steps seen, such as {index} (its events were dropped)", "index")
+            return None
         while len(self.steps) <= slot:
             self.steps.append(None)
         return slot
 
     def _step_start(self, event: dict[str, Any]) -> None:
         slot = self._slot(event.get("index"))
+        if slot is None:
+            return
         step = event.get("step")
         self._text.pop(slot, None)
         self.steps[slot] = dict(step) if isinstance(step, dict) else {}
@@ -159,10 +181,12 @@ class InteractionBuilder:
 
     def _step_delta(self, event: dict[str, Any]) -> None:
         slot = self._slot(event.get("index"))
+        if slot is None:
+            return
         step = self.steps[slot]
         if step is None:
             step = self.steps[slot] = {}
-        delta = event.get("delta") or {}
+        delta = _object(event.get("delta"))
         kind = delta.get("type")
         if kind == "text":
             self._add_text(slot, step, delta.get("text", ""))
@@ -198,6 +222,8 @@ class InteractionBuilder:
 
     def _step_stop(self, event: dict[str, Any]) -> None:
         slot = self._slot(event.get("index"))
+        if slot is None:
+            return
         self._join_text(slot)
         fragments = self._arguments.pop(slot, None)
         step = self.steps[slot]
@@ -205,7 +231,7 @@ class InteractionBuilder:
             text = "".join(fragments)
             try:
                 step["arguments"] = json.loads(text) if text else {}
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
                 step["arguments"] = text  # keep the raw text rather than lose it
 
     def _add_text(self, slot: int, step: dict[str, Any], text: str) -> None:
@@ -248,22 +274,39 @@ class InteractionBuilder:
 
     # -- whole interactions (non-streamed hops) ----------------------------
 
-    def add_interaction(self, interaction: dict[str, Any]) -> None:
-        """Merge a complete Interaction resource (one non-streamed hop)."""
+    def add_interaction(self, interaction: dict[str, Any]) -> dict[str, Any]:
+        """Merge a complete Interaction resource (one non-streamed hop); returns it with
+        what the server sent malformed (steps that are not step objects) left out."""
         self.begin_hop()
-        steps = interaction.get("steps") or []
+        interaction = dict(interaction)
+        steps = self._clean_steps(interaction.get("steps"))
+        interaction["steps"] = steps
         if self.hops > 1:
             # Later hops may echo the input; the SDK drops leading user_input steps too.
             while steps and steps[0].get("type") == "user_input":
                 steps = steps[1:]
-        self._add_steps(steps)
+        self.steps.extend(steps)
         self._merge(interaction)
         self.completed = True
+        return interaction
 
-    def _add_steps(self, steps: list[Any]) -> None:
-        self.steps.extend(step for step in steps if isinstance(step, dict))
+    def _add_steps(self, steps: Any) -> None:
+        self.steps.extend(self._clean_steps(steps))
+
+    def _clean_steps(self, steps: Any) -> list[dict[str, Any]]:
+        if steps is None:
+            return []
+        if not isinstance(steps, list):
+            self.problem("steps that is not a list (dropped)")
+            return []
+        kept = [step for step in steps if isinstance(step, dict)]
+        if len(kept) < len(steps):
+            self.problem("a step that is not an object (dropped)")
+        return kept
 
     def _add_usage(self, usage: Any) -> None:
+        if usage is not None and not isinstance(usage, dict):
+            self.problem("usage that is not an object (ignored)")
         if isinstance(usage, dict):
             if not self._hop_usage:
                 self._hop_usage.append(None)
@@ -302,6 +345,11 @@ class InteractionBuilder:
             interaction["unplaced_deltas"] = [{**item, "index": position.get(item["index"], item["index"])}
                                               for item in self.unplaced]
         return interaction
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """An event's object field; anything else the server sent there counts as empty."""
+    return value if isinstance(value, dict) else {}
 
 
 def output_text(steps: list[dict[str, Any]]) -> str:

@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
 
 from gemini_cli.api.client import ApiClient, parse_json_body
+from gemini_cli.errors import ApiError, UsageError
 
 SSE = "text/event-stream"
+# What an interaction id may hold before it goes into a URL path ("v1_ChdTMjQ0..."):
+# no "/", "..", "?", "#" or "%", so an id read from a file cannot reach another endpoint.
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.=-]{0,511}")
+
+
+def check_id(interaction_id: Any) -> str:
+    """The id, if it is safe in a URL path; else a UsageError (exit 2) naming it."""
+    if isinstance(interaction_id, str) and _SAFE_ID.fullmatch(interaction_id):
+        return interaction_id
+    shown = repr(interaction_id)[:80] if isinstance(interaction_id, str) else f"of type {type(interaction_id).__name__}"
+    raise UsageError(f"interaction id {shown} is not a valid id (letters, digits, '_', '-', '.', '=' only); "
+                     "refusing to put it in a URL")
+
+
+def interaction_body(response: httpx.Response) -> dict[str, Any]:
+    """A JSON body that must be an Interaction object (exit 6 for anything else)."""
+    body = parse_json_body(response)
+    if not isinstance(body, dict):
+        raise ApiError(f"HTTP {response.status_code}: the API sent JSON that is not an object", status=502)
+    return body
 
 
 def create(client: ApiClient, body: dict[str, Any]) -> httpx.Response:
@@ -21,8 +43,8 @@ def create(client: ApiClient, body: dict[str, Any]) -> httpx.Response:
 
 
 def get(client: ApiClient, interaction_id: str) -> dict[str, Any]:
-    response = client.send("GET", client.url(f"interactions/{interaction_id}"), params={"stream": "false"})
-    return parse_json_body(response)
+    response = client.send("GET", client.url(f"interactions/{check_id(interaction_id)}"), params={"stream": "false"})
+    return interaction_body(response)
 
 
 def stream(client: ApiClient, interaction_id: str, last_event_id: str | None = None, *, retry: bool = True) -> httpx.Response:
@@ -31,18 +53,18 @@ def stream(client: ApiClient, interaction_id: str, last_event_id: str | None = N
     if last_event_id:
         params["last_event_id"] = last_event_id
     return client.send(
-        "GET", client.url(f"interactions/{interaction_id}"), params=params,
+        "GET", client.url(f"interactions/{check_id(interaction_id)}"), params=params,
         headers=client.headers(SSE), stream=True, retry=retry,
     )
 
 
 def cancel(client: ApiClient, interaction_id: str) -> dict[str, Any]:
-    response = client.send("POST", client.url(f"interactions/{interaction_id}/cancel"), content=b"")
-    return parse_json_body(response)
+    response = client.send("POST", client.url(f"interactions/{check_id(interaction_id)}/cancel"), content=b"")
+    return interaction_body(response)
 
 
 def delete(client: ApiClient, interaction_id: str) -> None:
-    client.send("DELETE", client.url(f"interactions/{interaction_id}")).close()
+    client.send("DELETE", client.url(f"interactions/{check_id(interaction_id)}")).close()
 
 
 def continuation_body(body: dict[str, Any], hop: dict[str, Any]) -> dict[str, Any]:

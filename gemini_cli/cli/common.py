@@ -65,7 +65,9 @@ def run_and_render(
                 renderer.finish(result)
             except OSError:
                 pass  # stdout is gone (`| head -c 1`): the turn is still saved, then the first error handled
+        _server_problems(outcome, console)
         return replace(outcome, result=result)
+    _server_problems(outcome, console)
     media_error = save_answer_media(result, settings, console)
     if settings.output != "json":  # -o json: printed by run_turn once the answer has passed its checks
         try:
@@ -76,6 +78,11 @@ def run_and_render(
         console.write(usage_line(result.get("usage")) + "\n")
     # A media file that could not be written: the turn itself is finished (saved with its status).
     return replace(outcome, result=result, error=media_error)
+
+
+def _server_problems(outcome: Any, console: Console) -> None:
+    for problem in outcome.problems:  # each kind once
+        console.warn(f"the server sent {problem}")
 
 
 def save_answer_media(result: dict[str, Any], settings: Settings, console: Console) -> Exception | None:
@@ -146,10 +153,10 @@ def run_turn(settings, console, conversation, text, attachments, mime, *, key, b
         result = outcome.result
         if outcome.error is not None:
             if result.get("id") or result.get("steps"):
-                conversation.record(input, result, status=None if outcome.finished else "interrupted")
+                conversation.record(input, result, status=None if outcome.finished else "interrupted", warn=console.warn)
                 outcome = replace(outcome, saved=True)
             return outcome
-        conversation.record(input, result)
+        conversation.record(input, result, warn=console.warn)
         error = structured.after_turn(settings, body, result, turn.outcome_error(result))
         if error is not None:
             return turn.Outcome(result, error, finished=True, saved=True)
@@ -165,14 +172,15 @@ def run_turn(settings, console, conversation, text, attachments, mime, *, key, b
 def start_background(client, body, settings, conversation, input, extra) -> dict[str, Any]:
     """POST with background: true; print the id, save the turn as pending."""
     from gemini_cli.api import interactions
-    from gemini_cli.api.client import parse_json_body
     from gemini_cli.render.output import dumps
 
-    hop = parse_json_body(interactions.create(client, body))
+    hop = interactions.interaction_body(interactions.create(client, body))
     result = {**hop, **extra}
     conversation.record(input, {"id": hop.get("id"), "status": "pending"})
+    from gemini_cli.render.terminal import for_stream
+
     if settings.output == "text":
-        sys.stdout.write(f"{hop.get('id', '')}\n")
+        sys.stdout.write(for_stream(f"{hop.get('id', '')}\n", sys.stdout))
     else:
-        sys.stdout.write(dumps(result) + "\n")
+        sys.stdout.write(for_stream(dumps(result) + "\n", sys.stdout))
     return result

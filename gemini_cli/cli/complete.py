@@ -333,9 +333,9 @@ def config_section(key: str) -> dict[Any, Any]:
         text = config_file().read_text(encoding="utf-8")
         if not re.search(rf"^{re.escape(key)}\s*:", text, re.MULTILINE):
             return {}
-        import yaml
+        from gemini_cli.state.yamlfile import load_yaml  # refuses an alias bomb
 
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
         section = data.get(key) if isinstance(data, dict) else None
         return section if isinstance(section, dict) else {}
     except Exception:  # noqa: BLE001 - missing file, bad YAML, bad encoding: nothing to offer

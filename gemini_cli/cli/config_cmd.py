@@ -139,7 +139,9 @@ def edit() -> None:
     if not path.exists():
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            from gemini_cli.state.atomic import open_private
+
+            fd = open_private(path, exclusive=True)
             with os.fdopen(fd, "w", encoding="utf-8") as file:
                 file.write(TEMPLATE)
         except FileExistsError:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from gemini_cli.cli import options as opt
+from gemini_cli.render.terminal import for_stream
 
 files_app = opt.sub_app("files", "List, show and delete files uploaded to the Files API (they last 48 hours).")
 
@@ -47,12 +48,12 @@ def list_files(
     with opened as client:
         found = list(files_api.iter_files(client))
     if json_:
-        sys.stdout.write(dumps(found) + "\n")
+        sys.stdout.write(for_stream(dumps(found) + "\n", sys.stdout))
         return
     if not found:
         console.note("no uploaded files")
         return
-    sys.stdout.write(table(COLUMNS, [row(f) for f in found]))
+    sys.stdout.write(for_stream(table(COLUMNS, [row(f) for f in found]), sys.stdout))
 
 
 def row(file: dict[str, Any]) -> tuple[str, ...]:
@@ -94,7 +95,7 @@ def get_file(
     opened, _ = _client(flags)
     with opened as client:
         file = files_api.get(client, name)
-    sys.stdout.write(dumps(file) + "\n")
+    sys.stdout.write(for_stream(dumps(file) + "\n", sys.stdout))
 
 
 @files_app.command("delete")

@@ -124,7 +124,12 @@ def read_prompt(argument: str | None, *, stdin_is_attachment: bool = False, requ
     piped = ""
     stdin = sys.stdin
     if not stdin_is_attachment and stdin is not None and not stdin.closed and not stdin.isatty():
-        data = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode()
+        from gemini_cli.request.inputs import INLINE_LIMIT  # a whole request's limit bounds the prompt too
+
+        data = stdin.buffer.read(INLINE_LIMIT + 1) if hasattr(stdin, "buffer") else stdin.read(INLINE_LIMIT + 1).encode()
+        if len(data) > INLINE_LIMIT:
+            raise UsageError(f"the prompt on stdin is over {INLINE_LIMIT // 1024**2} MiB, the limit of a whole request; "
+                             "send less (stopped reading there)")
         try:
             piped = data.decode("utf-8")
         except UnicodeDecodeError:

@@ -46,7 +46,19 @@ def _console(quiet: bool | None):
 
 
 def _write(text: str) -> None:
-    sys.stdout.write(text)
+    from gemini_cli.render.terminal import for_stream
+
+    sys.stdout.write(for_stream(text, sys.stdout))
+    sys.stdout.flush()
+
+
+def _write_bytes(data: bytes) -> None:
+    """A file's bytes exactly, unless stdout is a terminal: then as _write shows text."""
+    from gemini_cli.render.terminal import isatty
+
+    if isatty(sys.stdout):
+        return _write(data.decode("utf-8", "replace"))
+    sys.stdout.buffer.write(data)
     sys.stdout.flush()
 
 
@@ -107,8 +119,7 @@ def show(
     path = _locate(conversation)
     conv = store.load(path)  # checks it: a corrupt file is reported, never printed as if fine
     if json_:
-        sys.stdout.buffer.write(path.read_bytes())
-        sys.stdout.flush()
+        _write_bytes(path.read_bytes())
         return
     _write(render_text(conv, path, thoughts=thoughts))
 
@@ -126,8 +137,7 @@ def export(
 
     conv = store.load(_locate(conversation))
     if format is Format.json:
-        sys.stdout.buffer.write(store.dumps(conv))
-        sys.stdout.flush()
+        _write_bytes(store.dumps(conv))
     else:
         _write(render_markdown(conv, thoughts=thoughts))
 
@@ -201,6 +211,16 @@ def delete(
         return
     console = _console(settings.quiet)
     loaded = [(path, store.load(path)) for path in paths]  # a corrupt file: exit 2 before any DELETE
+    from gemini_cli.api.interactions import check_id
+    from gemini_cli.errors import UsageError
+
+    for path, conv in loaded:  # so is an id that is not safe in a URL (`../files/x`)
+        for t in conv.turns:
+            if t.interaction_id:
+                try:
+                    check_id(t.interaction_id)
+                except UsageError as exc:
+                    raise UsageError(f"{path}: {exc.message}; nothing was deleted") from None
     with _client(settings, console) as client:
         for path, conv in loaded:
             for interaction_id in dict.fromkeys(t.interaction_id for t in conv.turns if t.interaction_id):
@@ -316,7 +336,7 @@ def _poll(client: Any, interaction_id: str, wait: bool, interval: float, console
             polls.sleep(delay)
             hop = interactions.get(client, interaction_id)
     builder = InteractionBuilder()
-    builder.add_interaction(hop)
+    hop = builder.add_interaction(hop)
     renderer.interaction(hop)
     return builder.result()
 
@@ -408,7 +428,10 @@ def _complete_saved_turn(interaction_id: str, result: dict[str, Any], settings: 
         turns = [t for t in conv.turns if _unfinished(t, interaction_id)]
         if not turns:
             return  # another process completed it meanwhile
+        problems: list[str] = []
         for turn in turns:
-            turn.record({k: v for k, v in result.items() if k != "output_text"})
+            problems = turn.record({k: v for k, v in result.items() if k != "output_text"})
         store.save(path, conv)
+    if problems:
+        console.warn(f"the server sent malformed data, saved without it: {'; '.join(problems)}")
     console.note(f"saved the {result.get('status')} turn to conversation {conv.id}")

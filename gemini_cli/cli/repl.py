@@ -172,9 +172,16 @@ class PipedInput:
     def __call__(self, prompt: str = "") -> str:
         from gemini_cli.errors import UsageError
 
-        data = self.stream.readline()
+        from gemini_cli.request.inputs import INLINE_LIMIT  # a whole request's limit bounds a message too
+
+        data = self.stream.readline(INLINE_LIMIT + 1)
         if not data:
             raise EOFError
+        if len(data) > INLINE_LIMIT:
+            while data and not data.endswith(b"\n"):  # skip the rest of the line, a block at a time
+                data = self.stream.readline(INLINE_LIMIT)
+            raise UsageError(f"a line on stdin is over {INLINE_LIMIT // 1024**2} MiB, the limit of a whole request; "
+                             "skipped it")
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:

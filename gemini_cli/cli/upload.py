@@ -18,6 +18,7 @@ import typer
 
 from gemini_cli.cli import options as opt
 from gemini_cli.errors import UsageError
+from gemini_cli.render.terminal import for_stream
 
 MIME_HELP = "MIME type of every FILE, overriding detection (name, then content)."
 
@@ -74,10 +75,10 @@ def upload(
             if json_:
                 results.append(file)
             else:
-                sys.stdout.write(f"{file.get('name', '')}\t{file.get('uri', '')}\n")
+                sys.stdout.write(for_stream(f"{file.get('name', '')}\t{file.get('uri', '')}\n", sys.stdout))
                 sys.stdout.flush()
     if json_:
-        sys.stdout.write(dumps(results[0] if len(results) == 1 else results) + "\n")
+        sys.stdout.write(for_stream(dumps(results[0] if len(results) == 1 else results) + "\n", sys.stdout))
 
 
 def check_file(spec: str, mime: str | None) -> LocalFile:

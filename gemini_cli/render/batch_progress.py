@@ -42,7 +42,7 @@ class BatchProgress:
     def note(self, message: str) -> None:
         if self.bar is not None:
             if not self.console.quiet:
-                self.bar.console.print(f"gemini-cli: {message}", markup=False, highlight=False)
+                self.bar.console.print(f"gemini-cli: {self.console.clean(message)}", markup=False, highlight=False)
         else:
             self.console.note(message)
 

@@ -26,4 +26,6 @@ def show_request(settings: Settings, body: dict[str, Any], path: str = "interact
         "",
         json.dumps(body, ensure_ascii=False, indent=2),
     ]
-    sys.stdout.write("\n".join(lines) + "\n")
+    from gemini_cli.render.terminal import for_stream  # a template's text may hold escapes
+
+    sys.stdout.write(for_stream("\n".join(lines) + "\n", sys.stdout))

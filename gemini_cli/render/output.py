@@ -11,6 +11,8 @@ import os
 import sys
 from typing import Any, TextIO
 
+from gemini_cli.render.terminal import for_stream, isatty, visible
+
 DIM, RESET = "\x1b[2m", "\x1b[0m"
 
 
@@ -26,38 +28,40 @@ def redact(text: str) -> str:
     return text
 
 
-def isatty(stream: Any) -> bool:
-    """Whether stream is a terminal; False for None, a closed stream or a test's fake."""
-    try:
-        return bool(stream is not None and stream.isatty())
-    except (AttributeError, OSError, ValueError):
-        return False
-
-
 def use_colour(stream: TextIO) -> bool:
     return not os.environ.get("NO_COLOR") and isatty(stream)
 
 
 class Console:
-    """stderr for notes, warnings and errors; colour only on a terminal without NO_COLOR."""
+    """stderr for notes, warnings and errors; colour only on a terminal without NO_COLOR.
+
+    On a terminal, messages and dimmed text have their control characters made visible
+    (terminal.py): they may quote the server or a file. write() sends text as it is, for
+    text this tool composed (or passed through clean/dim).
+    """
 
     def __init__(self, quiet: bool = False, stderr: TextIO | None = None):
         self.quiet = quiet
         self.stderr = stderr or sys.stderr
         self.colour = use_colour(self.stderr)
+        self.terminal = isatty(self.stderr)
 
     def note(self, message: str) -> None:
         if not self.quiet:
-            self.write(f"gemini-cli: {message}\n")
+            self.write(f"gemini-cli: {self.clean(message)}\n")
 
     def warn(self, message: str) -> None:
         if not self.quiet:
-            self.write(f"gemini-cli: warning: {message}\n")
+            self.write(f"gemini-cli: warning: {self.clean(message)}\n")
 
     def error(self, message: str) -> None:
-        self.write(f"gemini-cli: error: {message}\n")
+        self.write(f"gemini-cli: error: {self.clean(message)}\n")
+
+    def clean(self, text: str) -> str:
+        return visible(text) if self.terminal else text
 
     def dim(self, text: str) -> str:
+        text = self.clean(text)
         return f"{DIM}{text}{RESET}" if self.colour else text
 
     def write(self, text: str) -> None:
@@ -88,6 +92,7 @@ class TextRenderer:
         self.thoughts = thoughts
         self.stdout = stdout or sys.stdout
         self.hold = hold
+        self.terminal = isatty(self.stdout)  # the answer's control characters are shown, not obeyed
         self.markdown = None
         if markdown and not hold:
             from gemini_cli.render.markdown import MarkdownStream
@@ -144,7 +149,8 @@ class TextRenderer:
         if not text or self.hold:
             return
         self._end_thought()
-        self.stdout.write(self.markdown.feed(text) if self.markdown else text)
+        shown = visible(text) if self.terminal else text
+        self.stdout.write(self.markdown.feed(shown) if self.markdown else shown)
         self.unflushed = True
         self.wrote_text = True
         self.at_line_start = text.endswith("\n")
@@ -202,7 +208,7 @@ class TextRenderer:
         if sources:
             from gemini_cli.render.tools import citation_lines
 
-            self.console.write("".join(line + "\n" for line in citation_lines(sources)))
+            self.console.write(self.console.clean("".join(line + "\n" for line in citation_lines(sources))))
 
 
 def _is_tool_step(kind: Any) -> bool:
@@ -218,13 +224,13 @@ class JsonlRenderer:
         self.stdout = stdout or sys.stdout
 
     def event(self, raw: str, event: dict[str, Any]) -> None:
-        self.stdout.write(raw.replace("\n", " ") + "\n")
+        self.stdout.write(for_stream(raw.replace("\n", " ") + "\n", self.stdout))
 
     def flush(self) -> None:
         self.stdout.flush()
 
     def interaction(self, hop: dict[str, Any]) -> None:
-        self.stdout.write(json.dumps(hop, ensure_ascii=False) + "\n")
+        self.stdout.write(for_stream(json.dumps(hop, ensure_ascii=False) + "\n", self.stdout))
         self.stdout.flush()
 
     def finish(self, result: dict[str, Any]) -> None:
@@ -247,7 +253,7 @@ class JsonRenderer:
         pass
 
     def finish(self, result: dict[str, Any]) -> None:
-        self.stdout.write(dumps(result) + "\n")
+        self.stdout.write(for_stream(dumps(result) + "\n", self.stdout))
         self.stdout.flush()
 
 

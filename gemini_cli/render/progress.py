@@ -12,7 +12,8 @@ import sys
 import time
 from typing import Any, Callable, TextIO
 
-from gemini_cli.render.output import isatty, use_colour
+from gemini_cli.render.output import use_colour
+from gemini_cli.render.terminal import isatty, visible
 
 MIN_INTERVAL = 0.1  # seconds between redraws; the first and the last are always drawn
 MAX_LABEL = 28  # longer labels (file names) keep their end
@@ -54,6 +55,7 @@ class ProgressBar:
         enabled: bool | None = None,
     ):
         self.total = max(total, 0)
+        label = visible(label)  # drawn on a terminal only: a file name's escapes are shown, not obeyed
         self.label = label if len(label) <= MAX_LABEL else "…" + label[-(MAX_LABEL - 1):]
         self.stream = stream if stream is not None else sys.stderr
         self.clock = clock
@@ -112,7 +114,7 @@ class ProgressBar:
         console = Console(file=self.stream, force_terminal=True, no_color=not use_colour(self.stream),
                           highlight=False, soft_wrap=False)
         self._progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+            TextColumn("{task.description}", markup=False), BarColumn(), TaskProgressColumn(),
             DownloadColumn(binary_units=True), TransferSpeedColumn(), TimeRemainingColumn(elapsed_when_finished=True),
             console=console, auto_refresh=False, transient=True, get_time=self.clock,
             redirect_stdout=False, redirect_stderr=False,  # the answer and notes keep their streams

@@ -77,19 +77,24 @@ def resolve_attachment(
     spec: str,
     mime_override: str | None,
     open_stdin: Callable[[], BinaryIO | None],
+    *,
+    max_size: int | None = None,
+    copy: bool = True,
 ) -> Attachment:
     """Turn one ``--attach`` value into an Attachment (see the module docstring).
 
     Raises UsageError for a missing, unreadable, empty or unsupported file, empty stdin,
-    and a URL whose type cannot be told without ``--mime``.
+    and a URL whose type cannot be told without ``--mime``. ``max_size`` and ``copy``
+    are read_once's, for stdin and pipes.
     """
     mime = check_mime(mime_override)
+    once = {"max_size": max_size, "copy": copy}
     if spec == "-":
         stream = open_stdin()
-        data, copy, size = read_once(stream, "stdin") if stream is not None else (b"", None, 0)
+        data, copy_path, size = read_once(stream, "stdin", **once) if stream is not None else (b"", None, 0)
         if not size:
             raise UsageError("stdin is empty")
-        return _from_bytes("stdin", None, data, mime, source="-", copy=copy, size=size)
+        return _from_bytes("stdin", None, data, mime, source="-", copy=copy_path, size=size)
 
     lowered = spec[:8].lower()
     if lowered.startswith(("http://", "https://")):
@@ -99,7 +104,7 @@ def resolve_attachment(
     if _FILES_NAME.fullmatch(spec) and not os.path.lexists(path):
         kind = _remote_kind(mime, spec) if mime else None
         return Attachment(spec, None, mime, kind, None, file_name=spec)
-    return _from_path(spec, path, mime)
+    return _from_path(spec, path, mime, once)
 
 
 def _from_url(spec: str, mime: str | None) -> Attachment:
@@ -128,7 +133,7 @@ def open_error(spec: str, exc: OSError) -> UsageError:
     return UsageError(f"{spec}: cannot read: {exc.strerror or exc}")
 
 
-def _from_path(spec: str, path: str, mime: str | None) -> Attachment:
+def _from_path(spec: str, path: str, mime: str | None, once: dict[str, Any]) -> Attachment:
     try:
         with open(path, "rb") as f:
             st = os.fstat(f.fileno())
@@ -137,7 +142,7 @@ def _from_path(spec: str, path: str, mime: str | None) -> Attachment:
             elif stat.S_ISDIR(st.st_mode):  # some platforms open directories
                 raise UsageError(f"{spec}: is a directory, not a file")
             else:  # a pipe or device: can be read once only
-                data, copy, size = read_once(f, spec)
+                data, copy, size = read_once(f, spec, **once)
     except OSError as exc:
         raise open_error(spec, exc) from None
     if size == 0:
@@ -158,32 +163,42 @@ def _from_bytes(label: str, name: str | None, data: bytes, mime: str | None, *, 
     mime = mime or detect_mime(name, data[:HEAD_SIZE])
     if mime is None:
         raise UsageError(f"{label}: cannot tell the type of the data; pass --mime (for example --mime image/png)")
-    if copy is not None:
+    if copy is not None or (size or 0) > len(data):  # a copy, or (--dry-run) only the head was read
         return Attachment(source, name, mime, block_type(mime, label), size, path=copy)
     return Attachment(source, name, mime, block_type(mime, label), len(data), data=data)
 
 
-def read_once(f: BinaryIO, label: str) -> tuple[bytes, str | None, int]:
+def read_once(f: BinaryIO, label: str, *, max_size: int | None = None, copy: bool = True) -> tuple[bytes, str | None, int]:
     """Read a stream that cannot be read again: (bytes, None, size) when it fits in
     INLINE_LIMIT; else (its first HEAD_SIZE bytes, a temporary copy's path, size). A
-    stream that big must be uploaded anyway, and the upload reads the copy in chunks."""
+    stream that big must be uploaded anyway, and the upload reads the copy in chunks.
+
+    The copy stops (exit 2, copy removed) past ``max_size`` (the upload limit): an endless
+    stream (``-a /dev/urandom``) must not fill the disk. ``copy=False`` (--dry-run, which
+    uploads nothing) copies nothing: the size is then only known to be over INLINE_LIMIT."""
     data = f.read(INLINE_LIMIT + 1)
-    if len(data) <= INLINE_LIMIT:
-        return data, None, len(data)
+    if len(data) <= INLINE_LIMIT or not copy:
+        return data if len(data) <= INLINE_LIMIT else data[:HEAD_SIZE], None, len(data)
     import atexit
-    import shutil
     import tempfile
 
     try:
-        fd, copy = tempfile.mkstemp(prefix="gemini-cli-attachment-")  # 0600
-        atexit.register(_remove, copy)
+        fd, path = tempfile.mkstemp(prefix="gemini-cli-attachment-")  # 0600, O_EXCL
+        atexit.register(_remove, path)
         with open(fd, "wb") as out:
             out.write(data)
-            shutil.copyfileobj(f, out, SPILL_BLOCK)
-            size = out.tell()
+            size = len(data)
+            while block := f.read(SPILL_BLOCK):
+                size += len(block)
+                if max_size is not None and size > max_size:
+                    break
+                out.write(block)
     except OSError as exc:
         raise UsageError(f"{label}: cannot keep a temporary copy for the upload: {exc.strerror or exc}") from None
-    return data[:HEAD_SIZE], copy, size
+    if max_size is not None and size > max_size:
+        _remove(path)
+        raise UsageError(f"{label}: more than {max_size // 1024**3} GiB, over the upload limit per file (stopped reading there)")
+    return data[:HEAD_SIZE], path, size
 
 
 def _remove(path: str) -> None:

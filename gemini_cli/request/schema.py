@@ -142,8 +142,10 @@ def after_turn(settings: Any, body: dict[str, Any], result: dict[str, Any], outc
 
         block = extract(text, last=settings.extract_last)
         if block is not None:
+            from gemini_cli.render.terminal import for_stream
+
             out = stdout or sys.stdout
-            out.write(block.code)
+            out.write(for_stream(block.code, out))  # a terminal shows the code's escapes, never obeys them
             out.flush()
         if outcome is not None:
             return outcome

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gemini_cli.errors import UsageError
+from gemini_cli.state.config import kind
 from gemini_cli.state.paths import known_templates, templates_dir
 
 SETTINGS = ("model", "temperature", "top_p", "max_tokens", "seed", "stop", "thinking", "thoughts")
@@ -138,7 +139,7 @@ def load(spec: str) -> Template:
             template.settings[key] = config.check(key, value, where)
         elif key in ("system", "prompt", "description"):
             if not isinstance(value, str):
-                raise UsageError(f"{where}: '{key}' must be a string, got {value!r}")
+                raise UsageError(f"{where}: '{key}' must be a string, got {kind(value)}")
             if key == "description":
                 template.description = value
             else:
@@ -179,11 +180,11 @@ def parse(text: str, where: str, key: str) -> list[Any]:
 
 def _defaults(value: Any, where: str) -> dict[str, str]:
     if not isinstance(value, dict):
-        raise UsageError(f"{where}: 'defaults' must be a mapping of parameter names to values, got {value!r}")
+        raise UsageError(f"{where}: 'defaults' must be a mapping of parameter names to values, got {kind(value)}")
     out = {}
     for name, default in value.items():
         if isinstance(default, bool) or not isinstance(default, (str, int, float)):
-            raise UsageError(f"{where}: 'defaults.{name}' must be a string or a number, got {default!r}")
+            raise UsageError(f"{where}: 'defaults.{name}' must be a string or a number, got {kind(default)}")
         out[str(name)] = str(default)
     return out
 
@@ -193,7 +194,7 @@ def _schema(value: Any, path: Path, where: str) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
     if not isinstance(value, str):
-        raise UsageError(f"{where}: 'schema' must be a mapping, JSON text or @FILE, got {value!r}")
+        raise UsageError(f"{where}: 'schema' must be a mapping, JSON text or @FILE, got {kind(value)}")
     if value.startswith("@"):
         file = (path.parent / value[1:]).expanduser()
         try:

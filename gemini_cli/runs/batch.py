@@ -317,7 +317,7 @@ class Batch:
 
         try:
             new_path_for(session)
-            session.record(input, result)
+            session.record(input, result, warn=lambda message: self.progress.note(f"row {job.row.id}: {message}"))
         except GeminiCliError as exc:
             self.progress.note(f"row {job.row.id}: the conversation was not saved: {exc.message}")
             return None

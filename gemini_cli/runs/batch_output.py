@@ -123,7 +123,9 @@ class Output:
     def write(self, record: dict[str, Any]) -> None:
         data = line_of(record)
         if self.fd is None:
-            sys.stdout.write(data.decode("utf-8"))
+            from gemini_cli.render.terminal import for_stream
+
+            sys.stdout.write(for_stream(data.decode("utf-8"), sys.stdout))  # a terminal shows, never obeys
             sys.stdout.flush()
             return
         view = memoryview(data)

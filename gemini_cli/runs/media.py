@@ -64,7 +64,8 @@ def build_turn_input(
     ``overhead``: bytes of the rest of the request that count towards the 20 MB (the
     stateless history resent with this turn, see history_size).
     """
-    atts = resolve_all(attachments, mime)
+    # --dry-run (no client) sends nothing, so it copies nothing either
+    atts = resolve_all(attachments, mime, copy=client is not None)
     text_size = len(text.encode("utf-8")) if text else 0
     limit = inputs.INLINE_LIMIT
     planned = inputs.plan_uploads(atts, limit, overhead=overhead + text_size)
@@ -102,11 +103,12 @@ def history_size(session: Any, store: bool) -> int:
     return len(json.dumps(conversation.history_steps(), ensure_ascii=False).encode("utf-8"))
 
 
-def resolve_all(specs: list[str], mime: str | None) -> list[inputs.Attachment]:
+def resolve_all(specs: list[str], mime: str | None, *, copy: bool = True) -> list[inputs.Attachment]:
     """Resolve every spec; binary stdin ("-") is read once and may be attached once."""
     if specs.count("-") > 1:
         raise UsageError("--attach - (stdin) can be given only once")
-    return [inputs.resolve_attachment(spec, mime, _open_stdin) for spec in specs]
+    return [inputs.resolve_attachment(spec, mime, _open_stdin, max_size=files_api.MAX_FILE_SIZE, copy=copy)
+            for spec in specs]
 
 
 def _open_stdin() -> Any:

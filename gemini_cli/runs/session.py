@@ -8,10 +8,11 @@ here and re-sent each turn.
 
 from __future__ import annotations
 
+import os
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from gemini_cli.state import store
 from gemini_cli.state.config import Settings
@@ -80,14 +81,20 @@ class Session:
 
     # -- recording ------------------------------------------------------------
 
-    def record(self, input: Any, result: dict[str, Any] | None, status: str | None = None) -> Turn | None:
-        """Append this turn (the answer so far, or pending) and save it atomically."""
+    def record(self, input: Any, result: dict[str, Any] | None, status: str | None = None,
+               warn: Callable[[str], None] | None = None) -> Turn | None:
+        """Append this turn (the answer so far, or pending) and save it atomically.
+
+        What the server sent malformed is left out (so the file stays loadable), with one warning.
+        """
         conv = self.conversation
         if conv is None or (result is None and status is None):
             return None
         turn = conv.add_turn([user_input_step(input)], model=conv.extra.get("agent") or conv.model)
         if result is not None:
-            turn.record({key: value for key, value in result.items() if key != "output_text"})
+            problems = turn.record({key: value for key, value in result.items() if key != "output_text"})
+            if problems and warn is not None:
+                warn(f"the server sent malformed data, saved without it: {'; '.join(problems)}")
         if status is not None:
             turn.status = status
         self.write()
@@ -131,6 +138,10 @@ def open_session(settings: Settings, resume: Resume, note) -> Session:
         path = resume.session_file
         if path.is_dir():
             raise UsageError(f"--session {path} is a directory; name a file")
+        if path.is_symlink() and not path.exists():
+            # In a shared folder a link pointing nowhere may be planted to make us create its target.
+            raise UsageError(f"--session {path} is a symbolic link to {os.readlink(path)}, which does not exist; "
+                             "refusing to create a file through it")
     elif resume.continue_last:
         path = history.last_used()
         if path is None:

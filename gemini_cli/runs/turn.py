@@ -12,7 +12,7 @@ from typing import Any, Callable
 import httpx
 
 from gemini_cli.api import interactions
-from gemini_cli.api.client import ApiClient, parse_json_body
+from gemini_cli.api.client import ApiClient
 from gemini_cli.api.errors import stream_error
 from gemini_cli.api.events import InteractionBuilder
 from gemini_cli.api.sse import is_event_stream, iter_events
@@ -32,6 +32,7 @@ class Outcome:
     error: BaseException | None = None
     finished: bool = False
     saved: bool = False  # the turn is in its conversation file (run_turn)
+    problems: tuple[str, ...] = ()  # what the server sent wrong and was dropped (each kind once)
 
 
 def run(
@@ -47,16 +48,16 @@ def run(
             if body.get("stream"):
                 _stream_hop(client, body, builder, renderer, on_malformed)
             else:
-                hop = parse_json_body(interactions.create(client, body))
-                builder.add_interaction(hop)
+                hop = interactions.interaction_body(interactions.create(client, body))
+                hop = builder.add_interaction(hop)
                 renderer.interaction(hop)
             token = builder.interaction.get("continuation_token")
             if builder.status != "requires_continuation" or not token or token == body.get("continuation_token"):
                 break  # done, or a hop that made no progress
             body = interactions.continuation_body(body, builder.interaction)
     except BaseException as exc:  # errors, Ctrl-C, SIGTERM: the caller saves what arrived
-        return Outcome(builder.result(), exc)
-    return Outcome(builder.result(), finished=True)
+        return Outcome(builder.result(), exc, problems=tuple(builder.problems))
+    return Outcome(builder.result(), finished=True, problems=tuple(builder.problems))
 
 
 def follow(client: ApiClient, interaction_id: str, renderer: Any, *,
@@ -67,8 +68,8 @@ def follow(client: ApiClient, interaction_id: str, renderer: Any, *,
     try:
         _stream_hop(client, {}, builder, renderer, on_malformed, interactions.stream(client, interaction_id))
     except BaseException as exc:
-        return Outcome(builder.result(), exc)
-    return Outcome(builder.result(), finished=True)
+        return Outcome(builder.result(), exc, problems=tuple(builder.problems))
+    return Outcome(builder.result(), finished=True, problems=tuple(builder.problems))
 
 
 def _stream_hop(client, body, builder, renderer, on_malformed, response=None) -> None:
@@ -78,8 +79,7 @@ def _stream_hop(client, body, builder, renderer, on_malformed, response=None) ->
     if not is_event_stream(response):
         # The server answered with a whole Interaction instead of a stream.
         client.read(response)
-        hop = parse_json_body(response)
-        builder.add_interaction(hop)
+        hop = builder.add_interaction(interactions.interaction_body(response))
         renderer.interaction(hop)
         return
     builder.begin_hop()
@@ -169,12 +169,14 @@ def outcome_error(result: dict[str, Any]) -> NotCompleted | None:
         if step.get("type") == "model_output" and isinstance(step.get("error"), dict)
     ]
     status = result.get("status")
+    status = status if isinstance(status, str) else None  # whatever else a server sent
     if status == "completed" and not blocked:
         return None
     message = _STATUS_MESSAGES.get(status) or f"the interaction ended with status {status or 'unknown'}"
     if blocked:
         message = "the answer was blocked or stopped (status %s)" % (status or "unknown")
-    details = [e.get("message") for e in list(result.get("errors") or []) + blocked if isinstance(e, dict)]
+    errors = result.get("errors")
+    details = [e.get("message") for e in (errors if isinstance(errors, list) else []) + blocked if isinstance(e, dict)]
     details = [str(d) for d in details if d]
     if details:
         message += ": " + "; ".join(details)

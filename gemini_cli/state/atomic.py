@@ -25,6 +25,15 @@ def ensure_dir(folder: Path) -> None:
             pass  # a concurrent process made it first
 
 
+def open_private(path: str | os.PathLike[str], *, exclusive: bool) -> int:
+    """Open (creating) a file of ours, mode 0600, never through a symbolic link (O_NOFOLLOW):
+    a link planted at a lock or temporary file's name in a shared folder would make us create
+    or truncate its target. `exclusive` (O_EXCL): the file must not exist yet (temp files).
+    Lock and temporary files are all opened here."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | (os.O_EXCL if exclusive else 0)
+    return os.open(path, flags, 0o600)
+
+
 def write_atomic(path: str | os.PathLike[str], data: bytes | str, durable: bool = True) -> None:
     """Replace path with data all at once: a reader sees the old file or the new, never half.
     durable=False (caches, bookkeeping: losing them loses no conversation) skips the fsyncs.
@@ -40,7 +49,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str, durable: bool 
     try:
         ensure_dir(path.parent)
         tmp = path.parent / f".{path.name}.{os.urandom(4).hex()}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = open_private(tmp, exclusive=True)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:

@@ -147,16 +147,18 @@ def load_config_file(path: Path | None = None) -> dict[str, Any]:
 
 
 def parse_yaml(text: str, where: str, expected: str) -> dict[str, Any]:
-    """yaml.safe_load a mapping; errors name `where` (and the line and column)."""
+    """load_yaml a mapping; errors name `where` (and the line and column)."""
     import yaml  # only when there is a file to read
 
+    from gemini_cli.state.yamlfile import load_yaml
+
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        place = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        place = f": line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise UsageError(f"{where}:{place}: {problem}") from None
+        raise UsageError(f"{where}{place}: {problem}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -173,7 +175,7 @@ def check(key: str, value: Any, where: str, label: str | None = None) -> Any:
         ok = all(isinstance(s, str) for s in value)
     if not ok:
         names = " or ".join(_TYPE_NAMES[t] for t in types if t is not int or float not in types)
-        raise UsageError(f"{where}: '{label}' must be {names}, got {value!r}")
+        raise UsageError(f"{where}: '{label}' must be {names}, got {kind(value)}")
     low, high = _BOUNDS.get(key, (None, None))
     if key in _POSITIVE and value <= 0:
         raise UsageError(f"{where}: '{label}' must be greater than 0, got {value!r}")
@@ -195,23 +197,45 @@ def check_settings(data: dict[str, Any], where: str, prefix: str = "", note: Any
     checked = {}
     for key, value in data.items():
         if key not in _TYPES:
-            (note or warn)(f"{where}: unknown setting '{prefix}{key}' ignored")
+            (note or warn)(f"{where}: unknown setting '{_name(prefix, key)}' ignored")
         elif value is not None:
             checked[key] = check(key, value, where, f"{prefix}{key}")
     return checked
+
+
+def kind(value: Any) -> str:
+    """What a config value is, for an error message: never the value itself, which may be
+    an API key pasted in the wrong place."""
+    if isinstance(value, bool):
+        return "true or false"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, str):
+        return "an empty string" if not value.strip() else "a string"
+    for types, name in ((int, "an integer"), (float, "a decimal number"), (list, "a list"), (dict, "a mapping")):
+        if isinstance(value, types):
+            return name
+    return type(value).__name__
+
+
+def _name(prefix: str, key: Any) -> str:
+    """A setting's name for a message; one that looks like an API key is not shown."""
+    from gemini_cli.state import apikey
+
+    return prefix + apikey.KEY_VALUE.sub(apikey.REDACTED, str(key))
 
 
 def _mapping_of(value: Any, where: str, label: str, what: str) -> dict[Any, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise UsageError(f"{where}: '{label}' must be a mapping of {what}, got {value!r}")
+        raise UsageError(f"{where}: '{label}' must be a mapping of {what}, got {kind(value)}")
     return value
 
 
 def _string(value: Any, where: str, label: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise UsageError(f"{where}: '{label}' must be a non-empty string, got {value!r}")
+        raise UsageError(f"{where}: '{label}' must be a non-empty string, got {kind(value)}")
     return value
 
 
@@ -226,9 +250,9 @@ def read_config(path: Path | None = None, *, warnings: bool = True, note: Any = 
     for name, profile in _mapping_of(data.get("profiles"), where, "profiles", "profile names to settings").items():
         label = f"profiles.{name}"
         if not isinstance(name, str) or not name:
-            raise UsageError(f"{where}: profile names must be strings, got {name!r}")
+            raise UsageError(f"{where}: profile names must be strings, got {kind(name)}")
         if profile is not None and not isinstance(profile, dict):
-            raise UsageError(f"{where}: '{label}' must be a mapping of settings, got {profile!r}")
+            raise UsageError(f"{where}: '{label}' must be a mapping of settings, got {kind(profile)}")
         cfg.profiles[name] = check_settings(profile or {}, where, f"{label}.", note=note)
     for name, model in _mapping_of(data.get("aliases"), where, "aliases", "short names to model ids").items():
         cfg.aliases[str(name)] = _string(model, where, f"aliases.{name}")
@@ -396,4 +420,6 @@ QUIET = False  # -q or `quiet: true`: no warnings at all (set by resolve)
 
 def warn(message: str) -> None:
     if not QUIET:
-        sys.stderr.write(f"gemini-cli: warning: {message}\n")
+        from gemini_cli.render.terminal import for_stream
+
+        sys.stderr.write(f"gemini-cli: warning: {for_stream(message, sys.stderr)}\n")

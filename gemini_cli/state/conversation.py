@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from gemini_cli.errors import UsageError
+from gemini_cli.state.shape import TURN_TYPES, TYPE_NAMES, is_a, step_problem, type_name
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -129,24 +130,46 @@ class Turn:
     def usable(self) -> bool:
         return self.status in USABLE_STATUSES
 
-    def record(self, interaction: dict[str, Any]) -> None:
+    def record(self, interaction: dict[str, Any]) -> list[str]:
         """Take id, status, output steps and usage from an Interaction resource.
 
         A GET (and some unary answers) repeat our input as leading user_input steps;
         we already keep the input, so those are dropped rather than stored twice.
+        What the loader would refuse (a step without a type, a status that is not a
+        string, ...) is dropped here instead; the returned list says what, for a warning.
         """
-        steps = list(interaction.get("steps") or [])
+        problems: list[str] = []
+        steps = interaction.get("steps") or []
+        if not isinstance(steps, list):
+            problems.append(f"steps was {type_name(steps)}, not a list")
+            steps = []
+        steps = list(steps)
         while steps and isinstance(steps[0], dict) and steps[0].get("type") == "user_input":
             steps.pop(0)
-        self.interaction_id = interaction.get("id") or self.interaction_id
-        self.status = interaction.get("status") or self.status
-        self.steps = steps
-        if interaction.get("usage") is not None:
-            self.usage = interaction["usage"]
-        if interaction.get("unplaced_deltas"):
+        kept = [step for step in steps if step_problem(step) is None]
+        if len(kept) < len(steps):
+            problems.append(f"{len(steps) - len(kept)} malformed step(s) (no string \"type\")")
+        fields = {}
+        for name, key in (("interaction_id", "id"), ("status", "status"), ("usage", "usage")):
+            value = interaction.get(key)
+            if value is not None and not is_a(value, TURN_TYPES[name]):
+                problems.append(f"{key} was {type_name(value)}")
+                value = "unknown" if key == "status" else None  # not usable: never chained on
+            fields[name] = value
+        self.interaction_id = fields["interaction_id"] or self.interaction_id
+        self.status = fields["status"] or self.status
+        self.steps = kept
+        if fields["usage"] is not None:
+            self.usage = fields["usage"]
+        unplaced = interaction.get("unplaced_deltas")
+        if unplaced:
             # Stream deltas with no place on their step (events.py): kept on the turn, which
             # is never sent, so a resent step holds only what the API defines.
-            self.extra["unplaced_deltas"] = list(interaction["unplaced_deltas"])
+            if isinstance(unplaced, list):
+                self.extra["unplaced_deltas"] = list(unplaced)
+            else:
+                problems.append(f"unplaced_deltas was {type_name(unplaced)}")
+        return problems
 
     def to_dict(self) -> dict[str, Any]:
         d = {"interaction_id": self.interaction_id, "status": self.status, "created": self.created,
@@ -320,15 +343,14 @@ class _Reader:
             if default is _MISSING:
                 raise self.fail(f"{where}{key} is missing")
             return default() if callable(default) else default
-        # bool is an int subclass: "version": true must not pass as 1.
-        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            wanted = " or ".join(_TYPE_NAMES[t] for t in types)
-            raise self.fail(f"{where}{key} should be {wanted}, not {_type_name(value)}")
+        if not is_a(value, types):
+            wanted = " or ".join(TYPE_NAMES[t] for t in types)
+            raise self.fail(f"{where}{key} should be {wanted}, not {type_name(value)}")
         return value
 
     def conversation(self, d: Any) -> Conversation:
         if not isinstance(d, dict):
-            raise self.fail(f"expected a JSON object at the top level, found {_type_name(d)}")
+            raise self.fail(f"expected a JSON object at the top level, found {type_name(d)}")
         if d.get("format") != FORMAT:
             raise self.fail(f"format is {d.get('format')!r}, expected {FORMAT!r}")
         version = self.get(d, "version", "", (int,))
@@ -358,24 +380,23 @@ class _Reader:
 
     def turn(self, t: Any, where: str) -> Turn:
         if not isinstance(t, dict):
-            raise self.fail(f"{where} should be an object, not {_type_name(t)}")
-        g, w = self.get, where + "."
+            raise self.fail(f"{where} should be an object, not {type_name(t)}")
+        g, w, ty = self.get, where + ".", TURN_TYPES
         return Turn(
-            interaction_id=g(t, "interaction_id", w, (str, type(None)), None),
-            status=g(t, "status", w, (str,)), created=g(t, "created", w, (str,), ""),
-            model=g(t, "model", w, (str, type(None)), "") or "",
-            input=self.steps(g(t, "input", w, (list,), list), w + "input"),
-            steps=self.steps(g(t, "steps", w, (list,), list), w + "steps"),
-            usage=g(t, "usage", w, (dict, type(None)), None),
+            interaction_id=g(t, "interaction_id", w, ty["interaction_id"], None),
+            status=g(t, "status", w, ty["status"]), created=g(t, "created", w, ty["created"], ""),
+            model=g(t, "model", w, ty["model"], "") or "",
+            input=self.steps(g(t, "input", w, ty["input"], list), w + "input"),
+            steps=self.steps(g(t, "steps", w, ty["steps"], list), w + "steps"),
+            usage=g(t, "usage", w, ty["usage"], None),
             extra={k: v for k, v in t.items() if k not in _TURN_KEYS},
         )
 
     def steps(self, steps: list[Any], where: str) -> list[dict[str, Any]]:
         for i, step in enumerate(steps):
-            if not isinstance(step, dict):
-                raise self.fail(f"{where}[{i}] should be a step object, not {_type_name(step)}")
-            if not isinstance(step.get("type"), str):
-                raise self.fail(f"{where}[{i}] has no string \"type\"")
+            problem = step_problem(step)
+            if problem:
+                raise self.fail(f"{where}[{i}] {problem}")
         return steps
 
 
@@ -395,16 +416,3 @@ def move_invented_keys(turn: Turn) -> None:
                 moved.append({"index": index, "delta": {"type": "audio", "rate": block.pop("rate")}})
     if moved:
         turn.extra["unplaced_deltas"] = moved
-
-
-_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", dict: "an object",
-               list: "a list", type(None): "null"}
-
-
-def _type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true or false"
-    for t, name in _TYPE_NAMES.items():
-        if isinstance(value, t):
-            return name
-    return "a number" if isinstance(value, float) else type(value).__name__

@@ -10,6 +10,7 @@ Nothing is ever written beside the user's own files.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from gemini_cli.errors import ExitCode, GeminiCliError, UsageError
-from gemini_cli.state.atomic import ensure_dir
+from gemini_cli.state.atomic import ensure_dir, open_private
 from gemini_cli.state.paths import state_dir
 
 
@@ -79,10 +80,13 @@ def open_lock_file(path: Path, create: bool = True) -> int:
     """Open a lock, queue or ticket file: the one place lock files are opened.
     create=False: an existing ticket, to test its flock (FileNotFoundError if it is gone)."""
     if not create:
-        return os.open(path, os.O_RDWR)
+        return os.open(path, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
-        return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        return open_private(path, exclusive=False)  # never through a planted symbolic link
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise UsageError(f"lock file {path} is a symbolic link; refusing to follow it "
+                             "(remove it if you did not make it)") from None
         raise UsageError(f"cannot create lock file {path}: {exc.strerror or exc}") from None
 
 
