@@ -16,11 +16,10 @@ from typing import Any
 
 from gemini_cli.errors import AuthError
 from gemini_cli.state import config
-from gemini_cli.state.config import KEY_VALUE, SECRET_NAME
+from gemini_cli.state.config import KEY_VALUE, REDACTED, SECRET_NAME
 
 ENV_VARS = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
 SHELL_SYNTAX = frozenset("|&;<>()$`*?~\n")
-REDACTED = "<redacted>"
 KEY_CHARS = re.compile(r"[\x21-\x7e]+")  # what an HTTP header can carry as a key
 # Keys read from the config file or api_key_command in this process, for redaction
 # (output.redact knows only the environment's).

@@ -115,6 +115,7 @@ SECTIONS = ("profiles", "default_profile", "aliases", "api_key", "api_key_comman
 # them too; here they find a key kept in a config file that others can read).
 KEY_VALUE = re.compile(r"AIza[0-9A-Za-z_\-]{30,}")
 SECRET_NAME = re.compile(r"(key|token|secret|password|passwd|credentials?)$", re.IGNORECASE)
+REDACTED = "<redacted>"
 
 
 @dataclass
@@ -220,9 +221,7 @@ def kind(value: Any) -> str:
 
 def _name(prefix: str, key: Any) -> str:
     """A setting's name for a message; one that looks like an API key is not shown."""
-    from gemini_cli.state import apikey
-
-    return prefix + apikey.KEY_VALUE.sub(apikey.REDACTED, str(key))
+    return prefix + KEY_VALUE.sub(REDACTED, str(key))
 
 
 def _mapping_of(value: Any, where: str, label: str, what: str) -> dict[Any, Any]:
