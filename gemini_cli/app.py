@@ -8,12 +8,9 @@ import signal
 import sys
 
 import typer
+from click import Argument
+from click.exceptions import ClickException, MissingParameter, NoArgsIsHelpError
 from typer.core import TyperGroup
-
-try:
-    from click.exceptions import ClickException, NoArgsIsHelpError
-except ImportError:  # typer >= 0.29 vendors click
-    from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
 from gemini_cli import __version__
 from gemini_cli.errors import ExitCode, GeminiCliError, Terminated
@@ -111,6 +108,8 @@ def usage_message(exc: ClickException) -> str:
     message = exc.message if hasattr(exc, "possibilities") else exc.format_message()
     message = " ".join(message.split()).rstrip(".")
     message = message[:1].lower() + message[1:]
+    if isinstance(exc, MissingParameter) and isinstance(exc.param, Argument) and not exc.message:
+        message = f"missing argument '{exc.param.name}'"  # the same words whatever click's version
     unknown = re.match(r"no such (command|option):? '?([^' ]*)", message)
     if unknown and ctx is not None:
         kind, word = unknown.groups()

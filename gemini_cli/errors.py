@@ -171,3 +171,9 @@ def exit_code_for_api_code(code: object) -> ExitCode:
     if isinstance(code, str):
         return API_CODES.get(code.strip().lower(), ExitCode.SERVER)
     return ExitCode.SERVER
+
+
+def one_line(text: object) -> str:
+    """Text for a one-line message or table cell: whitespace (newlines too) collapsed to
+    single spaces. Here, the lowest module, so that api/ and render/ share it."""
+    return " ".join(str(text or "").split())

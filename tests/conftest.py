@@ -34,6 +34,15 @@ def home(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def httpserver(httpserver):
+    """pytest-httpserver's server, checked at teardown: a request no test planned for (it
+    answers 500 "No handler found") fails the test that made it, even when the CLI's answer
+    to that 500 looked right. Every fake API below is built on it."""
+    yield httpserver
+    httpserver.check_assertions()
+
+
+@pytest.fixture
 def api(httpserver, monkeypatch):
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", httpserver.url_for("/").rstrip("/"))
     return FakeApi(httpserver)

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from werkzeug import Response
 
-from conftest import API_KEY, closed_port_url, interaction, sse, text_events
+from conftest import API_KEY, INTERACTION_ID, closed_port_url, interaction, sse, text_events
 from conftest import run_checked as run
 from gemini_cli.api.client import ApiClient, api_error, parse_json_body, retry_after
 from gemini_cli.errors import ApiError, ExitCode, NetworkError
@@ -288,11 +288,16 @@ def test_streamed_create_is_not_retried_once_events_started(api):
     api.server.expect_ordered_request("/v1beta/interactions", method="POST").respond_with_response(
         Response(iter([cut]), headers={"Content-Type": "text/event-stream", "Content-Length": str(len(cut) + 500)})
     )
-    api.stream(text_events("SHOULD NOT BE FETCHED"))  # what a second POST would get
+    # what a second POST would get; the stream is resumed with GETs instead, which fail here
+    api.server.expect_oneshot_request("/v1beta/interactions", method="POST").respond_with_data(
+        sse(text_events("SHOULD NOT BE FETCHED")), content_type="text/event-stream")
+    api.server.expect_request(f"/v1beta/interactions/{INTERACTION_ID}", method="GET").respond_with_json(
+        {"error": {"code": 503, "message": "busy", "status": "UNAVAILABLE"}}, status=503)
     result = run(["generate", "--retries", "2", "hi"])
     assert (result.exit_code, result.stdout) == (8, "Hello\n")
     assert result.stderr.splitlines()[-1].startswith("gemini-cli: error: ")
-    assert [request.method for request in api.requests()].count("POST") == 1
+    methods = [request.method for request in api.requests()]
+    assert methods.count("POST") == 1 and methods.count("GET") >= 1
 
 
 def test_cut_stream_without_resume_attempts_exits_8(api):
@@ -366,6 +371,7 @@ def gate(api):
     event.set()
     # The server handles one request at a time: once this one is answered, the slow
     # handler has finished and logged its request, before the log is cleared.
+    api.server.expect_request("/__sync__").respond_with_data("")
     httpx.get(api.server.url_for("/__sync__"), timeout=5)
 
 
@@ -515,8 +521,11 @@ def https_api(certificate, monkeypatch):
     server.start()
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", server.url_for("/").rstrip("/"))
     yield server
-    server.clear()
-    server.stop()
+    try:
+        server.check_assertions()  # as the fake API fixture: an unplanned request fails the test
+    finally:
+        server.clear()
+        server.stop()
 
 
 def test_https_with_ssl_cert_file(https_api, certificate, monkeypatch):

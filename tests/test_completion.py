@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 import typer.main
 
@@ -260,6 +261,35 @@ def test_paths_are_left_to_the_shell(home, words, cword, answer):
     assert (proc.returncode, proc.stdout) == (0, answer + "\n")
 
 
+def all_parameters():
+    """(command path, click parameter) for every command of the app, loading the lazy ones."""
+    group = typer.main.get_command(app)
+    out = []
+
+    def walk(command, path, ctx):
+        out.extend((path, param) for param in command.params)
+        if isinstance(command, click.Group):
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                with sub.make_context(name, [], parent=ctx, resilient_parsing=True) as sub_ctx:
+                    walk(sub, f"{path} {name}", sub_ctx)
+
+    with group.make_context("gemini-cli", [], resilient_parsing=True) as ctx:
+        walk(group, "gemini-cli", ctx)
+    return out
+
+
+def test_every_path_parameter_leaves_completion_to_the_shell():
+    # Typer's own Path type answers nothing on TAB; a Path parameter needs click_type=opt.PATH
+    # (or opt.FOLDER for a folder)
+    params = [(path, p) for path, p in all_parameters() if isinstance(p.type, click.Path)]
+    assert {p.name for _, p in params} >= {"system_file", "session", "files", "media_dir"}
+    with click.Context(click.Command("x")) as ctx:
+        for path, param in params:
+            kind = "dir" if param.name == "media_dir" else "file"
+            assert [(i.type, i.value) for i in param.shell_complete(ctx, "rep")] == [(kind, "rep")], (path, param.name)
+
+
 def test_nothing_to_offer_is_an_empty_answer(saved):
     assert ask("bash", "gemini-cli generate ", "2").stdout == ""  # PROMPT
     assert ask("bash", "gemini-cli history show zz", "3").stdout == ""  # no such id, not a path
@@ -326,3 +356,11 @@ def test_a_completion_request_imports_neither_httpx_nor_rich(saved, home, words)
     modules = imported_modules(proc.stderr)
     assert "gemini_cli.cli.complete" in modules
     assert not {m for m in modules if m.split(".")[0] in ("httpx", "httpx_sse", "rich", "pydantic")}
+
+
+def test_completion_uses_only_clicks_public_api():
+    # typer._click is Typer's private copy of click (typer >= 0.26); _resolve_* are click's internals
+    private = ("typer._click", "_resolve_context", "_resolve_incomplete")
+    found = [(path.name, name) for path in (REPO / "gemini_cli").rglob("*.py")
+             for name in private if name in path.read_text(encoding="utf-8")]
+    assert found == []

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from gemini_cli.request.inputs import user_input_step
 from gemini_cli.state import conversation as cv
 from gemini_cli.state.conversation import Conversation, CorruptConversation, NewerVersion, Turn
 from gemini_cli.errors import ExitCode, UsageError
@@ -67,7 +68,7 @@ def test_new_fills_id_times_and_settings():
 
 def test_add_turn_names_the_conversation_and_records_the_answer():
     conv = Conversation.new("m1", True)
-    turn = conv.add_turn([cv.user_input_step("\n  What is   the answer?  \nmore")])
+    turn = conv.add_turn([user_input_step("\n  What is   the answer?  \nmore")])
     assert conv.title == "What is the answer?"
     assert (turn.status, turn.model, turn.interaction_id, turn.steps) == ("pending", "m1", None, [])
     turn.record({"id": "v1_x", "status": "completed", "usage": {"total_tokens": 3},
@@ -75,7 +76,7 @@ def test_add_turn_names_the_conversation_and_records_the_answer():
     assert turn.interaction_id == "v1_x" and turn.status == "completed"
     assert turn.steps == answer("42")  # the echoed user_input step is not stored twice
     assert turn.usage == {"total_tokens": 3}
-    conv.add_turn([cv.user_input_step("another")], model="m2")
+    conv.add_turn([user_input_step("another")], model="m2")
     assert conv.title == "What is the answer?"
     assert list(conv.turns[1].to_dict()) == ["interaction_id", "status", "created", "model", "input", "steps", "usage"]
     assert conv.turns[1].model == "m2"

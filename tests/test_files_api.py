@@ -185,6 +185,15 @@ def fake(httpserver):
     return FakeFiles(httpserver)
 
 
+def fake_for_cli(api, monkeypatch) -> FakeFiles:
+    """The fake Files API behind the CLI's fake API (test_upload, test_media), with small
+    chunks and fast polling."""
+    monkeypatch.setattr(files, "CHUNK_SIZE", 1024)
+    monkeypatch.setattr(files, "POLL_INITIAL", 0.001)
+    monkeypatch.setattr(files, "POLL_MAX", 0.002)
+    return FakeFiles(api.server)
+
+
 @pytest.fixture
 def client(httpserver):
     c = ApiClient(base_url=httpserver.url_for("/").rstrip("/"), api_version="v1beta", api_key=API_KEY,

@@ -738,3 +738,36 @@ def test_a_piped_stdout_gets_the_text_while_the_stream_stalls(api, mode):
     assert process.returncode == 0, stderr
     if mode == "text":
         assert seen + stdout == b"Partial answer\n"
+
+
+def test_a_turn_cut_short_returns_what_arrived_and_the_error(monkeypatch):
+    """runs.turn.run never raises mid-turn: the partial answer and the error come back as an
+    Outcome (the caller saves, then raises), not as attributes set on the exception."""
+    import httpx
+
+    from gemini_cli.api import interactions
+    from gemini_cli.errors import NetworkError
+    from gemini_cli.runs import turn
+
+    first = interaction("part one", status="requires_continuation", continuation_token="tok")
+    cut = NetworkError("connection reset")
+    answers = [httpx.Response(200, json=first), cut]
+
+    def create(client, body):
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    class Renderer:
+        def interaction(self, hop):
+            pass
+
+    monkeypatch.setattr(interactions, "create", create)
+    outcome = turn.run(None, {"model": "m", "input": "hi"}, Renderer())
+    assert outcome.error is cut and not outcome.finished
+    assert outcome.result["output_text"] == "part one"
+    assert not hasattr(cut, "partial") and not hasattr(cut, "partial_result")
+    answers[:] = [httpx.Response(200, json=interaction("whole"))]
+    done = turn.run(None, {"model": "m", "input": "hi"}, Renderer())
+    assert (done.error, done.finished, done.result["output_text"]) == (None, True, "whole")

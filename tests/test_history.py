@@ -9,7 +9,8 @@ from pathlib import Path
 from conftest import USAGE, interaction, sse, text_events
 from conftest import run_checked as run
 from gemini_cli.state import store
-from gemini_cli.state.conversation import Conversation, user_input_step
+from gemini_cli.request.inputs import user_input_step
+from gemini_cli.state.conversation import Conversation
 
 MODEL = "gemini-3-flash-preview"
 SIG = "CiQBjz1rX+t2WdV4/Hq0m9Yp7GL4+3YeO0Xw8dJp0b+7N6Q2sxo="
@@ -456,6 +457,17 @@ def test_network_subcommands_need_a_key_and_list_does_not(home, monkeypatch):
     assert run(["history", "fetch", "v1_x"]).exit_code == 3
     assert run(["history", "cancel", "v1_x"]).exit_code == 3
     assert run(["history", "list"]).exit_code == 0
+
+
+def test_short_time_formats_ours_and_the_apis_timestamps_alike():
+    from gemini_cli.errors import one_line
+    from gemini_cli.render.transcript import short_time
+
+    assert short_time("2026-05-22T10:00:05.123Z") == "2026-05-22 10:00 UTC"  # ours, cut as text
+    assert short_time("2026-05-22T12:00:05.123456+02:00") == "2026-05-22 10:00 UTC"  # the API's, parsed
+    assert short_time("2026-05-22T10:00:05z") == "2026-05-22 10:00 UTC"
+    assert (short_time("soon"), short_time(None)) == ("soon", "")
+    assert one_line(" a\n b\tc ") == "a b c" and one_line(None) == ""
 
 
 def test_fetch_json_of_a_running_interaction_is_an_error_document(home, api):

@@ -19,7 +19,7 @@ from gemini_cli.runs import media
 from gemini_cli.api import files as files_api
 from gemini_cli.api.client import user_agent
 from gemini_cli.errors import UsageError
-from test_files_api import FILE_URI, FakeFiles
+from test_files_api import FILE_URI, FakeFiles, fake_for_cli
 
 PNG = b"\x89PNG\r\n\x1a\n\xfb\xff\xfe\xff"  # base64 iVBORw0KGgr7//7/
 MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00audio"
@@ -36,11 +36,7 @@ def b64(data: bytes) -> str:
 
 @pytest.fixture
 def fake(api, monkeypatch):
-    """The Files API, with small chunks and fast polling."""
-    monkeypatch.setattr(files_api, "CHUNK_SIZE", 1024)
-    monkeypatch.setattr(files_api, "POLL_INITIAL", 0.001)
-    monkeypatch.setattr(files_api, "POLL_MAX", 0.002)
-    return FakeFiles(api.server)
+    return fake_for_cli(api, monkeypatch)
 
 
 def answer(api, text: str = "ok", **kwargs) -> None:

@@ -35,6 +35,7 @@ def feed(renderer, events) -> None:
     [
         (None, "usage: not reported"),
         ({}, "usage: not reported"),
+        ({"total_tokens": "15"}, "usage: not reported"),  # nothing usable: not "usage:  tokens"
         ({"total_input_tokens": 5, "total_output_tokens": 7, "total_thought_tokens": 3, "total_tokens": 15},
          "usage: 5 input, 7 output, 3 thought, 15 total tokens"),
         ({"total_tokens": 15, "total_cached_tokens": 4, "total_tool_use_tokens": 2, "total_input_tokens": 9},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -251,3 +252,20 @@ def test_model_id():
     settings = config.resolve({})
     assert config.model_id(settings, "flash") == "gemini-3-flash-preview"
     assert config.model_id(settings, "gemini-x") == "gemini-x"
+
+
+def test_settings_are_resolved_once_and_never_changed(home):
+    add_config(home, PROFILES)
+    settings = config.resolve({"seed": 3, "profile": "quick"})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.model = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        settings.sources["model"] = "x"  # type: ignore[index]
+    remembered = {"model": "gemini-saved", "system": "be brief", "seed": 7, "temperature": None}
+    resumed = config.remember(settings, {"seed": 3}, remembered)
+    # a new Settings: the conversation's system instruction; the flag's seed and the
+    # --profile's model win; the original is untouched
+    assert (resumed.system, resumed.seed, resumed.model) == ("be brief", 3, settings.model)
+    assert resumed.sources["system"] == "conversation" and resumed.explicit == settings.explicit
+    assert (settings.system, settings.sources["system"]) == (None, "default")
+    assert config.remember(settings, {}, {"seed": None}) is settings

@@ -1,12 +1,15 @@
-"""gemini_cli.render.progress: the upload progress bar, with an injected stream and clock."""
+"""gemini_cli.render.progress: the upload progress bar (rich.progress), with an injected stream and clock."""
 
 from __future__ import annotations
 
 import io
+import re
+import subprocess
+import sys
 
 import pytest
 
-from gemini_cli.render.progress import CLEAR_LINE, ProgressBar, human_bytes, human_duration
+from gemini_cli.render.progress import ProgressBar, human_bytes, human_duration
 
 MiB = 1024 * 1024
 
@@ -38,68 +41,80 @@ def test_human_duration(seconds, text):
     assert human_duration(seconds) == text
 
 
-def test_render_shows_bytes_percentage_rate_and_eta():
-    clock = Clock()
-    bar = ProgressBar(100 * MiB, "video.mp4", stream=Tty(), clock=clock)
+SGR = re.compile(r"\x1b\[[0-9;]*m")  # colours and styles
+CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # every control sequence, cursor moves too
+ERASE_LINE = "\x1b[2K"
+
+
+def frames(out: io.StringIO) -> list[str]:
+    """The bar's drawings, as plain text (each redraw starts by erasing the line)."""
+    text = CONTROL.sub(lambda m: "\n" if m.group() == ERASE_LINE else "", out.getvalue())
+    return [line.rstrip() for line in text.replace("\r", "").split("\n") if line.strip()]
+
+
+def test_on_a_terminal_it_shows_bytes_percentage_rate_and_eta(monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    clock, out = Clock(), Tty()
+    bar = ProgressBar(100 * MiB, "video.mp4", stream=out, clock=clock)
     clock.now += 2.0
-    bar.update(25 * MiB)
-    assert bar.render(clock.now) == "video.mp4 [######------------------]  25% 25.0 MiB/100.0 MiB 12.5 MiB/s ETA 0:06"
+    bar(25 * MiB, 100 * MiB)
+    first = frames(out)[-1]
+    assert first.startswith("video.mp4 ")
+    assert " 25% 25.0/100.0 MiB " in first
+    for step in range(1, 4):  # a steady 12.5 MiB/s
+        clock.now += 2.0
+        bar.update((25 + 25 * step) * MiB if step < 3 else 100 * MiB)
+        if step == 2:
+            assert frames(out)[-1].endswith("75% 75.0/100.0 MiB 13.1 MB/s 0:00:02")  # rate, ETA
+    bar.close()
+    bar.close()  # idempotent
+    assert frames(out)[-1].endswith("100% 100.0/100.0 MiB 13.1 MB/s 0:00:06")  # finished: time since the first drawing
+    assert out.getvalue().endswith("\n")  # the final state stays on its own line
+    assert SGR.search(out.getvalue())  # in colour
 
 
-def test_render_before_any_bytes_has_no_rate():
-    clock = Clock()
-    bar = ProgressBar(10, "x", stream=Tty(), clock=clock)
-    assert bar.render(clock.now) == "x [------------------------]   0% 0 B/10 B --/s ETA --:--"
-
-
-def test_render_when_done_shows_the_time_taken():
-    clock = Clock()
-    bar = ProgressBar(4 * MiB, "", stream=Tty(), clock=clock)
-    clock.now += 65
-    bar.update(4 * MiB)
-    assert bar.render(clock.now) == "[########################] 100% 4.00 MiB/4.00 MiB 63.0 KiB/s 1:05"
-
-
-def test_on_a_terminal_it_redraws_one_line_and_ends_with_a_newline():
+def test_no_color_draws_the_bar_without_colour(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
     clock, out = Clock(), Tty()
     bar = ProgressBar(1000, "f", stream=out, clock=clock)
     clock.now += 1
-    bar(500, 1000)
-    clock.now += 1
-    bar(1000, 1000)
+    bar.update(500)
     bar.close()
-    bar.close()  # idempotent
-    frames = out.getvalue().split(CLEAR_LINE)
-    assert frames[0] == ""
-    assert frames[1] == "f [############------------]  50% 500 B/1000 B 500 B/s ETA 0:01"
-    assert frames[2] == "f [########################] 100% 1000 B/1000 B 500 B/s 0:02"
-    assert frames[3] == "f [########################] 100% 1000 B/1000 B 500 B/s 0:02\n"
-    assert len(frames) == 4
+    assert frames(out)[-1].startswith("f ") and " 50% 500/1,000 bytes " in frames(out)[-1]
+    assert not SGR.search(out.getvalue())
 
 
 def test_redraws_are_throttled_but_the_last_is_always_drawn():
     clock, out = Clock(), Tty()
     bar = ProgressBar(100, "f", stream=out, clock=clock)
-    for done in range(1, 100):
+    bar.update(1)
+    drawn = len(frames(out))
+    assert drawn >= 1
+    for done in range(2, 100):
         clock.now += 0.001
         bar.update(done)
-    assert out.getvalue().count(CLEAR_LINE) == 1  # the first only: the rest came within 0.1 s
+    assert len(frames(out)) == drawn  # all came within 0.1 s of the first
+    assert "1%" in frames(out)[-1]
     clock.now += 0.001
     bar.update(100)
-    assert out.getvalue().count(CLEAR_LINE) == 2
+    assert len(frames(out)) == drawn + 1 and "100%" in frames(out)[-1]
     clock.now += 0.2
     bar.update(100)
-    assert out.getvalue().count(CLEAR_LINE) == 3
+    assert len(frames(out)) == drawn + 2
 
 
-def test_not_a_terminal_is_silent():
-    out = io.StringIO()
-    bar = ProgressBar(100, "f", stream=out, clock=Clock())
-    bar.update(50)
-    bar.clear()
-    bar.close()
-    assert out.getvalue() == ""
-    assert bar.done == 50
+def test_not_a_terminal_is_silent_and_imports_no_rich():
+    code = (
+        "import io, sys\n"
+        "from gemini_cli.render.progress import ProgressBar\n"
+        "out = io.StringIO()\n"
+        "bar = ProgressBar(100, 'f', stream=out)\n"
+        "bar.update(50); bar.clear(); bar.close()\n"
+        "assert out.getvalue() == '' and bar.done == 50\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'rich'))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "[]\n", "")
 
 
 def test_disabled_explicitly_is_silent_even_on_a_terminal():
@@ -117,11 +132,12 @@ def test_clear_wipes_the_line_so_a_note_can_be_printed():
     assert out.getvalue() == ""  # nothing drawn yet: nothing to clear
     bar.update(10)
     bar.clear()
-    assert out.getvalue().endswith(CLEAR_LINE)
+    assert out.getvalue().endswith(ERASE_LINE)  # the bar's line is blank again
     out.write("gemini-cli: retrying\n")
     clock.now += 0.01
     bar.update(20)  # redrawn at once after a clear, throttle or not
-    assert out.getvalue().endswith("gemini-cli: retrying\n" + CLEAR_LINE + bar.render(clock.now))
+    after = out.getvalue().split("gemini-cli: retrying\n", 1)[1]
+    assert "20%" in frames(io.StringIO(after))[-1]
 
 
 def test_long_labels_keep_their_end():

@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from conftest import run
 from gemini_cli.state import store
 from gemini_cli.api.sse import iter_events, iter_frames
-from gemini_cli.state.conversation import Conversation, user_input_step
+from gemini_cli.request.inputs import user_input_step
+from gemini_cli.state.conversation import Conversation
 from gemini_cli.errors import UsageError
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

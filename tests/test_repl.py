@@ -203,3 +203,9 @@ def test_editor_command(monkeypatch):
     assert repl.editor_command() == ["code", "--wait"]
     monkeypatch.setenv("VISUAL", "nano")
     assert repl.editor_command() == ["nano"]
+    monkeypatch.setenv("VISUAL", "  ")
+    with pytest.raises(UsageError, match="is empty"):
+        repl.editor_command()
+    monkeypatch.setenv("VISUAL", "'unclosed")
+    with pytest.raises(UsageError, match="cannot parse the editor command"):
+        repl.edit_text()

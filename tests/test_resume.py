@@ -346,3 +346,28 @@ def test_json_output_names_the_conversation(api, home, tmp_path):
     assert got == {"id": store.load(tmp_path / "s.json").id, "path": str(tmp_path / "s.json")}
     api.stream(text_events("ok"))
     assert "conversation" not in json.loads(run(["generate", "-o", "json", "--no-save", "hi"]).stdout)
+
+
+def test_every_generation_setting_survives_the_round_trip_through_a_saved_conversation(tmp_path):
+    """request.body builds generation_config from settings and recovers the settings from a
+    saved conversation with the same table: nothing is lost or renamed on the way back."""
+    from dataclasses import fields
+
+    from gemini_cli.request import body
+    from gemini_cli.state.config import Settings
+    from gemini_cli.state.conversation import Conversation
+
+    settings = Settings(model="m", system="sys", temperature=0.5, top_p=0.9, seed=7, max_tokens=100,
+                        stop=["END"], thinking="low", thoughts=True, store=False,
+                        tools=[{"type": "google_search"}], response_format={"type": "text"})
+    gen = body.generation_config(settings)
+    assert gen == {"temperature": 0.5, "top_p": 0.9, "seed": 7, "max_output_tokens": 100,
+                   "stop_sequences": ["END"], "thinking_level": "low", "thinking_summaries": "auto"}
+    store.save(tmp_path / "c.json", Conversation.new(
+        settings.model, settings.store, settings.system, gen, settings.tools, settings.response_format))
+    conv = store.load(tmp_path / "c.json")
+    back = body.remembered(conv)
+    assert set(back) <= {f.name for f in fields(Settings)}
+    assert back == {key: getattr(settings, key) for key in back}
+    assert set(back) >= set(body.GENERATION_FIELDS) | {"model", "system", "store", "thoughts", "tools", "response_format"}
+    assert body.remembered(None) == {}

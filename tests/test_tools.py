@@ -10,7 +10,8 @@ import pytest
 
 from conftest import INTERACTION_ID, USAGE
 from conftest import run_checked as run
-from gemini_cli.render.tools import citations, describe, tools
+from gemini_cli.render.tools import citations, describe
+from gemini_cli.request.body import tool_list as tools
 
 SEARCH_SIG, RESULT_SIG = "Z3NjYWxsLXNpZw+/==", "Z3NyZXN1bHQtc2ln"
 SUGGESTIONS = '<div class="container"><a href="https://www.google.com/search?q=euro">euro 2024 winner</a></div>'

@@ -10,8 +10,7 @@ import stat
 import pytest
 
 from conftest import API_KEY, run_checked as run
-from gemini_cli.api import files as files_api
-from test_files_api import FILE_URI, FakeFiles, in_hours
+from test_files_api import FILE_URI, fake_for_cli, in_hours
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 10  # 2568 bytes
 
@@ -36,10 +35,7 @@ def commands():
 
 @pytest.fixture
 def fake(api, monkeypatch):
-    monkeypatch.setattr(files_api, "CHUNK_SIZE", 1024)
-    monkeypatch.setattr(files_api, "POLL_INITIAL", 0.001)
-    monkeypatch.setattr(files_api, "POLL_MAX", 0.002)
-    return FakeFiles(api.server)
+    return fake_for_cli(api, monkeypatch)
 
 
 @pytest.fixture
@@ -157,11 +153,12 @@ def test_gives_up_after_the_retry_budget_with_exit_6(fake, png):
 
 def test_a_progress_bar_is_drawn_on_a_terminal_only(fake, png, monkeypatch):
     result = run(["upload", str(png)])
-    assert "\r" not in result.stderr and "[" not in result.stderr
+    assert "\r" not in result.stderr and "\x1b" not in result.stderr and "%" not in result.stderr
     monkeypatch.setattr("gemini_cli.render.progress.isatty", lambda stream: True)
     result = run(["upload", "--force", str(png)])
     assert result.exit_code == 0
-    assert "cat.png [########################] 100% 2.51 KiB/2.51 KiB" in result.stderr
+    last = result.stderr.rstrip("\n").rsplit("\x1b[2K", 1)[1]  # the final state, drawn after the last erase
+    assert last.startswith("cat.png ") and " 100% 2.5/2.5 KiB " in last
     assert result.stderr.endswith("\n")
     result = run(["upload", "--force", "--quiet", str(png)])
     assert result.stderr == ""

@@ -15,7 +15,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from gemini_cli.errors import ApiError, ExitCode, GeminiCliError, exit_code_for_api_code, exit_code_for_status
+from gemini_cli.errors import (
+    ApiError, ExitCode, GeminiCliError, exit_code_for_api_code, exit_code_for_status, one_line,
+)
 
 # The longest wait the API may ask for (Retry-After, retry-after-ms, RetryInfo.retryDelay).
 # A longer one gives up at once: a tool in a script should not sleep for an hour.
@@ -36,10 +38,10 @@ def api_error(status: int, reason_phrase: str, headers: Mapping[str, str], conte
               key_source: str | None = None) -> ApiError:
     """The ApiError for one HTTP error answer."""
     error, unreadable = _error_object(content, headers.get("content-type", ""))
-    message = _one_line(_text(error.get("message")))
+    message = one_line(_text(error.get("message")))
     # "INVALID_ARGUMENT" (Google's status), else the Interactions API's string code; numbers say nothing new.
     api_status = next((value for value in (error.get("status"), error.get("code")) if isinstance(value, str)), "")
-    api_status = _one_line(api_status)[:80]
+    api_status = one_line(api_status)[:80]
     details = _details(error.get("details"))
     code = api_status.lower()
 
@@ -118,7 +120,7 @@ def stream_error(error: Any) -> GeminiCliError:
     """An SSE `error` event ({code, message}); the code picks the exit code."""
     error = error if isinstance(error, dict) else {"message": error}
     raw = error.get("code")
-    code = _one_line(_text(raw))[:80] or "error"
+    code = one_line(_text(raw))[:80] or "error"
     message = _text(error.get("message")) or "no message"
     return GeminiCliError(f"the API reported an error during the stream: {code}: {message}",
                           exit_code=exit_code_for_api_code(raw))
@@ -153,17 +155,17 @@ def _details(details: Any) -> dict[str, Any]:
             continue
         kind = _text(detail.get("@type")).removeprefix(_TYPE)
         if kind == "ErrorInfo" and not found["reason"]:
-            found["reason"] = _one_line(_text(detail.get("reason")))[:80]
+            found["reason"] = one_line(_text(detail.get("reason")))[:80]
         elif kind == "RetryInfo" and found["retry_delay"] is None:
             found["retry_delay"] = _protobuf_duration(detail.get("retryDelay"))
         elif kind == "QuotaFailure":
             for violation in _list(detail.get("violations")):
-                quota_id = _one_line(_text(violation.get("quotaId") if isinstance(violation, dict) else None))[:200]
+                quota_id = one_line(_text(violation.get("quotaId") if isinstance(violation, dict) else None))[:200]
                 if quota_id and quota_id not in found["quota_ids"]:
                     found["quota_ids"].append(quota_id)
         elif kind == "Help":
             for link in _list(detail.get("links")):
-                url = _one_line(_text(link.get("url") if isinstance(link, dict) else None))[:500]
+                url = one_line(_text(link.get("url") if isinstance(link, dict) else None))[:500]
                 if url and url not in found["links"]:
                     found["links"].append(url)
     return found
@@ -205,10 +207,6 @@ def _text(value: Any) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     return ""
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def _list(value: Any) -> list[Any]:

@@ -80,13 +80,14 @@ def batch(
     flags = opt.command_flags(locals())
     for name in ("output_file", "save", "format", "input"):  # batch's own, not settings
         flags.pop(name)
-    from gemini_cli.state import config
+    from gemini_cli.request import templates
+    from gemini_cli.state import apikey, config
     from gemini_cli.render.output import Console
     from gemini_cli.request import rows as row_input
     from gemini_cli.runs.batch import Batch, RowRequests
     from gemini_cli.runs.batch_output import Output
 
-    settings = config.resolve(flags)
+    settings = config.resolve(flags, template=templates.from_flags(flags))
     console = Console(quiet=settings.quiet)
     if "-" in (attach or []):
         raise UsageError("--attach - (stdin) cannot be used with batch: stdin may hold the rows")
@@ -101,7 +102,7 @@ def batch(
         if dry_run:
             out.scan(rewrite=False)
             return show_first_request(settings, requests, rows, out)
-        key = config.api_key()
+        key = apikey.get()
         out.scan()
         from gemini_cli.cli.common import open_client
         from gemini_cli.render.batch_progress import BatchProgress

@@ -7,6 +7,7 @@ when chat runs.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 
 import typer
 
@@ -60,12 +61,13 @@ def chat(
 ) -> None:
     """Chat: a REPL at a terminal (/help lists its commands); from piped stdin, one message per line."""
     flags = opt.command_flags(locals())
-    from gemini_cli.state import config
+    from gemini_cli.request import templates
+    from gemini_cli.state import apikey, config
     from gemini_cli.render.output import Console, isatty
     from gemini_cli.runs.session import Resume
 
-    settings = config.resolve(flags)
-    settings.output = "text"  # chat renders text; a config file's `output: json` is for generate
+    settings = config.resolve(flags, template=templates.from_flags(flags))
+    settings = replace(settings, output="text")  # chat renders text; a config file's `output: json` is for generate
     interactive = isatty(sys.stdin)
     console = Console(quiet=settings.quiet)
     if settings.template is not None and settings.template.prompt is not None:
@@ -79,10 +81,10 @@ def chat(
 
     for spec in attachments:
         check_attachment(spec, mime)  # before the user types anything
-    from gemini_cli.request.schema import check_settings
+    from gemini_cli.request.body import check_settings
 
-    check_settings(settings)  # a bad --schema or --tool mix, before the user types anything
-    key = config.api_key()
+    settings = check_settings(settings)  # a bad --schema or --tool mix, before the user types anything
+    key = apikey.get()
     loop = Chat(settings, flags, console, key=key, interactive=interactive, attachments=attachments, mime=mime)
     code = loop.run(Resume(session, continue_, cid, previous_interaction_id, store))
     if code:

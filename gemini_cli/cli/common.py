@@ -51,19 +51,18 @@ def cassette_for(key: str | None) -> Any:
 
 def connect(settings: Settings, console: Console) -> Any:
     """open_client with the API key (exit 3 without one), for commands that always need it."""
-    from gemini_cli.state import config
+    from gemini_cli.state import apikey
 
-    return open_client(settings, config.api_key(), console)
+    return open_client(settings, apikey.get(), console)
 
 
 def run_and_render(
     client: Any, body: dict[str, Any], settings: Settings, console: Console, extra: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """Run one turn and render it; returns the reassembled Interaction (plus `extra`).
+) -> Any:
+    """Run one turn and render it; returns its runs.turn.Outcome: the reassembled Interaction
+    (plus `extra`) and the error that cut it short, rendered as far as it got either way."""
+    from dataclasses import replace
 
-    An error raised mid-turn still renders what arrived, and carries it as
-    `.partial_result` for the caller to save.
-    """
     from gemini_cli.request import schema as structured
     from gemini_cli.runs import turn
     from gemini_cli.render.tools import with_citations
@@ -72,40 +71,31 @@ def run_and_render(
         settings.output, console, thoughts=settings.thoughts, hold=settings.extract or settings.extract_last,
         markdown=settings.markdown and structured.json_format(body.get("response_format")) is None,
     )
-    try:
-        builder = turn.run(client, body, renderer, on_malformed=lambda data: console.warn(f"skipped a malformed event: {data[:80]!r}"))
-    except BaseException as exc:
-        partial = getattr(exc, "partial", None)
-        if partial is not None:
-            result = with_citations({**partial.result(), **(extra or {})})
-            exc.partial_result = result  # type: ignore[attr-defined]
-            if settings.output != "json":  # -o json: an error document instead (generate)
-                try:
-                    renderer.finish(result)
-                except OSError:
-                    pass  # stdout is gone (`| head -c 1`): the turn is still saved, then the first error handled
-            _server_problems(partial, console)
-        raise
-    result = with_citations({**builder.result(), **(extra or {})})
-    _server_problems(builder, console)
+    outcome = turn.run(client, body, renderer, on_malformed=lambda data: console.warn(f"skipped a malformed event: {data[:80]!r}"))
+    result = with_citations({**outcome.result, **(extra or {})})
+    if outcome.error is not None:  # cut short: show what arrived (-o json: an error document instead)
+        if settings.output != "json":
+            try:
+                renderer.finish(result)
+            except OSError:
+                pass  # stdout is gone (`| head -c 1`): the turn is still saved, then the first error handled
+        _server_problems(outcome, console)
+        return replace(outcome, result=result)
+    _server_problems(outcome, console)
     media_error = save_answer_media(result, settings, console)
     if settings.output != "json":  # -o json: printed by run_turn once the answer has passed its checks
         try:
             renderer.finish(result)
         except OSError as exc:  # the whole answer arrived; only stdout failed: save the turn as it is
-            exc.partial_result, exc.turn_finished = result, True  # type: ignore[attr-defined]
-            raise
+            return replace(outcome, result=result, error=exc)
     if settings.usage:
         console.write(usage_line(result.get("usage")) + "\n")
-    if media_error is not None:
-        media_error.partial_result = result  # type: ignore[attr-defined]
-        media_error.turn_finished = True  # type: ignore[attr-defined]  # saved with its own status
-        raise media_error
-    return result
+    # A media file that could not be written: the turn itself is finished (saved with its status).
+    return replace(outcome, result=result, error=media_error)
 
 
-def _server_problems(builder: Any, console: Console) -> None:
-    for problem in builder.problems:  # each kind once
+def _server_problems(outcome: Any, console: Console) -> None:
+    for problem in outcome.problems:  # each kind once
         console.warn(f"the server sent {problem}")
 
 
@@ -130,14 +120,17 @@ def save_answer_media(result: dict[str, Any], settings: Settings, console: Conso
 
 
 def run_turn(settings, console, conversation, text, attachments, mime, *, key, background=False, dry_run=False) -> Any:
-    """Build the request for one turn, send it, render the answer, save the turn."""
+    """Build the request for one turn, send it, render the answer, save the turn. Returns the
+    runs.turn.Outcome (None for --dry-run): the caller raises its error, if any, after
+    reporting it (-o json: an error document with what arrived)."""
+    from dataclasses import replace
+
     from gemini_cli.request import body as request
     from gemini_cli.request import schema as structured
     from gemini_cli.runs import turn
     from gemini_cli.runs.session import new_path_for
 
-    structured.check_settings(settings)  # a bad --schema exits 2 before anything is sent
-    request.check_settings(settings)  # --agent conflicts, a bad --body-extra: exit 2 too
+    settings = request.check_settings(settings)  # a bad --schema, --agent conflicts, a bad --body-extra: exit 2
     # An agent runs in the background: unless its events are streamed, the turn is started
     # and its id printed, as --background does (history fetch --wait|--stream gets the answer).
     background = background or bool(settings.agent and not settings.stream)
@@ -169,28 +162,25 @@ def run_turn(settings, console, conversation, text, attachments, mime, *, key, b
         if conversation.save and conversation.path is not None:
             extra = {"conversation": {"id": conversation.conversation.id, "path": str(conversation.path)}}
         if background:
-            return start_background(client, body, settings, conversation, input, extra)
-        try:
-            result = run_and_render(client, body, settings, console, extra)
-        except BaseException as exc:
-            partial = getattr(exc, "partial_result", None)
-            if partial is not None and (partial.get("id") or partial.get("steps")):
-                conversation.record(input, partial, status=None if getattr(exc, "turn_finished", False) else "interrupted",
-                                    warn=console.warn)
-                exc.turn_saved = True  # type: ignore[attr-defined]
-            raise
+            return turn.Outcome(start_background(client, body, settings, conversation, input, extra), finished=True, saved=True)
+        outcome = run_and_render(client, body, settings, console, extra)
+        result = outcome.result
+        if outcome.error is not None:
+            if result.get("id") or result.get("steps"):
+                conversation.record(input, result, status=None if outcome.finished else "interrupted", warn=console.warn)
+                outcome = replace(outcome, saved=True)
+            return outcome
         conversation.record(input, result, warn=console.warn)
         error = structured.after_turn(settings, body, result, turn.outcome_error(result))
         if error is not None:
-            error.partial_result, error.turn_saved = result, True  # type: ignore[attr-defined]
-            raise error
+            return turn.Outcome(result, error, finished=True, saved=True)
         if conversation.unsaved:
             result.pop("conversation", None)  # never name a file that was not written
         if settings.output == "json":
             from gemini_cli.render.output import JsonRenderer
 
             JsonRenderer().finish(result)
-        return result
+        return turn.Outcome(result, finished=True, saved=True)
 
 
 def start_background(client, body, settings, conversation, input, extra) -> dict[str, Any]:

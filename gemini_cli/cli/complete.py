@@ -11,8 +11,9 @@ tidied): bash `type,value`; zsh `type`, `value`, `help or _` on three lines; fis
 `type,value[<TAB>help]`. type is `plain`, or `file` / `dir` to let the shell complete paths.
 
 Completion runs on every TAB, so it must stay cheap: this module imports nothing at the top
-but os/re, the completers read local files only (conversation index, config.yaml) and never
-import httpx. A completer that fails offers nothing rather than printing into the prompt.
+but os/re, errors and state.models (stdlib only); the completers read local
+files only (conversation index, config.yaml) and never import httpx. A completer that
+fails offers nothing rather than printing into the prompt.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import os
 import re
 from typing import Any
 
-from gemini_cli.state.models import MODEL_IDS as MODELS  # one table: aliases, completion, README
+from gemini_cli.errors import one_line
+from gemini_cli.state.models import BUILTIN_ALIASES, MODEL_IDS as MODELS  # one table: aliases, completion, README
 
 PROG = "gemini-cli"
 COMPLETE_VAR = "_GEMINI_CLI_COMPLETE"
@@ -158,35 +160,30 @@ def answer(app: Any, instruction: str) -> int:
 
 
 def complete(cli: Any, shell: str, environ: Any) -> str:
-    """The answer lines for the words in environ (COMP_WORDS, COMP_CWORD), as the script reads them."""
-    try:
-        from typer._click import shell_completion as sc
-    except ImportError:  # typer < 0.28 uses click itself
-        from click import shell_completion as sc
+    """The answer lines for the words in environ (COMP_WORDS, COMP_CWORD), as the script reads them.
 
-    class Request(sc.ShellComplete):
+    click's public completion API does the walk: a ShellComplete whose hooks read our
+    scripts' variables and write their line format. The candidates come from each
+    parameter's type (`ParamType.shell_complete`): click's Choice and Path types, and
+    cli.options.Completing for conversation ids, models, profiles, templates and attachments.
+    """
+    from click.shell_completion import ShellComplete
+
+    class Request(ShellComplete):
         name = shell
         source_template = ""
 
-        def source_vars(self) -> dict[str, Any]:
+        def source_vars(self) -> Any:
             return {}
 
         def get_completion_args(self) -> tuple[list[str], str]:
             return completion_args(shell, environ)
 
         def get_completions(self, args: list[str], incomplete: str) -> list[Any]:
-            # click's own steps, plus: a path the program has no candidates for is left to
-            # the shell ("file"/"dir"), as Typer's Path types answer nothing at all
-            word = incomplete
-            ctx = sc._resolve_context(self.cli, self.ctx_args, self.prog_name, args)
-            obj, incomplete = sc._resolve_incomplete(ctx, args, incomplete)
-            items = obj.shell_complete(ctx, incomplete)
-            kind = None if items else path_kind(obj, incomplete)
-            if kind:
-                return [sc.CompletionItem(incomplete, type=kind)]
-            if shell != "bash" and word.startswith("-") and "=" in word:
+            items = super().get_completions(args, incomplete)
+            if shell != "bash" and incomplete.startswith("-") and "=" in incomplete:
                 # zsh and fish replace the whole word `--model=gem`: keep the `--model=`
-                prefix = word[: word.index("=") + 1]
+                prefix = incomplete[: incomplete.index("=") + 1]
                 for item in items:
                     item.value = prefix + str(item.value)
             return items
@@ -202,22 +199,19 @@ def complete(cli: Any, shell: str, environ: Any) -> str:
     return out + "\n" if out else ""
 
 
-# Parameters that take a file though their type is str, by parameter name: always, or only
-# when the word looks like a path (they also take a name: ID|FILE, a template NAME).
-FILE_PARAMS = frozenset({"attach"})
-NAME_OR_FILE_PARAMS = frozenset({"template", "conversation"})
+def candidates(kind: str, incomplete: str) -> list[Any]:
+    """TAB candidates for a cli.options.Completing parameter, as click's CompletionItems.
 
+    "file" (an attachment), or a template or ID|FILE word that looks like a path, answers
+    one `file` item: the script then lets the shell complete paths.
+    """
+    from click.shell_completion import CompletionItem
 
-def path_kind(param: Any, incomplete: str) -> str | None:
-    """"file" or "dir" when the shell should complete a path for param, else None."""
-    if getattr(param, "param_type_name", None) not in ("option", "argument"):
-        return None  # a command: it completes subcommand and option names
-    type_ = getattr(param, "type", None)
-    if getattr(type_, "name", None) in ("path", "filename", "file"):
-        return "dir" if getattr(type_, "file_okay", True) is False else "file"
-    if param.name in FILE_PARAMS or (param.name in NAME_OR_FILE_PARAMS and looks_like_path(incomplete)):
-        return "file"
-    return None
+    if kind == "file" or (kind in ("template", "conversation_id_or_file") and looks_like_path(incomplete)):
+        return [CompletionItem(incomplete, type="file")]
+    completer = _COMPLETERS[kind]
+    return [CompletionItem(value, help=help_ or None)
+            for value, help_ in completer(incomplete=incomplete) if value.startswith(incomplete)]
 
 
 def looks_like_path(word: str) -> bool:
@@ -226,10 +220,7 @@ def looks_like_path(word: str) -> bool:
 
 def completion_args(shell: str, environ: Any) -> tuple[list[str], str]:
     """(complete words after the program name, the word being completed) from the script's variables."""
-    try:
-        from typer._click.shell_completion import split_arg_string
-    except ImportError:
-        from click.shell_completion import split_arg_string
+    from click.shell_completion import split_arg_string
 
     words = split_arg_string(environ.get("COMP_WORDS", ""))
     if shell == "fish":  # COMP_WORDS: the line up to the cursor; COMP_CWORD: the word at the cursor
@@ -252,7 +243,7 @@ def completion_args(shell: str, environ: Any) -> tuple[list[str], str]:
 
 def format_item(shell: str, type_: str, value: str, help_: str | None) -> str:
     """One candidate as the script for shell parses it (help on one line)."""
-    help_ = _one_line(help_)
+    help_ = one_line(help_)
     if shell == "bash":
         return f"{type_},{value}"
     if shell == "zsh":
@@ -261,7 +252,7 @@ def format_item(shell: str, type_: str, value: str, help_: str | None) -> str:
     return f"{type_},{value}\t{help_}" if help_ else f"{type_},{value}"
 
 
-# -- value completers (Typer `autocompletion=`: ctx, args, incomplete -> [(value, help)]) ----
+# -- value completers (incomplete -> [(value, help)]) ----------------------------------------
 
 
 def complete_conversation_id(ctx: Any = None, args: Any = None, incomplete: str = "") -> list[tuple[str, str]]:
@@ -274,7 +265,7 @@ def complete_conversation_id(ctx: Any = None, args: Any = None, incomplete: str 
         from gemini_cli.state.store import ConversationStore
 
         wanted = incomplete.lower()
-        return [(s["id"], _one_line(s["title"]) or "(untitled)")
+        return [(s["id"], one_line(s["title"]) or "(untitled)")
                 for s in ConversationStore().list() if s["id"].lower().startswith(wanted)]
     except Exception:  # noqa: BLE001 - a TAB must never print a traceback into the prompt
         return []
@@ -296,10 +287,6 @@ def complete_model(ctx: Any = None, args: Any = None, incomplete: str = "") -> l
 def model_aliases() -> dict[str, str]:
     """{alias: model id}: config.yaml's first, then built-in aliases it does not override."""
     aliases = config_aliases()
-    try:
-        from gemini_cli.state.config import BUILTIN_ALIASES  # stdlib-only module
-    except ImportError:
-        BUILTIN_ALIASES = {}  # noqa: N806
     for name, target in BUILTIN_ALIASES.items():
         aliases.setdefault(name, target)
     return aliases
@@ -357,15 +344,20 @@ def config_section(key: str) -> dict[Any, Any]:
 
 def _profile_help(body: Any) -> str:
     model = body.get("model") if isinstance(body, dict) else None
-    return f"model {_one_line(model)}" if model else ""
+    return f"model {one_line(model)}" if model else ""
 
 
 def _alias_target(value: Any) -> str:
     if isinstance(value, dict):  # tolerate `name: {model: id}`
         value = value.get("model", "")
-    return _one_line(str(value))
+    return one_line(str(value))
 
 
-def _one_line(text: Any) -> str:
-    return " ".join(str(text or "").split())
 
+_COMPLETERS = {
+    "conversation_id": complete_conversation_id,
+    "conversation_id_or_file": complete_conversation_id,
+    "model": complete_model,
+    "profile": complete_profile,
+    "template": complete_template,
+}

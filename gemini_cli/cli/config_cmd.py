@@ -130,9 +130,6 @@ def _entry(name: str, value: Any, source: str) -> list[str]:
 @config_app.command("edit")
 def edit() -> None:
     """Open the config file in $VISUAL or $EDITOR (created from a commented template), then check it."""
-    import shlex
-    import subprocess
-
     from gemini_cli.state import config
 
     from gemini_cli.state import paths
@@ -152,19 +149,11 @@ def edit() -> None:
         except OSError as exc:
             raise UsageError(f"cannot create config file {path}: {exc.strerror or exc}") from None
         sys.stderr.write(f"gemini-cli: created {path}\n")
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    try:
-        argv = shlex.split(editor)
-    except ValueError as exc:
-        raise UsageError(f"cannot parse the editor command {editor!r}: {exc}") from None
-    if not argv:
-        raise UsageError("$VISUAL/$EDITOR is empty")
-    try:
-        status = subprocess.call([*argv, str(path)])
-    except OSError as exc:
-        raise UsageError(f"cannot run the editor {argv[0]!r}: {exc.strerror or exc} (set $VISUAL or $EDITOR)") from None
+    from gemini_cli.cli.repl import run_editor
+
+    editor, status = run_editor(str(path))
     if status != 0:
-        raise UsageError(f"the editor {argv[0]!r} exited with status {status}; {path} was not checked")
+        raise UsageError(f"the editor {editor!r} exited with status {status}; {path} was not checked")
     try:
         settings = config.resolve({})
     except UsageError as exc:

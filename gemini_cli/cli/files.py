@@ -58,6 +58,8 @@ def list_files(
 
 def row(file: dict[str, Any]) -> tuple[str, ...]:
     from gemini_cli.render.progress import human_bytes
+    from gemini_cli.errors import one_line
+    from gemini_cli.render.transcript import short_time
 
     size = file.get("sizeBytes")
     try:
@@ -66,28 +68,12 @@ def row(file: dict[str, Any]) -> tuple[str, ...]:
         size_text = str(size)
     return (
         str(file.get("name") or ""),
-        _one_line(str(file.get("displayName") or "")),
+        one_line(file.get("displayName")),
         str(file.get("mimeType") or ""),
         size_text,
         str(file.get("state") or ""),
         short_time(file.get("expirationTime")),
     )
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def short_time(value: Any) -> str:
-    """RFC 3339 -> `2026-05-22 10:00 UTC` (as given when it cannot be parsed)."""
-    from datetime import timezone
-
-    from gemini_cli.runs.media import parse_time
-
-    when = parse_time(value)
-    if when is None:
-        return str(value or "")
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @files_app.command("get")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -66,22 +66,29 @@ def generate(
 ) -> None:
     """Generate an answer to PROMPT (and/or stdin) and stream it to stdout."""
     flags = opt.command_flags(locals())
+    from gemini_cli.request import templates
     from gemini_cli.state import config
 
-    settings = config.resolve(flags)
+    settings = config.resolve(flags, template=templates.from_flags(flags))
     try:
-        _generate(settings, flags, prompt, attach, param, mime, session, continue_, cid, previous_interaction_id,
-                  store, background, dry_run)
+        outcome = _generate(settings, flags, prompt, attach, param, mime, session, continue_, cid,
+                            previous_interaction_id, store, background, dry_run)
     except BaseException as exc:
         from gemini_cli.render.output import write_error_document
 
         write_error_document(settings.output, exc)
         raise
+    if outcome is not None and outcome.error is not None:  # the turn failed: what arrived is saved
+        from gemini_cli.render.output import write_error_document
+
+        write_error_document(settings.output, outcome.error, outcome.result, saved=outcome.saved)
+        raise outcome.error
 
 
 def _generate(settings, flags, prompt, attach, param, mime, session, continue_, cid, previous_interaction_id,
-              store, background, dry_run) -> None:
-    from gemini_cli.state import config
+              store, background, dry_run) -> Any:
+    """The turn's runs.turn.Outcome (None for --dry-run); errors before the turn are raised."""
+    from gemini_cli.state import apikey, config
     from gemini_cli.render.output import Console
     from gemini_cli.runs.session import Resume, open_session
 
@@ -99,13 +106,14 @@ def _generate(settings, flags, prompt, attach, param, mime, session, continue_, 
     resume = Resume(session, continue_, cid, previous_interaction_id, store)
     conversation = open_session(settings, resume, console.note)
     try:
-        config.remember(settings, flags, conversation.remembered())
+        settings = config.remember(settings, flags, conversation.remembered())
         if background and not settings.store:
             raise UsageError("--background needs server-side storage; it cannot be combined with --no-store")
-        key = None if dry_run else config.api_key()
+        key = None if dry_run else apikey.get()
         from gemini_cli.cli.common import run_turn
 
-        run_turn(settings, console, conversation, text, attachments, mime, key=key, background=background, dry_run=dry_run)
+        return run_turn(settings, console, conversation, text, attachments, mime, key=key, background=background,
+                        dry_run=dry_run)
     finally:
         conversation.close()
 

@@ -15,7 +15,6 @@ from typing import Annotated, Any, Optional
 import typer
 
 from gemini_cli.cli import options as opt
-from gemini_cli.cli.complete import complete_conversation_id
 
 history_app = opt.sub_app(
     "history", "Saved conversations: list, show, export, delete, search; fetch or cancel background interactions."
@@ -66,11 +65,12 @@ def _write_bytes(data: bytes) -> None:
 def _table(summaries: list[dict[str, Any]]) -> str:
     """The list as a table; the title last, on one line."""
     from gemini_cli.render.output import table
+    from gemini_cli.errors import one_line
     from gemini_cli.render.transcript import short_time
 
     return table(COLUMNS, [
         (s["id"], short_time(s["updated"]) or "-", s["model"] or "-", str(s["turns"]), s["mode"] or "-",
-         " ".join(str(s["title"]).split()))
+         one_line(s["title"]))
         for s in summaries
     ])
 
@@ -108,7 +108,7 @@ def _locate(id_or_file: str) -> Path:
 @history_app.command("show")
 def show(
     conversation: Annotated[str, typer.Argument(metavar="ID|FILE", help="Conversation id, unique prefix, or file.", show_default=False,
-                                                 autocompletion=complete_conversation_id)],
+                                                 click_type=opt.CONVERSATION_ID_OR_FILE)],
     thoughts: ShowThoughts = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the conversation file exactly as stored.")] = False,
 ) -> None:
@@ -127,7 +127,7 @@ def show(
 @history_app.command("export")
 def export(
     conversation: Annotated[str, typer.Argument(metavar="ID|FILE", help="Conversation id, unique prefix, or file.", show_default=False,
-                                                 autocompletion=complete_conversation_id)],
+                                                 click_type=opt.CONVERSATION_ID_OR_FILE)],
     format: Annotated[Format, typer.Option("--format", "-f", help="markdown, or json (the conversation in the current file format).")] = Format.markdown,
     thoughts: ShowThoughts = False,
 ) -> None:
@@ -145,7 +145,7 @@ def export(
 @history_app.command("path")
 def path_(
     conversation: Annotated[Optional[str], typer.Argument(
-        metavar="[ID]", help="Print this conversation's file instead.", show_default=False, autocompletion=complete_conversation_id)] = None,
+        metavar="[ID]", help="Print this conversation's file instead.", show_default=False, click_type=opt.CONVERSATION_ID)] = None,
 ) -> None:
     """Print where conversations are saved (or the file of one conversation)."""
     store = _store()
@@ -187,7 +187,7 @@ def _client(settings: Any, console: Any):
 def delete(
     conversations: Annotated[list[str], typer.Argument(
         metavar="ID|FILE...", help="Conversation ids, unique prefixes, or files.", show_default=False,
-        autocompletion=complete_conversation_id)],
+        click_type=opt.CONVERSATION_ID_OR_FILE)],
     remote: Annotated[bool, typer.Option("--remote", help="Also delete the turns' interactions stored on the server.")] = False,
     lock_timeout: opt.LockTimeout = None,
     quiet: opt.Quiet = None,
@@ -265,33 +265,40 @@ def fetch(
     settings = _settings(thoughts=thoughts or None, output=output, usage=usage, quiet=quiet, timeout=timeout,
                          retries=retries, max_time=max_time, base_url=base_url, api_version=api_version,
                          media_dir=media_dir)
-    try:
-        _fetch(settings, interaction_id, stream, wait, interval)
-    except BaseException as exc:  # -o json/jsonl: an error document, never the success shape
-        from gemini_cli.render.output import write_error_document
+    from gemini_cli.render.output import write_error_document
 
+    try:
+        failed = _fetch(settings, interaction_id, stream, wait, interval)
+    except BaseException as exc:  # -o json/jsonl: an error document, never the success shape
         write_error_document(settings.output, exc)
         raise
+    if failed is not None:  # with what arrived of the interaction
+        write_error_document(settings.output, failed.error, failed.result)
+        raise failed.error
 
 
-def _fetch(settings: Any, interaction_id: str, stream: bool, wait: bool, interval: float) -> None:
+def _fetch(settings: Any, interaction_id: str, stream: bool, wait: bool, interval: float) -> Any:
+    """None when the interaction was printed; else a runs.turn.Outcome: what arrived and the error."""
+    from dataclasses import replace
+
     from gemini_cli.cli.common import save_answer_media
+    from gemini_cli.runs.turn import Outcome
     from gemini_cli.render.output import renderer_for, usage_line
 
     console = _console(settings.quiet)
     renderer = renderer_for(settings.output, console, thoughts=settings.thoughts)
     json_mode = settings.output == "json"
     with _client(settings, console) as client:
-        try:
-            result = _stream(client, interaction_id, renderer, console) if stream else \
-                _poll(client, interaction_id, wait, interval, console, renderer)
-        except BaseException as exc:
-            partial = getattr(exc, "partial", None)
-            if partial is not None and partial.steps:
-                exc.partial_result = partial.result()  # type: ignore[attr-defined]
-                if not json_mode:
-                    renderer.finish(exc.partial_result)  # type: ignore[attr-defined]
-            raise
+        if stream:
+            outcome = _stream(client, interaction_id, renderer, console)
+            if outcome.error is not None:
+                partial = outcome.result if outcome.result["steps"] else {}
+                if partial and not json_mode:
+                    renderer.finish(partial)
+                return replace(outcome, result=partial)
+            result = outcome.result
+        else:
+            result = _poll(client, interaction_id, wait, interval, console, renderer)
     media_error = save_answer_media(result, settings, console)  # image/audio answers, as generate does
     if not json_mode:
         renderer.finish(result)
@@ -306,10 +313,10 @@ def _fetch(settings: Any, interaction_id: str, stream: bool, wait: bool, interva
             raise media_error
         _check_outcome(interaction_id, result)
     except GeminiCliError as exc:
-        exc.partial_result = result  # type: ignore[attr-defined]
-        raise
+        return Outcome(result, exc, finished=True)
     if json_mode:
         renderer.finish(result)
+    return None
 
 
 def _poll(client: Any, interaction_id: str, wait: bool, interval: float, console: Any, renderer: Any) -> dict[str, Any]:
@@ -334,12 +341,12 @@ def _poll(client: Any, interaction_id: str, wait: bool, interval: float, console
     return builder.result()
 
 
-def _stream(client: Any, interaction_id: str, renderer: Any, console: Any) -> dict[str, Any]:
+def _stream(client: Any, interaction_id: str, renderer: Any, console: Any) -> Any:
+    """The interaction streamed (runs.turn.Outcome: what arrived, and the error that stopped it)."""
     from gemini_cli.runs import turn
 
-    builder = turn.follow(client, interaction_id, renderer,
-                          on_malformed=lambda data: console.warn(f"skipped a malformed event: {data[:80]!r}"))
-    return builder.result()
+    return turn.follow(client, interaction_id, renderer,
+                       on_malformed=lambda data: console.warn(f"skipped a malformed event: {data[:80]!r}"))
 
 
 def _check_outcome(interaction_id: str, result: dict[str, Any]) -> None:

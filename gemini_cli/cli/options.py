@@ -6,27 +6,47 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
+import click
 import typer
 
 from gemini_cli.state.config import DEFAULT_API_VERSION, DEFAULT_BASE_URL
 from gemini_cli.state.models import BUILTIN_ALIASES, DEFAULT_MODEL
 
+class Completing(click.types.StringParamType):
+    """A text parameter whose TAB candidates come from gemini_cli.cli.complete (click's public
+    `ParamType.shell_complete` hook). complete.py is imported only when a shell asks, and
+    `kind` names its completer: a value list, or a path the shell completes (`file`)."""
 
-def _completer(name: str):
-    """A TAB completer from gemini_cli.cli.complete, imported only when a shell asks."""
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
 
-    def complete(ctx=None, args=None, incomplete=""):
-        from gemini_cli.cli import complete as completion
+    def shell_complete(self, ctx: Any, param: Any, incomplete: str) -> list[Any]:
+        from gemini_cli.cli import complete
 
-        return getattr(completion, name)(ctx, args, incomplete)
-
-    return complete
+        return complete.candidates(self.kind, incomplete)
 
 
-complete_conversation_id = _completer("complete_conversation_id")
-complete_model = _completer("complete_model")
-complete_profile = _completer("complete_profile")
-complete_template = _completer("complete_template")
+CONVERSATION_ID = Completing("conversation_id")
+CONVERSATION_ID_OR_FILE = Completing("conversation_id_or_file")
+MODEL = Completing("model")
+PROFILE = Completing("profile")
+TEMPLATE = Completing("template")
+FILE_OR_URL = Completing("file")
+# For every Path parameter: Typer's own Path type offers nothing on TAB, click's lets the
+# shell complete paths (no checks added: the commands report a bad path themselves).
+PATH = click.Path()
+
+
+class _Folder(click.Path):
+    """A folder: TAB completes folder names only (no checks added either)."""
+
+    def shell_complete(self, ctx: Any, param: Any, incomplete: str) -> list[Any]:
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(incomplete, type="dir")]
+
+
+FOLDER = _Folder()
 
 
 class Thinking(str, Enum):
@@ -49,10 +69,10 @@ CONN = "Connection"
 # Defaults are written into the help text as "(default X)": rich help reads "[default: X]" as markup and drops it.
 Model = Annotated[Optional[str], typer.Option(
     "--model", "-m", help=f"Model id (default {DEFAULT_MODEL}), or an alias: "
-    f"{', '.join(f'{k} ({v})' for k, v in BUILTIN_ALIASES.items())}; more in the config file (aliases:).", rich_help_panel=GEN, autocompletion=complete_model)]
+    f"{', '.join(f'{k} ({v})' for k, v in BUILTIN_ALIASES.items())}; more in the config file (aliases:).", rich_help_panel=GEN, click_type=MODEL)]
 System = Annotated[Optional[str], typer.Option("--system", "-s", help="System instruction.", rich_help_panel=GEN)]
 SystemFile = Annotated[
-    Optional[Path], typer.Option("--system-file", help="Read the system instruction from a file.", rich_help_panel=GEN)
+    Optional[Path], typer.Option("--system-file", click_type=PATH, help="Read the system instruction from a file.", rich_help_panel=GEN)
 ]
 Temperature = Annotated[Optional[float], typer.Option("--temperature", min=0.0, max=2.0, help="Sampling temperature.", rich_help_panel=GEN)]
 TopP = Annotated[Optional[float], typer.Option("--top-p", min=0.0, max=1.0, help="Nucleus sampling.", rich_help_panel=GEN)]
@@ -128,18 +148,14 @@ class StdinPosition(str, Enum):
 
 def _pair() -> Any:
     """NAME VALUE: an option that takes two arguments (typer has no list-of-tuples type)."""
-    try:
-        from click.types import Tuple
-    except ImportError:  # typer vendors click
-        from typer._click.types import Tuple
-    return Tuple([str, str])
+    return click.Tuple([str, str])
 
 
 Profile = Annotated[Optional[str], typer.Option(
-    "--profile", help="Use a profile from the config file's profiles:.", rich_help_panel=TPL, autocompletion=complete_profile)]
+    "--profile", help="Use a profile from the config file's profiles:.", rich_help_panel=TPL, click_type=PROFILE)]
 Template = Annotated[Optional[str], typer.Option(
     "--template", "-t", help="Prompt template: NAME (templates/NAME.yaml in the config folder) or a YAML file.", rich_help_panel=TPL,
-    autocompletion=complete_template)]
+    click_type=TEMPLATE)]
 Param = Annotated[Optional[list[str]], typer.Option(
     "--param", "-p", click_type=_pair(), metavar="NAME VALUE", help="Fill the template's {NAME} placeholder (repeatable).",
     rich_help_panel=TPL)]
@@ -152,21 +168,21 @@ MEDIA = "Attachments"
 
 Attach = Annotated[
     Optional[list[str]],
-    typer.Option("--attach", "-a", help="Attach a file, URL, Files API name/uri, or - for binary stdin (repeatable).", rich_help_panel=MEDIA),
+    typer.Option("--attach", "-a", click_type=FILE_OR_URL, help="Attach a file, URL, Files API name/uri, or - for binary stdin (repeatable).", rich_help_panel=MEDIA),
 ]
 ChatAttach = Annotated[  # chat reads its messages from stdin, so no `-`
     Optional[list[str]],
-    typer.Option("--attach", "-a", help="Attach a file, URL or Files API name/uri to the first message (repeatable).",
+    typer.Option("--attach", "-a", click_type=FILE_OR_URL, help="Attach a file, URL or Files API name/uri to the first message (repeatable).",
                  rich_help_panel=MEDIA),
 ]
 Mime = Annotated[Optional[str], typer.Option("--mime", help="MIME type for every attachment, overriding detection.", rich_help_panel=MEDIA)]
 SessionFile = Annotated[
-    Optional[Path], typer.Option("--session", help="Conversation file to resume and save to (created if missing).", rich_help_panel=CONV)
+    Optional[Path], typer.Option("--session", click_type=PATH, help="Conversation file to resume and save to (created if missing).", rich_help_panel=CONV)
 ]
 Continue = Annotated[bool, typer.Option("--continue", "-c", help="Continue the most recently used conversation.", rich_help_panel=CONV)]
 Cid = Annotated[Optional[str], typer.Option(
     "--cid", help="Continue the conversation with this id (or unique prefix).", rich_help_panel=CONV,
-    autocompletion=complete_conversation_id)]
+    click_type=CONVERSATION_ID)]
 PreviousInteraction = Annotated[
     Optional[str], typer.Option("--previous-interaction-id", help="Chain to a server interaction not in the local history.", rich_help_panel=CONV)
 ]
@@ -257,7 +273,7 @@ ImageSizeOption = Annotated[Optional[ImageSize], typer.Option(
 Voice = Annotated[Optional[str], typer.Option(
     "--voice", metavar="NAME", help="Voice of a spoken answer (generation_config.speech_config).", rich_help_panel=API)]
 MediaDir = Annotated[Optional[Path], typer.Option(
-    "--media-dir", metavar="DIR", help="Where image/audio/video answers are saved (default: the current directory).",
+    "--media-dir", metavar="DIR", click_type=FOLDER, help="Where image/audio/video answers are saved (default: the current directory).",
     rich_help_panel=API)]
 ServiceTierOption = Annotated[Optional[ServiceTier], typer.Option(
     "--service-tier", help="service_tier of the request.", rich_help_panel=API)]

@@ -117,7 +117,9 @@ def suggest(name: str) -> str | None:
 
 def shorten(text: str, width: int = 100) -> str:
     """One line: whitespace collapsed, cut to width with an ellipsis."""
-    line = " ".join(text.split())
+    from gemini_cli.errors import one_line
+
+    line = one_line(text)
     return line if len(line) <= width else line[: width - 1].rstrip() + "…"
 
 
@@ -276,10 +278,34 @@ def _fd(stream) -> int | None:
 
 
 def editor_command() -> list[str]:
+    """$VISUAL, else $EDITOR, else vi, as an argv (`code --wait` works). UsageError when it
+    cannot be parsed or is blank."""
     import shlex
 
+    from gemini_cli.errors import UsageError
+
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    return shlex.split(editor) or ["vi"]
+    try:
+        argv = shlex.split(editor)
+    except ValueError as exc:
+        raise UsageError(f"cannot parse the editor command {editor!r}: {exc}") from None
+    if not argv:
+        raise UsageError("$VISUAL/$EDITOR is empty")
+    return argv
+
+
+def run_editor(path: str) -> tuple[str, int]:
+    """Run the editor on path and wait for it: (its name, its exit status). UsageError when it
+    cannot be started. Used by chat's /edit and by `config edit`."""
+    import subprocess
+
+    from gemini_cli.errors import UsageError
+
+    argv = editor_command()
+    try:
+        return argv[0], subprocess.call([*argv, path])
+    except OSError as exc:
+        raise UsageError(f"cannot run the editor {argv[0]!r}: {exc.strerror or exc} (set $VISUAL or $EDITOR)") from None
 
 
 def edit_text(initial: str = "") -> str | None:
@@ -287,7 +313,6 @@ def edit_text(initial: str = "") -> str | None:
 
     Raises UsageError when the editor cannot be started.
     """
-    import subprocess
     import tempfile
 
     from gemini_cli.errors import UsageError
@@ -296,13 +321,9 @@ def edit_text(initial: str = "") -> str | None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(initial)
-        command = editor_command()
-        try:
-            code = subprocess.call([*command, name])
-        except OSError as exc:
-            raise UsageError(f"cannot run the editor {command[0]!r}: {exc.strerror or exc} (set EDITOR)") from None
+        editor, code = run_editor(name)
         if code != 0:
-            raise UsageError(f"the editor {command[0]} exited with status {code}; nothing sent")
+            raise UsageError(f"the editor {editor!r} exited with status {code}; nothing sent")
         with open(name, encoding="utf-8", errors="replace") as f:
             return f.read()
     finally:

@@ -31,7 +31,7 @@ class LocalFile:
 
 
 def upload(
-    files: Annotated[list[Path], typer.Argument(help="Files to upload (up to 2 GiB each).", show_default=False)],
+    files: Annotated[list[Path], typer.Argument(click_type=opt.PATH, help="Files to upload (up to 2 GiB each).", show_default=False)],
     display_name: Annotated[
         Optional[str], typer.Option("--display-name", help="Display name (default: the file name); given to every FILE.")
     ] = None,
@@ -48,13 +48,13 @@ def upload(
 ) -> None:
     """Upload FILEs to the Files API and print `name<TAB>uri` for each (files last 48 hours)."""
     flags = opt.command_flags(locals())
-    from gemini_cli.state import config
+    from gemini_cli.state import apikey, config
     from gemini_cli.render.output import Console, dumps
 
     settings = config.resolve(flags)
     console = Console(quiet=settings.quiet)
     checked = [check_file(str(path), mime) for path in files]
-    key = config.api_key()
+    key = apikey.get()
 
     from gemini_cli.api import files as files_api
     from gemini_cli.cli.common import open_client

@@ -257,10 +257,12 @@ class JsonRenderer:
         self.stdout.flush()
 
 
-def error_document(exc: BaseException) -> dict[str, Any] | None:
+def error_document(exc: BaseException, partial: dict[str, Any] | None = None, saved: bool = False) -> dict[str, Any] | None:
     """What `-o json` prints for a failed run: {"error": {code, message, exit_code}} plus what
     arrived of the Interaction (id, status, steps, usage), never output_text; `conversation`
-    only when the turn was saved. None for an error that has no exit code of its own."""
+    only when the turn was saved. `partial` is what arrived of a turn cut short (a
+    runs.turn.Outcome's result); `saved`: the turn is in its conversation file. None for an
+    error that has no exit code of its own."""
     from gemini_cli.errors import ExitCode, GeminiCliError, Terminated
 
     if isinstance(exc, GeminiCliError):
@@ -275,20 +277,20 @@ def error_document(exc: BaseException) -> dict[str, Any] | None:
     error: dict[str, Any] = {"code": code, "message": redact(message), "exit_code": exit_code}
     if getattr(exc, "status", None) is not None:
         error["http_status"] = exc.status  # type: ignore[attr-defined]
-    partial = {key: value for key, value in (getattr(exc, "partial_result", None) or {}).items()
-               if key not in ("output_text", "error")}
+    partial = {key: value for key, value in (partial or {}).items() if key not in ("output_text", "error")}
     if not (partial.get("id") or partial.get("steps")):
         partial = {}  # nothing of the Interaction arrived
-    if not getattr(exc, "turn_saved", False):
+    if not saved:
         partial.pop("conversation", None)
     return {"error": error, **partial}
 
 
-def write_error_document(mode: str, exc: BaseException) -> None:
+def write_error_document(mode: str, exc: BaseException, partial: dict[str, Any] | None = None,
+                         saved: bool = False) -> None:
     """-o json: the error document; -o jsonl: a last line {"error": {...}} after the events."""
     if mode not in ("json", "jsonl"):
         return
-    document = error_document(exc)
+    document = error_document(exc, partial, saved)
     if document is None:
         return
     if mode == "jsonl":
@@ -309,22 +311,21 @@ def renderer_for(mode: str, console: Console, *, thoughts: bool = False, markdow
     return TextRenderer(console, thoughts=thoughts, markdown=markdown and use_colour(sys.stdout), hold=hold)
 
 
+# The Interaction's `usage` fields worth a word, in the order they are shown.
+USAGE_FIELDS = (("total_input_tokens", "input"), ("total_cached_tokens", "cached"),
+                ("total_output_tokens", "output"), ("total_thought_tokens", "thought"),
+                ("total_tool_use_tokens", "tool use"), ("total_tokens", "total"))
+
+
+def usage_text(usage: dict[str, Any] | None) -> str:
+    """`5 input, 7 output, 15 total tokens`; empty when nothing was reported."""
+    parts = [f"{usage[k]} {label}" for k, label in USAGE_FIELDS if isinstance((usage or {}).get(k), int)]
+    return ", ".join(parts) + " tokens" if parts else ""
+
+
 def usage_line(usage: dict[str, Any] | None) -> str:
-    if not usage:
-        return "usage: not reported"
-    parts = [
-        f"{usage[key]} {label}"
-        for key, label in (
-            ("total_input_tokens", "input"),
-            ("total_cached_tokens", "cached"),
-            ("total_output_tokens", "output"),
-            ("total_thought_tokens", "thought"),
-            ("total_tool_use_tokens", "tool use"),
-            ("total_tokens", "total"),
-        )
-        if isinstance(usage.get(key), int)
-    ]
-    return "usage: " + ", ".join(parts) + " tokens"
+    """The --usage line on stderr."""
+    return "usage: " + (usage_text(usage) or "not reported")
 
 
 def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:

@@ -1,26 +1,26 @@
-"""A one-line progress bar on stderr: bytes, percentage, rate and ETA.
+"""The upload progress bar on stderr (rich.progress): bytes, percentage, rate and ETA.
 
 Drawn only when the stream is a terminal (and not --quiet); otherwise every call is a
-no-op, so piped and logged runs stay silent. The stream and the clock are injected, so
-the rendering is testable without a terminal or time passing.
+no-op and rich is never imported, so piped and logged runs stay silent and start fast.
+NO_COLOR draws it without colour. The stream and the clock are injected, so the drawing
+is testable without a terminal or time passing.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from typing import Callable, TextIO
+from typing import Any, Callable, TextIO
 
+from gemini_cli.render.output import use_colour
 from gemini_cli.render.terminal import isatty, visible
 
-BAR_WIDTH = 24
 MIN_INTERVAL = 0.1  # seconds between redraws; the first and the last are always drawn
-CLEAR_LINE = "\r\x1b[K"
 MAX_LABEL = 28  # longer labels (file names) keep their end
 
 
 def human_bytes(n: float) -> str:
-    """1023 B, 1.0 KiB, 12.3 MiB, 1.00 GiB."""
+    """1023 B, 1.0 KiB, 12.3 MiB, 1.00 GiB (for messages: no rich needed)."""
     if n < 1024:
         return f"{int(n)} B"
     for unit in ("KiB", "MiB", "GiB", "TiB"):
@@ -39,7 +39,8 @@ def human_duration(seconds: float) -> str:
 
 
 class ProgressBar:
-    """``update(done)`` as bytes go out, ``close()`` at the end (a final line and a newline).
+    """``update(done)`` (or call it as a ``progress(done, total)`` callback) as bytes go out,
+    ``close()`` at the end: the final state stays on its line.
 
     ``clear()`` wipes the bar so that a note can be printed; the next update redraws it.
     """
@@ -59,11 +60,11 @@ class ProgressBar:
         self.stream = stream if stream is not None else sys.stderr
         self.clock = clock
         self.enabled = isatty(self.stream) if enabled is None else enabled
-        self.start = clock()
         self.done = 0
-        self.drawn = False  # a bar is on the line now
         self.last_draw: float | None = None
         self.closed = False
+        self._progress: Any = None  # rich.progress.Progress, made on the first draw
+        self._task: Any = None
 
     def update(self, done: int) -> None:
         self.done = min(max(done, 0), self.total) if self.total else max(done, 0)
@@ -81,9 +82,9 @@ class ProgressBar:
         self.update(done)
 
     def clear(self) -> None:
-        if self.enabled and self.drawn:
-            self._write(CLEAR_LINE)
-            self.drawn = False
+        """Take the bar off the screen (transient: its line is erased) until the next update."""
+        if self._progress is not None and self.last_draw is not None:
+            self._progress.stop()
             self.last_draw = None
 
     def close(self) -> None:
@@ -91,34 +92,32 @@ class ProgressBar:
             return
         if self.enabled:
             self._draw(self.clock())
-            self._write("\n")
+            self._progress.stop()
+            self._progress.console.print(self._progress.get_renderable())  # the final state stays
         self.closed = True
 
-    def render(self, now: float) -> str:
-        """The bar's text at time ``now`` (no control characters)."""
-        elapsed = max(now - self.start, 0.0)
-        fraction = self.done / self.total if self.total else 1.0
-        filled = int(fraction * BAR_WIDTH)
-        bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-        rate = self.done / elapsed if elapsed > 0 else 0.0
-        if self.done >= self.total:
-            eta = human_duration(elapsed)  # finished: how long it took
-        elif rate > 0:
-            eta = "ETA " + human_duration((self.total - self.done) / rate)
-        else:
-            eta = "ETA --:--"
-        speed = f"{human_bytes(rate)}/s" if rate > 0 else "--/s"
-        label = f"{self.label} " if self.label else ""
-        return (
-            f"{label}[{bar}] {fraction * 100:3.0f}% {human_bytes(self.done)}/{human_bytes(self.total)} "
-            f"{speed} {eta}"
-        )
-
     def _draw(self, now: float) -> None:
-        self._write(CLEAR_LINE + self.render(now))
-        self.drawn = True
+        progress = self._progress or self._make()
+        progress.update(self._task, completed=self.done, total=self.total or None)
+        if self.last_draw is None:
+            progress.start()
+        progress.refresh()
         self.last_draw = now
 
-    def _write(self, text: str) -> None:
-        self.stream.write(text)
-        self.stream.flush()
+    def _make(self) -> Any:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn, DownloadColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        console = Console(file=self.stream, force_terminal=True, no_color=not use_colour(self.stream),
+                          highlight=False, soft_wrap=False)
+        self._progress = Progress(
+            TextColumn("{task.description}", markup=False), BarColumn(), TaskProgressColumn(),
+            DownloadColumn(binary_units=True), TransferSpeedColumn(), TimeRemainingColumn(elapsed_when_finished=True),
+            console=console, auto_refresh=False, transient=True, get_time=self.clock,
+            redirect_stdout=False, redirect_stderr=False,  # the answer and notes keep their streams
+        )
+        self._task = self._progress.add_task(self.label, total=self.total or None)
+        return self._progress

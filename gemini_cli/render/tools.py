@@ -1,5 +1,5 @@
-"""Built-in tools (--tool) and grounding: the request's `tools`, what the tool steps
-did (shown on stderr in text mode), and the citations of an answer.
+"""Built-in tools (--tool) and grounding: what the tool steps did (shown on stderr in text
+mode), and the citations of an answer. The request's `tools` are built in request/body.py.
 
 Step shapes (interactions-api.md sec. 4.2): `google_search_call` {arguments:{queries}},
 `google_search_result` {result:[{search_suggestions}]}, `code_execution_call`
@@ -12,33 +12,6 @@ is_error}, `url_context_call` {arguments:{urls}}, `url_context_result`
 from __future__ import annotations
 
 from typing import Any
-
-from gemini_cli.errors import UsageError
-
-BUILT_IN = ("google_search", "code_execution", "url_context")
-NONE = "none"
-
-
-def tools(names: Any) -> list[dict[str, Any]]:
-    """`--tool` names (or remembered tool objects) -> the body's `tools`, in order, once each.
-
-    `--tool none` alone means no tools (it clears tools a conversation remembers).
-    Tool objects from a saved conversation are sent back unchanged.
-    """
-    names = list(names or [])
-    if NONE in names:
-        if len(names) > 1:
-            raise UsageError("--tool none means no tools; it cannot be combined with other --tool values")
-        return []
-    out: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for item in names:
-        tool = dict(item) if isinstance(item, dict) else {"type": str(item)}
-        key = repr(sorted(tool.items()))
-        if key not in seen:
-            seen.add(key)
-            out.append(tool)
-    return out
 
 
 def _indent(text: str, prefix: str = "  ") -> list[str]:

@@ -8,28 +8,28 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gemini_cli.state.conversation import Conversation, Turn
-
-_USAGE_FIELDS = (("total_input_tokens", "input"), ("total_cached_tokens", "cached"),
-                 ("total_output_tokens", "output"), ("total_thought_tokens", "thought"),
-                 ("total_tool_use_tokens", "tool use"), ("total_tokens", "total"))
+from gemini_cli.render.output import usage_text
+from gemini_cli.state.conversation import Conversation, Turn, parse_time
 
 
-def short_time(iso: str) -> str:
-    """`2026-05-22T10:00:05.123Z` -> `2026-05-22 10:00 UTC` (as given if it is not that shape)."""
-    if len(iso) >= 16 and iso[10:11] == "T" and iso.endswith("Z"):
-        return f"{iso[:10]} {iso[11:16]} UTC"
-    return iso
+def short_time(value: Any) -> str:
+    """RFC 3339 -> `2026-05-22 10:00 UTC` (as given when it is not a timestamp).
+
+    Our own timestamps (UTC, ending in Z) are cut as text: `history list` formats hundreds
+    of them and never imports datetime; the API's (any offset) are parsed.
+    """
+    if isinstance(value, str) and len(value) >= 16 and value[10:11] == "T" and value.endswith("Z"):
+        return f"{value[:10]} {value[11:16]} UTC"
+    when = parse_time(value)
+    if when is None:
+        return str(value or "")
+    from datetime import timezone
+
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def mode_name(conv: Conversation) -> str:
     return "server-side" if conv.store else "stateless (store: false)"
-
-
-def usage_text(usage: dict[str, Any] | None) -> str:
-    """`5 input, 7 output, 15 total tokens`; empty when nothing was reported."""
-    parts = [f"{usage[k]} {label}" for k, label in _USAGE_FIELDS if isinstance((usage or {}).get(k), int)]
-    return ", ".join(parts) + " tokens" if parts else ""
 
 
 def block_text(block: Any) -> str:
@@ -124,7 +124,7 @@ def render_text(conv: Conversation, path: Any = None, *, thoughts: bool = False)
             head.append(turn.model)
         head += [turn.interaction_id or "", _turn_status(turn)]
         lines += ["", "── " + " · ".join(h for h in head if h)]
-        lines += ["> " + line if line else ">" for line in user_text(turn).split("\n")]
+        lines.append(_quote(user_text(turn)))
         for kind, text in _answer_parts(turn, thoughts):
             lines.append("")
             if kind == "thought":

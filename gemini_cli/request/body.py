@@ -1,32 +1,34 @@
-"""Options -> create-interaction request body. The place to look for "where does --seed go".
+"""Options -> create-interaction request body, and back. The place to look for "where does
+--seed go", and for how a saved conversation's fields become settings again on resume.
 
 Pure functions: only the fields that are set, snake_case, as the API documents them.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 from gemini_cli.errors import UsageError
 from gemini_cli.state.config import Settings
 
+# Settings keys <-> generation_config fields: the body is built, and a resumed conversation's
+# settings recovered, from this one table.
+GENERATION_FIELDS = {
+    "temperature": "temperature", "top_p": "top_p", "seed": "seed", "max_tokens": "max_output_tokens",
+    "stop": "stop_sequences", "thinking": "thinking_level",
+}
+
 
 def generation_config(settings: Settings) -> dict[str, Any]:
     config: dict[str, Any] = {}
-    if settings.temperature is not None:
-        config["temperature"] = settings.temperature
-    if settings.top_p is not None:
-        config["top_p"] = settings.top_p
-    if settings.seed is not None:
-        config["seed"] = settings.seed
-    if settings.max_tokens is not None:
-        config["max_output_tokens"] = settings.max_tokens
-    if settings.stop:
-        config["stop_sequences"] = list(settings.stop)
-    if settings.thinking is not None:
-        config["thinking_level"] = settings.thinking
+    for key, name in GENERATION_FIELDS.items():
+        value = getattr(settings, key)
+        if key == "stop":
+            if value:
+                config[name] = list(value)
+        elif value is not None:
+            config[name] = value
     if settings.thoughts:
         config["thinking_summaries"] = "auto"
     if settings.voice:
@@ -34,11 +36,54 @@ def generation_config(settings: Settings) -> dict[str, Any]:
     return config
 
 
+def remembered(conv: Any) -> dict[str, Any]:
+    """The settings a saved conversation (state.conversation.Conversation) carries, by the
+    names of their flags; config.remember lets flags given now override them. The API keeps
+    none of these between turns, so they are re-sent each turn."""
+    if conv is None:
+        return {}
+    config = conv.generation_config or {}
+    values: dict[str, Any] = {"model": conv.model, "system": conv.system_instruction, "store": conv.store}
+    values.update({key: config.get(name) for key, name in GENERATION_FIELDS.items()})
+    if config.get("thinking_summaries") == "auto":
+        values["thoughts"] = True
+    speech = config.get("speech_config")
+    if isinstance(speech, list) and speech and isinstance(speech[0], dict):
+        values["voice"] = speech[0].get("voice")
+    values["agent"] = conv.extra.get("agent")  # an agent conversation goes on with its agent
+    values["tools"] = list(conv.tools) or None  # tool objects, sent back as they are
+    values["response_format"] = conv.response_format  # --schema/--json/--no-json replace it
+    return values
+
+
 def tools(settings: Settings) -> list[dict[str, Any]]:
     """`tools`: `{"type": NAME}` per --tool (google_search, code_execution, url_context), or remembered ones."""
-    from gemini_cli.render.tools import tools as build
+    return tool_list(settings.tools)
 
-    return build(settings.tools)
+
+NO_TOOLS = "none"  # `--tool none`
+
+
+def tool_list(names: Any) -> list[dict[str, Any]]:
+    """`--tool` names (or remembered tool objects) -> the body's `tools`, in order, once each.
+
+    `--tool none` alone means no tools (it clears tools a conversation remembers).
+    Tool objects from a saved conversation are sent back unchanged.
+    """
+    names = list(names or [])
+    if NO_TOOLS in names:
+        if len(names) > 1:
+            raise UsageError("--tool none means no tools; it cannot be combined with other --tool values")
+        return []
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for item in names:
+        tool = dict(item) if isinstance(item, dict) else {"type": str(item)}
+        key = repr(sorted(tool.items()))
+        if key not in seen:
+            seen.add(key)
+            out.append(tool)
+    return out
 
 
 def response_format(settings: Settings) -> Any:
@@ -47,7 +92,7 @@ def response_format(settings: Settings) -> Any:
     `{"type": "audio"}` for --audio; an array when several are asked. Flags replace the
     format a resumed conversation remembers.
 
-    The schema must already be loaded (structured.check_settings turns --schema @FILE into a mapping).
+    The schema must already be loaded (check_settings turns --schema @FILE into a mapping).
     """
     from gemini_cli.request.schema import response_format as build
 
@@ -81,14 +126,13 @@ _MANAGED = {"model": "--model", "agent": "--agent", "input": "the prompt", "stre
             "store": "--store/--no-store", "background": "--background", "previous_interaction_id": "--previous-interaction-id"}
 
 
-def check_settings(settings: Settings) -> None:
-    """Exit 2 before anything is sent: --agent combined with what agents do not take, a bad --body-extra."""
-    settings.body_extra = load_body_extra(settings.body_extra)
+def _check_agent(settings: Settings) -> Settings:
+    """--agent combined with what agents do not take is exit 2; -m on a resumed agent
+    conversation goes back to a model."""
     if not settings.agent:
-        return
+        return settings
     if settings.sources.get("agent") == "conversation" and "model" in settings.explicit:
-        settings.agent = None  # -m on a resumed agent conversation: back to a model
-        return
+        return replace(settings, agent=None)
     if "model" in settings.explicit and settings.sources.get("agent") != "conversation":
         raise UsageError("--agent runs an agent instead of a model; give --agent or --model, not both")
     given = [flag for key, flag in _GENERATION_FLAGS.items() if key in settings.explicit and getattr(settings, key)]
@@ -96,24 +140,16 @@ def check_settings(settings: Settings) -> None:
         raise UsageError(f"{', '.join(given)} set generation_config, which an agent interaction does not take")
     if not settings.store:
         raise UsageError("--agent runs in the background, which needs server-side storage; it cannot be combined with --no-store")
+    return settings
 
 
 def load_body_extra(value: Any) -> dict[str, Any] | None:
     """--body-extra: a JSON object, as text or @FILE."""
     if value is None or isinstance(value, dict):
         return value
-    text, where = str(value), "--body-extra"
-    if text.startswith("@"):
-        path = Path(text[1:]).expanduser()
-        where = f"--body-extra file {path}"
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read {where}: {getattr(exc, 'strerror', None) or exc}") from None
-    try:
-        extra = json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"{where} is not valid JSON: {exc}") from None
+    from gemini_cli.request.schema import json_argument
+
+    extra, where = json_argument(str(value), "--body-extra")
     if not isinstance(extra, dict):
         raise UsageError(f"{where} must be a JSON object, got {type(extra).__name__}")
     for key, flag in _MANAGED.items():
@@ -173,3 +209,23 @@ def create_body(
     if stream:
         body["stream"] = True
     return body
+
+
+def check_settings(settings: Settings) -> Settings:
+    """Exit 2 before anything is sent: a bad --schema, contradictory flags, --tool none mixed,
+    --agent combined with what agents do not take, a bad --body-extra. Returns the settings
+    with --schema and --body-extra loaded (mappings, from JSON text or @FILE)."""
+    from gemini_cli.request.schema import load_schema, response_format
+
+    schema = settings.schema
+    if settings.json_mode is False and str(settings.sources.get("schema", "")).startswith("template"):
+        schema = None  # --no-json drops a template's schema (a --schema flag with it is an error)
+    settings = replace(settings, schema=load_schema(schema))
+    response_format(settings.schema, settings.json_mode)  # --schema with --no-json is exit 2
+    tool_list(settings.tools)  # --tool none mixed with others is exit 2
+    if settings.extract and settings.extract_last:
+        raise UsageError("give --extract or --extract-last, not both")
+    if (settings.extract or settings.extract_last) and settings.output != "text":
+        raise UsageError(f"--extract prints a code block as text; it cannot be combined with -o {settings.output}")
+    settings = replace(settings, body_extra=load_body_extra(settings.body_extra))
+    return _check_agent(settings)

@@ -17,6 +17,23 @@ from gemini_cli.errors import SchemaMismatch, UsageError
 JSON_MIME = "application/json"
 
 
+def json_argument(text: str, flag: str, hint: str = "") -> tuple[Any, str]:
+    """A flag's JSON value, given as text or as @FILE: (the parsed value, how messages name
+    it). Exit 2 when the file cannot be read or the text is not JSON (hint: for text only)."""
+    where = flag
+    if text.startswith("@"):
+        path = Path(text[1:]).expanduser()
+        where, hint = f"{flag} file {path}", ""
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {where}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        return json.loads(text), where
+    except ValueError as exc:
+        raise UsageError(f"{where} is not valid JSON: {exc}{hint}") from None
+
+
 def load_schema(value: Any) -> dict[str, Any] | bool | None:
     """--schema (or a template's `schema:`): JSON text, @FILE, or an already parsed mapping.
 
@@ -28,19 +45,7 @@ def load_schema(value: Any) -> dict[str, Any] | bool | None:
     if isinstance(value, (dict, bool)):
         schema, where = value, "the schema"
     elif isinstance(value, str):
-        text, where = value, "--schema"
-        if value.startswith("@"):
-            path = Path(value[1:]).expanduser()
-            where = f"--schema file {path}"
-            try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise UsageError(f"cannot read {where}: {getattr(exc, 'strerror', None) or exc}") from None
-        try:
-            schema = json.loads(text)
-        except ValueError as exc:
-            hint = "" if value.startswith("@") else " (give JSON text, or @FILE to read a file)"
-            raise UsageError(f"{where} is not valid JSON: {exc}{hint}") from None
+        schema, where = json_argument(value, "--schema", " (give JSON text, or @FILE to read a file)")
     else:
         raise UsageError(f"the schema must be a JSON object, got {type(value).__name__}")
     if not isinstance(schema, (dict, bool)):
@@ -122,22 +127,6 @@ def pointer(path: Any) -> str:
 
 
 # -- one turn: before sending, after saving ------------------------------------------
-
-
-def check_settings(settings: Any) -> None:
-    """Exit 2 before anything is sent: a bad --schema, contradictory flags, --tool none mixed."""
-    from gemini_cli.render.tools import tools
-
-    sources = getattr(settings, "sources", None) or {}
-    if settings.json_mode is False and str(sources.get("schema", "")).startswith("template"):
-        settings.schema = None  # --no-json drops a template's schema (a --schema flag with it is an error)
-    settings.schema = load_schema(settings.schema)
-    response_format(settings.schema, settings.json_mode)
-    tools(settings.tools)
-    if settings.extract and settings.extract_last:
-        raise UsageError("give --extract or --extract-last, not both")
-    if (settings.extract or settings.extract_last) and settings.output != "text":
-        raise UsageError(f"--extract prints a code block as text; it cannot be combined with -o {settings.output}")
 
 
 def after_turn(settings: Any, body: dict[str, Any], result: dict[str, Any], outcome: Exception | None,

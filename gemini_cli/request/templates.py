@@ -19,10 +19,10 @@ from typing import Any
 
 from gemini_cli.errors import UsageError
 from gemini_cli.state.config import kind
+from gemini_cli.state.paths import known_templates, templates_dir
 
 SETTINGS = ("model", "temperature", "top_p", "max_tokens", "seed", "stop", "thinking", "thoughts")
 FIELDS = ("description", "system", "prompt", "schema", "defaults") + SETTINGS
-POSITIONS = ("before", "after", "input")
 INPUT = "input"
 _TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_-]*)\}|[{}]")
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
@@ -66,6 +66,21 @@ class Template:
             rendered = f"{rendered.rstrip(chr(10))}\n\n{text}"
         return rendered
 
+    def applied(self, params: list[tuple[str, str]], system_flag: bool) -> tuple[dict[str, Any], list[str]]:
+        """The settings this template gives (config.resolve layers them under the flags): its
+        own, its system instruction filled (unless --system is given) and its schema; and
+        warnings for -p parameters it does not use."""
+        values = dict(self.settings)
+        if self.system is not None and not system_flag:
+            values["system"] = self.render(self.system, self.values(params))
+        else:
+            self.values(params)  # rejects -p input
+        if self.schema is not None:  # for structured output (a --schema flag wins)
+            values["schema"] = self.schema
+        used = self.placeholders() | {INPUT}
+        return values, [f"parameter '{name}' is not used by template '{self.name}'"
+                        for name in dict.fromkeys(name for name, _ in params) if name not in used]
+
     def values(self, params: list[tuple[str, str]]) -> dict[str, str]:
         values = dict(self.defaults)
         for name, value in params:
@@ -78,19 +93,6 @@ class Template:
 @dataclass(frozen=True)
 class Field:
     name: str
-
-
-def templates_dir() -> Path:
-    from gemini_cli.state import paths
-
-    return paths.config_dir() / "templates"
-
-
-def known_templates() -> list[str]:
-    try:
-        return sorted({p.stem for p in templates_dir().iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()})
-    except OSError:
-        return []
 
 
 def find(spec: str) -> Path:
@@ -109,6 +111,11 @@ def find(spec: str) -> Path:
     known = known_templates()
     listing = f"known: {', '.join(known)}" if known else f"there are no templates in {folder}"
     raise UsageError(f"unknown template '{spec}': no {folder / (spec + '.yaml')} ({listing})")
+
+
+def from_flags(flags: dict[str, Any]) -> Template | None:
+    """The template -t/--template names, loaded; None without one (for config.resolve)."""
+    return load(flags["template"]) if flags.get("template") else None
 
 
 def load(spec: str) -> Template:
@@ -204,26 +211,6 @@ def _schema(value: Any, path: Path, where: str) -> dict[str, Any]:
     if not isinstance(schema, dict):
         raise UsageError(f"{where}: 'schema' must be a JSON object")
     return schema
-
-
-def apply_system(settings: Any, params: list[tuple[str, str]], system_flag: bool) -> list[str]:
-    """Fill the template's system instruction; hand its schema on. Returns warnings to show."""
-    template = settings.template
-    if template.system is not None and not system_flag:
-        settings.system = template.render(template.system, template.values(params))
-        settings.sources["system"] = f"template {template.name}"
-        settings.explicit.add("system")
-    else:
-        template.values(params)  # rejects -p input
-    if template.schema is not None:  # for structured output (a --schema flag, applied later, wins)
-        if "schema" in settings.sources:
-            settings.schema = template.schema
-            settings.sources["schema"] = f"template {template.name}"
-        else:
-            settings.template_schema = template.schema
-    used = template.placeholders() | {INPUT}
-    return [f"parameter '{name}' is not used by template '{template.name}'"
-            for name in dict.fromkeys(name for name, _ in params) if name not in used]
 
 
 def compose(piped: str, argument: str | None, *, template: Template | None = None,

@@ -65,9 +65,8 @@ class RowRequests:
     def __init__(self, settings: Any, console: Any, *, attach: list[str], mime: str | None,
                  params: list[tuple[str, str]], save: bool):
         from gemini_cli.request import body as request
-        from gemini_cli.request import schema as structured
 
-        structured.check_settings(settings)  # a bad --schema exits 2 before anything is sent
+        settings = request.check_settings(settings)  # a bad --schema exits 2 before anything is sent
         self.settings, self.console, self.attach, self.mime = settings, console, attach, mime
         self.params, self.save = params, save
         self.tools, self.response_format = request.tools(settings), request.response_format(settings)
@@ -125,7 +124,10 @@ class RowRequests:
         if job.prepared is None:
             job.prepared = self.prepare(job.row, client)
         settings, body, _, _ = job.prepared
-        result = turn.run(client, body, _Quiet()).result()
+        outcome = turn.run(client, body, _Quiet())
+        if outcome.error is not None:
+            raise outcome.error  # a row keeps no partial answer: it is retried or recorded as failed
+        result = outcome.result
         return result, structured.after_turn(settings, body, result, turn.outcome_error(result))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +99,7 @@ class Chat:
             return
         session = open_session(self.settings, resume, self.console.note)
         try:
-            config.remember(self.settings, self.flags, session.remembered())
+            self.settings = config.remember(self.settings, self.flags, session.remembered())
             self.path, self.conversation = session.path, session.conversation
             self.parent = None if session.conversation and session.conversation.turns else self.parent
             if not self.settings.save:
@@ -127,7 +127,10 @@ class Chat:
             if pending.drop is not None:
                 self.drop_last(session, pending.drop)
             before = self.turn_count(session)
-            run_turn(self.settings, self.console, session, pending.input, pending.attachments, pending.mime, key=self.key)
+            outcome = run_turn(self.settings, self.console, session, pending.input, pending.attachments, pending.mime,
+                               key=self.key)
+            if outcome is not None and outcome.error is not None:
+                raise outcome.error  # what arrived is saved; the error is handled below
         except KeyboardInterrupt:
             if not self.interactive:
                 raise
@@ -246,14 +249,14 @@ class Chat:
                 raise UsageError(f"/model takes one model id, not {arg!r}")
             from gemini_cli.state import config
 
-            self.settings.model = config.model_id(self.settings, arg)  # an alias works too
+            self.settings = replace(self.settings, model=config.model_id(self.settings, arg))  # an alias works too
         self.console.note(f"model: {self.settings.model}")
 
     def cmd_system(self, arg: str) -> None:
         if arg == "--clear":
-            self.settings.system = None
+            self.settings = replace(self.settings, system=None)
         elif arg:
-            self.settings.system = arg
+            self.settings = replace(self.settings, system=arg)
         from gemini_cli.cli import repl
 
         current = repl.shorten(self.settings.system, 200) if self.settings.system else "(none)"
@@ -264,9 +267,9 @@ class Chat:
 
         level = arg.lower()
         if level == "default":
-            self.settings.thinking = None
+            self.settings = replace(self.settings, thinking=None)
         elif level in THINKING_LEVELS:
-            self.settings.thinking = level
+            self.settings = replace(self.settings, thinking=level)
         elif arg:
             raise UsageError(f"/thinking {arg}: give one of {', '.join(THINKING_LEVELS)}, or default")
         self.console.note(f"thinking: {self.settings.thinking or 'default'}")
@@ -298,7 +301,7 @@ class Chat:
         self.retry()
 
     def cmd_usage(self, arg: str) -> None:
-        self.settings.usage = not self.settings.usage
+        self.settings = replace(self.settings, usage=not self.settings.usage)
         self.console.note(f"usage after each answer: {'on' if self.settings.usage else 'off'}")
 
     def cmd_save(self, arg: str) -> None:

@@ -40,6 +40,7 @@ from typing import Any, Callable
 from gemini_cli.request import inputs
 
 from gemini_cli.state import paths
+from gemini_cli.state.conversation import parse_time
 from gemini_cli.api import files as files_api
 from gemini_cli.errors import ApiError, UsageError
 from gemini_cli.render.progress import ProgressBar, human_bytes
@@ -276,17 +277,6 @@ def sha256_of(*, path: str | None = None, data: bytes | None = None) -> str:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An RFC 3339 timestamp (``Z`` or an offset, any fraction of a second), or None."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        when = datetime.fromisoformat(value.strip().replace("z", "Z"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 def _expires_soon(value: Any, now: datetime) -> bool:

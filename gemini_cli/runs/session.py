@@ -16,14 +16,9 @@ from typing import Any, Callable
 
 from gemini_cli.state import store
 from gemini_cli.state.config import Settings
-from gemini_cli.state.conversation import Conversation, Turn, user_input_step
+from gemini_cli.request.inputs import user_input_step
+from gemini_cli.state.conversation import Conversation, Turn
 from gemini_cli.errors import UsageError
-
-# Settings keys <-> generation_config fields, to remember and restore them.
-_GEN_FIELDS = {
-    "temperature": "temperature", "top_p": "top_p", "seed": "seed", "max_tokens": "max_output_tokens",
-    "stop": "stop_sequences", "thinking": "thinking_level",
-}
 
 
 @dataclass
@@ -51,21 +46,9 @@ class Session:
 
     def remembered(self) -> dict[str, Any]:
         """Settings a resumed conversation carries; flags given now override them."""
-        conv = self.conversation
-        if conv is None:
-            return {}
-        config = conv.generation_config or {}
-        values: dict[str, Any] = {"model": conv.model, "system": conv.system_instruction, "store": conv.store}
-        values.update({key: config.get(name) for key, name in _GEN_FIELDS.items()})
-        if config.get("thinking_summaries") == "auto":
-            values["thoughts"] = True
-        speech = config.get("speech_config")
-        if isinstance(speech, list) and speech and isinstance(speech[0], dict):
-            values["voice"] = speech[0].get("voice")
-        values["agent"] = conv.extra.get("agent")  # an agent conversation goes on with its agent
-        values["tools"] = list(conv.tools) or None  # tool objects, sent back as they are
-        values["response_format"] = conv.response_format  # --schema/--json/--no-json replace it
-        return values
+        from gemini_cli.request.body import remembered
+
+        return remembered(self.conversation)
 
     def prepare(self, settings: Settings, generation_config: dict[str, Any], input: Any,
                 tools: list[Any] | None = None, response_format: Any = None) -> dict[str, Any]:

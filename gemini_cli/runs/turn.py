@@ -1,11 +1,12 @@
 """Run one turn: create (streamed or not), follow continuation hops, feed a renderer.
 
-Shared by `generate` and `chat`. Returns the InteractionBuilder; an error raised
-mid-turn carries it as `.partial` so the caller can save what arrived.
+Shared by `generate`, `chat` and `history fetch`. Returns an Outcome: what arrived, and the
+error that cut the turn short, which the caller raises once the partial answer is saved.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import httpx
@@ -20,13 +21,27 @@ from gemini_cli.errors import GeminiCliError, NotCompleted, ReplayMismatch, Stre
 MAX_HOPS = 50
 
 
+@dataclass
+class Outcome:
+    """One turn as far as it got: the reassembled Interaction, and the error to raise once it
+    is rendered and saved. Not finished: the error cut the turn short (an API or network
+    error, Ctrl-C, SIGTERM), and the partial answer is saved as interrupted. Finished: the
+    turn ran to its end and any error came after (a media file that could not be written)."""
+
+    result: dict[str, Any]
+    error: BaseException | None = None
+    finished: bool = False
+    saved: bool = False  # the turn is in its conversation file (run_turn)
+    problems: tuple[str, ...] = ()  # what the server sent wrong and was dropped (each kind once)
+
+
 def run(
     client: ApiClient,
     body: dict[str, Any],
     renderer: Any,
     *,
     on_malformed: Callable[[str], None] | None = None,
-) -> InteractionBuilder:
+) -> Outcome:
     builder = InteractionBuilder()
     try:
         for _ in range(MAX_HOPS):
@@ -41,22 +56,20 @@ def run(
                 break  # done, or a hop that made no progress
             body = interactions.continuation_body(body, builder.interaction)
     except BaseException as exc:  # errors, Ctrl-C, SIGTERM: the caller saves what arrived
-        exc.partial = builder  # type: ignore[attr-defined]
-        raise
-    return builder
+        return Outcome(builder.result(), exc, problems=tuple(builder.problems))
+    return Outcome(builder.result(), finished=True, problems=tuple(builder.problems))
 
 
 def follow(client: ApiClient, interaction_id: str, renderer: Any, *,
-           on_malformed: Callable[[str], None] | None = None) -> InteractionBuilder:
+           on_malformed: Callable[[str], None] | None = None) -> Outcome:
     """Stream an existing (background) interaction with GET ?stream=true, resuming drops."""
     builder = InteractionBuilder()
     builder.interaction["id"] = interaction_id
     try:
         _stream_hop(client, {}, builder, renderer, on_malformed, interactions.stream(client, interaction_id))
     except BaseException as exc:
-        exc.partial = builder  # type: ignore[attr-defined]
-        raise
-    return builder
+        return Outcome(builder.result(), exc, problems=tuple(builder.problems))
+    return Outcome(builder.result(), finished=True, problems=tuple(builder.problems))
 
 
 def _stream_hop(client, body, builder, renderer, on_malformed, response=None) -> None:

@@ -15,13 +15,11 @@ import re
 from typing import Any
 
 from gemini_cli.errors import AuthError
+from gemini_cli.state import config
+from gemini_cli.state.config import KEY_VALUE, REDACTED, SECRET_NAME
 
 ENV_VARS = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
 SHELL_SYNTAX = frozenset("|&;<>()$`*?~\n")
-# A Google API key, or a value stored under a name that says it is secret.
-KEY_VALUE = re.compile(r"AIza[0-9A-Za-z_\-]{30,}")
-SECRET_NAME = re.compile(r"(key|token|secret|password|passwd|credentials?)$", re.IGNORECASE)
-REDACTED = "<redacted>"
 KEY_CHARS = re.compile(r"[\x21-\x7e]+")  # what an HTTP header can carry as a key
 # Keys read from the config file or api_key_command in this process, for redaction
 # (output.redact knows only the environment's).
@@ -38,8 +36,6 @@ def get(required: bool = True) -> str | None:
 
     if recording.replaying():
         return None
-    from gemini_cli.state import config
-
     google = (os.environ.get("GOOGLE_API_KEY") or "").strip()
     gemini = (os.environ.get("GEMINI_API_KEY") or "").strip()
     if google and gemini and google != gemini:
@@ -143,25 +139,6 @@ def _kill(process: Any) -> None:
     except (ProcessLookupError, PermissionError):
         pass
     process.wait()
-
-
-def holds_secret(data: Any, name: str = "") -> bool:
-    """Whether a config value holds something that looks like a key."""
-    if isinstance(data, dict):
-        return any(holds_secret(value, str(key)) for key, value in data.items())
-    if isinstance(data, list):
-        return any(holds_secret(value, name) for value in data)
-    if isinstance(data, str):
-        return bool(KEY_VALUE.search(data) or (SECRET_NAME.search(name) and data.strip()))
-    return False
-
-
-def insecure_warning(cfg: Any) -> str:
-    return (
-        f"config file {cfg.path} contains an API key and is readable by other users "
-        f"(mode {cfg.mode:04o}): run `chmod 600 {cfg.path}`, or use api_key_command "
-        "to fetch the key from a password manager"
-    )
 
 
 def redact(data: Any, name: str = "") -> Any:

@@ -8,10 +8,12 @@ the API key's source (`api_key:` or `api_key_command:`, see apikey.py).
 from __future__ import annotations
 
 import os
+import re
 import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
+from types import MappingProxyType
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from gemini_cli.state import paths
 from gemini_cli.errors import UsageError
@@ -26,9 +28,13 @@ PROFILE_ENV = "GEMINI_CLI_PROFILE"
 # `aliases:` in the config adds to them and overrides them. One level only.
 
 
-@dataclass
+@dataclass(frozen=True)
 class Settings:
-    """Every setting a command may read. None means "not set": the API's own default."""
+    """Every setting a command may read. None means "not set": the API's own default.
+
+    Made once by resolve() and never changed afterwards: a variant (a resumed conversation's
+    settings, a chat's /model) is a new Settings from dataclasses.replace.
+    """
 
     model: str = DEFAULT_MODEL
     base_url: str = DEFAULT_BASE_URL
@@ -53,8 +59,8 @@ class Settings:
     store: bool = True
     lock_timeout: float = 30.0
     stdin: bool = True  # generate reads piped stdin into the prompt; false: --no-stdin
-    # Structured output, tools, rendering (structured.py, tools_display.py, markdown.py, extract.py).
-    schema: Any = None  # --schema JSON|@FILE (or a template's parsed mapping); loaded by structured.load_schema
+    # Structured output, tools, rendering (request/schema.py, render/tools.py, render/markdown.py, render/extract.py).
+    schema: Any = None  # --schema JSON|@FILE (or a template's parsed mapping); loaded by request.schema.load_schema
     json_mode: bool | None = None  # --json / --no-json; None: as the conversation remembers
     response_format: Any = None  # the response_format a resumed conversation remembers (wire shape)
     tools: list[Any] = field(default_factory=list)  # --tool names, or remembered tool objects
@@ -76,9 +82,9 @@ class Settings:
     # and the settings a resumed conversation must not override (flag, template, --profile).
     profile: str | None = field(default=None, compare=False)
     template: Any = field(default=None, repr=False, compare=False)
-    aliases: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
-    sources: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
-    explicit: set[str] = field(default_factory=set, repr=False, compare=False)
+    aliases: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    sources: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    explicit: frozenset[str] = field(default_factory=frozenset, repr=False, compare=False)
 
 
 INTERNAL = frozenset({"profile", "template", "aliases", "sources", "explicit"})
@@ -105,6 +111,11 @@ SERVICE_TIERS = ("flex", "standard", "priority", "deferred")
 OUTPUT_MODES = ("text", "json", "jsonl")
 # Top-level keys that are not settings.
 SECTIONS = ("profiles", "default_profile", "aliases", "api_key", "api_key_command", "api_key_command_timeout")
+# A Google API key, or a value stored under a name that says it is secret (apikey.redact uses
+# them too; here they find a key kept in a config file that others can read).
+KEY_VALUE = re.compile(r"AIza[0-9A-Za-z_\-]{30,}")
+SECRET_NAME = re.compile(r"(key|token|secret|password|passwd|credentials?)$", re.IGNORECASE)
+REDACTED = "<redacted>"
 
 
 @dataclass
@@ -210,9 +221,7 @@ def kind(value: Any) -> str:
 
 def _name(prefix: str, key: Any) -> str:
     """A setting's name for a message; one that looks like an API key is not shown."""
-    from gemini_cli.state import apikey
-
-    return prefix + apikey.KEY_VALUE.sub(apikey.REDACTED, str(key))
+    return prefix + KEY_VALUE.sub(REDACTED, str(key))
 
 
 def _mapping_of(value: Any, where: str, label: str, what: str) -> dict[Any, Any]:
@@ -231,8 +240,6 @@ def _string(value: Any, where: str, label: str) -> str:
 
 def read_config(path: Path | None = None, *, warnings: bool = True, note: Any = None) -> ConfigFile:
     """Read and check the whole config file (exit 2 on any error)."""
-    from gemini_cli.state import apikey
-
     path = path or paths.config_file()
     data = load_config_file(path)
     cfg = ConfigFile(path=path, exists=bool(data) or path.is_file())
@@ -268,8 +275,27 @@ def read_config(path: Path | None = None, *, warnings: bool = True, note: Any = 
         cfg.api_key_command_timeout = check("api_key_command_timeout", data["api_key_command_timeout"], where)
     if cfg.exists:
         cfg.mode = path.stat().st_mode & 0o777
-        cfg.insecure = bool(cfg.mode & 0o077) and apikey.holds_secret(data)
+        cfg.insecure = bool(cfg.mode & 0o077) and holds_secret(data)
     return cfg
+
+
+def holds_secret(data: Any, name: str = "") -> bool:
+    """Whether a config value holds something that looks like a key."""
+    if isinstance(data, dict):
+        return any(holds_secret(value, str(key)) for key, value in data.items())
+    if isinstance(data, list):
+        return any(holds_secret(value, name) for value in data)
+    if isinstance(data, str):
+        return bool(KEY_VALUE.search(data) or (SECRET_NAME.search(name) and data.strip()))
+    return False
+
+
+def insecure_warning(cfg: Any) -> str:
+    return (
+        f"config file {cfg.path} contains an API key and is readable by other users "
+        f"(mode {cfg.mode:04o}): run `chmod 600 {cfg.path}`, or use api_key_command "
+        "to fetch the key from a password manager"
+    )
 
 
 def known_profiles(cfg: ConfigFile) -> str:
@@ -278,15 +304,30 @@ def known_profiles(cfg: ConfigFile) -> str:
     return "known: " + ", ".join(sorted(cfg.profiles))
 
 
-def resolve(flags: dict[str, Any], config_path: Path | None = None) -> Settings:
-    """Merge flags (None = not given) over a template, the environment, the profile, the file, defaults."""
-    settings = Settings()
-    settings.sources = {f.name: "default" for f in fields(Settings) if f.name not in INTERNAL}
+def resolve(flags: dict[str, Any], config_path: Path | None = None, *, template: Any = None) -> Settings:
+    """Merge flags (None = not given) over a template, the environment, the profile, the file, defaults.
+
+    template: the request.templates.Template that flags["template"] names, loaded by the
+    caller (templates.from_flags), so that this module stays below request/.
+    """
+    if flags.get("template") and template is None:
+        raise TypeError("config.resolve: pass template=templates.from_flags(flags)")
+    values: dict[str, Any] = {}
+    sources = {f.name: "default" for f in fields(Settings) if f.name not in INTERNAL}
+    explicit: set[str] = set()
+
+    def layer(layer_values: dict[str, Any], source: str, is_explicit: bool = False) -> None:
+        for key, value in layer_values.items():
+            values[key] = value
+            sources[key] = source
+            if is_explicit:
+                explicit.add(key)
+
     global QUIET
     QUIET = bool(flags.get("quiet"))
     early_warnings: list[str] = []  # shown once -q or `quiet:` in the config is known
     cfg = read_config(config_path, note=early_warnings.append)
-    _layer(settings, cfg.settings, "config file")
+    layer(cfg.settings, "config file")
     name, chosen_by = flags.get("profile"), "--profile"
     if not name and os.environ.get(PROFILE_ENV):
         name, chosen_by = os.environ[PROFILE_ENV], PROFILE_ENV
@@ -295,46 +336,39 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None) -> Settings:
     if name:
         if name not in cfg.profiles:
             raise UsageError(f"unknown profile '{name}' (from {chosen_by}; {known_profiles(cfg)})")
-        settings.profile = name
-        _layer(settings, cfg.profiles[name], f"profile {name}", explicit=chosen_by == "--profile")
+        layer(cfg.profiles[name], f"profile {name}", is_explicit=chosen_by == "--profile")
     env_base = os.environ.get("GOOGLE_GEMINI_BASE_URL")
     if env_base:
-        settings.base_url = env_base
-        settings.sources["base_url"] = "environment (GOOGLE_GEMINI_BASE_URL)"
+        layer({"base_url": env_base}, "environment (GOOGLE_GEMINI_BASE_URL)")
     late_warnings: list[str] = []
-    if flags.get("template"):
-        from gemini_cli.request import templates
-
-        settings.template = templates.load(flags["template"])
-        _layer(settings, settings.template.settings, f"template {settings.template.name}", explicit=True)
-        late_warnings += templates.apply_system(settings, flags.get("param") or [], flags.get("system") is not None)
+    if template is not None:
+        template_values, notes = template.applied(flags.get("param") or [], flags.get("system") is not None)
+        layer(template_values, f"template {template.name}", is_explicit=True)
+        late_warnings += notes
     elif flags.get("param"):
-        from gemini_cli.request import templates
-
         names = ", ".join(dict.fromkeys(name for name, _ in flags["param"]))
-        known = templates.known_templates()
+        known = paths.known_templates()
         raise UsageError(f"--param {names}: no template to fill; give --template NAME too "
-                         f"({'templates: ' + ', '.join(known) if known else 'no templates in ' + str(templates.templates_dir())})")
-    given = {key: value for key, value in flags.items()
-             if key in settings.sources and value is not None and value != []}
-    _layer(settings, given, "flag", explicit=True)
-    settings.aliases = {**BUILTIN_ALIASES, **cfg.aliases}
-    if settings.model in settings.aliases:
-        settings.sources["model"] += f" (alias '{settings.model}')"
-        settings.model = settings.aliases[settings.model]
-    settings.base_url = settings.base_url.rstrip("/")
-    if not settings.model.strip():
-        source = settings.sources.get("model", "default")
+                         f"({'templates: ' + ', '.join(known) if known else 'no templates in ' + str(paths.templates_dir())})")
+    layer({key: value for key, value in flags.items() if key in sources and value is not None and value != []},
+          "flag", is_explicit=True)
+    aliases = {**BUILTIN_ALIASES, **cfg.aliases}
+    model = values.get("model", DEFAULT_MODEL)
+    if model in aliases:
+        sources["model"] += f" (alias '{model}')"
+        values["model"] = aliases[model]
+    values["base_url"] = values.get("base_url", DEFAULT_BASE_URL).rstrip("/")
+    if not values.get("model", DEFAULT_MODEL).strip():
+        source = sources.get("model", "default")
         raise UsageError(f"the model name is empty (from {'-m/--model' if source == 'flag' else source}); "
                          f"give a model id or alias, e.g. -m {DEFAULT_MODEL}")
     if cfg.insecure:
-        from gemini_cli.state import apikey
-
-        late_warnings.append(apikey.insecure_warning(cfg))
-    QUIET = settings.quiet
+        late_warnings.append(insecure_warning(cfg))
+    QUIET = bool(values.get("quiet", False))
     for message in early_warnings + late_warnings:
         warn(message)
-    return settings
+    return Settings(**values, profile=name or None, template=template, aliases=MappingProxyType(aliases),
+                    sources=MappingProxyType(sources), explicit=frozenset(explicit))
 
 
 def check_base_url(settings: Settings) -> str:
@@ -364,33 +398,20 @@ def check_base_url(settings: Settings) -> str:
     return url
 
 
-def _layer(settings: Settings, values: dict[str, Any], source: str, explicit: bool = False) -> None:
-    for key, value in values.items():
-        setattr(settings, key, value)
-        settings.sources[key] = source
-        if explicit:
-            settings.explicit.add(key)
-
-
 def model_id(settings: Settings, name: str) -> str:
     """A model id, or the model an alias stands for."""
     return (settings.aliases or BUILTIN_ALIASES).get(name, name)
 
 
-def remember(settings: Settings, flags: dict[str, Any], remembered: dict[str, Any]) -> None:
-    """A resumed conversation's settings beat the file and defaults; a flag (or template, or an
-    explicit --profile) beats them."""
-    for key, value in remembered.items():
-        if value is not None and flags.get(key) in (None, []) and key not in settings.explicit:
-            setattr(settings, key, value)
-            settings.sources[key] = "conversation"
-
-
-def api_key(required: bool = True) -> str | None:
-    """$GOOGLE_API_KEY, $GEMINI_API_KEY, then the config file's api_key or api_key_command."""
-    from gemini_cli.state import apikey
-
-    return apikey.get(required)
+def remember(settings: Settings, flags: dict[str, Any], remembered: dict[str, Any]) -> Settings:
+    """The settings with a resumed conversation's: they beat the file and defaults; a flag (or
+    template, or an explicit --profile) beats them."""
+    changes = {key: value for key, value in remembered.items()
+               if value is not None and flags.get(key) in (None, []) and key not in settings.explicit}
+    if not changes:
+        return settings
+    return replace(settings, **changes,
+                   sources=MappingProxyType({**settings.sources, **dict.fromkeys(changes, "conversation")}))
 
 
 QUIET = False  # -q or `quiet: true`: no warnings at all (set by resolve)

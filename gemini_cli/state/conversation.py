@@ -15,10 +15,13 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from gemini_cli.errors import UsageError
 from gemini_cli.state.shape import TURN_TYPES, TYPE_NAMES, is_a, step_problem, type_name
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 FORMAT = "gemini-cli.conversation"
 CURRENT_VERSION = 1
@@ -58,6 +61,22 @@ def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 1_000_000_000)) + ".%03dZ" % (ns // 1_000_000 % 1000)
 
 
+def parse_time(value: Any) -> datetime | None:
+    """An RFC 3339 timestamp (``Z`` or an offset), or None."""
+    from datetime import datetime, timezone  # here only: listing conversations never parses a time
+
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text[-1] in "zZ":
+        text = text[:-1] + "+00:00"  # Python 3.10's fromisoformat knows no Z
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
 def new_id() -> str:
     # What secrets.token_hex(6) does, without importing secrets (hmac, hashlib, random).
     return "c" + os.urandom(6).hex()
@@ -68,12 +87,6 @@ def make_title(text: str) -> str:
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     line = " ".join(line.split())
     return line if len(line) <= TITLE_MAX else line[: TITLE_MAX - 1].rstrip() + "…"
-
-
-def user_input_step(content: str | list[dict[str, Any]]) -> dict[str, Any]:
-    """A user_input step from plain text or a list of content blocks."""
-    blocks = [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
-    return {"type": "user_input", "content": blocks}
 
 
 def step_texts(step: dict[str, Any]) -> list[str]:

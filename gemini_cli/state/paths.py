@@ -53,3 +53,16 @@ def config_file() -> Path:
 
 def conversations_dir() -> Path:
     return data_dir() / "conversations"
+
+
+def templates_dir() -> Path:
+    """Where prompt templates live: templates/ in the config folder."""
+    return config_dir() / "templates"
+
+
+def known_templates() -> list[str]:
+    """The template names in templates_dir() (NAME.yaml or NAME.yml)."""
+    try:
+        return sorted({p.stem for p in templates_dir().iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()})
+    except OSError:
+        return []

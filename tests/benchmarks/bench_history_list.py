@@ -31,7 +31,8 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from gemini_cli.state import store  # noqa: E402
-from gemini_cli.state.conversation import Conversation, user_input_step  # noqa: E402
+from gemini_cli.request.inputs import user_input_step  # noqa: E402
+from gemini_cli.state.conversation import Conversation  # noqa: E402
 
 WORDS = "the of model answer token stream gemini turn history signature quick brown fox data".split()
 
