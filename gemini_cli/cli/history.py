@@ -3,6 +3,7 @@ fetch and cancel (background) interactions, completing their saved turns.
 
 ID is a conversation id or a unique prefix of one (as `history list` shows it).
 Only fetch, cancel and `delete --remote` talk to the API; the rest never need a key.
+What those do with the client is in runs/history.py, imported only when they run.
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ history_app = opt.sub_app(
 )
 
 COLUMNS = ("ID", "UPDATED", "MODEL", "TURNS", "MODE", "TITLE")
-# Statuses of an interaction the server is still working on.
-RUNNING = frozenset({"in_progress", "pending", "queued"})
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 ShowThoughts = Annotated[bool, typer.Option("--thoughts", help="Include the model's thought summaries.")]
@@ -168,7 +167,7 @@ def search(
     _print_summaries(found if limit is None else found[:limit], json_, _console(quiet), f"no conversation contains {text!r}")
 
 
-# -- the commands that talk to the API ----------------------------------------------------
+# -- the commands that talk to the API (runs/history.py) ---------------------------------
 
 
 def _settings(**flags: Any):
@@ -209,39 +208,16 @@ def delete(
             store.delete_file(path, settings.lock_timeout)
             console.note(f"deleted {path}")
         return
-    console = _console(settings.quiet)
-    loaded = [(path, store.load(path)) for path in paths]  # a corrupt file: exit 2 before any DELETE
-    from gemini_cli.api.interactions import check_id
-    from gemini_cli.errors import UsageError
+    from gemini_cli.runs import history
 
-    for path, conv in loaded:  # so is an id that is not safe in a URL (`../files/x`)
-        for t in conv.turns:
-            if t.interaction_id:
-                try:
-                    check_id(t.interaction_id)
-                except UsageError as exc:
-                    raise UsageError(f"{path}: {exc.message}; nothing was deleted") from None
+    loaded = [(path, store.load(path)) for path in paths]  # a corrupt file: exit 2 before any DELETE
+    history.check_remote_ids(loaded)  # so is an id that is not safe in a URL (`../files/x`)
     with _client(settings, console) as client:
         for path, conv in loaded:
             for interaction_id in dict.fromkeys(t.interaction_id for t in conv.turns if t.interaction_id):
-                _delete_remote(client, interaction_id, console)
+                history.delete_remote(client, interaction_id, console)
             store.delete_file(path, settings.lock_timeout)
             console.note(f"deleted {path}")
-
-
-def _delete_remote(client: Any, interaction_id: str, console: Any) -> None:
-    """DELETE one interaction; one already gone (404: deleted, expired, or never stored) is fine."""
-    from gemini_cli.api import interactions
-    from gemini_cli.errors import ApiError
-
-    try:
-        interactions.delete(client, interaction_id)
-    except ApiError as exc:
-        if exc.status != 404:
-            raise
-        console.note(f"interaction {interaction_id} was already gone from the server")
-    else:
-        console.note(f"deleted interaction {interaction_id} from the server")
 
 
 @history_app.command("fetch")
@@ -282,6 +258,7 @@ def _fetch(settings: Any, interaction_id: str, stream: bool, wait: bool, interva
     from dataclasses import replace
 
     from gemini_cli.cli.common import save_answer_media
+    from gemini_cli.runs import history
     from gemini_cli.runs.turn import Outcome
     from gemini_cli.render.output import renderer_for, usage_line
 
@@ -290,7 +267,7 @@ def _fetch(settings: Any, interaction_id: str, stream: bool, wait: bool, interva
     json_mode = settings.output == "json"
     with _client(settings, console) as client:
         if stream:
-            outcome = _stream(client, interaction_id, renderer, console)
+            outcome = history.stream(client, interaction_id, renderer, console)
             if outcome.error is not None:
                 partial = outcome.result if outcome.result["steps"] else {}
                 if partial and not json_mode:
@@ -298,68 +275,25 @@ def _fetch(settings: Any, interaction_id: str, stream: bool, wait: bool, interva
                 return replace(outcome, result=partial)
             result = outcome.result
         else:
-            result = _poll(client, interaction_id, wait, interval, console, renderer)
+            result = history.poll(client, interaction_id, wait, interval, console, renderer)
     media_error = save_answer_media(result, settings, console)  # image/audio answers, as generate does
     if not json_mode:
         renderer.finish(result)
     if settings.usage:
         console.write(usage_line(result.get("usage")) + "\n")
-    if result.get("status") not in RUNNING:
-        _complete_saved_turn(interaction_id, result, settings, console)
+    if result.get("status") not in history.RUNNING:
+        history.complete_saved_turn(interaction_id, result, settings, console)
     from gemini_cli.errors import GeminiCliError
 
     try:
         if media_error is not None:
             raise media_error
-        _check_outcome(interaction_id, result)
+        history.check_outcome(interaction_id, result)
     except GeminiCliError as exc:
         return Outcome(result, exc, finished=True)
     if json_mode:
         renderer.finish(result)
     return None
-
-
-def _poll(client: Any, interaction_id: str, wait: bool, interval: float, console: Any, renderer: Any) -> dict[str, Any]:
-    from gemini_cli.api import interactions
-    from gemini_cli.api.events import InteractionBuilder
-    from gemini_cli.backoff import Backoff
-
-    hop = interactions.get(client, interaction_id)
-    if wait and hop.get("status") in RUNNING:
-        console.note(f"waiting for interaction {interaction_id} (status {hop.get('status')})")
-        # Every `interval` seconds; --max-time bounds the waiting too (exit 7).
-        polls = Backoff(first=interval, cap=interval, factor=1, jitter=0, deadline=client)
-        while hop.get("status") in RUNNING:
-            delay = polls.next()
-            if delay is None:
-                raise client.deadline_error()
-            polls.sleep(delay)
-            hop = interactions.get(client, interaction_id)
-    builder = InteractionBuilder()
-    hop = builder.add_interaction(hop)
-    renderer.interaction(hop)
-    return builder.result()
-
-
-def _stream(client: Any, interaction_id: str, renderer: Any, console: Any) -> Any:
-    """The interaction streamed (runs.turn.Outcome: what arrived, and the error that stopped it)."""
-    from gemini_cli.runs import turn
-
-    return turn.follow(client, interaction_id, renderer,
-                       on_malformed=lambda data: console.warn(f"skipped a malformed event: {data[:80]!r}"))
-
-
-def _check_outcome(interaction_id: str, result: dict[str, Any]) -> None:
-    from gemini_cli.errors import NotCompleted
-    from gemini_cli.runs.turn import outcome_error
-
-    status = result.get("status")
-    if status in RUNNING:
-        raise NotCompleted(f"interaction {interaction_id} is still {status}; "
-                           f"wait for it with: gemini-cli history fetch {interaction_id} --wait")
-    error = outcome_error(result)
-    if error is not None:
-        raise error
 
 
 @history_app.command("cancel")
@@ -373,65 +307,11 @@ def cancel(
     api_version: opt.ApiVersion = None,
 ) -> None:
     """Cancel a running background interaction; its saved pending turn is marked cancelled."""
-    from gemini_cli.api import interactions
+    from gemini_cli.runs import history
 
     settings = _settings(quiet=quiet, timeout=timeout, retries=retries, max_time=max_time, base_url=base_url, api_version=api_version)
     console = _console(settings.quiet)
     with _client(settings, console) as client:
-        hop = interactions.cancel(client, interaction_id)
-    status = hop.get("status") or "cancelled"
-    if status in RUNNING:
-        status = "cancelled"
-    console.note(f"cancelled interaction {interaction_id} (status {status})")
-    _complete_saved_turn(interaction_id, {**hop, "status": status}, settings, console)
-
-
-# -- saved turns of background interactions ---------------------------------------------------
-
-
-def find_turn(interaction_id: str) -> Path | None:
-    """The conversation holding an unfinished turn with this interaction id, if any."""
-    from gemini_cli.state import store
-    from gemini_cli.errors import UsageError
-
-    needle = interaction_id.encode("utf-8")
-    for summary in _store().list():
-        if summary["error"] or not summary["turns"]:
-            continue
-        path = Path(summary["path"])
-        try:
-            if needle not in path.read_bytes():
-                continue
-            conv = store.load(path)
-        except (OSError, UsageError):
-            continue
-        if any(_unfinished(t, interaction_id) for t in conv.turns):
-            return path
-    return None
-
-
-def _unfinished(turn: Any, interaction_id: str) -> bool:
-    from gemini_cli.api.events import FINAL_STATUSES
-
-    return turn.interaction_id == interaction_id and turn.status not in FINAL_STATUSES
-
-
-def _complete_saved_turn(interaction_id: str, result: dict[str, Any], settings: Any, console: Any) -> None:
-    """Record the interaction's outcome in the saved turn waiting for it (under the lock)."""
-    from gemini_cli.state import store
-
-    path = find_turn(interaction_id)
-    if path is None:
-        return
-    with store.lock(path, settings.lock_timeout, lambda: console.note(f"waiting for another gemini-cli using {path}")):
-        conv = store.load(path)
-        turns = [t for t in conv.turns if _unfinished(t, interaction_id)]
-        if not turns:
-            return  # another process completed it meanwhile
-        problems: list[str] = []
-        for turn in turns:
-            problems = turn.record({k: v for k, v in result.items() if k != "output_text"})
-        store.save(path, conv)
-    if problems:
-        console.warn(f"the server sent malformed data, saved without it: {'; '.join(problems)}")
-    console.note(f"saved the {result.get('status')} turn to conversation {conv.id}")
+        hop = history.cancel(client, interaction_id)
+    console.note(f"cancelled interaction {interaction_id} (status {hop['status']})")
+    history.complete_saved_turn(interaction_id, hop, settings, console)

@@ -1,0 +1,153 @@
+"""What `history fetch`, `cancel` and `delete --remote` do with an open client, without Typer:
+poll or follow a (background) interaction, cancel it, delete the interactions of saved
+conversations, and complete the saved turn waiting for an interaction.
+
+The api modules are imported where used, as in cli/history.py, which imports this module
+only inside the commands that talk to the API.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+# Statuses of an interaction the server is still working on.
+RUNNING = frozenset({"in_progress", "pending", "queued"})
+
+
+# -- interactions on the server ------------------------------------------------------------
+
+
+def poll(client: Any, interaction_id: str, wait: bool, interval: float, console: Any, renderer: Any) -> dict[str, Any]:
+    from gemini_cli.api import interactions
+    from gemini_cli.api.events import InteractionBuilder
+    from gemini_cli.backoff import Backoff
+
+    hop = interactions.get(client, interaction_id)
+    if wait and hop.get("status") in RUNNING:
+        console.note(f"waiting for interaction {interaction_id} (status {hop.get('status')})")
+        # Every `interval` seconds; --max-time bounds the waiting too (exit 7).
+        polls = Backoff(first=interval, cap=interval, factor=1, jitter=0, deadline=client)
+        while hop.get("status") in RUNNING:
+            delay = polls.next()
+            if delay is None:
+                raise client.deadline_error()
+            polls.sleep(delay)
+            hop = interactions.get(client, interaction_id)
+    builder = InteractionBuilder()
+    hop = builder.add_interaction(hop)
+    renderer.interaction(hop)
+    return builder.result()
+
+
+def stream(client: Any, interaction_id: str, renderer: Any, console: Any) -> Any:
+    """The interaction streamed (runs.turn.Outcome: what arrived, and the error that stopped it)."""
+    from gemini_cli.runs import turn
+
+    return turn.follow(client, interaction_id, renderer,
+                       on_malformed=lambda data: console.warn(f"skipped a malformed event: {data[:80]!r}"))
+
+
+def check_outcome(interaction_id: str, result: dict[str, Any]) -> None:
+    from gemini_cli.errors import NotCompleted
+    from gemini_cli.runs.turn import outcome_error
+
+    status = result.get("status")
+    if status in RUNNING:
+        raise NotCompleted(f"interaction {interaction_id} is still {status}; "
+                           f"wait for it with: gemini-cli history fetch {interaction_id} --wait")
+    error = outcome_error(result)
+    if error is not None:
+        raise error
+
+
+def cancel(client: Any, interaction_id: str) -> dict[str, Any]:
+    """Cancel the interaction: the server's answer, its status `cancelled` unless final."""
+    from gemini_cli.api import interactions
+
+    hop = interactions.cancel(client, interaction_id)
+    status = hop.get("status") or "cancelled"
+    if status in RUNNING:
+        status = "cancelled"
+    return {**hop, "status": status}
+
+
+def check_remote_ids(loaded: list[tuple[Path, Any]]) -> None:
+    """Every turn's interaction id is safe in a URL (`../files/x` is not), before any DELETE."""
+    from gemini_cli.api.interactions import check_id
+    from gemini_cli.errors import UsageError
+
+    for path, conv in loaded:
+        for t in conv.turns:
+            if t.interaction_id:
+                try:
+                    check_id(t.interaction_id)
+                except UsageError as exc:
+                    raise UsageError(f"{path}: {exc.message}; nothing was deleted") from None
+
+
+def delete_remote(client: Any, interaction_id: str, console: Any) -> None:
+    """DELETE one interaction; one already gone (404: deleted, expired, or never stored) is fine."""
+    from gemini_cli.api import interactions
+    from gemini_cli.errors import ApiError
+
+    try:
+        interactions.delete(client, interaction_id)
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+        console.note(f"interaction {interaction_id} was already gone from the server")
+    else:
+        console.note(f"deleted interaction {interaction_id} from the server")
+
+
+# -- saved turns of background interactions ---------------------------------------------------
+
+
+def find_turn(interaction_id: str) -> Path | None:
+    """The conversation holding an unfinished turn with this interaction id, if any."""
+    from gemini_cli.state import store
+    from gemini_cli.state.store import ConversationStore
+    from gemini_cli.errors import UsageError
+
+    needle = interaction_id.encode("utf-8")
+    for summary in ConversationStore().list():
+        if summary["error"] or not summary["turns"]:
+            continue
+        path = Path(summary["path"])
+        try:
+            if needle not in path.read_bytes():
+                continue
+            conv = store.load(path)
+        except (OSError, UsageError):
+            continue
+        if any(_unfinished(t, interaction_id) for t in conv.turns):
+            return path
+    return None
+
+
+def _unfinished(turn: Any, interaction_id: str) -> bool:
+    from gemini_cli.api.events import FINAL_STATUSES
+
+    return turn.interaction_id == interaction_id and turn.status not in FINAL_STATUSES
+
+
+def complete_saved_turn(interaction_id: str, result: dict[str, Any], settings: Any, console: Any) -> None:
+    """Record the interaction's outcome in the saved turn waiting for it (under the lock)."""
+    from gemini_cli.state import store
+
+    path = find_turn(interaction_id)
+    if path is None:
+        return
+    with store.lock(path, settings.lock_timeout, lambda: console.note(f"waiting for another gemini-cli using {path}")):
+        conv = store.load(path)
+        turns = [t for t in conv.turns if _unfinished(t, interaction_id)]
+        if not turns:
+            return  # another process completed it meanwhile
+        problems: list[str] = []
+        for turn in turns:
+            problems = turn.record({k: v for k, v in result.items() if k != "output_text"})
+        store.save(path, conv)
+    if problems:
+        console.warn(f"the server sent malformed data, saved without it: {'; '.join(problems)}")
+    console.note(f"saved the {result.get('status')} turn to conversation {conv.id}")
