@@ -10,7 +10,9 @@ import pytest
 
 from gemini_cli.request.inputs import user_input_step
 from gemini_cli.state import conversation as cv
-from gemini_cli.state.conversation import Conversation, CorruptConversation, NewerVersion, Turn
+from gemini_cli.state import loader
+from gemini_cli.state.conversation import Conversation, Turn
+from gemini_cli.state.loader import CorruptConversation, NewerVersion, conversation_from_dict
 from gemini_cli.errors import ExitCode, UsageError
 
 SIG = "EsQBCsEBAXLI2nx+f/q9Zk0=/aB+c2lnbmF0dXJl" * 5  # base64 with + / =, kept byte-exact
@@ -95,7 +97,7 @@ def test_title_is_cut_to_80_characters():
 def test_round_trip_keeps_unknown_keys_order_and_signatures():
     d = file_dict()
     original = json.dumps(d, indent=1, ensure_ascii=False)
-    conv = Conversation.from_dict(json.loads(original), source="f.json")
+    conv = conversation_from_dict(json.loads(original), source="f.json")
     assert conv.extra == {"labels": {"team": "x"}}
     assert conv.turns[0].extra == {"turn_extra": "kept"}
     assert conv.turns[0].steps[0]["signature"] == SIG
@@ -105,7 +107,7 @@ def test_round_trip_keeps_unknown_keys_order_and_signatures():
 def test_from_dict_does_not_alias_the_callers_top_level():
     d = file_dict()
     before = copy.deepcopy(d)
-    conv = Conversation.from_dict(d)
+    conv = conversation_from_dict(d)
     conv.title = "changed"
     conv.add_turn([user("x")])
     assert d == before
@@ -114,7 +116,7 @@ def test_from_dict_does_not_alias_the_callers_top_level():
 def test_optional_keys_get_defaults_and_turn_model_falls_back():
     d = {"format": "gemini-cli.conversation", "version": 1, "id": "cabc", "model": "m", "store": True,
          "turns": [{"status": "completed", "input": [user("q")], "steps": answer("a")}]}
-    conv = Conversation.from_dict(d)
+    conv = conversation_from_dict(d)
     assert (conv.title, conv.created, conv.system_instruction, conv.generation_config, conv.tools,
             conv.response_format) == ("", "", None, {}, [], None)
     assert conv.turns[0].model == "m" and conv.turns[0].interaction_id is None and conv.turns[0].usage is None
@@ -158,7 +160,7 @@ def mutate(path, value):
 ])
 def test_wrong_shapes_name_the_file_and_the_place(path, value, problem):
     with pytest.raises(CorruptConversation) as info:
-        Conversation.from_dict(mutate(path, value), source="/x/conv.json")
+        conversation_from_dict(mutate(path, value), source="/x/conv.json")
     assert info.value.problem == problem
     assert info.value.message == f"conversation file /x/conv.json is corrupt: {problem}"
     assert info.value.exit_code == ExitCode.USAGE and isinstance(info.value, UsageError)
@@ -166,12 +168,12 @@ def test_wrong_shapes_name_the_file_and_the_place(path, value, problem):
 
 def test_top_level_must_be_an_object():
     with pytest.raises(CorruptConversation, match=r"expected a JSON object at the top level, found a list"):
-        Conversation.from_dict([1], source="p")
+        conversation_from_dict([1], source="p")
 
 
 def test_newer_version_is_refused_with_advice():
     with pytest.raises(NewerVersion) as info:
-        Conversation.from_dict(mutate(("version",), 2), source="/x/conv.json")
+        conversation_from_dict(mutate(("version",), 2), source="/x/conv.json")
     assert info.value.message == (
         "conversation file /x/conv.json was written by a newer gemini-cli (format version 2; "
         "this one reads up to 1): upgrade gemini-cli to open it")
@@ -192,7 +194,7 @@ def v0_dict():
 def test_version_0_is_upgraded_through_the_upgrades_table():
     d = v0_dict()
     before = copy.deepcopy(d)
-    conv = Conversation.from_dict(d, source="old.json")
+    conv = conversation_from_dict(d, source="old.json")
     assert d == before  # the upgrade works on a copy
     assert conv.store is True and conv.extra == {"custom": 1}
     assert len(conv.turns) == 1
@@ -206,23 +208,23 @@ def test_upgraded_data_is_validated_too():
     d = v0_dict()
     d["messages"][0]["output"] = "oops"
     with pytest.raises(CorruptConversation, match=r"turns\[0\]\.steps should be a list, not a string"):
-        Conversation.from_dict(d)
+        conversation_from_dict(d)
 
 
 def test_a_gap_in_the_upgrade_chain_is_reported(monkeypatch):
-    monkeypatch.setattr(cv, "UPGRADES", {})
+    monkeypatch.setattr(loader, "UPGRADES", {})
     with pytest.raises(CorruptConversation, match="format version 0 is not one gemini-cli ever wrote"):
-        Conversation.from_dict(v0_dict())
+        conversation_from_dict(v0_dict())
 
 
 def test_upgrade_steps_run_in_order(monkeypatch):
     seen = []
-    monkeypatch.setattr(cv, "CURRENT_VERSION", 3)
-    monkeypatch.setattr(cv, "UPGRADES", {
+    monkeypatch.setattr(loader, "CURRENT_VERSION", 3)
+    monkeypatch.setattr(loader, "UPGRADES", {
         1: lambda d: (seen.append(1), {**d, "version": 2})[1],
         2: lambda d: (seen.append(2), {**d, "version": 3, "title": "v3"})[1],
     })
-    assert cv.upgrade({"version": 1}, 1) == {"version": 3, "title": "v3"}
+    assert loader.upgrade({"version": 1}, 1) == {"version": 3, "title": "v3"}
     assert seen == [1, 2]
 
 
@@ -255,7 +257,7 @@ def test_last_interaction_id_skips_unusable_turns():
 
 
 def test_text_helpers():
-    conv = Conversation.from_dict(file_dict())
+    conv = conversation_from_dict(file_dict())
     conv.add_turn([{"type": "user_input", "content": "bare string"},
                    {"type": "function_result", "call_id": "x", "result": "r"}],
                   steps=[{"type": "function_call", "id": "f", "name": "n", "arguments": {}}])

@@ -1,4 +1,4 @@
-"""What a conversation file may hold: the types the loader (conversation._Reader) checks
+"""What a conversation file may hold: the types the loader (loader._Reader) checks
 and the writer (Turn.record) keeps to, in one place so that they cannot disagree: nothing
 is written that the loader would refuse.
 """

@@ -1,7 +1,7 @@
 """Conversation files on disk: atomic writes, 0600/0700, a lock, and a fast history list.
 
 Layout of the conversations folder (root):
-  <id>.json        one conversation each (format in conversation.py)
+  <id>.json        one conversation each (format in conversation.py, read by loader.py)
   .index.json      cache for list(): file -> (mtime_ns, size, summary); safe to delete
   .sessions.json   conversation files outside root (--session FILE) and the last one used
 Files beginning with "." are not conversations; temp files are ".<name>.<hex>.tmp".
@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from gemini_cli.state.atomic import ensure_dir, write_atomic  # noqa: F401  (write_atomic: also store.write_atomic)
-from gemini_cli.state.conversation import Conversation, CorruptConversation, NewerVersion, now_iso
+from gemini_cli.state.conversation import Conversation, now_iso
+from gemini_cli.state.loader import CorruptConversation, NewerVersion, conversation_from_dict
 from gemini_cli.errors import GeminiCliError, UsageError
 from gemini_cli.state.locks import LockTimeout, lock  # noqa: F401  (also store.lock, store.LockTimeout)
 from gemini_cli.state.paths import conversations_dir
@@ -66,7 +67,7 @@ def read_json(path: Path) -> Any:
 def load(path: str | os.PathLike[str]) -> Conversation:
     """Read a conversation. Never writes: a corrupt file is reported and left as it is."""
     path = Path(path)
-    return Conversation.from_dict(read_json(path), source=path)
+    return conversation_from_dict(read_json(path), source=path)
 
 
 def save(path: str | os.PathLike[str], conv: Conversation) -> None:
