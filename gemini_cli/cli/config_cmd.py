@@ -59,11 +59,10 @@ def path_cmd() -> None:
 @config_app.command("show")
 def show(profile: opt.Profile = None) -> None:
     """Print the effective settings as YAML, each with where it came from; secrets redacted."""
-    from gemini_cli.state import apikey
-    from gemini_cli.state import config
+    from gemini_cli.state import apikey, config, configfile
 
     settings = config.resolve({"profile": profile})
-    cfg = config.read_config(warnings=False)
+    cfg = configfile.read_config()
     lines = [f"# config file: {cfg.path}" + ("" if cfg.exists else " (not found)")]
     if settings.profile:
         lines.append(f"# profile: {settings.profile}")
@@ -82,10 +81,10 @@ def show(profile: opt.Profile = None) -> None:
 
 
 def _settings(settings: Any) -> dict[str, Any]:
-    """The settings a config file can set, in the order of config._TYPES."""
-    from gemini_cli.state import config
+    """The settings a config file can set, in the order of configfile._TYPES."""
+    from gemini_cli.state import configfile
 
-    return {name: getattr(settings, name) for name in config.SETTING_KEYS}
+    return {name: getattr(settings, name) for name in configfile.SETTING_KEYS}
 
 
 def _key_source(cfg: Any) -> tuple[Any, str]:

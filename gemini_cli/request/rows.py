@@ -18,7 +18,7 @@ from gemini_cli.errors import UsageError
 
 FORMATS = ("jsonl", "lines", "csv")
 MAX_LINE = 32 * 1024 * 1024  # a longer row is a bad row, read past without keeping it
-# Per-row settings a JSON row may carry, as in the config file; checked by config.check.
+# Per-row settings a JSON row may carry, as in the config file; checked by configfile.check.
 ROW_SETTINGS = ("temperature", "top_p", "max_tokens", "seed", "stop", "thinking", "thoughts")
 
 
@@ -110,7 +110,7 @@ def _json_row(number: int, data: bytes | None) -> Row:
 def row_from_object(number: int, value: dict[str, Any]) -> Row:
     """A JSON object row: {"id"?, "prompt", "system"?, "model"?, "attach"?, "params"?, settings?}.
     Other keys are ignored (rows often carry data of their own)."""
-    from gemini_cli.state.config import check
+    from gemini_cli.state.configfile import check
 
     where = f"line {number}"
     row = Row(line=number, id=number)

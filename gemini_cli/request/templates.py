@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gemini_cli.errors import UsageError
-from gemini_cli.state.config import kind
+from gemini_cli.state.configfile import kind
 from gemini_cli.state.paths import known_templates, templates_dir
 
 SETTINGS = ("model", "temperature", "top_p", "max_tokens", "seed", "stop", "thinking", "thoughts")
@@ -120,7 +120,7 @@ def from_flags(flags: dict[str, Any]) -> Template | None:
 
 def load(spec: str) -> Template:
     """Read and check a template (exit 2 on any error, naming the file and field)."""
-    from gemini_cli.state import config
+    from gemini_cli.state import config, configfile
 
     path = find(spec)
     where = f"template {path}"
@@ -128,7 +128,7 @@ def load(spec: str) -> Template:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read {where}: {getattr(exc, 'strerror', None) or exc}") from None
-    data = config.parse_yaml(text, where, "a mapping of template fields")
+    data = configfile.parse_yaml(text, where, "a mapping of template fields")
     template = Template(name=spec, path=path)
     for key, value in data.items():
         if key not in FIELDS:
@@ -136,7 +136,7 @@ def load(spec: str) -> Template:
         elif value is None:
             continue
         elif key in SETTINGS:
-            template.settings[key] = config.check(key, value, where)
+            template.settings[key] = configfile.check(key, value, where)
         elif key in ("system", "prompt", "description"):
             if not isinstance(value, str):
                 raise UsageError(f"{where}: '{key}' must be a string, got {kind(value)}")
@@ -201,9 +201,9 @@ def _schema(value: Any, path: Path, where: str) -> dict[str, Any]:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"{where}: cannot read schema file {file}: {getattr(exc, 'strerror', None) or exc}") from None
-        from gemini_cli.state import config
+        from gemini_cli.state import configfile
 
-        return config.parse_yaml(text, f"schema file {file}", "a JSON schema object")
+        return configfile.parse_yaml(text, f"schema file {file}", "a JSON schema object")
     try:
         schema = json.loads(value)
     except json.JSONDecodeError as exc:

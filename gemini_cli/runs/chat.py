@@ -263,7 +263,7 @@ class Chat:
         self.console.note(f"system instruction: {current}")
 
     def cmd_thinking(self, arg: str) -> None:
-        from gemini_cli.state.config import THINKING_LEVELS
+        from gemini_cli.state.configfile import THINKING_LEVELS
 
         level = arg.lower()
         if level == "default":

@@ -15,8 +15,8 @@ import re
 from typing import Any
 
 from gemini_cli.errors import AuthError
-from gemini_cli.state import config
-from gemini_cli.state.config import KEY_VALUE, REDACTED, SECRET_NAME
+from gemini_cli.state import config, configfile
+from gemini_cli.state.configfile import KEY_VALUE, REDACTED, SECRET_NAME
 
 ENV_VARS = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
 SHELL_SYNTAX = frozenset("|&;<>()$`*?~\n")
@@ -43,7 +43,7 @@ def get(required: bool = True) -> str | None:
     key = google or gemini
     source = "GOOGLE_API_KEY" if google else "GEMINI_API_KEY"
     if not key:
-        cfg = config.read_config(warnings=False)
+        cfg = configfile.read_config()
         if cfg.api_key:
             key, source = cfg.api_key, f"api_key in {cfg.path}"
         elif cfg.api_key_command is not None:
@@ -72,12 +72,10 @@ def source_of(key: str | None) -> str | None:
 
 def source() -> str | None:
     """Where the key would come from, without running api_key_command (for --dry-run); None: no key."""
-    from gemini_cli.state import config
-
     for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY"):
         if (os.environ.get(name) or "").strip():
             return name
-    cfg = config.read_config(warnings=False)
+    cfg = configfile.read_config()
     if cfg.api_key:
         return "api_key"
     return "api_key_command" if cfg.api_key_command is not None else None
