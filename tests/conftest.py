@@ -43,6 +43,17 @@ def httpserver(httpserver):
 
 
 @pytest.fixture
+def fault_server(monkeypatch):
+    """A raw socket server that misbehaves on purpose (tests/fault_server.py), as the API."""
+    from fault_server import FaultServer
+
+    fake = FaultServer()
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", fake.url)
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
 def api(httpserver, monkeypatch):
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", httpserver.url_for("/").rstrip("/"))
     return FakeApi(httpserver)

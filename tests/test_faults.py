@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import INTERACTION_ID, USAGE, closed_port_url, run_checked, sse, text_events
-from fault_server import FaultServer, error, reply, stream
+from fault_server import error, reply, stream
 
 PROMPT = "hi"
 # Some text deltas carry no event_id, so a resumed stream must skip replayed id-less events.
@@ -37,11 +37,8 @@ def resumed(end: str = "done", count: int | None = None):
 
 
 @pytest.fixture
-def server(monkeypatch):
-    fake = FaultServer()
-    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", fake.url)
-    yield fake
-    fake.close()
+def server(fault_server):
+    return fault_server
 
 
 def saved(home) -> list[dict]:

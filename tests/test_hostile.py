@@ -14,15 +14,12 @@ import sys
 import pytest
 
 from conftest import INTERACTION_ID, interaction, run_checked, sse, text_events
-from fault_server import FaultServer, reply, stream
+from fault_server import reply, stream
 
 
 @pytest.fixture
-def server(monkeypatch):
-    fake = FaultServer()
-    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", fake.url)
-    yield fake
-    fake.close()
+def server(fault_server):
+    return fault_server
 
 
 # gemini-cli as the console script runs it, reporting its peak RSS at exit. VmHWM, not

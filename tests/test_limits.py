@@ -19,18 +19,15 @@ from pathlib import Path
 import pytest
 
 from conftest import run_checked
-from fault_server import FaultServer, bomb, endless, short_body, slow_head, trickle
+from fault_server import bomb, endless, short_body, slow_head, trickle
 
 ROOT = Path(__file__).resolve().parent.parent
 DEADLINE = "gemini-cli: error: gave up: the --max-time deadline of 1.5s was reached\n"
 
 
 @pytest.fixture
-def server(monkeypatch):
-    fake = FaultServer()
-    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", fake.url)
-    yield fake
-    fake.close()
+def server(fault_server):
+    return fault_server
 
 
 def timed(args: list[str]):
