@@ -222,9 +222,11 @@ class JsonlRenderer:
 
     def __init__(self, stdout: TextIO | None = None):
         self.stdout = stdout or sys.stdout
+        self.terminal = isatty(self.stdout)  # asked once, not once per event
 
     def event(self, raw: str, event: dict[str, Any]) -> None:
-        self.stdout.write(for_stream(raw.replace("\n", " ") + "\n", self.stdout))
+        line = raw.replace("\n", " ") + "\n"
+        self.stdout.write(visible(line) if self.terminal else line)
 
     def flush(self) -> None:
         self.stdout.flush()
