@@ -478,3 +478,38 @@ def test_an_extracted_code_block_on_a_terminal_is_shown_as_text(server):
     server.queue(stream(frames(*text_events("Here:\n```sh\necho \x1b]0;pwned\x07\n```\n"))))
     code, terminal, _ = on_terminal(["generate", "--no-save", "--extract", "hi"])
     assert (code, terminal) == (0, "echo ^[]0;pwned^G\n")
+
+
+# -- deltas of the wrong shape ------------------------------------------------------------
+
+DELTA_CREATED = {"event_type": "interaction.created", "interaction": {"id": INTERACTION_ID, "status": "in_progress"}}
+DELTA_DONE = {"event_type": "interaction.completed", "interaction": {"id": INTERACTION_ID, "status": "completed"}}
+
+
+@pytest.mark.parametrize("event, wrong", [
+    ({"index": 0, "delta": {"type": "text", "text": 5}}, "step.delta (text) whose text has the wrong type"),
+    ({"index": 0, "delta": "x"}, "step.delta whose delta is not an object"),
+    ({"index": [0], "delta": {"type": "text", "text": "x"}}, "step event whose index is not a number"),
+    ({"index": 0, "delta": {"type": "thought_summary", "content": "x"}},
+     "step.delta (thought_summary) whose content has the wrong type"),
+    ({"index": 0, "delta": {"type": "thought_summary", "content": {"type": "text", "text": 1}}},
+     "step.delta (thought_summary) whose text is not a string"),
+    ({"index": 0, "delta": {"type": "arguments_delta", "arguments": 3}},
+     "step.delta (arguments_delta) whose arguments has the wrong type"),
+    ({"index": 0, "delta": {"type": "image", "data": 3}}, "step.delta (image) whose data has the wrong type"),
+    ({"index": 0, "delta": {"type": "text_annotation_delta", "annotations": "x"}},
+     "step.delta (text_annotation_delta) whose annotations has the wrong type"),
+])
+def test_a_delta_of_the_wrong_shape_is_dropped_not_a_crash(api, tmp_path, event, wrong):
+    from conftest import run
+
+    session = tmp_path / "s.json"
+    api.stream(sse([DELTA_CREATED, {"event_type": "step.start", "index": 0, "step": {"type": "model_output"}},
+                    {"event_type": "step.delta", **event},
+                    {"event_type": "step.delta", "index": 0, "delta": {"type": "text", "text": "ok"}},
+                    {"event_type": "step.stop", "index": 0}, DELTA_DONE]))
+    result = run(["generate", "--thoughts", "--session", str(session), "hi"])
+    assert (result.exit_code, result.stdout) == (0, "ok\n")
+    assert result.stderr == f"gemini-cli: warning: the server sent a {wrong} (its events were dropped)\n"
+    (turn,) = json.loads(session.read_text())["turns"]
+    assert turn["steps"] == [{"type": "model_output", "content": [{"type": "text", "text": "ok"}]}]

@@ -100,7 +100,13 @@ class InteractionBuilder:
 
     # -- feeding -----------------------------------------------------------
 
-    def feed(self, event: dict[str, Any]) -> None:
+    def feed(self, event: dict[str, Any]) -> bool:
+        """Take one event; False when its shape is wrong (dropped, noted once): the caller
+        then keeps it from the renderers too, which read the same fields."""
+        wrong = _malformed(event)
+        if wrong:
+            self.problem(f"a {wrong} (its events were dropped)", wrong)
+            return False
         event_id = event.get("event_id")
         if event_id:
             self.last_event_id = event_id
@@ -115,6 +121,7 @@ class InteractionBuilder:
             # interaction.in_progress, interaction.requires_action, ... (migration-era names)
             self._status_update(event)
         # Anything else is an event type we do not know: kept by the jsonl renderer, ignored here.
+        return True
 
     def _created(self, event: dict[str, Any]) -> None:
         interaction = _object(event.get("interaction"))
@@ -345,6 +352,41 @@ class InteractionBuilder:
             interaction["unplaced_deltas"] = [{**item, "index": position.get(item["index"], item["index"])}
                                               for item in self.unplaced]
         return interaction
+
+
+# The fields of a delta that the builder and the renderers read, and the type each must have.
+_DELTA_TYPES: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "text": {"text": str},
+    "thought_summary": {"content": dict},
+    "thought_signature": {"signature": str},
+    "arguments_delta": {"arguments": str},
+    "text_annotation_delta": {"annotations": list},
+    **{kind: {"data": str, "uri": str, "mime_type": str} for kind in BLOCK_FIELDS},
+}
+
+
+def _malformed(event: dict[str, Any]) -> str:
+    """What is wrong with a step event's shape ("" when nothing is): a hostile server's
+    `"index": [1]` or `"text": 5` must be dropped, not crash the turn."""
+    event_type = event.get("event_type")
+    if event_type not in ("step.start", "step.delta", "step.stop"):
+        return ""
+    index = event.get("index", 0)
+    if not isinstance(index, int) or isinstance(index, bool):
+        return "step event whose index is not a number"
+    if event_type != "step.delta":
+        return ""
+    delta = event.get("delta")
+    if not isinstance(delta, dict):
+        return "step.delta whose delta is not an object"
+    kind = delta.get("type")
+    for name, expected in _DELTA_TYPES.get(kind, {}).items() if isinstance(kind, str) else ():
+        if name in delta and not isinstance(delta[name], expected):
+            return f"step.delta ({kind}) whose {name} has the wrong type"
+    content = delta.get("content") if kind == "thought_summary" else None
+    if content is not None and "text" in content and not isinstance(content["text"], str):
+        return "step.delta (thought_summary) whose text is not a string"
+    return ""
 
 
 def _object(value: Any) -> dict[str, Any]:

@@ -121,8 +121,8 @@ def _consume(response, client, builder, renderer, on_malformed) -> str:
                     skip -= 1
                     continue
                 skip = 0
-            builder.feed(event)
-            renderer.event(raw, event)
+            if builder.feed(event):
+                renderer.event(raw, event)
             if builder.error is not None:
                 raise stream_error(builder.error)
             if builder.completed:
