@@ -513,3 +513,25 @@ def test_a_delta_of_the_wrong_shape_is_dropped_not_a_crash(api, tmp_path, event,
     assert result.stderr == f"gemini-cli: warning: the server sent a {wrong} (its events were dropped)\n"
     (turn,) = json.loads(session.read_text())["turns"]
     assert turn["steps"] == [{"type": "model_output", "content": [{"type": "text", "text": "ok"}]}]
+
+
+@pytest.mark.parametrize("step, wrong", [
+    ({"type": "model_output", "content": [{"type": "text", "text": 5}]},
+     "model_output step that has a text block in its content whose text is not a string"),
+    ({"type": "model_output", "content": "x"}, "model_output step that has a content that is not a list of objects"),
+    ({"type": "model_output", "content": [5]}, "model_output step that has a content that is not a list of objects"),
+    ({"type": "thought", "summary": "x", "signature": "s"}, "thought step that has a summary that is not a list of objects"),
+    ({"type": "thought", "summary": [{"type": "text", "text": 3}], "signature": "s"},
+     "thought step that has a text block in its summary whose text is not a string"),
+])
+def test_a_no_stream_step_with_unreadable_blocks_is_dropped_not_a_crash(api, tmp_path, step, wrong):
+    from conftest import run
+
+    session = tmp_path / "s.json"
+    ok = {"type": "model_output", "content": [{"type": "text", "text": "ok"}]}
+    api.json({"id": INTERACTION_ID, "status": "completed", "steps": [step, ok]})
+    result = run(["generate", "--no-stream", "--thoughts", "--session", str(session), "hi"])
+    assert (result.exit_code, result.stdout) == (0, "ok\n")
+    assert result.stderr == f"gemini-cli: warning: the server sent a {wrong} (dropped)\n"
+    (turn,) = json.loads(session.read_text())["turns"]
+    assert turn["steps"] == [ok]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from gemini_cli.state.shape import blocks_problem
+
 # What each step type may hold (interactions-api.md §4.2): a tool delta's fields are copied
 # onto its step only where that step type has them, so a step resent in stateless mode
 # carries no key the API does not define (an unknown field is a 400).
@@ -309,7 +311,11 @@ class InteractionBuilder:
         kept = [step for step in steps if isinstance(step, dict)]
         if len(kept) < len(steps):
             self.problem("a step that is not an object (dropped)")
-        return kept
+        for step in kept:
+            wrong = blocks_problem(step)
+            if wrong:
+                self.problem(f"a {step['type']} step that {wrong} (dropped)")
+        return [step for step in kept if blocks_problem(step) is None]
 
     def _add_usage(self, usage: Any) -> None:
         if usage is not None and not isinstance(usage, dict):

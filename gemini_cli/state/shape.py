@@ -25,6 +25,24 @@ def step_problem(step: Any) -> str | None:
         return f"should be a step object, not {type_name(step)}"
     if not isinstance(step.get("type"), str):
         return "has no string \"type\""
+    return blocks_problem(step)
+
+
+# The block lists the renderers read: a model_output's content, a thought's summary.
+_BLOCKS = {"model_output": "content", "thought": "summary"}
+
+
+def blocks_problem(step: dict[str, Any]) -> str | None:
+    """What makes a step's text unreadable: blocks that are not objects, or a text that is
+    not a string (None: fine, or not a step type whose blocks are read)."""
+    field = _BLOCKS.get(step.get("type"))
+    if field is None or field not in step:
+        return None
+    blocks = step[field]
+    if not isinstance(blocks, list) or not all(isinstance(block, dict) for block in blocks):
+        return f"has a {field} that is not a list of objects"
+    if any(block.get("type") == "text" and not isinstance(block.get("text", ""), str) for block in blocks):
+        return f"has a text block in its {field} whose text is not a string"
     return None
 
 
