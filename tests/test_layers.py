@@ -104,17 +104,11 @@ def layer(name: str) -> str:
     return parts[1] if len(parts) > 2 else ""
 
 
-# The one known exception to "cli -> runs": the chat loop reads the terminal with cli/repl.py
-# and runs each turn with cli/common.py's run_turn (shared with generate).
-RUNS_USES_CLI = {("gemini_cli.runs.chat", "gemini_cli.cli.common"), ("gemini_cli.runs.chat", "gemini_cli.cli.repl")}
-
-
 def test_imports_go_down_from_cli_to_runs_to_the_rest():
     upward = sorted((name, dep) for name, deps in GRAPH.items() for dep in deps
                     if (layer(name) in ("request", "api", "state", "render") and layer(dep) in ("cli", "runs"))
-                    or (layer(name) == "runs" and layer(dep) == "cli" and (name, dep) not in RUNS_USES_CLI))
+                    or (layer(name) == "runs" and layer(dep) == "cli"))
     assert upward == []
-    assert all(dep in GRAPH[name] for name, dep in RUNS_USES_CLI)  # drop an entry once it is gone
 
 
 def test_at_most_six_modules_directly_under_the_package():

@@ -95,14 +95,18 @@ class ApiClient:
     def url(self, path: str) -> str:
         return f"{self.base_url}/{self.api_version}/{path}"
 
-    def headers(self, accept: str = "application/json", *, auth: bool = True) -> dict[str, str]:
+    def headers(self, accept: str = "application/json", *, auth: bool = True, shown_key: str | None = None) -> dict[str, str]:
+        """The request headers. `shown_key`: the headers as --dry-run shows them, with this
+        text where the key goes (never the key itself)."""
         headers = {
             "Content-Type": "application/json",
             "Accept": accept,
             "Api-Revision": API_REVISION,
             "User-Agent": user_agent(),
         }
-        if auth and self._api_key:
+        if auth and shown_key is not None:
+            headers["x-goog-api-key"] = shown_key
+        elif auth and self._api_key:
             headers["x-goog-api-key"] = self._api_key
         return headers
 

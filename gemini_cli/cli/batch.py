@@ -104,7 +104,7 @@ def batch(
             return show_first_request(settings, requests, rows, out)
         key = apikey.get()
         out.scan()
-        from gemini_cli.cli.common import open_client
+        from gemini_cli.runs.connection import open_client
         from gemini_cli.render.batch_progress import BatchProgress
 
         wanted = BatchProgress.wanted(console, sys.stdout if out.path is None else None)
@@ -171,7 +171,8 @@ def count_rows(path: str | None, fmt: str) -> int | None:
 
 def show_first_request(settings: Any, requests: Any, rows: Any, out: Any) -> None:
     """--dry-run: the request of the first row that would be sent, then how many rows would be."""
-    from gemini_cli.render.dryrun import show_request
+    from gemini_cli.runs.connection import open_client
+    from gemini_cli.runs.pipeline import show_dry_run
 
     count = bad = done = 0
     for row in rows:
@@ -181,11 +182,12 @@ def show_first_request(settings: Any, requests: Any, rows: Any, out: Any) -> Non
             done += 1
         elif count == 0:
             try:
-                row_settings, body, _, _ = requests.prepare(row, None)
+                row_settings, sent, _ = requests.prepare(row, None)
             except UsageError:
                 bad += 1
                 continue
-            show_request(row_settings, body)
+            with open_client(row_settings, None, requests.console) as client:
+                show_dry_run(client, sent.body)
             count = 1
         else:
             count += 1

@@ -85,7 +85,17 @@ def chat(
 
     settings = check_settings(settings)  # a bad --schema or --tool mix, before the user types anything
     key = apikey.get()
-    loop = Chat(settings, flags, console, key=key, interactive=interactive, attachments=attachments, mime=mime)
+    from gemini_cli.cli import repl
+    from gemini_cli.cli.common import turn_renderer
+
+    if interactive:
+        from gemini_cli.state import paths
+
+        reader = repl.TerminalInput(paths.state_dir() / "chat_history")
+    else:
+        reader = repl.PipedInput(sys.stdin.buffer)
+    loop = Chat(settings, flags, console, key=key, interactive=interactive, reader=reader, edit=repl.edit_text,
+                renderer_for=turn_renderer(console), attachments=attachments, mime=mime)
     code = loop.run(Resume(session, continue_, cid, previous_interaction_id, store))
     if code:
         raise typer.Exit(code)

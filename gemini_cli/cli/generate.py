@@ -110,10 +110,11 @@ def _generate(settings, flags, prompt, attach, param, mime, session, continue_, 
         if background and not settings.store:
             raise UsageError("--background needs server-side storage; it cannot be combined with --no-store")
         key = None if dry_run else apikey.get()
-        from gemini_cli.cli.common import run_turn
+        from gemini_cli.cli.common import turn_renderer
+        from gemini_cli.runs.pipeline import run_turn
 
-        return run_turn(settings, console, conversation, text, attachments, mime, key=key, background=background,
-                        dry_run=dry_run)
+        return run_turn(settings, conversation, text, attachments, mime, key=key, console=console,
+                        renderer_for=turn_renderer(console), background=background, dry_run=dry_run)
     finally:
         conversation.close()
 

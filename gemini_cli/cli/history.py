@@ -177,7 +177,7 @@ def _settings(**flags: Any):
 
 
 def _client(settings: Any, console: Any):
-    from gemini_cli.cli.common import connect
+    from gemini_cli.runs.connection import connect
 
     return connect(settings, console)
 
@@ -255,45 +255,13 @@ def fetch(
 
 def _fetch(settings: Any, interaction_id: str, stream: bool, wait: bool, interval: float) -> Any:
     """None when the interaction was printed; else a runs.turn.Outcome: what arrived and the error."""
-    from dataclasses import replace
-
-    from gemini_cli.cli.common import save_answer_media
     from gemini_cli.runs import history
-    from gemini_cli.runs.turn import Outcome
-    from gemini_cli.render.output import renderer_for, usage_line
+    from gemini_cli.render.output import renderer_for
 
     console = _console(settings.quiet)
     renderer = renderer_for(settings.output, console, thoughts=settings.thoughts)
-    json_mode = settings.output == "json"
-    with _client(settings, console) as client:
-        if stream:
-            outcome = history.stream(client, interaction_id, renderer, console)
-            if outcome.error is not None:
-                partial = outcome.result if outcome.result["steps"] else {}
-                if partial and not json_mode:
-                    renderer.finish(partial)
-                return replace(outcome, result=partial)
-            result = outcome.result
-        else:
-            result = history.poll(client, interaction_id, wait, interval, console, renderer)
-    media_error = save_answer_media(result, settings, console)  # image/audio answers, as generate does
-    if not json_mode:
-        renderer.finish(result)
-    if settings.usage:
-        console.write(usage_line(result.get("usage")) + "\n")
-    if result.get("status") not in history.RUNNING:
-        history.complete_saved_turn(interaction_id, result, settings, console)
-    from gemini_cli.errors import GeminiCliError
-
-    try:
-        if media_error is not None:
-            raise media_error
-        history.check_outcome(interaction_id, result)
-    except GeminiCliError as exc:
-        return Outcome(result, exc, finished=True)
-    if json_mode:
-        renderer.finish(result)
-    return None
+    return history.fetch(settings, interaction_id, stream=stream, wait=wait, interval=interval, console=console,
+                         renderer=renderer)
 
 
 @history_app.command("cancel")

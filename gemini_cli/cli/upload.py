@@ -57,7 +57,7 @@ def upload(
     key = apikey.get()
 
     from gemini_cli.api import files as files_api
-    from gemini_cli.cli.common import open_client
+    from gemini_cli.runs.connection import open_client
     from gemini_cli.runs.media import upload_cached, wait_for
 
     results = []

@@ -181,6 +181,11 @@ class TextRenderer:
             self.console.write("\n")
         self.console.write("".join(self.console.dim(line) + "\n" for line in lines))
 
+    def code_block(self, code: str) -> None:
+        """--extract: the answer's code block, printed once the turn is saved (held until then)."""
+        self.stdout.write(visible(code) if self.terminal else code)  # shown, never obeyed, on a terminal
+        self.stdout.flush()
+
     def _end_thought(self) -> None:
         if self.in_thought:
             self.in_thought = False
@@ -302,6 +307,12 @@ def write_error_document(mode: str, exc: BaseException, partial: dict[str, Any] 
         sys.stdout.flush()
     except (OSError, ValueError):
         pass  # stdout itself is what failed: the error line on stderr says so
+
+
+def print_started(mode: str, result: dict[str, Any], stdout: TextIO | None = None) -> None:
+    """--background: the interaction's id (-o json/jsonl: the whole answer to the create)."""
+    out = stdout or sys.stdout
+    out.write(for_stream(f"{result.get('id', '')}\n" if mode == "text" else dumps(result) + "\n", out))
 
 
 def renderer_for(mode: str, console: Console, *, thoughts: bool = False, markdown: bool = False, hold: bool = False):

@@ -1,5 +1,6 @@
 """Options -> create-interaction request body, and back. The place to look for "where does
---seed go", and for how a saved conversation's fields become settings again on resume.
+--seed go", for what a turn sends (its history, and the next hop of a tool loop), and for
+how a saved conversation's fields become settings again on resume.
 
 Pure functions: only the fields that are set, snake_case, as the API documents them.
 """
@@ -209,6 +210,53 @@ def create_body(
     if stream:
         body["stream"] = True
     return body
+
+
+def history_fields(conversation: Any, input: Any, pending: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The body's `input` (and `previous_interaction_id`) for a turn of the conversation
+    (state.conversation.Conversation). Stateless: every usable earlier step verbatim, then
+    `pending` (function_result steps answering the last turn's calls), then the user_input
+    step. Server mode: chained to the newest usable interaction; `input` is the user's input
+    as given, or a step list when results go with it."""
+    from gemini_cli.request.inputs import user_input_step
+
+    step = user_input_step(input)
+    if not conversation.store:
+        return {"input": conversation.history_steps(pending) + list(pending or []) + [step]}
+    previous = conversation.last_interaction_id() or conversation.extra.get("parent_interaction_id")
+    return {"input": [*pending, step] if pending else input, "previous_interaction_id": previous}
+
+
+def create_request(settings: Settings, conversation: Any, input: Any, *, generation_config: dict[str, Any],
+                   tools: list[Any], response_format: Any, pending: list[dict[str, Any]] | None = None,
+                   background: bool = False, stream: bool | None = None) -> dict[str, Any]:
+    """The whole create body of a turn: the settings' fields, the conversation's history,
+    then --body-extra merged in. `stream` None: as the settings say (never with background)."""
+    body = create_body(
+        model=settings.model, agent=settings.agent, system_instruction=settings.system,
+        generation_config=generation_config, tools=tools, response_format=response_format,
+        service_tier=settings.service_tier, store=settings.store, background=background,
+        stream=settings.stream and not background if stream is None else stream,
+        **history_fields(conversation, input, pending),
+    )
+    return merge_extra(body, settings.body_extra)
+
+
+def next_hop_body(body: dict[str, Any], hop_id: Any, hop_steps: list[dict[str, Any]],
+                  results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The create after a hop that ended requires_action, answering its calls with `results`.
+
+    Server mode: chained to the hop (`previous_interaction_id`), `input` the results alone.
+    Stateless (store false): the hop's input resent whole, then its output steps unchanged
+    (signatures and call ids included), then the results. Everything else (model, tools,
+    generation_config, system_instruction) is sent again as it was: the API inherits none.
+    """
+    following = {key: value for key, value in body.items() if key not in ("input", "continuation_token")}
+    if body.get("store", True) is not False:
+        following.pop("previous_interaction_id", None)
+        return {**following, "previous_interaction_id": hop_id, "input": list(results)}
+    earlier = body.get("input")
+    return {**following, "input": [*(earlier if isinstance(earlier, list) else []), *hop_steps, *results]}
 
 
 def check_settings(settings: Settings) -> Settings:

@@ -124,34 +124,3 @@ def pointer(path: Any) -> str:
         else:
             out += f"[{json.dumps(part, ensure_ascii=False)}]"
     return out
-
-
-# -- one turn: before sending, after saving ------------------------------------------
-
-
-def after_turn(settings: Any, body: dict[str, Any], result: dict[str, Any], outcome: Exception | None,
-               stdout: Any = None) -> Exception | None:
-    """The turn is saved: print an --extract block, then report (in this order) a status
-    other than completed (exit 9), a missing code block or an answer that is not the JSON
-    asked for (exit 10). Returns the error to raise, if any."""
-    text = result.get("output_text") or ""
-    if settings.extract or settings.extract_last:
-        import sys
-
-        from gemini_cli.render.extract import extract
-
-        block = extract(text, last=settings.extract_last)
-        if block is not None:
-            from gemini_cli.render.terminal import for_stream
-
-            out = stdout or sys.stdout
-            out.write(for_stream(block.code, out))  # a terminal shows the code's escapes, never obeys them
-            out.flush()
-        if outcome is not None:
-            return outcome
-        if block is None:
-            flag = "--extract-last" if settings.extract_last else "--extract"
-            return SchemaMismatch(f"{flag}: the answer has no fenced code block; nothing was printed")
-    if outcome is not None:
-        return outcome
-    return check_answer(text, body.get("response_format"))

@@ -44,14 +44,14 @@ class Job:
     attempts: int = 0  # failed attempts counted against --retries
     throttles: int = 0
     epoch: int = 0  # the limiter's epoch when sent
-    prepared: Any = None  # (row settings, body, session, input), built at the first attempt
+    prepared: Any = None  # (row settings, pipeline.Request, session), built at the first attempt
 
     def __lt__(self, other: "Job") -> bool:
         return self.seq < other.seq
 
 
 class _Quiet:
-    """turn.run's renderer: batch prints nothing per row."""
+    """A row's renderer: batch prints nothing per row."""
 
     def event(self, raw, event) -> None: ...
     def interaction(self, hop) -> None: ...
@@ -64,12 +64,11 @@ class RowRequests:
 
     def __init__(self, settings: Any, console: Any, *, attach: list[str], mime: str | None,
                  params: list[tuple[str, str]], save: bool):
-        from gemini_cli.request import body as request
+        from gemini_cli.request.body import check_settings
 
-        settings = request.check_settings(settings)  # a bad --schema exits 2 before anything is sent
+        settings = check_settings(settings)  # once for the batch: a bad --schema exits 2 before anything is sent
         self.settings, self.console, self.attach, self.mime = settings, console, attach, mime
         self.params, self.save = params, save
-        self.tools, self.response_format = request.tools(settings), request.response_format(settings)
 
     def settings_for(self, row: Any) -> Any:
         from gemini_cli.state.config import model_id
@@ -93,10 +92,10 @@ class RowRequests:
             raise UsageError(f"line {row.line}: no prompt")
         return row.prompt
 
-    def prepare(self, row: Any, client: Any) -> tuple[Any, dict[str, Any], Any, Any]:
-        """(settings, body, session, input) for a row; UsageError for a bad one. Without a
-        client (--dry-run) attachments are not uploaded."""
-        from gemini_cli.request import body as request
+    def prepare(self, row: Any, client: Any) -> tuple[Any, Any, Any]:
+        """(settings, pipeline.Request, session) for a row; UsageError for a bad one. Without
+        a client (--dry-run) attachments are not uploaded."""
+        from gemini_cli.runs import pipeline
         from gemini_cli.runs.session import Session
 
         settings = self.settings_for(row)
@@ -107,28 +106,22 @@ class RowRequests:
 
             input = build_turn_input(input, attachments, self.mime, client=client, console=self.console)
         session = Session(path=None, conversation=None, save=self.save)
-        gen = request.generation_config(settings)
-        history = session.prepare(settings, gen, input, self.tools, self.response_format)
-        body = request.create_body(
-            model=settings.model, system_instruction=settings.system, generation_config=gen, tools=self.tools,
-            response_format=self.response_format, service_tier=settings.service_tier, store=settings.store,
-            stream=False, **history,
-        )
-        return settings, body, session, input
+        return settings, pipeline.prepare(settings, session, input, stream=False), session
 
     def attempt(self, job: Job, client: Any) -> tuple[dict[str, Any], GeminiCliError | None]:
-        """One try at a row (in a worker thread): the result, and the error it amounts to."""
-        from gemini_cli.request import schema as structured
-        from gemini_cli.runs import turn
+        """One try at a row (in a worker thread): the result, and the error it amounts to. Its
+        record is saved (--save) by the scheduler, the output's one writer."""
+        from gemini_cli.runs import pipeline
 
         if job.prepared is None:
             job.prepared = self.prepare(job.row, client)
-        settings, body, _, _ = job.prepared
-        outcome = turn.run(client, body, _Quiet())
-        if outcome.error is not None:
-            raise outcome.error  # a row keeps no partial answer: it is retried or recorded as failed
-        result = outcome.result
-        return result, structured.after_turn(settings, body, result, turn.outcome_error(result))
+        settings, sent, _ = job.prepared
+        renderer = _Quiet()
+        hops = pipeline.exchange(client, sent.body, sent.steps, None, renderer, self.console)
+        if hops.outcome.error is not None:
+            raise hops.outcome.error  # a row keeps no partial answer: it is retried or recorded as failed
+        result = hops.outcome.result
+        return result, pipeline.checks(settings, sent.body, result, hops.last, renderer)
 
 
 class Pool:
@@ -310,14 +303,14 @@ class Batch:
 
     def _save(self, job: Job, result: dict[str, Any]) -> dict[str, Any] | None:
         """--save: the row as a conversation of its own; returns the record's `conversation`."""
-        _, _, session, input = job.prepared
+        _, sent, session = job.prepared
         if not session.save:
             return None
         from gemini_cli.runs.session import new_path_for
 
         try:
             new_path_for(session)
-            session.record(input, result, warn=lambda message: self.progress.note(f"row {job.row.id}: {message}"))
+            session.record(sent.steps, result, warn=lambda message: self.progress.note(f"row {job.row.id}: {message}"))
         except GeminiCliError as exc:
             self.progress.note(f"row {job.row.id}: the conversation was not saved: {exc.message}")
             return None

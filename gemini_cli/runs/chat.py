@@ -1,7 +1,9 @@
 """The chat loop: reads messages and slash commands, runs each turn, saves it.
 
-Every turn is saved as it happens. The conversation is locked for one turn at a time
-(open_session ... run_turn ... close), then reopened by its path for the next, so other
+Its line reader, editor and renderer are given by cli/chat.py; what a line means is
+chat_input.py's, a turn is pipeline.py's. Every turn is saved as it happens. The
+conversation is locked for one turn at a time (open_session ... run_turn ... close),
+then reopened by its path for the next, so other
 gemini-cli processes may use the same conversation between turns. With --no-save
 there is no file and the conversation is kept in memory instead.
 """
@@ -12,9 +14,10 @@ import os
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from gemini_cli.errors import GeminiCliError, ReplayMismatch, UsageError
+from gemini_cli.runs import chat_input
 
 RECENT_TURNS = 3  # shown when a conversation is resumed
 
@@ -30,8 +33,14 @@ class Pending:
 
 
 class Chat:
-    def __init__(self, settings, flags, console, *, key, interactive, attachments=(), mime=None):
+    """`reader`: a `read_line(prompt) -> str` callable with close() (cli/repl.py's TerminalInput
+    or PipedInput); `edit(initial) -> str | None` runs $EDITOR for /edit; `renderer_for`
+    chooses each turn's renderer (runs.pipeline.RendererFor)."""
+
+    def __init__(self, settings, flags, console, *, key, interactive, reader, edit: Callable[[str], str | None],
+                 renderer_for, attachments=(), mime=None):
         self.settings = settings
+        self.reader, self.edit, self.renderer_for = reader, edit, renderer_for
         self.flags = flags
         self.console = console
         self.key = key
@@ -49,27 +58,26 @@ class Chat:
 
     def run(self, resume) -> int:
         """Read and handle items until /exit or the end of input; the exit code."""
-        from gemini_cli.state import paths
-        from gemini_cli.cli import repl
-
-        self.start(resume)
+        reader = self.reader
+        try:
+            self.start(resume)
+        except BaseException:
+            reader.close()
+            raise
         if self.interactive:
             self.console.note(f"chatting with {self.settings.model}: /help lists the commands, Ctrl-D quits")
-            reader = repl.TerminalInput(paths.state_dir() / "chat_history")
-        else:
-            reader = repl.PipedInput(sys.stdin.buffer)
         prompt, more = ("{}> ", "... ") if self.interactive else ("", "")
         try:
             while True:
                 try:
-                    item = repl.read_item(reader, prompt.format(self.settings.model), more)
+                    item = chat_input.read_item(reader, prompt.format(self.settings.model), more)
                     if item is None:  # Ctrl-D, or the end of piped input
                         if self.interactive:
                             self.console.write("\n")
                         break
-                    if isinstance(item, repl.Message):
+                    if isinstance(item, chat_input.Message):
                         if item.unterminated:
-                            self.console.warn(f"the input ended inside a {repl.BLOCK} block; sending it")
+                            self.console.warn(f"the input ended inside a {chat_input.BLOCK} block; sending it")
                         self.send_new(item.text)
                     elif self.command(item) == "exit":
                         break
@@ -117,7 +125,7 @@ class Chat:
         self.send(Pending(text, attachments, mime))
 
     def send(self, pending: Pending) -> None:
-        from gemini_cli.cli.common import run_turn
+        from gemini_cli.runs.pipeline import run_turn
 
         self.failed = None
         session = None
@@ -127,8 +135,8 @@ class Chat:
             if pending.drop is not None:
                 self.drop_last(session, pending.drop)
             before = self.turn_count(session)
-            outcome = run_turn(self.settings, self.console, session, pending.input, pending.attachments, pending.mime,
-                               key=self.key)
+            outcome = run_turn(self.settings, session, pending.input, pending.attachments, pending.mime,
+                               key=self.key, console=self.console, renderer_for=self.renderer_for)
             if outcome is not None and outcome.error is not None:
                 raise outcome.error  # what arrived is saved; the error is handled below
         except KeyboardInterrupt:
@@ -193,8 +201,6 @@ class Chat:
             conv.turns.pop()
 
     def retry(self) -> None:
-        from gemini_cli.cli import repl
-
         if self.failed is not None:
             self.send(self.failed)
             return
@@ -204,7 +210,7 @@ class Chat:
             if conv is None or not conv.turns:
                 raise UsageError("nothing to retry: no message has been sent yet")
             last = conv.turns[-1]
-            resend = repl.turn_input(last)
+            resend = chat_input.turn_input(last)
             if resend is None:
                 raise UsageError("the last turn has no message to send again")
             identity = self.identity(last)
@@ -216,23 +222,19 @@ class Chat:
     # -- slash commands ------------------------------------------------------------------
 
     def command(self, cmd) -> str | None:
-        from gemini_cli.cli import repl
-
         name, arg = cmd.name, cmd.arg
         if name in ("exit", "quit"):
             return "exit"
         handler = getattr(self, f"cmd_{name}", None)
-        if name not in repl.COMMANDS or handler is None:
-            close = repl.suggest(name)
+        if name not in chat_input.COMMANDS or handler is None:
+            close = chat_input.suggest(name)
             hint = f"did you mean /{close}? " if close else ""
             raise UsageError(f"unknown command /{name}: {hint}/help lists the commands; nothing was sent")
         handler(arg)
         return None
 
     def cmd_help(self, arg: str) -> None:
-        from gemini_cli.cli import repl
-
-        self.console.write("Type a message and press Enter to send it. Commands:\n" + repl.help_text())
+        self.console.write("Type a message and press Enter to send it. Commands:\n" + chat_input.help_text())
 
     def cmd_new(self, arg: str) -> None:
         self.path = self.conversation = self.parent = self.failed = None
@@ -257,9 +259,7 @@ class Chat:
             self.settings = replace(self.settings, system=None)
         elif arg:
             self.settings = replace(self.settings, system=arg)
-        from gemini_cli.cli import repl
-
-        current = repl.shorten(self.settings.system, 200) if self.settings.system else "(none)"
+        current = chat_input.shorten(self.settings.system, 200) if self.settings.system else "(none)"
         self.console.note(f"system instruction: {current}")
 
     def cmd_thinking(self, arg: str) -> None:
@@ -287,11 +287,9 @@ class Chat:
         self.console.note(f"attached to the next message: {listing}" + (f" (as {self.mime})" if self.mime else ""))
 
     def cmd_edit(self, arg: str) -> None:
-        from gemini_cli.cli import repl
-
         if not self.interactive:
             raise UsageError("/edit needs a terminal")
-        text = repl.edit_text(arg)
+        text = self.edit(arg)
         if text is None or not text.strip():
             self.console.note("empty message; nothing sent")
             return
@@ -324,9 +322,7 @@ class Chat:
             self.console.note("no turns yet")
             return
         out = sys.stdout if self.interactive else sys.stderr
-        from gemini_cli.cli import repl
-
-        out.write(repl.transcript(conv))
+        out.write(chat_input.transcript(conv))
         out.flush()
 
     def current(self):
@@ -340,15 +336,13 @@ class Chat:
     # -- display -------------------------------------------------------------------------
 
     def show_recent(self) -> None:
-        from gemini_cli.cli import repl
-
         conv = self.conversation
         count = len(conv.turns)
         self.console.note(f"resuming conversation {conv.id} ({count} turn{'s' if count != 1 else ''}) from {self.path}")
         if count > RECENT_TURNS:
             self.console.write(self.console.dim(f"  … {count - RECENT_TURNS} earlier (/history shows all)") + "\n")
         for turn in conv.turns[-RECENT_TURNS:]:
-            for line in repl.turn_lines(turn, conv.model, short=True):
+            for line in chat_input.turn_lines(turn, conv.model, short=True):
                 self.console.write(self.console.dim(line) + "\n")
 
 

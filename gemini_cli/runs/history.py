@@ -1,6 +1,6 @@
-"""What `history fetch`, `cancel` and `delete --remote` do with an open client, without Typer:
-poll or follow a (background) interaction, cancel it, delete the interactions of saved
-conversations, and complete the saved turn waiting for an interaction.
+"""What `history fetch`, `cancel` and `delete --remote` do on the server, without Typer: fetch
+(poll or follow) a (background) interaction and finish its answer, cancel it, delete the
+interactions of saved conversations, and complete the saved turn waiting for an interaction.
 
 The api modules are imported where used, as in cli/history.py, which imports this module
 only inside the commands that talk to the API.
@@ -16,6 +16,44 @@ RUNNING = frozenset({"in_progress", "pending", "queued"})
 
 
 # -- interactions on the server ------------------------------------------------------------
+
+
+def fetch(settings: Any, interaction_id: str, *, stream: bool, wait: bool, interval: float, console: Any,
+          renderer: Any) -> Any:
+    """`history fetch`: get (or follow) the interaction, finish its answer as a turn's is
+    (runs/pipeline.py), complete the saved turn waiting for it. None when the answer was
+    printed; else a runs.turn.Outcome: what arrived, and the error to raise."""
+    from dataclasses import replace
+
+    from gemini_cli.errors import GeminiCliError
+    from gemini_cli.runs import pipeline
+    from gemini_cli.runs.connection import connect
+    from gemini_cli.runs.turn import Outcome
+
+    with connect(settings, console) as client:
+        if stream:
+            outcome = follow(client, interaction_id, renderer, console)
+            if outcome.error is not None and not outcome.result["steps"]:
+                outcome = replace(outcome, result={})  # nothing of the answer arrived
+        else:
+            outcome = Outcome(poll(client, interaction_id, wait, interval, console, renderer), finished=True)
+    outcome = pipeline.finish(outcome, settings, renderer, console)  # image/audio answers written, as generate does
+    result = outcome.result
+    if not outcome.finished:
+        return outcome
+    if result.get("status") not in RUNNING:
+        complete_saved_turn(interaction_id, result, settings, console)
+    error = outcome.error  # a media file not written, stdout gone
+    if error is None:
+        try:
+            check_outcome(interaction_id, result)
+        except GeminiCliError as exc:
+            error = exc
+    if error is not None:
+        return Outcome(result, error, finished=True)
+    if settings.output == "json":
+        renderer.finish(result)
+    return None
 
 
 def poll(client: Any, interaction_id: str, wait: bool, interval: float, console: Any, renderer: Any) -> dict[str, Any]:
@@ -40,7 +78,7 @@ def poll(client: Any, interaction_id: str, wait: bool, interval: float, console:
     return builder.result()
 
 
-def stream(client: Any, interaction_id: str, renderer: Any, console: Any) -> Any:
+def follow(client: Any, interaction_id: str, renderer: Any, console: Any) -> Any:
     """The interaction streamed (runs.turn.Outcome: what arrived, and the error that stopped it)."""
     from gemini_cli.runs import turn
 

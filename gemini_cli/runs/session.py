@@ -1,9 +1,8 @@
-"""Which conversation a turn belongs to, what it sends, and recording the turn afterwards.
+"""Which conversation a turn belongs to, and recording the turn afterwards.
 
-Server-side mode chains with previous_interaction_id; stateless mode (store false)
-resends every earlier step verbatim. Model, system instruction, generation config,
-tools and response format are not carried over by the API, so they are remembered
-here and re-sent each turn.
+Model, system instruction, generation config, tools and response format are not carried
+over by the API, so they are remembered here and re-sent each turn; what a turn sends
+(its history fields too) is built by request/body.py.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from typing import Any, Callable
 
 from gemini_cli.state import store
 from gemini_cli.state.config import Settings
-from gemini_cli.request.inputs import user_input_step
 from gemini_cli.state.conversation import Conversation, Turn
 from gemini_cli.errors import UsageError
 
@@ -50,9 +48,9 @@ class Session:
 
         return remembered(self.conversation)
 
-    def prepare(self, settings: Settings, generation_config: dict[str, Any], input: Any,
-                tools: list[Any] | None = None, response_format: Any = None) -> dict[str, Any]:
-        """Create or update the conversation for this turn; return the body's history fields."""
+    def prepare(self, settings: Settings, generation_config: dict[str, Any],
+                tools: list[Any] | None = None, response_format: Any = None) -> Conversation:
+        """Create or update the conversation for this turn (what it remembers); returns it."""
         conv = self.conversation
         if conv is None and self.previous_interaction_id and not settings.store:
             # Stateless requests resend history instead of chaining: the parent would be dropped silently.
@@ -73,24 +71,20 @@ class Session:
             conv.extra["agent"] = settings.agent
         else:
             conv.extra.pop("agent", None)
-        step = user_input_step(input)
-        if not conv.store:
-            return {"input": conv.history_steps() + [step]}
-        previous = conv.last_interaction_id() or conv.extra.get("parent_interaction_id")
-        return {"input": input, "previous_interaction_id": previous}
+        return conv
 
     # -- recording ------------------------------------------------------------
 
-    def record(self, input: Any, result: dict[str, Any] | None, status: str | None = None,
+    def record(self, steps: list[dict[str, Any]], result: dict[str, Any] | None, status: str | None = None,
                warn: Callable[[str], None] | None = None) -> Turn | None:
-        """Append this turn (the answer so far, or pending) and save it atomically.
-
-        What the server sent malformed is left out (so the file stays loadable), with one warning.
-        """
+        """Append a turn record (the answer so far, or pending) and save it atomically.
+        `steps`: its input steps (request.inputs.user_input_step; a tool hop's function_result
+        steps). What the server sent malformed is left out (so the file stays loadable), with
+        one warning."""
         conv = self.conversation
         if conv is None or (result is None and status is None):
             return None
-        turn = conv.add_turn([user_input_step(input)], model=conv.extra.get("agent") or conv.model)
+        turn = conv.add_turn(steps, model=conv.extra.get("agent") or conv.model)
         if result is not None:
             problems = turn.record({key: value for key, value in result.items() if key != "output_text"})
             if problems and warn is not None:

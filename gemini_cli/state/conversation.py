@@ -83,14 +83,21 @@ def output_text(turn: Turn) -> str:
     return "".join(t for s in turn.steps if s.get("type") == "model_output" for t in step_texts(s))
 
 
-def answered_steps(turn: Turn) -> list[dict[str, Any]] | None:
-    """A requires_action turn's steps without its unanswered function calls; None when no
-    model_output step is left (the turn is then not resent at all)."""
-    answered = {s.get("call_id") for s in turn.steps if s.get("type") == "function_result"}
+def answered_steps(turn: Turn, answered: set[Any] | frozenset[Any] = frozenset()) -> list[dict[str, Any]] | None:
+    """A requires_action turn's steps without its unanswered function calls; None when nothing
+    the model said is left (the turn is then not resent at all). A call is answered by a
+    function_result in the turn itself or in `answered` (the call ids the next turn's input,
+    a tool hop's results, answers)."""
+    answered = set(answered) | {s.get("call_id") for s in turn.steps if s.get("type") == "function_result"}
     steps = [s for s in turn.steps if s.get("type") != "function_call" or s.get("id") in answered]
-    if not any(s.get("type") == "model_output" for s in steps):
+    if not any(s.get("type") in ("model_output", "function_call") for s in steps):
         return None
     return steps
+
+
+def result_ids(steps: list[dict[str, Any]]) -> set[Any]:
+    """The call ids the function_result steps among `steps` answer."""
+    return {s.get("call_id") for s in steps if isinstance(s, dict) and s.get("type") == "function_result"}
 
 
 @dataclass
@@ -206,7 +213,7 @@ class Conversation:
                 return turn.interaction_id
         return None
 
-    def history_steps(self) -> list[dict[str, Any]]:
+    def history_steps(self, pending: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
         """Stateless mode's history: each usable turn's input steps then its output steps.
 
         Exactly the turns server mode would chain through are included. Turns that are
@@ -214,15 +221,18 @@ class Conversation:
         signature), failed, cancelled or over budget are left out whole: their input is
         dropped too, so the model never sees a question without its answer.
 
-        A `requires_action` turn ends with function calls nobody answered (this tool runs
-        no functions), and the API rejects a call without its result: those calls are left
-        out, and the whole turn too when no model_output step remains.
+        A `requires_action` turn ends with function calls, and the API rejects a call
+        without its result: calls that the next usable turn's input (the results a tool
+        hop sent), or `pending` (the results about to be sent after the last turn), does not
+        answer are left out, and the whole turn too when nothing the model said remains.
         """
+        usable = [turn for turn in self.turns if turn.usable]
         history: list[dict[str, Any]] = []
-        for turn in self.turns:
-            if not turn.usable:
-                continue
-            steps = answered_steps(turn) if turn.status == "requires_action" else turn.steps
+        for n, turn in enumerate(usable):
+            steps = turn.steps
+            if turn.status == "requires_action":
+                following = usable[n + 1].input if n + 1 < len(usable) else (pending or [])
+                steps = answered_steps(turn, result_ids(following))
             if steps is not None:
                 history.extend(turn.input)
                 history.extend(steps)

@@ -1,0 +1,56 @@
+"""Opening the API client a command talks through: the settings' base URL, timeouts and
+retries, the API key, and the run's --record / --replay cassette."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from gemini_cli.state.config import Settings
+
+
+@contextmanager
+def open_client(settings: Settings, key: str | None, console: Any, **options: Any) -> Iterator[Any]:
+    """An ApiClient for the settings; `options` override its arguments (batch: retries, connections)."""
+    from gemini_cli.api.client import ApiClient
+    from gemini_cli.state import apikey
+    from gemini_cli.state.config import check_base_url
+
+    arguments: dict[str, Any] = dict(
+        cassette=cassette_for(key),
+        base_url=check_base_url(settings),
+        api_version=settings.api_version,
+        api_key=key,
+        key_source=apikey.source_of(key),
+        timeout=settings.timeout,
+        retries=settings.retries,
+        retry_delay=settings.retry_delay,
+        max_time=settings.max_time,
+        note=console.note,
+    )
+    client = ApiClient(**{**arguments, **options})
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def cassette_for(key: str | None) -> Any:
+    """The run's --record / --replay cassette (None without one), told which secrets to keep out."""
+    import os
+
+    from gemini_cli.state import recording
+
+    if not recording.in_use():
+        return None
+    secrets = [key or ""] + [(os.environ.get(name) or "").strip() for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY")]
+    apikey = sys.modules.get("gemini_cli.state.apikey")  # keys read from the config file
+    return recording.cassette(secrets + sorted(apikey.SECRETS if apikey else ()))
+
+
+def connect(settings: Settings, console: Any) -> Any:
+    """open_client with the API key (exit 3 without one), for commands that always need it."""
+    from gemini_cli.state import apikey
+
+    return open_client(settings, apikey.get(), console)

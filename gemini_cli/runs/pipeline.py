@@ -1,0 +1,333 @@
+"""One turn, from settings and the user's input to a saved answer: the sequence `generate`,
+`chat`, `batch` rows and `history fetch` share, owned here.
+
+    run_turn: check the settings (once) → the input (attachments uploaded) → the conversation
+    updated and the body built (request/body.py) → the create calls, one per hop (exchange;
+    runs/turn.py streams each, a tool loop adds hops, each saved as its own turn record) →
+    the answer finished (finish: media written, renderer, usage) → the last hop saved →
+    the checks (status, --extract, --schema, the tool loop's own error) → -o json printed.
+
+The renderer and the stderr console are the caller's (cli/ chooses them). A partial answer
+(a stream cut mid-turn, Ctrl-C) travels back as a value, runs.turn.Outcome, with the error
+to raise once it is saved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Protocol
+
+from gemini_cli.errors import GeminiCliError, SchemaMismatch
+from gemini_cli.request import body as request
+from gemini_cli.request.inputs import user_input_step
+from gemini_cli.runs import turn
+from gemini_cli.runs.connection import open_client
+from gemini_cli.runs.session import Session, new_path_for
+from gemini_cli.runs.turn import Outcome
+from gemini_cli.state.config import Settings
+
+NO_KEY = "<no API key found: set GEMINI_API_KEY>"
+
+
+class ToolLoop(Protocol):
+    """What a turn asks of the function tools it runs (the seam the tool runners plug into)."""
+
+    def declarations(self) -> list[dict[str, Any]]:
+        """Function tools added to `tools` on every hop."""
+        ...
+
+    def pending(self, conversation: Any) -> list[dict[str, Any]]:
+        """function_result steps answering the calls the conversation's last turn (a
+        requires_action one) left unanswered: sent first, in the same request as the new input."""
+        ...
+
+    def answer(self, result: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """The function_result steps answering a hop that ended `requires_action` (`result`:
+        its reassembled interaction), or None to end the turn there. May raise a
+        GeminiCliError (the tool-call limit): the hop is saved, the Outcome carries it."""
+        ...
+
+    def after(self) -> GeminiCliError | None:
+        """An error to raise once the answer is printed and saved (a refused call)."""
+        ...
+
+
+class NoTools:
+    """No function tools: one create call per turn; requires_action ends the turn (exit 9)."""
+
+    def declarations(self) -> list[dict[str, Any]]:
+        return []
+
+    def pending(self, conversation: Any) -> list[dict[str, Any]]:
+        return []
+
+    def answer(self, result: dict[str, Any]) -> list[dict[str, Any]] | None:
+        return None
+
+    def after(self) -> GeminiCliError | None:
+        return None
+
+
+NO_TOOLS = NoTools()
+
+# (checked settings, the create body) -> the renderer for the turn; cli/ chooses it.
+RendererFor = Callable[[Settings, dict], Any]
+
+
+@dataclass
+class Request:
+    """What a turn sends: its user input, the input steps its first hop records, the body."""
+
+    input: Any  # text, or content blocks with attachments
+    steps: list[dict[str, Any]]  # pending function_result steps, then the user_input step
+    body: dict[str, Any]
+
+
+@dataclass
+class Hops:
+    """The create calls of a turn: the Outcome of them all (every hop's steps, usage summed),
+    and the last hop, which the caller records: its own interaction and input steps."""
+
+    outcome: Outcome
+    last: dict[str, Any]
+    steps: list[dict[str, Any]]
+
+
+# -- the whole turn -------------------------------------------------------------------------
+
+
+def run_turn(settings: Settings, session: Session, text: Any, attachments: list[str], mime: str | None, *,
+             key: str | None, console: Any, renderer_for: RendererFor, tools: ToolLoop = NO_TOOLS,
+             background: bool = False, dry_run: bool = False) -> Outcome | None:
+    """Build the request for one turn, send it, render the answer, save the turn. Returns the
+    Outcome (None for --dry-run): the caller raises its error, if any, after reporting it
+    (-o json: an error document with what arrived)."""
+    settings = request.check_settings(settings)  # a bad --schema, --agent conflicts, a bad --body-extra: exit 2
+    # An agent runs in the background: unless its events are streamed, the turn is started
+    # and its id printed, as --background does (history fetch --wait|--stream gets the answer).
+    background = background or bool(settings.agent and not settings.stream)
+    with open_client(settings, key, console) as client:
+        input = text
+        if attachments:
+            from gemini_cli.runs.media import build_turn_input, history_size
+
+            input = build_turn_input(
+                text, attachments, mime, client=None if dry_run else client, console=console,
+                overhead=history_size(session, settings.store),
+            )
+        sent = prepare(settings, session, input, tools, background=background)
+        if dry_run:
+            show_dry_run(client, sent.body)
+            return None
+        new_path_for(session)
+        extra = {}
+        if session.save and session.path is not None:
+            extra = {"conversation": {"id": session.conversation.id, "path": str(session.path)}}
+        if background:
+            result = start_background(client, sent, settings, session, console, extra)
+            return Outcome(result, finished=True, saved=True)
+        return complete(client, sent, settings, session, renderer_for(settings, sent.body), console, tools, extra)
+
+
+def prepare(settings: Settings, session: Session, input: Any, tools: ToolLoop = NO_TOOLS, *,
+            background: bool = False, stream: bool | None = None) -> Request:
+    """The conversation updated for the turn (session.py) and the body it sends (body.py)."""
+    generation_config = request.generation_config(settings)
+    declared, response_format = request.tools(settings), request.response_format(settings)
+    conversation = session.prepare(settings, generation_config, declared, response_format)
+    pending = tools.pending(conversation)
+    body = request.create_request(
+        settings, conversation, input, generation_config=generation_config, tools=declared + tools.declarations(),
+        response_format=response_format, pending=pending, background=background, stream=stream,
+    )
+    return Request(input, [*pending, user_input_step(input)], body)
+
+
+def complete(client: Any, sent: Request, settings: Settings, session: Session, renderer: Any, console: Any,
+             tools: ToolLoop = NO_TOOLS, extra: dict[str, Any] | None = None) -> Outcome:
+    """Send, render and save the turn; the checks once it is saved; -o json printed last."""
+    hops = exchange(client, sent.body, sent.steps, session, renderer, console, tools)
+    outcome = finish(hops.outcome, settings, renderer, console, extra)
+    result = outcome.result
+    if outcome.error is not None:
+        if result.get("id") or result.get("steps"):
+            status = None if outcome.finished else "interrupted"
+            session.record(hops.steps, hops.last, status=status, warn=console.warn)
+            outcome = replace(outcome, saved=True)
+        return outcome
+    session.record(hops.steps, hops.last, warn=console.warn)
+    error = checks(settings, sent.body, result, hops.last, renderer, tools)
+    if error is not None:
+        return Outcome(result, error, finished=True, saved=True, problems=outcome.problems)
+    if session.unsaved:
+        result.pop("conversation", None)  # never name a file that was not written
+    if settings.output == "json":
+        renderer.finish(result)
+    return Outcome(result, finished=True, saved=True, problems=outcome.problems)
+
+
+# -- the create calls ---------------------------------------------------------------------
+
+
+def exchange(client: Any, body: dict[str, Any], steps: list[dict[str, Any]], session: Session | None,
+             renderer: Any, console: Any, tools: ToolLoop = NO_TOOLS) -> Hops:
+    """The turn's create calls through one renderer: one, or, while the tool loop answers a
+    hop that ended requires_action, one more per answer. Each answered hop is recorded as its
+    own turn record before the next is sent (`session` None: nowhere, as batch rows are)."""
+    done: list[Outcome] = []
+    while True:
+        outcome = turn.run(client, body, renderer, on_malformed=lambda data: console.warn(
+            f"skipped a malformed event: {data[:80]!r}"))
+        hop = outcome.result
+        if outcome.error is not None or hop.get("status") != "requires_action":
+            break
+        try:
+            results = tools.answer(hop)
+        except GeminiCliError as exc:  # the hop is recorded by the caller, then this is raised
+            outcome = replace(outcome, error=exc, finished=True)
+            break
+        if results is None:
+            break
+        record = session.record(steps, hop, warn=console.warn) if session is not None else None
+        done.append(outcome)
+        output = record.steps if record is not None else list(hop.get("steps") or [])
+        body = request.next_hop_body(body, hop.get("id"), output, results)
+        steps = list(results)
+    return Hops(joined(done, outcome), outcome.result, steps)
+
+
+def joined(done: list[Outcome], last: Outcome) -> Outcome:
+    """The turn as the user sees it: every hop's steps and text in order, usage summed."""
+    if not done:
+        return last
+    results = [o.result for o in done] + [last.result]
+    result = dict(last.result)
+    result["steps"] = [step for r in results for step in (r.get("steps") if isinstance(r.get("steps"), list) else [])]
+    result["output_text"] = "".join(r.get("output_text") or "" for r in results)
+    result.pop("unplaced_deltas", None)  # their indexes name one hop's steps
+    usage = summed_usage([r.get("usage") for r in results])
+    if usage is not None:
+        result["usage"] = usage
+    problems = tuple(dict.fromkeys(p for o in [*done, last] for p in o.problems))
+    return replace(last, result=result, problems=problems)
+
+
+def summed_usage(usages: list[Any]) -> dict[str, Any] | None:
+    """Token counts added up over hops; a field that is not a count is the last hop's."""
+    total: dict[str, Any] = {}
+    for usage in usages:
+        if not isinstance(usage, dict):
+            continue
+        for name, value in usage.items():
+            if isinstance(value, int) and not isinstance(value, bool) and isinstance(total.get(name, 0), int):
+                total[name] = total.get(name, 0) + value
+            else:
+                total[name] = value
+    return total or None
+
+
+# -- the answer ---------------------------------------------------------------------------
+
+
+def finish(outcome: Outcome, settings: Settings, renderer: Any, console: Any,
+           extra: dict[str, Any] | None = None) -> Outcome:
+    """The one place an answer is finished: media written, the renderer's end (not -o json,
+    printed once the answer passed its checks), the --usage line. Returns the outcome with the
+    result as shown (plus `extra`, citations, media) and the error that stopped it, if any:
+    its own, stdout gone, a media file that could not be written (the turn itself finished)."""
+    from gemini_cli.render.output import usage_line
+    from gemini_cli.render.tools import with_citations
+
+    result = with_citations({**outcome.result, **(extra or {})})
+    if outcome.error is not None:  # cut short: show what arrived (-o json: an error document instead)
+        if settings.output != "json":
+            try:
+                renderer.finish(result)
+            except OSError:
+                pass  # stdout is gone (`| head -c 1`): the turn is still saved, then the first error handled
+        _server_problems(outcome, console)
+        return replace(outcome, result=result)
+    _server_problems(outcome, console)
+    media_error = save_answer_media(result, settings, console)
+    if settings.output != "json":
+        try:
+            renderer.finish(result)
+        except OSError as exc:  # the whole answer arrived; only stdout failed: save the turn as it is
+            return replace(outcome, result=result, error=exc)
+    if settings.usage:
+        console.write(usage_line(result.get("usage")) + "\n")
+    return replace(outcome, result=result, error=media_error)
+
+
+def _server_problems(outcome: Outcome, console: Any) -> None:
+    for problem in outcome.problems:  # each kind once
+        console.warn(f"the server sent {problem}")
+
+
+def save_answer_media(result: dict[str, Any], settings: Settings, console: Any) -> Exception | None:
+    """Write the answer's image/audio/... blocks to --media-dir; list them as result["media"]
+    (printed after the text, or beside the blocks with -o json). Returns a write error."""
+    from gemini_cli.render.media import MediaWriteError, media_blocks, printed, save_media
+
+    if not media_blocks(result.get("steps") or []):
+        return None
+    error = None
+    try:
+        entries = save_media(result, settings.media_dir)
+    except MediaWriteError as exc:
+        entries, error = getattr(exc, "entries", []), exc
+    if entries:
+        result["media"] = entries
+    if settings.output == "jsonl" or settings.extract or settings.extract_last:  # stdout holds other things
+        for line in printed(entries):
+            console.note(f"media: {line}")
+    return error
+
+
+def checks(settings: Settings, body: dict[str, Any], result: dict[str, Any], last: dict[str, Any],
+           renderer: Any, tools: ToolLoop = NO_TOOLS) -> Exception | None:
+    """The turn is saved: print an --extract block (the renderer), then report, in this order,
+    a status other than completed (exit 9), the tool loop's own error, a missing code block
+    or an answer that is not the JSON asked for (exit 10). The last hop's text is the answer
+    checked (a tool loop's earlier hops only lead up to it)."""
+    from gemini_cli.request.schema import check_answer
+
+    error: Exception | None = turn.outcome_error(result)
+    text = last.get("output_text") or ""
+    if settings.extract or settings.extract_last:
+        from gemini_cli.render.extract import extract
+
+        block = extract(text, last=settings.extract_last)
+        if block is not None:
+            renderer.code_block(block.code)
+        elif error is None:
+            flag = "--extract-last" if settings.extract_last else "--extract"
+            error = SchemaMismatch(f"{flag}: the answer has no fenced code block; nothing was printed")
+    return error or tools.after() or check_answer(text, body.get("response_format"))
+
+
+# -- background and --dry-run ----------------------------------------------------------------
+
+
+def start_background(client: Any, sent: Request, settings: Settings, session: Session, console: Any,
+                     extra: dict[str, Any]) -> dict[str, Any]:
+    """POST with background: true; print the id, save the turn as pending."""
+    from gemini_cli.api import interactions
+    from gemini_cli.render.output import print_started
+
+    hop = interactions.interaction_body(interactions.create(client, sent.body))
+    result = {**hop, **extra}
+    session.record(sent.steps, {"id": hop.get("id"), "status": "pending"})
+    print_started(settings.output, result)
+    return result
+
+
+def show_dry_run(client: Any, body: dict[str, Any]) -> None:
+    """--dry-run: the request as the client would send it, the key redacted."""
+    from gemini_cli.api.interactions import SSE
+    from gemini_cli.render.dryrun import show_request
+    from gemini_cli.state import apikey
+
+    shown = "<redacted>" if apikey.source() else NO_KEY
+    headers = client.headers(SSE if body.get("stream") else "application/json", shown_key=shown)
+    show_request(client.url("interactions"), headers, body)
