@@ -1,7 +1,7 @@
 """Attachments -> the request's ``input``, uploading through the Files API when needed,
 and the local cache of uploads shared with ``gemini-cli upload``.
 
-build_turn_input (called by commands.common.run_turn for -a/--attach):
+build_turn_input (called by runs.pipeline.run_turn for -a/--attach):
 1. every attachment is resolved first (inputs.resolve_attachment), so a missing file,
    a directory, empty stdin or an unsupported type exits 2 before anything is sent;
    ``--mime`` applies to every attachment of the turn;
