@@ -310,3 +310,11 @@ def test_function_loop_runs_real_commands_and_closes_each_runner_once():
 def test_a_name_declared_by_two_sources_is_refused():
     with pytest.raises(UsageError, match="function 'a' is declared twice \\(function and mcp:s\\)"):
         FunctionLoop([(Tool(name="a"), FakeRunner()), (Tool(name="a", origin="mcp:s"), FakeRunner())])
+
+
+def test_the_readme_exit_code_table_has_the_tool_codes():
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert f"| {int(ExitCode.TOOL_LIMIT)} | the tool-call limit of a turn was reached (`--max-tool-calls`)" in readme
+    assert f"| {int(ExitCode.TOOL_REFUSED)} | the model called a tool that was refused (not declared" in readme

@@ -13,13 +13,14 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import shlex
 import signal
 import subprocess
 import threading
 import time
 from typing import Any, Iterable
 
-from gemini_cli.request.functions import ArgumentProblem, FunctionSpec, argv_for
+from gemini_cli.request.functions import ArgumentProblem, FunctionSpec, argument_text, argv_for
 from gemini_cli.runs.toolbox import CallResult, Tool, scrubbed_env
 
 DEFAULT_TIMEOUT = 60.0
@@ -47,8 +48,6 @@ class CommandRunner:
     def describe(self, tool: Tool, arguments: dict[str, Any]) -> str | None:
         """The exact argv the call would run, shell-quoted (for a confirmation prompt);
         None when the arguments cannot fill it (the call then fails without running)."""
-        import shlex
-
         try:
             return shlex.join(self._argv(self.specs[tool.name], arguments))
         except (ArgumentProblem, KeyError):
@@ -82,8 +81,6 @@ class CommandRunner:
     def _env(self, spec: FunctionSpec, arguments: dict[str, Any]) -> dict[str, str]:
         env = scrubbed_env(spec.env, environ=self.environ)
         if spec.shell:  # the arguments by name too, for the script: "$GEMINI_ARG_city"
-            from gemini_cli.request.functions import argument_text
-
             env.update((f"GEMINI_ARG_{k}", argument_text(v)) for k, v in arguments.items()
                        if k.isidentifier() and k.isascii() and "\0" not in argument_text(v))
         return env
