@@ -318,3 +318,30 @@ def test_the_readme_exit_code_table_has_the_tool_codes():
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     assert f"| {int(ExitCode.TOOL_LIMIT)} | the tool-call limit of a turn was reached (`--max-tool-calls`)" in readme
     assert f"| {int(ExitCode.TOOL_REFUSED)} | the model called a tool that was refused (not declared" in readme
+
+
+def test_the_prompt_keeps_the_argv_exact_and_shows_line_breaks_as_text():
+    loop, prompts, _ = confirming(["n"])
+    loop.answer(hop(fcall("fc_1", "weather", city="a  b\nc\x1b")))
+    assert prompts == ["run weather: printf %s 'wttr.in/a  b\\nc^[?format=3' ? [y/N/a=always] "]
+
+
+def test_ctrl_c_during_parallel_calls_kills_the_commands_still_running(tmp_path):
+    from test_commands import gone
+
+    pidfile = tmp_path / "pid"
+
+    def interrupt(arguments):
+        deadline = time.monotonic() + 5
+        while not pidfile.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05)  # the pid is written: the shell has exec'd sleep
+        raise KeyboardInterrupt
+
+    [slow] = [parse_function_flag(f"slow=sh -c 'echo $$ > {pidfile}; exec sleep 30'")]
+    loop = function_loop([slow], extra=[(Tool(name="stop"), FakeRunner({"stop": interrupt}))])
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        loop.answer(hop(fcall("fc_1", "stop"), fcall("fc_2", "slow")))
+    assert gone(int(pidfile.read_text()))
+    assert time.monotonic() - started < 5

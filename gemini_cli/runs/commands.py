@@ -69,11 +69,14 @@ class CommandRunner:
         return self._run(spec, argv, arguments, limit)
 
     def close(self) -> None:
-        """Kill every process group still running (Ctrl-C, an error in the turn)."""
+        """Kill every process group still running (Ctrl-C, an error in the turn); the
+        runner stays usable (`cancel` is the same: a chat's next turn may call again)."""
         with self._lock:
             live = list(self._live)
         for proc in live:
             _kill_group(proc, signal.SIGKILL)
+
+    cancel = close
 
     def _argv(self, spec: FunctionSpec, arguments: dict[str, Any]) -> list[str]:
         return argv_for(spec, arguments)

@@ -164,8 +164,13 @@ class FunctionLoop:
                 for n, future in futures:
                     decided[n] = future.result()
             except BaseException:
-                # Ctrl-C: do not wait here for the calls; the caller's close() kills them.
+                # Ctrl-C: stop the calls still running (nothing may outlive the turn), without
+                # waiting here; the runners stay usable for the next turn of a chat.
                 pool.shutdown(wait=False, cancel_futures=True)
+                for runner in {id(r): r for _, r in self.tools.values()}.values():
+                    cancel = getattr(runner, "cancel", None)
+                    if cancel is not None:
+                        cancel()
                 raise
             pool.shutdown()
         steps = []
@@ -191,7 +196,9 @@ class FunctionLoop:
         shown = describe(tool, call.arguments) if describe is not None else _call_line(call)[2:]
         if shown is None:
             return None  # the arguments cannot fill the command: the call fails without running
-        answer = self.ask(f"run {tool.name}: {_one_line(shown, 2000)} ? [y/N/a=always] ") if self.ask else None
+        # The argv as it will run: only line breaks and control characters are shown as text.
+        shown = _clip(visible(shown).replace("\n", "\\n").replace("\t", "\\t"), 2000)
+        answer = self.ask(f"run {tool.name}: {shown} ? [y/N/a=always] ") if self.ask else None
         word = (answer or "").strip().lower()
         if word in ("a", "always"):
             self.always.add(tool.name)
