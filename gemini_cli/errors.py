@@ -23,6 +23,8 @@ class ExitCode(IntEnum):
     SCHEMA = 10
     BATCH_ROWS_FAILED = 11
     REPLAY_MISMATCH = 12
+    TOOL_LIMIT = 13
+    TOOL_REFUSED = 14
     SIGINT = 130
     SIGTERM = 143
 
@@ -111,6 +113,20 @@ class ReplayMismatch(GeminiCliError):
     never caught by a loop that goes on (a chat turn, a stream resume): the run stops."""
 
     exit_code = ExitCode.REPLAY_MISMATCH
+
+
+class ToolLimit(GeminiCliError):
+    """The tool-call limit of a turn was reached (--max-tool-calls); the turn is saved
+    with its pending calls."""
+
+    exit_code = ExitCode.TOOL_LIMIT
+
+
+class ToolRefused(GeminiCliError):
+    """The model called a tool that was refused (not declared, or needing a confirmation
+    no one could give); the answer is still printed and saved."""
+
+    exit_code = ExitCode.TOOL_REFUSED
 
 
 class Terminated(BaseException):
