@@ -23,6 +23,7 @@ class ExitCode(IntEnum):
     SCHEMA = 10
     BATCH_ROWS_FAILED = 11
     REPLAY_MISMATCH = 12
+    NOT_FINISHED = 15  # jobs fetch: the Batch API job has not finished yet (try again later)
     SIGINT = 130
     SIGTERM = 143
 
