@@ -461,3 +461,68 @@ def test_record_then_replay_covers_submit_wait_and_fetch(fake, tmp_path, httpser
     assert result.stdout == "batches/job1\n"
     assert Path(out).read_text() == recorded
     assert len(httpserver.log) == served
+
+
+# -- the translation, pure -------------------------------------------------------------------
+
+from gemini_cli.errors import ExitCode, UsageError  # noqa: E402
+from gemini_cli.request import generate_content as gc  # noqa: E402
+
+
+def test_translate_blocks_steps_and_files():
+    body = {"model": "m", "input": [{"type": "user_input", "content": [
+        {"type": "document", "uri": "https://x/v1beta/files/abc", "mime_type": "application/pdf"},
+        {"type": "audio", "data": "QUJD", "mime_type": "audio/wav"}, {"text": "what?"}]}],
+        "system_instruction": "sys", "generation_config": {"thinking_level": "minimal", "thinking_summaries": "none"},
+        "response_format": {"type": "text", "mime_type": "application/json"}, "store": True, "service_tier": "flex"}
+    assert gc.translate(body) == {
+        "contents": [{"role": "user", "parts": [
+            {"fileData": {"mimeType": "application/pdf", "fileUri": "https://x/v1beta/files/abc"}},
+            {"inlineData": {"mimeType": "audio/wav", "data": "QUJD"}}, {"text": "what?"}]}],
+        "systemInstruction": {"parts": [{"text": "sys"}]},
+        "generationConfig": {"thinkingConfig": {"thinkingLevel": "MINIMAL"}, "responseMimeType": "application/json"},
+    }
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"input": "x", "background": True}, "--background"),
+    ({"input": "x", "previous_interaction_id": "v1_a"}, "conversations (--session, -c, --cid)"),
+    ({"input": "x", "tools": [{"type": "function", "name": "f"}]}, "client functions (--function, --functions)"),
+    ({"input": "x", "tools": [{"type": "mcp_server", "name": "m", "url": "https://m"}]}, "MCP servers (--mcp"),
+    ({"input": "x", "tools": [{"type": "file_search"}]}, "the tool 'file_search'"),
+    ({"input": "x", "response_format": [{"type": "text"}, {"type": "audio"}]}, "--audio: audio answers"),
+    ({"input": "x", "generation_config": {"speech_config": [{"voice": "Kore"}]}}, "--voice"),
+    ({"input": "x", "safety_settings": []}, "'safety_settings' has no Batch API equivalent"),
+    ({"input": [{"type": "user_input", "content": "a"}, {"type": "user_input", "content": "b"}]}, "several turns"),
+])
+def test_translate_refuses_what_a_batch_job_cannot_do(body, message):
+    with pytest.raises(UsageError) as caught:
+        gc.translate({"model": "m", **body})
+    assert message in caught.value.message
+
+
+@pytest.mark.parametrize("status, code, message", [
+    ({"code": 3, "message": "bad"}, ExitCode.REJECTED, "INVALID_ARGUMENT: bad"),
+    ({"code": 8, "message": "slow down"}, ExitCode.RATE_LIMITED, "RESOURCE_EXHAUSTED: slow down"),
+    ({"code": 13, "message": "oops"}, ExitCode.SERVER, "INTERNAL: oops"),
+    ({"code": 1}, ExitCode.NOT_COMPLETED, "CANCELLED: no message"),
+    ({"code": 429, "message": "x"}, ExitCode.RATE_LIMITED, "x"),
+    ("junk", ExitCode.SERVER, "the job reported an error without details"),
+])
+def test_a_rows_error_status_maps_to_the_exit_codes_batch_uses(status, code, message):
+    error = gc.error_of(status)
+    assert (error.exit_code, error.message) == (code, message)
+
+
+def test_jobs_subcommands_complete_and_jobs_help_imports_no_httpx():
+    import subprocess
+    import sys
+
+    from test_completion import bash_complete, env_with_bin, imported_modules
+
+    assert bash_complete("jobs", "") == ["list", "show", "wait", "fetch", "cancel", "delete"]
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "gemini_cli", "jobs", "--help"],
+                          env=env_with_bin(), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    assert "fetch" in proc.stdout
+    assert not {m for m in imported_modules(proc.stderr) if m.split(".")[0] in ("httpx", "httpx_sse", "jsonschema", "yaml")}
