@@ -79,6 +79,8 @@ class FakeBatches:
             "batchStats": {"requestCount": str(total), "successfulRequestCount": str(done - failed),
                            "failedRequestCount": str(failed), "pendingRequestCount": str(total - done)},
         }
+        if state == "FAILED":
+            meta["error"] = {"code": 3, "message": "the input file\nis not valid"}
         if state in ("SUCCEEDED", "CANCELLED") and done:
             answered = job["requests"][:done]
             if job["file"] or self.responses_as_file:

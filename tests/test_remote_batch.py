@@ -362,6 +362,20 @@ def test_wait_exits_9_for_an_expired_job_and_0_for_a_succeeded_one(fake, tmp_pat
     assert "batches/job2: succeeded, 1 of 1 done" in result.stderr
 
 
+def test_a_failed_job_says_why_and_records_every_row_as_failed(fake, tmp_path):
+    fake.plan = ["FAILED"]
+    rows = write(tmp_path / "in.jsonl", '"one"\n"two"\n')
+    out = str(tmp_path / "out.jsonl")
+    result = run(["batch", rows, "-o", out, "--remote", "--wait", "-q"])
+    assert result.exit_code == 9
+    assert result.stderr == ("gemini-cli: error: batches/job1 failed: 0 rows completed, 2 failed "
+                             f"(written to {Path(out).resolve()})\n")
+    assert [r["error"]["message"] for r in lines_of(out)] == ["the job batches/job1 ended failed before this row had a result"] * 2
+    result = run(["jobs", "wait", out])
+    assert result.exit_code == 9
+    assert "batches/job1: failed, 0 of 2 done: the input file is not valid" in result.stderr
+
+
 def test_wait_gives_up_at_max_time(fake, tmp_path, monkeypatch):
     monkeypatch.setattr(remote_fetch, "POLL_FIRST", 0.05)
     monkeypatch.setattr(remote_fetch, "POLL_MAX", 0.05)

@@ -48,6 +48,9 @@ def describe(name: str, job: dict[str, Any]) -> str:
         text += f", {done} of {counts['total']} done"
         if counts["failed"]:
             text += f" ({counts['failed']} failed)"
+    error = batches.metadata(job).get("error") or job.get("error")
+    if isinstance(error, dict) and error.get("message"):
+        text += f": {' '.join(str(error['message']).split())[:300]}"
     return text
 
 
@@ -113,10 +116,10 @@ class Index:
     def mark(self, key: str) -> None:
         self.db.execute("UPDATE rows SET done = 1 WHERE key = ?", (key,))
 
-    def missing(self) -> Iterator[Row]:
-        cursor = self.db.execute("SELECT id, line FROM rows WHERE done = 0 ORDER BY seq")
-        for id, line in cursor:
-            yield Row(line=line, id=json.loads(id))
+    def missing(self, limit: int = 1000) -> list[Row]:
+        """Up to `limit` rows not written yet, in input order (a page: memory stays flat)."""
+        found = self.db.execute("SELECT id, line FROM rows WHERE done = 0 ORDER BY seq LIMIT ?", (limit,)).fetchall()
+        return [Row(line=line, id=json.loads(id)) for id, line in found]
 
     def close(self) -> None:
         self.db.close()
@@ -229,13 +232,17 @@ class Writer:
     def finish(self) -> None:
         """Every row without a result yet gets a failed record saying why."""
         state = self.result.state
-        for row in list(self.index.missing()):
-            if state == batches.SUCCEEDED:
-                error = GeminiCliError(f"the job {self.name} has no result for this row", exit_code=ExitCode.SERVER)
-            else:
-                error = NotCompleted(f"the job {self.name} ended {state} before this row had a result")
-            self.result.no_result += 1
-            self.write(row, row.key, {}, error)
+        while page := self.index.missing():
+            for row in page:
+                self._no_result(row, state)
+
+    def _no_result(self, row: Row, state: str) -> None:
+        if state == batches.SUCCEEDED:
+            error = GeminiCliError(f"the job {self.name} has no result for this row", exit_code=ExitCode.SERVER)
+        else:
+            error = NotCompleted(f"the job {self.name} ended {state} before this row had a result")
+        self.result.no_result += 1
+        self.write(row, row.key, {}, error)
 
 
 def fetch(client: Any, record: dict[str, Any], job: dict[str, Any], console: Any) -> Fetched:
