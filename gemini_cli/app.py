@@ -197,6 +197,7 @@ COMMANDS = {  # name -> (module, attribute: a command function or a Typer sub-ap
     "batch": ("gemini_cli.cli.batch", "batch"),
     "upload": ("gemini_cli.cli.upload", "upload"),
     "files": ("gemini_cli.cli.files", "files_app"),
+    "jobs": ("gemini_cli.cli.jobs", "jobs_app"),
     "history": ("gemini_cli.cli.history", "history_app"),
     "config": ("gemini_cli.cli.config_cmd", "config_app"),
     "completion": ("gemini_cli.cli.completion", "completion"),

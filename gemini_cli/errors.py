@@ -25,6 +25,7 @@ class ExitCode(IntEnum):
     REPLAY_MISMATCH = 12
     TOOL_LIMIT = 13
     TOOL_REFUSED = 14
+    NOT_FINISHED = 15  # jobs fetch: the Batch API job has not finished yet (try again later)
     SIGINT = 130
     SIGTERM = 143
 

@@ -50,6 +50,11 @@ def batch(
         "--save", help="Save each row as a conversation in the history (off by default).", rich_help_panel=BATCH)] = False,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Print the first row's request (key redacted) and the row count; send nothing.")] = False,
+    remote: Annotated[bool, typer.Option(
+        "--remote", help="Submit the rows as Gemini Batch API jobs (half price, done within 24 h) and print the job "
+        "names; gemini-cli jobs fetch OUTPUT writes the records.", rich_help_panel=BATCH)] = False,
+    wait: Annotated[bool, typer.Option(
+        "--wait", help="With --remote: wait for the jobs and write their records.", rich_help_panel=BATCH)] = False,
     model: opt.Model = None,
     profile: opt.Profile = None,
     template: opt.Template = None,
@@ -78,7 +83,7 @@ def batch(
 ) -> None:
     """Run one request per row of INPUT, -j at a time; one JSON record per row to OUTPUT."""
     flags = opt.command_flags(locals())
-    for name in ("output_file", "save", "format", "input"):  # batch's own, not settings
+    for name in ("output_file", "save", "format", "input", "remote", "wait"):  # batch's own, not settings
         flags.pop(name)
     from gemini_cli.request import templates
     from gemini_cli.state import apikey, config
@@ -89,6 +94,8 @@ def batch(
 
     settings = config.resolve(flags, template=templates.from_flags(flags))
     console = Console(quiet=settings.quiet)
+    if wait and not remote:
+        raise UsageError("--wait goes with --remote (a local batch runs to the end anyway)")
     if "-" in (attach or []):
         raise UsageError("--attach - (stdin) cannot be used with batch: stdin may hold the rows")
     fmt = row_input.format_for(format.value if format else None, input)
@@ -99,6 +106,10 @@ def batch(
         rows = row_input.read_rows(stream, fmt, prompt_column=prompt_column, id_column=id_column,
                                    prompt_required=settings.template is None)
         requests = RowRequests(settings, console, attach=list(attach or []), mime=mime, params=list(param or []), save=save)
+        if remote:
+            from gemini_cli.cli.batch_remote import remote_batch
+
+            return remote_batch(settings, console, requests, rows, out, input=input, dry_run=dry_run, wait=wait, save=save)
         if dry_run:
             out.scan(rewrite=False)
             return show_first_request(settings, requests, rows, out)

@@ -322,7 +322,7 @@ def start_background(client: Any, sent: Request, settings: Settings, session: Se
     return result
 
 
-def show_dry_run(client: Any, body: dict[str, Any]) -> None:
+def show_dry_run(client: Any, body: dict[str, Any], path: str = "interactions") -> None:
     """--dry-run: the request as the client would send it, the key redacted."""
     from gemini_cli.api.interactions import SSE
     from gemini_cli.render.dryrun import show_request
@@ -330,4 +330,4 @@ def show_dry_run(client: Any, body: dict[str, Any]) -> None:
 
     shown = "<redacted>" if apikey.source() else NO_KEY
     headers = client.headers(SSE if body.get("stream") else "application/json", shown_key=shown)
-    show_request(client.url("interactions"), headers, body)
+    show_request(client.url(path), headers, body)

@@ -1,0 +1,229 @@
+"""`gemini-cli jobs list|show|wait|fetch|cancel|delete`: Batch API jobs (`batch --remote`).
+
+JOB is a job name (`batches/<id>`) or the OUTPUT path a `batch --remote` submitted it for:
+the jobs this machine submitted are recorded in the state folder (state/jobs.py), so that
+`jobs fetch OUTPUT` works from another shell or a later cron run.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+
+from gemini_cli.cli import options as opt
+from gemini_cli.errors import UsageError
+from gemini_cli.render.terminal import for_stream
+
+jobs_app = opt.sub_app("jobs", "Follow the Batch API jobs `batch --remote` submitted: list, show, wait, fetch, cancel, delete.")
+
+JOB_HELP = "A job name (batches/<id>), or the OUTPUT file it was submitted for."
+
+
+class ListOutput(str, Enum):
+    text = "text"
+    json = "json"
+
+
+def _client(flags: dict[str, Any]):
+    """A client for the command's connection flags, and its console."""
+    from gemini_cli.runs.connection import connect
+    from gemini_cli.render.output import Console
+    from gemini_cli.state import config
+
+    settings = config.resolve(opt.command_flags({k: v for k, v in flags.items() if k not in ("job", "output", "wait")}))
+    console = Console(quiet=settings.quiet)
+    return connect(settings, console), console
+
+
+def resolve(job: str) -> list[tuple[str, dict[str, Any] | None]]:
+    """(name, local record or None) for each job JOB stands for. An OUTPUT path stands for
+    its jobs not fetched yet, else for those of its latest submission."""
+    from gemini_cli.api import batches
+    from gemini_cli.state import jobs
+
+    if job.startswith("batches/"):
+        name = batches.job_name(job)
+        return [(name, jobs.load(name))]
+    records = jobs.for_output(job)
+    if not records:
+        raise UsageError(f"{job}: not a job name (batches/<id>), and no batch --remote was submitted from here for "
+                         "an OUTPUT of that path (gemini-cli jobs list shows the jobs)")
+    pending = [record for record in records if not record.get("fetched")]
+    if not pending:
+        latest = records[-1].get("submission")
+        pending = [record for record in records if record.get("submission") == latest]
+    return [(record["name"], record) for record in pending]
+
+
+def _local(job: str) -> list[dict[str, Any]]:
+    """The local records JOB stands for: fetch needs the rows and OUTPUT."""
+    found = resolve(job)
+    missing = [name for name, record in found if record is None]
+    if missing:
+        raise UsageError(f"{', '.join(missing)} was not submitted from here (no record of its rows and OUTPUT in "
+                         "the state folder); jobs fetch writes the records of jobs batch --remote submitted")
+    return [record for _, record in found if record is not None]
+
+
+@jobs_app.command("list")
+def list_jobs(
+    output: Annotated[ListOutput, typer.Option("--output", "-o", help="text (a table) or json (the job resources).")] = ListOutput.text,
+    quiet: opt.Quiet = None,
+    timeout: opt.Timeout = None,
+    retries: opt.Retries = None,
+    max_time: opt.MaxTime = None,
+    base_url: opt.BaseUrl = None,
+    api_version: opt.ApiVersion = None,
+) -> None:
+    """List every Batch API job of the key (all pages): name, display name, state, counts, created."""
+    flags = dict(locals())
+    from gemini_cli.api import batches
+    from gemini_cli.render import jobs as view
+    from gemini_cli.render.output import dumps, table
+
+    opened, console = _client(flags)
+    with opened as client:
+        found = list(batches.iter_jobs(client))
+    if output == ListOutput.json:
+        sys.stdout.write(for_stream(dumps(found) + "\n", sys.stdout))
+        return
+    if not found:
+        console.note("no batch jobs")
+        return
+    rows = [view.row(job, batches.state(job), batches.counts(job), batches.metadata(job)) for job in found]
+    sys.stdout.write(for_stream(table(view.COLUMNS, rows), sys.stdout))
+
+
+@jobs_app.command("show")
+def show_job(
+    job: Annotated[str, typer.Argument(metavar="JOB", help=JOB_HELP, show_default=False)],
+    quiet: opt.Quiet = None,
+    timeout: opt.Timeout = None,
+    retries: opt.Retries = None,
+    max_time: opt.MaxTime = None,
+    base_url: opt.BaseUrl = None,
+    api_version: opt.ApiVersion = None,
+) -> None:
+    """Print the job's resource as JSON (an array for an OUTPUT with several jobs)."""
+    flags = dict(locals())
+    from gemini_cli.api import batches
+    from gemini_cli.render.output import dumps
+
+    names = [name for name, _ in resolve(job)]
+    opened, _ = _client(flags)
+    with opened as client:
+        found = [batches.get(client, name) for name in names]
+    sys.stdout.write(for_stream(dumps(found[0] if len(found) == 1 else found) + "\n", sys.stdout))
+
+
+@jobs_app.command("wait")
+def wait_job(
+    job: Annotated[str, typer.Argument(metavar="JOB", help=JOB_HELP, show_default=False)],
+    quiet: opt.Quiet = None,
+    timeout: opt.Timeout = None,
+    retries: opt.Retries = None,
+    max_time: opt.MaxTime = None,
+    base_url: opt.BaseUrl = None,
+    api_version: opt.ApiVersion = None,
+) -> None:
+    """Wait until the job has finished (polling, with backoff). Exit 0 when it succeeded,
+    9 when it failed, expired or was cancelled, 7 at the --max-time deadline."""
+    flags = dict(locals())
+    from gemini_cli.api import batches
+    from gemini_cli.errors import NotCompleted
+    from gemini_cli.render.jobs import WaitProgress
+    from gemini_cli.runs import remote_fetch
+
+    names = [name for name, _ in resolve(job)]
+    opened, console = _client(flags)
+    ended = []
+    with opened as client:
+        for name in names:
+            found = remote_fetch.wait(client, name, WaitProgress(console))
+            console.note(remote_fetch.describe(name, found))
+            if batches.state(found) != batches.SUCCEEDED:
+                ended.append(f"{name} {batches.state(found)}")
+    if ended:
+        raise NotCompleted(f"{', '.join(ended)}: gemini-cli jobs fetch writes the results there are")
+
+
+@jobs_app.command("fetch")
+def fetch_job(
+    job: Annotated[str, typer.Argument(metavar="JOB", help=JOB_HELP, show_default=False)],
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for the job to finish first (else exit 15 when it has not).")] = False,
+    quiet: opt.Quiet = None,
+    timeout: opt.Timeout = None,
+    retries: opt.Retries = None,
+    max_time: opt.MaxTime = None,
+    base_url: opt.BaseUrl = None,
+    api_version: opt.ApiVersion = None,
+) -> None:
+    """Write one record per row of a finished job to its OUTPUT, as batch does (appending;
+    fetching again writes nothing twice). Exit 0 every row completed, 11 some failed, 9 the
+    job failed, expired or was cancelled, 15 not finished yet (try again later)."""
+    flags = dict(locals())
+    from gemini_cli.render.jobs import WaitProgress
+    from gemini_cli.runs import remote_fetch
+
+    records = _local(job)
+    opened, console = _client(flags)
+    with opened as client:
+        error = remote_fetch.fetch_all(client, records, console, wait_first=wait, progress=WaitProgress(console))
+    if error is not None:
+        raise error
+
+
+@jobs_app.command("cancel")
+def cancel_job(
+    job: Annotated[str, typer.Argument(metavar="JOB", help=JOB_HELP, show_default=False)],
+    quiet: opt.Quiet = None,
+    timeout: opt.Timeout = None,
+    retries: opt.Retries = None,
+    max_time: opt.MaxTime = None,
+    base_url: opt.BaseUrl = None,
+    api_version: opt.ApiVersion = None,
+) -> None:
+    """Ask the Batch API to cancel the job; jobs fetch then writes the results it has."""
+    flags = dict(locals())
+    from gemini_cli.api import batches
+
+    names = [name for name, _ in resolve(job)]
+    opened, console = _client(flags)
+    with opened as client:
+        for name in names:
+            batches.cancel(client, name)
+            console.note(f"cancelling {name}; gemini-cli jobs fetch writes the results it has once it is cancelled")
+
+
+@jobs_app.command("delete")
+def delete_job(
+    job: Annotated[str, typer.Argument(metavar="JOB", help=JOB_HELP, show_default=False)],
+    quiet: opt.Quiet = None,
+    timeout: opt.Timeout = None,
+    retries: opt.Retries = None,
+    max_time: opt.MaxTime = None,
+    base_url: opt.BaseUrl = None,
+    api_version: opt.ApiVersion = None,
+) -> None:
+    """Delete the job on the server (its results go with it) and forget its local record."""
+    flags = dict(locals())
+    from gemini_cli.api import batches
+    from gemini_cli.errors import ApiError
+    from gemini_cli.state import jobs
+
+    names = [name for name, _ in resolve(job)]
+    opened, console = _client(flags)
+    with opened as client:
+        for name in names:
+            try:
+                batches.delete(client, name)
+            except ApiError as exc:
+                if exc.status != 404 or jobs.load(name) is None:
+                    raise
+                console.note(f"{name} is gone from the server already")
+            jobs.remove(name)
+            console.note(f"deleted {name}")
+
