@@ -39,12 +39,12 @@ HTTP_TIMEOUT = 30.0  # connect/write for HTTP servers; reads may wait for a long
 
 def require_sdk(specs: Iterable[ServerSpec]) -> None:
     """UsageError (exit 2) naming the servers when the `mcp` extra is not installed."""
-    names = ", ".join(s.name for s in specs)
+    names = [s.name for s in specs]
     try:
         import mcp  # noqa: F401
     except ImportError:
-        raise UsageError(f"MCP server {names} needs the MCP SDK, which is not installed: "
-                         f"{mcp_servers.INSTALL_HINT}") from None
+        servers = f"MCP server {names[0]} needs" if len(names) == 1 else f"MCP servers {', '.join(names)} need"
+        raise UsageError(f"{servers} the MCP SDK, which is not installed: {mcp_servers.INSTALL_HINT}") from None
 
 
 class _StderrTail:
