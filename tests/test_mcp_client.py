@@ -101,7 +101,7 @@ def test_a_call_that_does_not_answer_in_time_is_an_error_result_and_the_server_g
     tools = tools_of(stdio)
     began = time.monotonic()
     hang = stdio.call(tools["t__hang"], {}, 0.5)
-    assert time.monotonic() - began < 3
+    assert time.monotonic() - began < 4  # bounded: 0.5 s and the cancellation
     assert (hang.result, hang.is_error) == ("MCP server t did not answer t__hang within 0.5 s", True)
     assert hang.summary == "← error: timed out after 0.5 s"
     assert stdio.call(tools["t__echo"], {"text": "still here"}, 5).result == "still here"
@@ -163,7 +163,7 @@ def test_close_stops_every_server_and_leaves_no_process():
     assert all(not gone(pid) for pid in pids)
     began = time.monotonic()
     servers.close()
-    assert time.monotonic() - began < 5
+    assert time.monotonic() - began < 8  # the SDK waits 2 s for an exit, then SIGTERM, 2 s, SIGKILL
     assert all(gone(pid) for pid in pids)
     servers.close()  # twice is harmless
     assert servers.call(tools["a__echo"], {"text": "x"}, 5).is_error
@@ -220,7 +220,7 @@ def test_a_server_that_does_not_answer_in_time_is_refused_and_stopped():
         McpServers.start([parse_mcp(local("slow", "--hang"))], console=Console(stderr=err), start_timeout=0.5)
     assert caught.value.message.endswith("did not answer initialize and tools/list within 0.5 s")
     assert "starting slowly" in err.getvalue()
-    assert time.monotonic() - began < 8  # the SDK's bounded shutdown: stdin closed, 2 s, SIGTERM
+    assert time.monotonic() - began < 12  # the SDK's bounded shutdown: stdin closed, 2 s, SIGTERM, 2 s
 
 
 def test_a_command_that_does_not_exist_is_refused():
