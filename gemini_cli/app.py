@@ -246,6 +246,7 @@ COMMANDS = {  # name -> (module, attribute: a command function or a Typer sub-ap
     "history": ("gemini_cli.cli.history", "history_app"),
     "config": ("gemini_cli.cli.config_cmd", "config_app"),
     "completion": ("gemini_cli.cli.completion", "completion"),
+    "models": ("gemini_cli.cli.models", "models"),
     "demo": ("gemini_cli.cli.demo", "demo"),
 }
 
