@@ -77,7 +77,7 @@ def generate(
 
       gemini-cli generate -c "And in one sentence?"
 
-      gemini-cli generate -a photo.jpg -o json "What is in it?" | jq -r .output_text
+      gemini-cli generate -a photo.jpg -o json "What is in it?" | jq -r '.output_text'
     """
     flags = opt.command_flags(locals())
     from gemini_cli.request import templates
