@@ -41,6 +41,13 @@ class FunnelGroup(TyperGroup):
             self.commands[name] = load_command(name)
         return self.commands.get(name)
 
+    def parse_args(self, ctx, args):  # type: ignore[override]
+        return super().parse_args(ctx, implied_generate(args, self.list_commands(ctx), lambda: self._options("generate", ctx)))
+
+    def _options(self, name, ctx) -> set[str]:
+        command = self.get_command(ctx, name)
+        return {opt for param in command.params for opt in param.opts + param.secondary_opts} if command else set()
+
     def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[override]
         try:
             return super().make_context(info_name, args, parent, **extra)
@@ -84,6 +91,38 @@ class FunnelGroup(TyperGroup):
             internal_error(ctx, exc)
 
 
+ROOT_FLAGS = frozenset({"--debug", "--version", "-V", "-h", "--help"})
+ROOT_VALUE_OPTIONS = frozenset({"--record", "--replay"})
+
+
+def implied_generate(args: list[str], commands: list[str], generate_options) -> list[str]:
+    """`gemini-cli "How does AI work?"` and `gemini-cli -m pro hi` run generate: "generate" is
+    put before the first argument after the root's own options when it is not a command, or
+    is an option of generate's (generate_options() gives them). A single word close to a
+    command name (`gemini-cli chta`) is left alone: it gets "no such command ... did you mean
+    chat?", since a one-word prompt that is a typo costs a request; so is an option neither
+    knows (`gemini-cli --bogus`: the root's "no such option")."""
+    args = list(args)
+    at = 0
+    while at < len(args):
+        word = args[at]
+        if word in ROOT_VALUE_OPTIONS:
+            at += 2
+        elif word in ROOT_FLAGS or word.split("=", 1)[0] in ROOT_VALUE_OPTIONS:
+            at += 1
+        else:
+            break
+    if at >= len(args) or args[at] in commands or args[at] == "--":
+        return args
+    first = args[at]
+    if first.startswith("-"):
+        name = first.split("=", 1)[0] if first.startswith("--") else first[:2]
+        return args[:at] + ["generate"] + args[at:] if name in generate_options() else args
+    if re.fullmatch(r"[\w-]+", first) and did_you_mean(first, commands):
+        return args
+    return args[:at] + ["generate"] + args[at:]
+
+
 def internal_error(ctx, exc: BaseException) -> None:
     if state["debug"]:
         import traceback
@@ -119,6 +158,11 @@ def usage_message(exc: ClickException) -> str:
             names = [name for param in ctx.command.params for name in param.opts + param.secondary_opts
                      if name.startswith("--")]
         message = f"no such {kind}: {word}" + did_you_mean(word, names)
+        root = word.split("=", 1)[0]
+        if kind == "option" and ctx.parent is not None and root in ROOT_VALUE_OPTIONS | {"--debug"}:
+            value = " FILE" if root in ROOT_VALUE_OPTIONS else ""
+            message += (f"; {root} is an option of gemini-cli itself: it goes before the command "
+                        f"(gemini-cli {root}{value} {ctx.info_name} ...)")
     if re.match(r"option '(-p|--param)' requires 2 arguments", message):
         message += ": -p/--param NAME VALUE fills a placeholder of the --template; the prompt is the PROMPT argument"
     if ctx is None:
@@ -156,7 +200,9 @@ def _silence_stdout() -> None:
 app = typer.Typer(
     cls=FunnelGroup,
     name="gemini-cli",
-    help="A fast, scriptable client for Gemini's Interactions API.",
+    help="A fast, scriptable client for Gemini's Interactions API.\n\n"
+         "`gemini-cli PROMPT` (or `gemini-cli -m MODEL PROMPT`) is short for `gemini-cli generate PROMPT`; "
+         "`gemini-cli demo` shows a recorded answer without a key.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -201,6 +247,8 @@ COMMANDS = {  # name -> (module, attribute: a command function or a Typer sub-ap
     "history": ("gemini_cli.cli.history", "history_app"),
     "config": ("gemini_cli.cli.config_cmd", "config_app"),
     "completion": ("gemini_cli.cli.completion", "completion"),
+    "models": ("gemini_cli.cli.models", "models"),
+    "demo": ("gemini_cli.cli.demo", "demo"),
 }
 
 

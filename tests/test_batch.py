@@ -338,13 +338,13 @@ def test_429_above_a_concurrency_limit_lowers_the_concurrency_and_every_row_comp
     assert 0 < srv.throttled < 30
 
 
-def test_retry_info_pauses_all_sending(server):
+def test_retry_info_delays_the_refused_row(server):
     srv = server(limit=1, retry_delay="0.5s", latency=0.1)
     started = time.monotonic()
     result = run(["batch", "--format", "lines", "-j", "3"], input="a\nb\nc\n")
     assert result.exit_code == 0, result.stderr
-    assert time.monotonic() - started >= 0.5
-    assert "pausing 0.5s as the server asks" in result.stderr
+    assert time.monotonic() - started >= 0.5  # a refused row is sent again only after the wait
+    assert sorted(r["line"] for r in records(result.stdout)) == [1, 2, 3]
     assert srv.throttled >= 1
 
 
@@ -355,26 +355,49 @@ def test_a_wait_far_too_long_stops_the_batch_with_exit_5(server):
     assert "[the server asks to wait 3600s]" in result.stderr
 
 
-def test_limiter_halves_once_per_round_and_climbs_back():
-    now = [0.0]
-    limiter = Limiter(8, clock=lambda: now[0])
+def test_limiter_halves_once_per_round_trip_and_climbs_back():
+    limiter = Limiter(8, clock=lambda: 0.0)
     epoch = limiter.epoch
     assert limiter.throttled(epoch) is True and limiter.slots == 4
-    assert limiter.throttled(epoch) is False and limiter.slots == 4  # same round: counted once
+    assert limiter.throttled(epoch) is False and limiter.slots == 4  # same round trip: counted once
     assert limiter.throttled(limiter.epoch) is True and limiter.slots == 2
     limiter.throttled(limiter.epoch)
     limiter.throttled(limiter.epoch)
     assert limiter.slots == 1  # never below one
-    for _ in range(3):
-        limiter.answered()
-    assert limiter.slots == 2
-    for _ in range(100):
-        limiter.answered()
-    assert limiter.slots == 8  # never above -j
-    limiter.throttled(limiter.epoch, wait=2.0)
-    assert limiter.pause_left() == 2.0
-    now[0] = 3.0
+    seen = []
+    for _ in range(300):
+        limiter.answered(limiter.slots)
+        seen.append(limiter.slots)
+    assert seen == sorted(seen) and seen[-1] == 8  # up again, never above -j
+
+
+def test_limiter_keeps_the_servers_wait_to_the_refused_request_until_the_window_is_one():
+    now = [0.0]
+    limiter = Limiter(16, clock=lambda: now[0])
+    slots = []
+    while limiter.slots > 1:
+        assert limiter.throttled(limiter.epoch, wait=1.0) is True
+        assert limiter.pause_left() == 0.0 and not limiter.pausing  # "fewer at once", not "stop"
+        slots.append(limiter.slots)
+    assert slots == [8, 4, 2, 1]
+    assert limiter.throttled(limiter.epoch, wait=1.0) is True  # one at a time, still refused: a quota
+    assert limiter.pause_left() == 1.0 and limiter.pausing
+    now[0] = 1.5
     assert limiter.pause_left() == 0.0
+
+
+def test_limiter_at_a_concurrency_limit_goes_back_to_what_was_answered_and_probes_rarely():
+    limiter = Limiter(16, clock=lambda: 0.0)
+    limiter.limit = 4.0
+    for _ in range(3):
+        limiter.answered(3)  # three at once were served; the probe at a fourth is refused
+    assert limiter.throttled(limiter.epoch) is True and limiter.slots == 3  # not 2: three were answered
+    rounds = 0
+    while limiter.slots == 3:
+        for _ in range(3):
+            limiter.answered(3)
+        rounds += 1
+    assert rounds == 2  # past the level of the 429, the next probe waits two round trips, not one
 
 
 def test_what_a_429_says_about_waiting():

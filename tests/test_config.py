@@ -16,7 +16,8 @@ from gemini_cli.errors import AuthError, UsageError
 GOOGLE_KEY = "google-key-0d9e8f7a6b5c4d3e2f1a"
 NO_KEY_MESSAGE = (
     "gemini-cli: error: no API key: set GEMINI_API_KEY (or GOOGLE_API_KEY) to a Gemini API key "
-    "from https://aistudio.google.com/apikey, or set api_key_command in the config file\n"
+    "from https://aistudio.google.com/apikey, keep one with `gemini-cli config set-key`, "
+    "or set api_key_command in the config file\n"
 )
 BOTH_KEYS_WARNING = "gemini-cli: warning: both GOOGLE_API_KEY and GEMINI_API_KEY are set; using GOOGLE_API_KEY\n"
 

@@ -38,9 +38,9 @@ def batch(
         "--format", help="jsonl (default; csv for a .csv file), lines (one prompt per line) or csv (with a header).",
         rich_help_panel=BATCH)] = None,
     prompt_column: Annotated[Optional[str], typer.Option(
-        "--prompt-column", help="CSV column with the prompt [default: prompt].", rich_help_panel=BATCH)] = None,
+        "--prompt-column", help="CSV column with the prompt (default: prompt).", rich_help_panel=BATCH)] = None,
     id_column: Annotated[Optional[str], typer.Option(
-        "--id-column", help="CSV column with the row id [default: id, if there is one; else the line number].",
+        "--id-column", help="CSV column with the row id (default: id, if there is one; else the line number).",
         rich_help_panel=BATCH)] = None,
     ordered: Annotated[bool, typer.Option(
         "--ordered", help="Write the records in input order (default: as rows finish).", rich_help_panel=BATCH)] = False,
@@ -72,16 +72,32 @@ def batch(
     tools: opt.Tools = None,
     schema: opt.Schema = None,
     json_mode: opt.JsonMode = None,
-    attach: opt.Attach = None,
+    attach: Annotated[Optional[list[str]], typer.Option(  # the rows come from stdin, so no `-`
+        "--attach", "-a", click_type=opt.FILE_OR_URL, rich_help_panel=opt.MEDIA,
+        help="Attach a file, URL or Files API name/uri to every row's request (repeatable).")] = None,
     mime: opt.Mime = None,
-    store: opt.Store = None,
+    store: Annotated[Optional[bool], typer.Option(
+        "--store/--no-store", rich_help_panel=opt.CONV,
+        help="Keep each row's interaction on the server (default), or send `store: false`.")] = None,
     quiet: opt.Quiet = None,
     timeout: opt.Timeout = None,
     retries: opt.Retries = None,
     base_url: opt.BaseUrl = None,
     api_version: opt.ApiVersion = None,
 ) -> None:
-    """Run one request per row of INPUT, -j at a time; one JSON record per row to OUTPUT."""
+    """Run one request per row of INPUT, -j at a time; one JSON record per row to OUTPUT.
+
+    INPUT is a file of rows or - (stdin): JSON Lines ({"prompt": ...} or a string per line),
+    plain lines, or CSV with a header. An existing OUTPUT is resumed: rows already done are skipped.
+
+    Examples:
+
+      gemini-cli batch tickets.jsonl -o tickets.out.jsonl -s "Classify: bug, feature or question"
+
+      seq 1 20 | gemini-cli batch --format lines -j 4 --ordered
+
+      gemini-cli batch reviews.csv --prompt-column text -o out.jsonl -j 16
+    """
     flags = opt.command_flags(locals())
     for name in ("output_file", "save", "format", "input", "remote", "wait"):  # batch's own, not settings
         flags.pop(name)

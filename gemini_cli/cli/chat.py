@@ -59,7 +59,16 @@ def chat(
     base_url: opt.BaseUrl = None,
     api_version: opt.ApiVersion = None,
 ) -> None:
-    """Chat: a REPL at a terminal (/help lists its commands); from piped stdin, one message per line."""
+    """Chat: a REPL at a terminal (/help lists its commands); from piped stdin, one message per line.
+
+    Examples:
+
+      gemini-cli chat -m pro --thinking high
+
+      gemini-cli chat -c          (go on with the last conversation)
+
+      gemini-cli chat --no-save < questions.txt   (one message per line)
+    """
     flags = opt.command_flags(locals())
     from gemini_cli.request import templates
     from gemini_cli.state import apikey, config

@@ -272,8 +272,13 @@ def complete_conversation_id(ctx: Any = None, args: Any = None, incomplete: str 
 
 
 def complete_model(ctx: Any = None, args: Any = None, incomplete: str = "") -> list[tuple[str, str]]:
-    """Model aliases (config.yaml's `aliases:`, then the built-in ones), then known model ids."""
+    """Model aliases (config.yaml's `aliases:`, then the built-in ones), then the model ids of
+    `gemini-cli models`' cache (the file only: a TAB never waits on the network), then the
+    built-in table as the fallback."""
+    from gemini_cli.state.models import cached_model_ids
+
     out = [(name, f"alias for {target}") for name, target in model_aliases().items()]
+    out += [(m, "") for m in cached_model_ids()]
     out += [(m, "") for m in MODELS]
     seen: set[str] = set()
     result = []

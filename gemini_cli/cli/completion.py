@@ -16,9 +16,9 @@ class Shell(str, Enum):
 
 
 def completion(
-    shell: Annotated[Shell, typer.Argument(metavar="SHELL", help="bash, zsh or fish.", case_sensitive=False, show_default=False)],
+    shell: Annotated[Shell, typer.Argument(metavar="bash|zsh|fish", help="The shell: bash, zsh or fish.", case_sensitive=False, show_default=False)],
 ) -> None:
-    """Print the completion script for SHELL.
+    """Print the completion script for a shell: bash, zsh or fish.
 
     bash: source <(gemini-cli completion bash)   (in ~/.bashrc)
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Annotated, Any
+
+import typer
 
 from gemini_cli.cli import options as opt
 
-config_app = opt.sub_app("config", "The config file: its path, the effective settings, editing it.")
+config_app = opt.sub_app("config", "The config file: its path, the effective settings, editing it, the saved key.")
 
 # What `config edit` writes when there is no config file yet: every line a comment.
 TEMPLATE = """\
@@ -93,6 +95,10 @@ def _key_source(cfg: Any) -> tuple[Any, str]:
     for var in apikey.ENV_VARS:
         if (os.environ.get(var) or "").strip():
             return apikey.REDACTED, f"environment ({var})"
+    from gemini_cli.state import paths
+
+    if paths.key_file().is_file():
+        return apikey.REDACTED, f"key file {paths.key_file()} (config set-key)"
     if cfg.api_key:
         return apikey.REDACTED, "config file"
     if cfg.api_key_command is not None:
@@ -124,6 +130,67 @@ def _entry(name: str, value: Any, source: str) -> list[str]:
     if "\n" in text:
         return [f"# {name}: {source}", text]
     return [f"{text}  # {source}"]
+
+
+MAX_KEY_INPUT = 64 * 1024  # stdin is read this far at most: a key is ~40 characters
+
+
+@config_app.command("set-key")
+def set_key(
+    remove: Annotated[bool, typer.Option("--remove", help="Delete the saved key instead.")] = False,
+) -> None:
+    """Save the API key in a private file (mode 0600) in the config folder.
+
+    At a terminal the key is asked for without echo; otherwise it is read from stdin
+    (`pass show gemini | gemini-cli config set-key`). It is never printed. GEMINI_API_KEY and
+    GOOGLE_API_KEY, when set, still win over the saved key.
+    """
+    from gemini_cli.errors import UsageError
+    from gemini_cli.state import apikey, paths
+    from gemini_cli.state.atomic import write_atomic
+
+    path = paths.key_file()
+    if remove:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            raise UsageError(f"no saved key to remove ({path} does not exist)") from None
+        except OSError as exc:
+            raise UsageError(f"cannot remove {path}: {exc.strerror or exc}") from None
+        sys.stderr.write(f"gemini-cli: removed the saved API key ({path})\n")
+        return
+    key = _read_key().strip()  # the newline of `echo KEY |` or a paste
+    if not key:
+        raise UsageError("no key given (an empty key is not saved); get one at https://aistudio.google.com/apikey")
+    if not apikey.KEY_CHARS.fullmatch(key):
+        raise UsageError("the key has a space, a control or a non-ASCII character, which a key cannot have; "
+                         "nothing was saved (give the key alone, on one line)")
+    write_atomic(path, key + "\n")
+    sys.stderr.write(f"gemini-cli: saved the API key to {path} (mode 0600)\n")
+    for var in apikey.ENV_VARS:
+        if (os.environ.get(var) or "").strip():
+            sys.stderr.write(f"gemini-cli: note: {var} is set and wins over the saved key while it is\n")
+            break
+
+
+def _read_key() -> str:
+    """The key from the terminal without echo, or from stdin (bounded)."""
+    stdin = sys.stdin
+    if stdin is None or stdin.closed:
+        return ""
+    if stdin.isatty():
+        import getpass
+
+        try:
+            return getpass.getpass("Gemini API key (not shown): ", stream=sys.stderr)
+        except EOFError:
+            return ""
+    data = stdin.buffer.read(MAX_KEY_INPUT + 1) if hasattr(stdin, "buffer") else stdin.read(MAX_KEY_INPUT + 1).encode()
+    if len(data) > MAX_KEY_INPUT:
+        from gemini_cli.errors import UsageError
+
+        raise UsageError(f"stdin is over {MAX_KEY_INPUT // 1024} KiB: not a key; nothing was saved")
+    return data.decode("utf-8", "replace")
 
 
 @config_app.command("edit")

@@ -12,7 +12,7 @@ from gemini_cli.errors import UsageError
 
 
 def generate(
-    prompt: Annotated[Optional[str], typer.Argument(help="The prompt; stdin is read too when it is not a terminal.")] = None,
+    prompt: Annotated[Optional[str], typer.Argument(help="The prompt. Piped stdin is read too and goes before it, after a blank line (--no-stdin: not read).")] = None,
     model: opt.Model = None,
     profile: opt.Profile = None,
     template: opt.Template = None,
@@ -64,7 +64,21 @@ def generate(
     base_url: opt.BaseUrl = None,
     api_version: opt.ApiVersion = None,
 ) -> None:
-    """Generate an answer to PROMPT (and/or stdin) and stream it to stdout."""
+    """Generate an answer to PROMPT (and/or stdin) and stream it to stdout.
+
+    PROMPT is the text to send; piped stdin is read too and goes before it, after a blank line
+    (--no-stdin leaves stdin alone). `gemini-cli PROMPT` is short for `gemini-cli generate PROMPT`.
+
+    Examples:
+
+      gemini-cli generate "How does AI work?"
+
+      git diff | gemini-cli generate -s "You review code" "Review this diff" --thinking low
+
+      gemini-cli generate -c "And in one sentence?"
+
+      gemini-cli generate -a photo.jpg -o json "What is in it?" | jq -r '.output_text'
+    """
     flags = opt.command_flags(locals())
     from gemini_cli.request import templates
     from gemini_cli.state import config

@@ -9,8 +9,9 @@ Each row is a single non-streamed create (`stream: false`): a row's answer is ne
 whole anyway, and a JSON answer is one read, with nothing to resume. A worker makes one
 attempt; a transient failure (408, 5xx, network) comes back here and the row waits its
 backoff outside the pool, so waiting holds no slot. A 429 also lowers the concurrency
-(limiter.py) and, if the server said how long to wait, pauses all sending that long; it
-counts against the row's --retries only once the concurrency is down to 1. A daily quota,
+(limiter.py) and the row waits what the server asked (RetryInfo, Retry-After) before it
+is sent again; only once the concurrency is down to 1 does that wait pause all sending, and
+only then does a 429 count against the row's --retries. A daily quota,
 a wait longer than MAX_SERVER_WAIT, an authentication error, or UNREACHABLE rows in a row
 failing on network errors stop the batch: nothing else could succeed.
 """
@@ -44,6 +45,7 @@ class Job:
     attempts: int = 0  # failed attempts counted against --retries
     throttles: int = 0
     epoch: int = 0  # the limiter's epoch when sent
+    sent_with: int = 0  # requests in flight when sent, itself included
     prepared: Any = None  # (row settings, pipeline.Request, session), built at the first attempt
 
     def __lt__(self, other: "Job") -> bool:
@@ -227,6 +229,7 @@ class Batch:
                     continue
             job.epoch = self.limiter.epoch
             self.in_flight += 1
+            job.sent_with = self.in_flight
             self.pool.submit(job)
 
     def _next_row(self) -> Job | None:
@@ -243,7 +246,7 @@ class Batch:
 
     def _handle(self, job: Job, outcome: Any) -> None:
         if isinstance(outcome, tuple):
-            self.limiter.answered()
+            self.limiter.answered(job.sent_with)
             result, error = outcome
             if error is not None:
                 self._record(job, failed_record(job.row, error, result), failed=True)
@@ -279,7 +282,7 @@ class Batch:
         at_floor = self.limiter.slots <= 1
         if self.limiter.throttled(job.epoch, wait):
             self.progress.note(f"rate limited (HTTP 429): {self.limiter.slots} requests in flight now"
-                               + (f", pausing {wait:.1f}s as the server asks" if wait else ""))
+                               + (f", pausing {wait:.1f}s as the server asks" if wait and self.limiter.pausing else ""))
         if self.stop is not None:
             return
         job.throttles += 1

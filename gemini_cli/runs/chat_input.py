@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "new": ("", "start a new conversation"),
     "model": ("[NAME]", "use model NAME from the next message on (no NAME: show it)"),
     "system": ("[TEXT|--clear]", "set, show or clear the system instruction"),
-    "thinking": ("LEVEL", "thinking level: minimal, low, medium, high, or default"),
+    "thinking": ("LEVEL", "thinking level: minimal, low, medium, high, xhigh, or default"),
     "attach": ("[PATH|URL|--clear]", "attach a file or URL to the next message (add --mime TYPE to set its type)"),
     "edit": ("[TEXT]", "write the next message in $EDITOR (starting from TEXT)"),
     "retry": ("", "regenerate the last answer, or resend a message that failed"),

@@ -1,4 +1,9 @@
-"""The API key: $GOOGLE_API_KEY, $GEMINI_API_KEY, the config's `api_key:`, or `api_key_command:`.
+"""The API key: $GOOGLE_API_KEY, $GEMINI_API_KEY, the key file `config set-key` wrote, the
+config's `api_key:`, or `api_key_command:`.
+
+The key file comes before the config file's entries: `set-key` is what the user did last and
+on purpose (delete the file, `config set-key --remove`, to use api_key_command again), and
+reading it runs nothing.
 
 `api_key_command` runs a command (a password manager) and takes the first line of its stdout.
 A string is split with shlex and run without a shell, unless it contains shell syntax
@@ -15,7 +20,7 @@ import re
 from typing import Any
 
 from gemini_cli.errors import AuthError
-from gemini_cli.state import config, configfile
+from gemini_cli.state import config, configfile, paths
 from gemini_cli.state.configfile import KEY_VALUE, REDACTED, SECRET_NAME
 
 ENV_VARS = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
@@ -43,6 +48,9 @@ def get(required: bool = True) -> str | None:
     key = google or gemini
     source = "GOOGLE_API_KEY" if google else "GEMINI_API_KEY"
     if not key:
+        key = read_key_file()
+        source = f"the key file {paths.key_file()}"
+    if not key:
         cfg = configfile.read_config()
         if cfg.api_key:
             key, source = cfg.api_key, f"api_key in {cfg.path}"
@@ -60,7 +68,8 @@ def get(required: bool = True) -> str | None:
     if not key and required:
         raise AuthError(
             "no API key: set GEMINI_API_KEY (or GOOGLE_API_KEY) to a Gemini API key "
-            "from https://aistudio.google.com/apikey, or set api_key_command in the config file"
+            "from https://aistudio.google.com/apikey, keep one with `gemini-cli config set-key`, "
+            "or set api_key_command in the config file"
         )
     return key or None
 
@@ -75,10 +84,37 @@ def source() -> str | None:
     for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY"):
         if (os.environ.get(name) or "").strip():
             return name
+    if paths.key_file().is_file():
+        return "key file"
     cfg = configfile.read_config()
     if cfg.api_key:
         return "api_key"
     return "api_key_command" if cfg.api_key_command is not None else None
+
+
+MAX_KEY_FILE = 4096  # a key is about 40 characters; anything much bigger is not a key file
+
+
+def read_key_file() -> str:
+    """The key `config set-key` saved, stripped; "" when there is no such file."""
+    path = paths.key_file()
+    try:
+        with open(path, "rb") as file:
+            data = file.read(MAX_KEY_FILE + 1)
+            mode = os.fstat(file.fileno()).st_mode
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        raise AuthError(f"cannot read the key file {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_KEY_FILE:
+        raise AuthError(f"the key file {path} is over {MAX_KEY_FILE} bytes: not a key (run `gemini-cli config set-key` again)")
+    key = data.decode("utf-8", "replace").strip()
+    if not key:
+        raise AuthError(f"the key file {path} is empty (run `gemini-cli config set-key` again, or delete it)")
+    if mode & 0o077:
+        config.warn(f"the key file {path} is readable by others; run: chmod 600 {path}")
+    SECRETS.add(key)
+    return key
 
 
 def command_argv(command: str | list[str]) -> list[str]:

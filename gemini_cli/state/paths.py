@@ -51,6 +51,11 @@ def config_file() -> Path:
     return config_dir() / "config.yaml"
 
 
+def key_file() -> Path:
+    """The API key `gemini-cli config set-key` keeps (mode 0600)."""
+    return config_dir() / "api_key"
+
+
 def conversations_dir() -> Path:
     return data_dir() / "conversations"
 
