@@ -67,7 +67,8 @@ def test_multi_hop_index_offsets():
     result = builder.result()
     assert builder.hops == 2
     assert [step.get("signature") or step["content"][0]["text"] for step in result["steps"]] == ["s1", "A", "s2", "B"]
-    assert (result["id"], result["status"], result["output_text"]) == ("v1_hop2", "completed", "AB")
+    # output_text as the SDK computes it: the thought step between the hops ends the text run
+    assert (result["id"], result["status"], result["output_text"]) == ("v1_hop2", "completed", "B")
 
 
 def test_created_after_completed_starts_a_new_hop_by_itself():
@@ -79,7 +80,7 @@ def test_created_after_completed_starts_a_new_hop_by_itself():
         builder.feed(event)
     assert builder.hops == 2
     assert len(builder.result()["steps"]) == 4
-    assert builder.result()["output_text"] == "AB"
+    assert builder.result()["output_text"] == "B"
 
 
 def test_usage_is_summed_across_hops():
@@ -102,7 +103,7 @@ def test_usage_non_streamed_hops_summed():
     builder.add_interaction(interaction("A", status="requires_continuation", continuation_token="t1"))
     builder.add_interaction(interaction("B", interaction_id="v1_hop2"))
     assert builder.usage == {key: 2 * value for key, value in USAGE.items()}
-    assert builder.result()["output_text"] == "AB"
+    assert builder.result()["output_text"] == "B"
     assert builder.hops == 2
 
 
@@ -121,7 +122,7 @@ def test_later_hops_drop_echoed_user_input():
     builder.add_interaction(second)
     types = [step["type"] for step in builder.result()["steps"]]
     assert types == ["user_input", "thought", "model_output", "thought", "model_output"]
-    assert builder.result()["output_text"] == "AB"
+    assert builder.result()["output_text"] == "B"
 
 
 def test_non_streamed_steps_are_kept_verbatim():
@@ -220,7 +221,7 @@ def test_binary_deltas_become_content_blocks():
         {"type": "audio", "uri": "https://example.com/a.wav", "mime_type": "audio/wav", "sample_rate": 24000},
         {"type": "text", "text": "Done."},
     ]
-    assert builder.result()["output_text"] == "Here:Done."
+    assert builder.result()["output_text"] == "Done."  # the trailing run of text blocks only
 
 
 def test_tool_deltas_replace_fields():
@@ -245,6 +246,8 @@ def test_tool_deltas_replace_fields():
 
 
 def test_unknown_deltas_are_kept():
+    # A delta of a type we do not know on a model_output step is a content block of that
+    # type, kept whole (as an unknown block in a unary answer is); one without a type has no place.
     builder = build([
         {"event_type": "step.start", "index": 0, "step": {"type": "model_output"}},
         delta(0, type="text", text="a"),
@@ -253,25 +256,25 @@ def test_unknown_deltas_are_kept():
         delta(0, type="text", text="b"),
     ])
     result = builder.result()
-    assert result["steps"] == [{"type": "model_output", "content": [{"type": "text", "text": "ab"}]}]
-    assert result["unplaced_deltas"] == [{"index": 0, "delta": {"type": "hologram", "frames": [1, 2]}},
-                                         {"index": 0, "delta": {"frames": 3}}]
+    assert result["steps"] == [{"type": "model_output", "content": [
+        {"type": "text", "text": "a"}, {"type": "hologram", "frames": [1, 2]}, {"type": "text", "text": "b"}]}]
+    assert result["unplaced_deltas"] == [{"index": 0, "delta": {"frames": 3}}]
 
 
 def test_unplaced_index_is_the_position_in_steps():
     builder = build([
-        {"event_type": "step.start", "index": 2, "step": {"type": "model_output"}},
+        {"event_type": "step.start", "index": 2, "step": {"type": "thought"}},
         delta(2, type="hologram"),
     ])
     result = builder.result()
-    assert result["steps"] == [{"type": "model_output"}]
+    assert result["steps"] == [{"type": "thought"}]
     assert result["unplaced_deltas"] == [{"index": 0, "delta": {"type": "hologram"}}]
 
 
 def test_delta_fields_go_only_where_the_step_type_has_them():
     builder = build([
         {"event_type": "step.start", "index": 0, "step": {"type": "model_output"}},
-        delta(0, type="audio", data="AAAA", mime_type="audio/l16", rate=24000, sample_rate=24000, loudness=3),
+        delta(0, type="audio", data="AAAA", mime_type="audio/l16", rate=24000, sample_rate=24000),
         delta(0, type="image", data="iVBO", mime_type="image/png", resolution="high"),
         {"event_type": "step.start", "index": 1, "step": {"type": "file_search_result", "call_id": "f1"}},
         delta(1, type="file_search_result", result=[{"x": 1}], signature="s"),
@@ -287,7 +290,7 @@ def test_delta_fields_go_only_where_the_step_type_has_them():
         {"type": "thought"},
     ]
     assert result["unplaced_deltas"] == [
-        {"index": 0, "delta": {"type": "audio", "rate": 24000, "loudness": 3}},
+        {"index": 0, "delta": {"type": "audio", "rate": 24000}},
         {"index": 1, "delta": {"type": "file_search_result", "result": [{"x": 1}]}},
         {"index": 2, "delta": {"type": "google_search_call", "arguments": {"queries": ["q"]}}},
     ]
@@ -311,7 +314,9 @@ def test_status_update_events():
         {"event_type": "interaction.status_update", "interaction_id": "x", "status": "requires_continuation",
          "continuation_token": "ckpt"},
     ])
-    assert (builder.status, builder.interaction["continuation_token"]) == ("requires_continuation", "ckpt")
+    # a mid-stream token is a checkpoint for resuming a dropped stream, not the hop's final token
+    assert (builder.status, builder.checkpoint) == ("requires_continuation", {"id": "x", "continuation_token": "ckpt"})
+    assert "continuation_token" not in builder.interaction
     builder.feed({"event_type": "interaction.requires_action"})  # the migration-era name
     assert builder.status == "requires_action"
     assert not builder.completed
@@ -353,7 +358,13 @@ def text_step(*texts: str, kind: str = "model_output") -> dict:
         ([], ""),
         ([text_step("a", "b")], "ab"),
         ([{"type": "thought", "signature": "s"}, text_step("a")], "a"),
-        ([text_step("a"), {"type": "function_call", "id": "f"}, text_step("b")], "ab"),
+        ([text_step("a"), {"type": "function_call", "id": "f"}, text_step("b")], "b"),
+        ([text_step("a"), text_step("b", "c")], "abc"),  # consecutive model_output steps join
+        ([text_step("a"), {"type": "thought", "signature": "s"}], "a"),  # trailing non-model steps skipped
+        ([{"type": "model_output", "content": [{"type": "text", "text": "a"}, {"type": "image", "data": "x"},
+                                               {"type": "text", "text": "b"}]}], "b"),
+        ([text_step("a"), {"type": "model_output", "content": [{"type": "image", "data": "x"}]}], "a"),
+        ([text_step("a"), {"type": "model_output", "content": "not a list"}], "a"),
         ([text_step("old"), text_step("q", kind="user_input"), text_step("new")], "new"),
         ([text_step("a"), text_step("q", kind="user_input")], ""),
         ([{"type": "model_output", "content": [{"type": "image", "data": "x"}, {"type": "text", "text": "t"}]}], "t"),

@@ -155,6 +155,13 @@ def load_body_extra(value: Any) -> dict[str, Any] | None:
     for key, flag in _MANAGED.items():
         if key in extra:
             raise UsageError(f"--body-extra may not set {key!r}; the tool sets it ({flag})")
+    from gemini_cli.request.fields import unknown_keys
+    from gemini_cli.state.config import warn
+
+    unknown = unknown_keys(extra)
+    if unknown:  # sent all the same: the API may know a field the reference does not
+        warn(f"--body-extra sets {', '.join(unknown)}, which the create request does not define "
+             "(a typo?); sending it as given")
     return extra
 
 

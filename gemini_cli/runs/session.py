@@ -77,7 +77,8 @@ class Session:
         if not conv.store:
             return {"input": conv.history_steps() + [step]}
         previous = conv.last_interaction_id() or conv.extra.get("parent_interaction_id")
-        return {"input": input, "previous_interaction_id": previous}
+        # A list of content blocks (attachments) goes in one user_input step, as the SDK sends it.
+        return {"input": [step] if isinstance(input, list) else input, "previous_interaction_id": previous}
 
     # -- recording ------------------------------------------------------------
 
