@@ -398,3 +398,139 @@ def test_arguments_nested_too_deeply_are_kept_as_text():
     builder.feed({"event_type": "step.delta", "index": 0, "delta": {"type": "arguments_delta", "arguments": deep}})
     builder.feed({"event_type": "step.stop", "index": 0})
     assert builder.result()["steps"][0]["arguments"] == deep
+
+
+# -- usage in every place it can arrive, summed across hops (issue 24) -----------------------------
+
+
+def test_usage_lists_and_grounding_counts_are_summed_across_hops():
+    first = {"total_tokens": 10, "input_tokens_by_modality": [{"modality": "text", "tokens": 4}, {"modality": "image", "tokens": 6}],
+             "grounding_tool_count": [{"type": "google_search", "count": 1}]}
+    second = {"total_tokens": 5, "input_tokens_by_modality": [{"modality": "text", "tokens": 5}],
+              "output_tokens_by_modality": [{"modality": "text", "tokens": 2}],
+              "grounding_tool_count": [{"type": "google_search", "count": 2}, {"type": "google_maps", "count": 1}, "odd"]}
+    builder = InteractionBuilder()
+    builder.add_interaction({"id": "a", "status": "requires_continuation", "usage": first})
+    builder.add_interaction({"id": "b", "status": "completed", "usage": second})
+    assert builder.usage == {
+        "total_tokens": 15,
+        "input_tokens_by_modality": [{"modality": "text", "tokens": 9}, {"modality": "image", "tokens": 6}],
+        "grounding_tool_count": [{"type": "google_search", "count": 3}, {"type": "google_maps", "count": 1}, "odd"],
+        "output_tokens_by_modality": [{"modality": "text", "tokens": 2}],
+    }
+    assert first["input_tokens_by_modality"][0] == {"modality": "text", "tokens": 4}  # the hop's own report is untouched
+
+
+@pytest.mark.parametrize("where", ["status_update", "step.stop", "metadata"])
+def test_usage_that_arrives_only_outside_interaction_completed_is_read(where):
+    usage = {"total_input_tokens": 3, "total_tokens": 8}
+    events = text_events("A", usage=None)
+    if where == "status_update":
+        events[1]["usage"] = usage
+    elif where == "step.stop":
+        next(e for e in events if e["event_type"] == "step.stop" and e["index"] == 1)["usage"] = usage
+    else:
+        next(e for e in events if e["event_type"] == "step.delta" and e["index"] == 1)["metadata"] = {"total_usage": usage}
+    assert build(events).result()["usage"] == usage
+
+
+def test_the_latest_usage_report_of_a_hop_wins():
+    events = text_events("A", usage={"total_tokens": 9})
+    events[1]["usage"] = {"total_tokens": 2}
+    assert build(events).usage == {"total_tokens": 9}
+
+
+# -- steps inside interaction.created/completed and step.start (issue 24) -----------------------------
+
+
+def test_completed_steps_are_merged_with_the_streamed_ones_and_the_rest_is_unshown():
+    builder = build([
+        {"event_type": "step.start", "index": 0, "step": {"type": "thought"}},
+        {"event_type": "step.stop", "index": 0},
+        {"event_type": "step.start", "index": 1, "step": {"type": "model_output"}},
+        delta(1, type="text", text="Hel"),
+        {"event_type": "interaction.completed", "interaction": {"id": "x", "status": "completed", "steps": [
+            {"type": "user_input", "content": [{"type": "text", "text": "echo"}]},  # an echo of the input: skipped
+            {"type": "thought", "signature": "sig", "summary": [{"type": "text", "text": "t"}]},
+            {"type": "model_output", "content": [{"type": "text", "text": "Hello"}, {"type": "image", "uri": "u"}]},
+            {"type": "google_search_call", "id": "g", "arguments": {"queries": ["q"]}}]}},
+    ])
+    assert builder.result()["steps"] == [
+        {"type": "thought", "signature": "sig", "summary": [{"type": "text", "text": "t"}]},
+        {"type": "model_output", "content": [{"type": "text", "text": "Hello"}, {"type": "image", "uri": "u"}]},
+        {"type": "google_search_call", "id": "g", "arguments": {"queries": ["q"]}},
+    ]
+    assert builder.take_unshown() == [
+        {"type": "thought", "summary": [{"type": "text", "text": "t"}]},
+        {"type": "model_output", "content": [{"type": "text", "text": "lo"}, {"type": "image", "uri": "u"}]},
+        {"type": "google_search_call", "id": "g", "arguments": {"queries": ["q"]}},
+    ]
+    assert builder.take_unshown() == []
+
+
+def test_completed_steps_that_disagree_with_the_streamed_ones_leave_them_as_they_are():
+    builder = build([
+        {"event_type": "step.start", "index": 0, "step": {"type": "model_output"}},
+        delta(0, type="text", text="streamed"),
+        {"event_type": "interaction.completed", "interaction": {"id": "x", "status": "completed", "steps": [
+            {"type": "function_call", "id": "f", "name": "n", "arguments": {}}]}},
+    ])
+    assert builder.result()["steps"] == [{"type": "model_output", "content": [{"type": "text", "text": "streamed"}]}]
+    assert builder.take_unshown() == []
+    assert builder.problems == ["steps in the final interaction that do not match the streamed ones (the streamed steps were kept)"]
+
+
+def test_a_step_start_skeleton_whose_content_cannot_be_read_loses_it_with_a_problem():
+    builder = build([{"event_type": "step.start", "index": 0, "step": {"type": "model_output", "content": "text"}}])
+    assert builder.result()["steps"] == [{"type": "model_output"}]
+    assert builder.problems == ["a model_output step.start that has a content that is not a list of objects (its blocks were dropped)"]
+
+
+# -- one rule for unknown fields (issue 24) ------------------------------------------------------------
+
+
+def test_unknown_delta_fields_go_where_the_delta_fields_go():
+    builder = build([
+        {"event_type": "step.start", "index": 0, "step": {"type": "thought"}},
+        delta(0, type="thought_summary", content={"type": "text", "text": "t", "tone": "calm"}, depth=2),
+        delta(0, type="thought_summary", content={"type": "audio", "data": "AA=="}),  # no place in a summary
+        delta(0, type="thought_signature", signature="s", v=1),
+        {"event_type": "step.start", "index": 1, "step": {"type": "function_call", "id": "f", "name": "n", "arguments": {}}},
+        delta(1, type="arguments_delta", arguments="{}", partial=False),
+        {"event_type": "step.stop", "index": 1},
+        {"event_type": "step.start", "index": 2, "step": {"type": "model_output"}},
+        delta(2, type="text", text="a", lang="en"),
+        delta(2, type="text_annotation_delta", annotations=[], source="x"),
+        delta(2, type="image", data="iVBO", mime_type="image/png", dpi=72),
+        {"event_type": "step.start", "index": 3, "step": {"type": "hologram_call", "id": "h"}},
+        delta(3, type="hologram_call", beam=1),
+    ])
+    result = builder.result()
+    assert result["steps"] == [
+        {"type": "thought", "summary": [{"type": "text", "text": "t", "tone": "calm"}], "depth": 2, "signature": "s", "v": 1},
+        {"type": "function_call", "id": "f", "name": "n", "arguments": {}, "partial": False},
+        {"type": "model_output", "content": [{"type": "text", "text": "a", "lang": "en", "annotations": [], "source": "x"},
+                                             {"type": "image", "data": "iVBO", "mime_type": "image/png", "dpi": 72}]},
+        {"type": "hologram_call", "id": "h", "beam": 1},
+    ]
+    assert result["unplaced_deltas"] == [
+        {"index": 0, "delta": {"type": "thought_summary", "content": {"type": "audio", "data": "AA=="}}}]
+
+
+def test_a_checkpoint_is_usable_only_until_a_step_event_follows_it():
+    builder = build([
+        {"event_type": "interaction.created", "interaction": {"id": "x", "status": "in_progress"}},
+        {"event_type": "interaction.status_update", "status": "in_progress", "continuation_token": "ck"},
+    ])
+    assert builder.resumable_checkpoint == {"id": "x", "continuation_token": "ck"}
+    builder.feed({"event_type": "step.start", "index": 0, "step": {"type": "model_output"}})
+    assert builder.resumable_checkpoint is None
+    builder.feed({"event_type": "interaction.status_update", "interaction_id": "y", "continuation_token": "ck2"})
+    assert builder.resumable_checkpoint == {"id": "y", "continuation_token": "ck2"}
+
+
+def test_a_hop_without_a_token_does_not_inherit_the_previous_hops():
+    builder = InteractionBuilder()
+    builder.add_interaction({"id": "a", "status": "requires_continuation", "continuation_token": "t1"})
+    builder.add_interaction({"id": "b", "status": "requires_continuation"})
+    assert "continuation_token" not in builder.result()
