@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from gemini_cli.api import usage as usage_sum
+from gemini_cli.api.snapshot import BLOCK_LISTS, merge_step, printable
 from gemini_cli.state.shape import blocks_problem
 
 # What each step type may hold (interactions-api.md §4.2). A delta's fields go onto its step
@@ -48,18 +50,8 @@ BLOCK_FIELDS: dict[str, frozenset[str]] = {
 }
 # Fields a delta type defines (§5.1) that have no place on its step or block.
 NO_PLACE: dict[str, frozenset[str]] = {"audio": frozenset({"rate"}), "file_search_result": frozenset({"result"})}
-# Where the unknown fields of the other known delta types go: the text block, or the step.
-_ONTO_BLOCK = frozenset({"text", "text_annotation_delta"})
 # The content types a thought's summary may hold (§5.1); other summary deltas have no place.
 SUMMARY_TYPES = frozenset({"text", "image"})
-# The block lists the renderers print: a model_output's content, a thought's summary.
-_BLOCK_LISTS = {"model_output": "content", "thought": "summary"}
-# Usage lists summed entry by entry across hops: the key of an entry, and its count.
-USAGE_LISTS: dict[str, tuple[str, str]] = {
-    "input_tokens_by_modality": ("modality", "tokens"), "output_tokens_by_modality": ("modality", "tokens"),
-    "cached_tokens_by_modality": ("modality", "tokens"), "tool_use_tokens_by_modality": ("modality", "tokens"),
-    "grounding_tool_count": ("type", "count"),
-}
 FINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "incomplete", "budget_exceeded", "requires_action"})
 # A step index may run at most this far past the steps seen: a hostile `index` (100000000)
 # must not make us allocate a list that long.
@@ -238,9 +230,9 @@ class InteractionBuilder:
         wrong = blocks_problem(step) if isinstance(step.get("type"), str) else None
         if wrong:
             self.problem(f"a {step['type']} step.start that {wrong} (its blocks were dropped)")
-            step.pop(_BLOCK_LISTS[step["type"]], None)
+            step.pop(BLOCK_LISTS[step["type"]], None)
         # A skeleton may already hold content (a model_output with text): printed like deltas.
-        shown = _printable(step)
+        shown = printable(step)
         if shown:
             self._unshown.append(shown)
 
@@ -393,9 +385,9 @@ class InteractionBuilder:
         for n, step in enumerate(given):
             if n >= len(built):
                 self.steps.append(dict(step))
-                shown = _printable(step, whole=True)
+                shown = printable(step, whole=True)
             elif self.steps[built[n]].get("type", step.get("type")) == step.get("type"):
-                shown = _merge_step(self.steps[built[n]], step)
+                shown = merge_step(self.steps[built[n]], step)
             else:
                 self.problem("steps in the final interaction that do not match the streamed ones "
                              "(the streamed steps were kept)")
@@ -429,20 +421,7 @@ class InteractionBuilder:
     @property
     def usage(self) -> dict[str, Any] | None:
         """Token counts summed across hops (initial_input_tokens is the first hop's)."""
-        reports = [usage for usage in self._hop_usage if usage]
-        if not reports:
-            return None
-        total = dict(reports[0])
-        for usage in reports[1:]:
-            for key, value in usage.items():
-                old = total.get(key)
-                if _count(value) and _count(old) and key != "initial_input_tokens":
-                    total[key] = old + value
-                elif key in USAGE_LISTS and isinstance(value, list) and isinstance(old, list):
-                    total[key] = _sum_entries(old, value, *USAGE_LISTS[key])
-                elif key not in total:
-                    total[key] = value
-        return total
+        return usage_sum.total([usage for usage in self._hop_usage if usage])
 
     # -- results -----------------------------------------------------------
 
@@ -496,71 +475,6 @@ def _malformed(event: dict[str, Any]) -> str:
     if content is not None and "text" in content and not isinstance(content["text"], str):
         return "step.delta (thought_summary) whose text is not a string"
     return ""
-
-
-def _count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _sum_entries(old: list[Any], new: list[Any], key: str, count: str) -> list[Any]:
-    """[{modality, tokens}] (or [{type, count}]) lists of two hops, summed entry by entry
-    in the order first seen; an entry of another shape is kept as it came."""
-    total: list[Any] = []
-    at: dict[Any, dict[str, Any]] = {}
-    for entry in [*old, *new]:
-        name = entry.get(key) if isinstance(entry, dict) else None
-        if not isinstance(name, str) or not _count(entry.get(count)):
-            total.append(entry)
-        elif name in at:
-            at[name][count] += entry[count]
-        else:
-            at[name] = dict(entry)
-            total.append(at[name])
-    return total
-
-
-def _printable(step: dict[str, Any], whole: bool = False) -> dict[str, Any] | None:
-    """What of a step the text renderer prints (its text and summary blocks), or None.
-    `whole`: a step no event announced, tool steps included (described on stderr)."""
-    kind = step.get("type")
-    field = _BLOCK_LISTS.get(kind)
-    if field and step.get(field):
-        return {"type": kind, field: list(step[field])}
-    return dict(step) if whole and field is None else None
-
-
-def _merge_step(built: dict[str, Any], given: dict[str, Any]) -> dict[str, Any] | None:
-    """Fill a streamed step from the final snapshot's copy; returns the part not yet printed."""
-    new: list[dict[str, Any]] = []
-    for key, value in given.items():
-        if key not in built:
-            built[key] = value
-            if key == _BLOCK_LISTS.get(given.get("type")):
-                new.extend(value)
-        elif key == _BLOCK_LISTS.get(given.get("type")) and isinstance(built[key], list):
-            new.extend(_merge_blocks(built[key], value))
-    return {"type": given["type"], _BLOCK_LISTS[given["type"]]: new} if new else None
-
-
-def _merge_blocks(built: list[Any], given: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Blocks the deltas lacked, and fields or text missing from those they gave; returns
-    what is new, to print (a text block the deltas cut short: only its rest)."""
-    new: list[dict[str, Any]] = []
-    for n, block in enumerate(given):
-        if n >= len(built):
-            built.append(dict(block))
-            new.append(block)
-            continue
-        mine = built[n]
-        if not isinstance(mine, dict) or mine.get("type") != block.get("type"):
-            break  # the two disagree: the streamed blocks stay as they are
-        text, more = mine.get("text"), block.get("text")
-        if isinstance(text, str) and isinstance(more, str) and len(more) > len(text) and more.startswith(text):
-            mine["text"] = more
-            new.append({"type": "text", "text": more[len(text):]})
-        for field, value in block.items():
-            mine.setdefault(field, value)
-    return new
 
 
 def _object(value: Any) -> dict[str, Any]:
