@@ -125,8 +125,9 @@ def test_attachments_per_row(server, tmp_path):
     source = write(tmp_path / "r.jsonl", json.dumps({"prompt": "read", "attach": [str(tmp_path / "note.txt")]}) + "\n")
     result = run(["batch", source, "-q"])
     assert result.exit_code == 0, result.stderr
-    blocks = srv.bodies[0]["input"]
-    assert blocks[-1] == {"type": "text", "text": "read"}
+    [step] = srv.bodies[0]["input"]  # one user_input step, as the SDK sends a content list
+    blocks = step["content"]
+    assert (step["type"], blocks[-1]) == ("user_input", {"type": "text", "text": "read"})
     assert "attached text" in json.dumps(blocks)
 
 

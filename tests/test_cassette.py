@@ -352,14 +352,14 @@ def test_inline_attachment_is_recorded_by_size_and_hash(live, tmp_path, monkeypa
     assert outcome(recorded) == (0, "Pixels.\n", "")
     assert encoded not in tape.read_text()
     [exchange] = lines(tape)
-    image = exchange["request"]["body"]["input"][0]
+    image = exchange["request"]["body"]["input"][0]["content"][0]  # in its user_input step
     assert image["data"] == f"<{len(encoded)} characters, sha256 {hashlib.sha256(encoded.encode()).hexdigest()}>"
 
     offline(live, monkeypatch)
     assert outcome(run(["--replay", str(tape), "generate", "--no-save", "-a", str(photo), "What is this?"])) == outcome(recorded)
     photo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"pixelz" * 100)
     changed = run(["--replay", str(tape), "generate", "--no-save", "-a", str(photo), "What is this?"])
-    assert changed.exit_code == 12 and "the body differs at input[0].data" in changed.stderr
+    assert changed.exit_code == 12 and "the body differs at input[0].content[0].data" in changed.stderr
 
 
 def test_history_fetch_replays(live, home, tmp_path, monkeypatch):

@@ -353,7 +353,8 @@ def test_attach_goes_with_the_next_message_only(api, home, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert f"attached to the next message: {note}" in result.stderr
     first, second = api.bodies()
-    assert first["input"] == [{"type": "text", "text": "the attached text"}, {"type": "text", "text": "read it"}]
+    assert first["input"] == [{"type": "user_input", "content": [{"type": "text", "text": "the attached text"},
+                                                                 {"type": "text", "text": "read it"}]}]
     assert second["input"] == "again"
 
 

@@ -132,7 +132,9 @@ def test_config_file_sets_model_and_generation_defaults(api, home):
                      "stop: [END, STOP]\nthinking: low\nthoughts: true\nsystem: From the file.\n")
     api.stream(text_events("ok"))
     result = run(["generate", "hi"])
-    assert (result.exit_code, result.stdout, result.stderr) == (0, "ok\n", "")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "ok\n", (
+        "gemini-cli: generation_config.temperature and top_p are deprecated on the Interactions API "
+        "(google-genai 3.3.0); sent as asked\n"))
     assert api.bodies() == [{
         "model": "gemini-2.5-pro", "input": "hi", "system_instruction": "From the file.", "stream": True,
         "generation_config": {"temperature": 1.0, "top_p": 0.5, "seed": 9, "max_output_tokens": 100,

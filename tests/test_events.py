@@ -67,7 +67,8 @@ def test_multi_hop_index_offsets():
     result = builder.result()
     assert builder.hops == 2
     assert [step.get("signature") or step["content"][0]["text"] for step in result["steps"]] == ["s1", "A", "s2", "B"]
-    assert (result["id"], result["status"], result["output_text"]) == ("v1_hop2", "completed", "AB")
+    # output_text as the SDK computes it: the thought step between the hops ends the text run
+    assert (result["id"], result["status"], result["output_text"]) == ("v1_hop2", "completed", "B")
 
 
 def test_created_after_completed_starts_a_new_hop_by_itself():
@@ -79,7 +80,7 @@ def test_created_after_completed_starts_a_new_hop_by_itself():
         builder.feed(event)
     assert builder.hops == 2
     assert len(builder.result()["steps"]) == 4
-    assert builder.result()["output_text"] == "AB"
+    assert builder.result()["output_text"] == "B"
 
 
 def test_usage_is_summed_across_hops():
@@ -102,7 +103,7 @@ def test_usage_non_streamed_hops_summed():
     builder.add_interaction(interaction("A", status="requires_continuation", continuation_token="t1"))
     builder.add_interaction(interaction("B", interaction_id="v1_hop2"))
     assert builder.usage == {key: 2 * value for key, value in USAGE.items()}
-    assert builder.result()["output_text"] == "AB"
+    assert builder.result()["output_text"] == "B"
     assert builder.hops == 2
 
 
@@ -121,7 +122,7 @@ def test_later_hops_drop_echoed_user_input():
     builder.add_interaction(second)
     types = [step["type"] for step in builder.result()["steps"]]
     assert types == ["user_input", "thought", "model_output", "thought", "model_output"]
-    assert builder.result()["output_text"] == "AB"
+    assert builder.result()["output_text"] == "B"
 
 
 def test_non_streamed_steps_are_kept_verbatim():
@@ -220,7 +221,7 @@ def test_binary_deltas_become_content_blocks():
         {"type": "audio", "uri": "https://example.com/a.wav", "mime_type": "audio/wav", "sample_rate": 24000},
         {"type": "text", "text": "Done."},
     ]
-    assert builder.result()["output_text"] == "Here:Done."
+    assert builder.result()["output_text"] == "Done."  # the trailing run of text blocks only
 
 
 def test_tool_deltas_replace_fields():
@@ -245,6 +246,8 @@ def test_tool_deltas_replace_fields():
 
 
 def test_unknown_deltas_are_kept():
+    # A delta of a type we do not know on a model_output step is a content block of that
+    # type, kept whole (as an unknown block in a unary answer is); one without a type has no place.
     builder = build([
         {"event_type": "step.start", "index": 0, "step": {"type": "model_output"}},
         delta(0, type="text", text="a"),
@@ -253,25 +256,25 @@ def test_unknown_deltas_are_kept():
         delta(0, type="text", text="b"),
     ])
     result = builder.result()
-    assert result["steps"] == [{"type": "model_output", "content": [{"type": "text", "text": "ab"}]}]
-    assert result["unplaced_deltas"] == [{"index": 0, "delta": {"type": "hologram", "frames": [1, 2]}},
-                                         {"index": 0, "delta": {"frames": 3}}]
+    assert result["steps"] == [{"type": "model_output", "content": [
+        {"type": "text", "text": "a"}, {"type": "hologram", "frames": [1, 2]}, {"type": "text", "text": "b"}]}]
+    assert result["unplaced_deltas"] == [{"index": 0, "delta": {"frames": 3}}]
 
 
 def test_unplaced_index_is_the_position_in_steps():
     builder = build([
-        {"event_type": "step.start", "index": 2, "step": {"type": "model_output"}},
+        {"event_type": "step.start", "index": 2, "step": {"type": "thought"}},
         delta(2, type="hologram"),
     ])
     result = builder.result()
-    assert result["steps"] == [{"type": "model_output"}]
+    assert result["steps"] == [{"type": "thought"}]
     assert result["unplaced_deltas"] == [{"index": 0, "delta": {"type": "hologram"}}]
 
 
 def test_delta_fields_go_only_where_the_step_type_has_them():
     builder = build([
         {"event_type": "step.start", "index": 0, "step": {"type": "model_output"}},
-        delta(0, type="audio", data="AAAA", mime_type="audio/l16", rate=24000, sample_rate=24000, loudness=3),
+        delta(0, type="audio", data="AAAA", mime_type="audio/l16", rate=24000, sample_rate=24000),
         delta(0, type="image", data="iVBO", mime_type="image/png", resolution="high"),
         {"event_type": "step.start", "index": 1, "step": {"type": "file_search_result", "call_id": "f1"}},
         delta(1, type="file_search_result", result=[{"x": 1}], signature="s"),
@@ -287,7 +290,7 @@ def test_delta_fields_go_only_where_the_step_type_has_them():
         {"type": "thought"},
     ]
     assert result["unplaced_deltas"] == [
-        {"index": 0, "delta": {"type": "audio", "rate": 24000, "loudness": 3}},
+        {"index": 0, "delta": {"type": "audio", "rate": 24000}},
         {"index": 1, "delta": {"type": "file_search_result", "result": [{"x": 1}]}},
         {"index": 2, "delta": {"type": "google_search_call", "arguments": {"queries": ["q"]}}},
     ]
@@ -311,7 +314,9 @@ def test_status_update_events():
         {"event_type": "interaction.status_update", "interaction_id": "x", "status": "requires_continuation",
          "continuation_token": "ckpt"},
     ])
-    assert (builder.status, builder.interaction["continuation_token"]) == ("requires_continuation", "ckpt")
+    # a mid-stream token is a checkpoint for resuming a dropped stream, not the hop's final token
+    assert (builder.status, builder.checkpoint) == ("requires_continuation", {"id": "x", "continuation_token": "ckpt"})
+    assert "continuation_token" not in builder.interaction
     builder.feed({"event_type": "interaction.requires_action"})  # the migration-era name
     assert builder.status == "requires_action"
     assert not builder.completed
@@ -353,7 +358,13 @@ def text_step(*texts: str, kind: str = "model_output") -> dict:
         ([], ""),
         ([text_step("a", "b")], "ab"),
         ([{"type": "thought", "signature": "s"}, text_step("a")], "a"),
-        ([text_step("a"), {"type": "function_call", "id": "f"}, text_step("b")], "ab"),
+        ([text_step("a"), {"type": "function_call", "id": "f"}, text_step("b")], "b"),
+        ([text_step("a"), text_step("b", "c")], "abc"),  # consecutive model_output steps join
+        ([text_step("a"), {"type": "thought", "signature": "s"}], "a"),  # trailing non-model steps skipped
+        ([{"type": "model_output", "content": [{"type": "text", "text": "a"}, {"type": "image", "data": "x"},
+                                               {"type": "text", "text": "b"}]}], "b"),
+        ([text_step("a"), {"type": "model_output", "content": [{"type": "image", "data": "x"}]}], "a"),
+        ([text_step("a"), {"type": "model_output", "content": "not a list"}], "a"),
         ([text_step("old"), text_step("q", kind="user_input"), text_step("new")], "new"),
         ([text_step("a"), text_step("q", kind="user_input")], ""),
         ([{"type": "model_output", "content": [{"type": "image", "data": "x"}, {"type": "text", "text": "t"}]}], "t"),
@@ -387,3 +398,139 @@ def test_arguments_nested_too_deeply_are_kept_as_text():
     builder.feed({"event_type": "step.delta", "index": 0, "delta": {"type": "arguments_delta", "arguments": deep}})
     builder.feed({"event_type": "step.stop", "index": 0})
     assert builder.result()["steps"][0]["arguments"] == deep
+
+
+# -- usage in every place it can arrive, summed across hops (issue 24) -----------------------------
+
+
+def test_usage_lists_and_grounding_counts_are_summed_across_hops():
+    first = {"total_tokens": 10, "input_tokens_by_modality": [{"modality": "text", "tokens": 4}, {"modality": "image", "tokens": 6}],
+             "grounding_tool_count": [{"type": "google_search", "count": 1}]}
+    second = {"total_tokens": 5, "input_tokens_by_modality": [{"modality": "text", "tokens": 5}],
+              "output_tokens_by_modality": [{"modality": "text", "tokens": 2}],
+              "grounding_tool_count": [{"type": "google_search", "count": 2}, {"type": "google_maps", "count": 1}, "odd"]}
+    builder = InteractionBuilder()
+    builder.add_interaction({"id": "a", "status": "requires_continuation", "usage": first})
+    builder.add_interaction({"id": "b", "status": "completed", "usage": second})
+    assert builder.usage == {
+        "total_tokens": 15,
+        "input_tokens_by_modality": [{"modality": "text", "tokens": 9}, {"modality": "image", "tokens": 6}],
+        "grounding_tool_count": [{"type": "google_search", "count": 3}, {"type": "google_maps", "count": 1}, "odd"],
+        "output_tokens_by_modality": [{"modality": "text", "tokens": 2}],
+    }
+    assert first["input_tokens_by_modality"][0] == {"modality": "text", "tokens": 4}  # the hop's own report is untouched
+
+
+@pytest.mark.parametrize("where", ["status_update", "step.stop", "metadata"])
+def test_usage_that_arrives_only_outside_interaction_completed_is_read(where):
+    usage = {"total_input_tokens": 3, "total_tokens": 8}
+    events = text_events("A", usage=None)
+    if where == "status_update":
+        events[1]["usage"] = usage
+    elif where == "step.stop":
+        next(e for e in events if e["event_type"] == "step.stop" and e["index"] == 1)["usage"] = usage
+    else:
+        next(e for e in events if e["event_type"] == "step.delta" and e["index"] == 1)["metadata"] = {"total_usage": usage}
+    assert build(events).result()["usage"] == usage
+
+
+def test_the_latest_usage_report_of_a_hop_wins():
+    events = text_events("A", usage={"total_tokens": 9})
+    events[1]["usage"] = {"total_tokens": 2}
+    assert build(events).usage == {"total_tokens": 9}
+
+
+# -- steps inside interaction.created/completed and step.start (issue 24) -----------------------------
+
+
+def test_completed_steps_are_merged_with_the_streamed_ones_and_the_rest_is_unshown():
+    builder = build([
+        {"event_type": "step.start", "index": 0, "step": {"type": "thought"}},
+        {"event_type": "step.stop", "index": 0},
+        {"event_type": "step.start", "index": 1, "step": {"type": "model_output"}},
+        delta(1, type="text", text="Hel"),
+        {"event_type": "interaction.completed", "interaction": {"id": "x", "status": "completed", "steps": [
+            {"type": "user_input", "content": [{"type": "text", "text": "echo"}]},  # an echo of the input: skipped
+            {"type": "thought", "signature": "sig", "summary": [{"type": "text", "text": "t"}]},
+            {"type": "model_output", "content": [{"type": "text", "text": "Hello"}, {"type": "image", "uri": "u"}]},
+            {"type": "google_search_call", "id": "g", "arguments": {"queries": ["q"]}}]}},
+    ])
+    assert builder.result()["steps"] == [
+        {"type": "thought", "signature": "sig", "summary": [{"type": "text", "text": "t"}]},
+        {"type": "model_output", "content": [{"type": "text", "text": "Hello"}, {"type": "image", "uri": "u"}]},
+        {"type": "google_search_call", "id": "g", "arguments": {"queries": ["q"]}},
+    ]
+    assert builder.take_unshown() == [
+        {"type": "thought", "summary": [{"type": "text", "text": "t"}]},
+        {"type": "model_output", "content": [{"type": "text", "text": "lo"}, {"type": "image", "uri": "u"}]},
+        {"type": "google_search_call", "id": "g", "arguments": {"queries": ["q"]}},
+    ]
+    assert builder.take_unshown() == []
+
+
+def test_completed_steps_that_disagree_with_the_streamed_ones_leave_them_as_they_are():
+    builder = build([
+        {"event_type": "step.start", "index": 0, "step": {"type": "model_output"}},
+        delta(0, type="text", text="streamed"),
+        {"event_type": "interaction.completed", "interaction": {"id": "x", "status": "completed", "steps": [
+            {"type": "function_call", "id": "f", "name": "n", "arguments": {}}]}},
+    ])
+    assert builder.result()["steps"] == [{"type": "model_output", "content": [{"type": "text", "text": "streamed"}]}]
+    assert builder.take_unshown() == []
+    assert builder.problems == ["steps in the final interaction that do not match the streamed ones (the streamed steps were kept)"]
+
+
+def test_a_step_start_skeleton_whose_content_cannot_be_read_loses_it_with_a_problem():
+    builder = build([{"event_type": "step.start", "index": 0, "step": {"type": "model_output", "content": "text"}}])
+    assert builder.result()["steps"] == [{"type": "model_output"}]
+    assert builder.problems == ["a model_output step.start that has a content that is not a list of objects (its blocks were dropped)"]
+
+
+# -- one rule for unknown fields (issue 24) ------------------------------------------------------------
+
+
+def test_unknown_delta_fields_go_where_the_delta_fields_go():
+    builder = build([
+        {"event_type": "step.start", "index": 0, "step": {"type": "thought"}},
+        delta(0, type="thought_summary", content={"type": "text", "text": "t", "tone": "calm"}, depth=2),
+        delta(0, type="thought_summary", content={"type": "audio", "data": "AA=="}),  # no place in a summary
+        delta(0, type="thought_signature", signature="s", v=1),
+        {"event_type": "step.start", "index": 1, "step": {"type": "function_call", "id": "f", "name": "n", "arguments": {}}},
+        delta(1, type="arguments_delta", arguments="{}", partial=False),
+        {"event_type": "step.stop", "index": 1},
+        {"event_type": "step.start", "index": 2, "step": {"type": "model_output"}},
+        delta(2, type="text", text="a", lang="en"),
+        delta(2, type="text_annotation_delta", annotations=[], source="x"),
+        delta(2, type="image", data="iVBO", mime_type="image/png", dpi=72),
+        {"event_type": "step.start", "index": 3, "step": {"type": "hologram_call", "id": "h"}},
+        delta(3, type="hologram_call", beam=1),
+    ])
+    result = builder.result()
+    assert result["steps"] == [
+        {"type": "thought", "summary": [{"type": "text", "text": "t", "tone": "calm"}], "depth": 2, "signature": "s", "v": 1},
+        {"type": "function_call", "id": "f", "name": "n", "arguments": {}, "partial": False},
+        {"type": "model_output", "content": [{"type": "text", "text": "a", "lang": "en", "annotations": [], "source": "x"},
+                                             {"type": "image", "data": "iVBO", "mime_type": "image/png", "dpi": 72}]},
+        {"type": "hologram_call", "id": "h", "beam": 1},
+    ]
+    assert result["unplaced_deltas"] == [
+        {"index": 0, "delta": {"type": "thought_summary", "content": {"type": "audio", "data": "AA=="}}}]
+
+
+def test_a_checkpoint_is_usable_only_until_a_step_event_follows_it():
+    builder = build([
+        {"event_type": "interaction.created", "interaction": {"id": "x", "status": "in_progress"}},
+        {"event_type": "interaction.status_update", "status": "in_progress", "continuation_token": "ck"},
+    ])
+    assert builder.resumable_checkpoint == {"id": "x", "continuation_token": "ck"}
+    builder.feed({"event_type": "step.start", "index": 0, "step": {"type": "model_output"}})
+    assert builder.resumable_checkpoint is None
+    builder.feed({"event_type": "interaction.status_update", "interaction_id": "y", "continuation_token": "ck2"})
+    assert builder.resumable_checkpoint == {"id": "y", "continuation_token": "ck2"}
+
+
+def test_a_hop_without_a_token_does_not_inherit_the_previous_hops():
+    builder = InteractionBuilder()
+    builder.add_interaction({"id": "a", "status": "requires_continuation", "continuation_token": "t1"})
+    builder.add_interaction({"id": "b", "status": "requires_continuation"})
+    assert "continuation_token" not in builder.result()

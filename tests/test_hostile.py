@@ -216,7 +216,7 @@ def test_dry_run_copies_and_uploads_nothing(server, tmp_path):
                             env={"TMPDIR": str(folder)})
     assert (code, server.requests, list(folder.iterdir())) == (0, [], [])
     assert "would upload 1 attachment through the Files API" in err
-    assert json.loads(out[out.index("{"):])["input"][0] == {
+    assert json.loads(out[out.index("{"):])["input"][0]["content"][0] == {
         "type": "image", "uri": "<uploaded at run time>", "mime_type": "image/png"}
 
 

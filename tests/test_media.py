@@ -47,8 +47,23 @@ def answer(api, text: str = "ok", **kwargs) -> None:
 
 
 def sent(api) -> list[dict]:
-    """The bodies POSTed to /interactions, in order."""
-    return [json.loads(r.get_data()) for r, _ in api.server.log if r.path == INTERACTIONS]
+    """The bodies POSTed to /interactions, in order. In server mode a turn with attachments
+    sends its content list in one user_input step (as the SDK does; checked here): its
+    `input` is shown as those blocks, which is what these tests look at."""
+    bodies = [json.loads(r.get_data()) for r, _ in api.server.log if r.path == INTERACTIONS]
+    for body in bodies:
+        if body.get("store", True) and isinstance(body.get("input"), list):
+            [step] = body["input"]
+            assert set(step) == {"type", "content"} and step["type"] == "user_input", step
+            body["input"] = step["content"]
+    return bodies
+
+
+def shown_blocks(stdout: str) -> list[dict]:
+    """The content blocks of the one user_input step a --dry-run request shows."""
+    [step] = json.loads(stdout.split("\n\n", 1)[1])["input"]
+    assert step["type"] == "user_input"
+    return step["content"]
 
 
 def body(input) -> dict:
@@ -426,11 +441,11 @@ def dry_run_text(url: str, payload: dict) -> str:
 def test_dry_run_shows_inline_attachments_and_sends_nothing(api, files):
     result = run(["generate", "--dry-run", "-a", files("cat.png", PNG), "-a", "https://example.com/a.mp3", "q"])
     assert (result.exit_code, result.stderr) == (0, "")
-    assert result.stdout == dry_run_text(f"{api.base_url}/v1beta/interactions", body([
+    assert result.stdout == dry_run_text(f"{api.base_url}/v1beta/interactions", body([{"type": "user_input", "content": [
         {"type": "image", "data": b64(PNG), "mime_type": "image/png"},
         {"type": "audio", "uri": "https://example.com/a.mp3", "mime_type": "audio/mp3"},
         {"type": "text", "text": "q"},
-    ]))
+    ]}]))
     assert nothing_sent(api)
 
 
@@ -440,8 +455,7 @@ def test_dry_run_neither_looks_up_nor_uploads(api, fake, files, small_limit):
     assert result.stderr == (
         "gemini-cli: the request would be over 2.93 KiB with everything inline: would upload 1 attachment through the Files API\n"
     )
-    shown = json.loads(result.stdout.split("\n\n", 1)[1])
-    assert shown["input"] == [
+    assert shown_blocks(result.stdout) == [
         {"type": "video", "uri": "<uploaded at run time>", "mime_type": "video/mp4"},
         {"type": "<files/abc block type, looked up at run time>", "uri": "<files/abc uri, looked up at run time>",
          "mime_type": "<files/abc MIME type, looked up at run time>"},
@@ -453,7 +467,7 @@ def test_dry_run_neither_looks_up_nor_uploads(api, fake, files, small_limit):
 def test_dry_run_with_binary_stdin(api):
     result = run(["generate", "--dry-run", "-a", "-"], input=PDF)
     assert result.exit_code == 0
-    assert json.loads(result.stdout.split("\n\n", 1)[1])["input"] == [
+    assert shown_blocks(result.stdout) == [
         {"type": "document", "data": b64(PDF), "mime_type": "application/pdf"}
     ]
     assert nothing_sent(api)

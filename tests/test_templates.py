@@ -260,7 +260,9 @@ def test_template_on_chat_sets_system_model_and_settings(api, home):
     api.stream(text_events("ok"))
     result = run(["chat", "--no-save", "-t", "review", "-p", "lang", "Go"], input="hi\n")
     assert (result.exit_code, result.stdout) == (0, "ok\n")
-    assert result.stderr == "gemini-cli: warning: chat uses only the system, model and settings of template 'review', not its prompt\n"
+    assert result.stderr == ("gemini-cli: warning: chat uses only the system, model and settings of template 'review', not its prompt\n"
+                             "gemini-cli: generation_config.temperature is deprecated on the Interactions API "
+                             "(google-genai 3.3.0); sent as asked\n")
     body = api.bodies()[0]
     assert (body["model"], body["system_instruction"], body["input"]) == (
         "gemini-3.1-pro-preview", "You review Go code for the platform team.", "hi")

@@ -10,11 +10,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from gemini_cli.api import usage as usage_sum
+from gemini_cli.api.snapshot import BLOCK_LISTS, merge_step, printable
 from gemini_cli.state.shape import blocks_problem
 
-# What each step type may hold (interactions-api.md §4.2): a tool delta's fields are copied
-# onto its step only where that step type has them, so a step resent in stateless mode
-# carries no key the API does not define (an unknown field is a 400).
+# What each step type may hold (interactions-api.md §4.2). A delta's fields go onto its step
+# (or block); the fields a delta type defines that its step or block lacks (NO_PLACE) go beside
+# the steps. A field nobody defines is kept where the delta's fields go, and resent verbatim in
+# stateless mode, as the SDK keeps unknown fields (extra="allow") on steps it got whole.
 STEP_FIELDS: dict[str, frozenset[str]] = {
     kind: frozenset(names.split()) for kind, names in {
         "function_call": "id name arguments",
@@ -45,6 +48,10 @@ BLOCK_FIELDS: dict[str, frozenset[str]] = {
     "video": frozenset({"data", "uri", "mime_type", "resolution"}),
     "document": frozenset({"data", "uri", "mime_type"}),
 }
+# Fields a delta type defines (§5.1) that have no place on its step or block.
+NO_PLACE: dict[str, frozenset[str]] = {"audio": frozenset({"rate"}), "file_search_result": frozenset({"result"})}
+# The content types a thought's summary may hold (§5.1); other summary deltas have no place.
+SUMMARY_TYPES = frozenset({"text", "image"})
 FINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "incomplete", "budget_exceeded", "requires_action"})
 # A step index may run at most this far past the steps seen: a hostile `index` (100000000)
 # must not make us allocate a list that long.
@@ -61,6 +68,13 @@ class InteractionBuilder:
         self.last_event_id: str | None = None
         self.events_since_id = 0  # events handled after the one named by last_event_id
         self.error: dict[str, Any] | None = None
+        # The latest mid-stream checkpoint (interaction.status_update): a dropped stream can be
+        # re-created from it while no step event came after it (else output would repeat).
+        self.checkpoint: dict[str, Any] | None = None  # {"id": issuing interaction, "continuation_token"}
+        self.after_checkpoint = 0  # step events handled since the checkpoint
+        # Steps, or parts of steps, that arrived other than as deltas (a step.start skeleton's
+        # content, steps inside interaction.created/completed): the caller prints them (take_unshown).
+        self._unshown: list[dict[str, Any]] = []
         self.problems: list[str] = []  # what the server sent wrong and was dropped (each once)
         self._problem_kinds: set[str] = set()
         # Deltas (or the fields of one) that have no place on their step: kept beside the
@@ -116,6 +130,8 @@ class InteractionBuilder:
         else:
             self.events_since_id += 1
         event_type = event.get("event_type")
+        if event_type in ("step.start", "step.delta"):
+            self.after_checkpoint += 1
         handler = self._handlers.get(event_type)
         if handler:
             handler(event)
@@ -130,6 +146,8 @@ class InteractionBuilder:
         if self.completed or not self.hops:
             self.begin_hop()
         self._merge(interaction)
+        if interaction.get("steps") is not None:
+            self._merge_steps(interaction["steps"])
 
     def begin_hop(self) -> None:
         """A new hop's step indexes start after the steps already collected."""
@@ -139,6 +157,14 @@ class InteractionBuilder:
         self._join_text()
         self._base = len(self.steps)
         self._arguments.clear()
+        # A hop's token is its own: a later hop that sends none must not go on with an older one.
+        self.interaction.pop("continuation_token", None)
+        self.checkpoint, self.after_checkpoint = None, 0
+
+    def take_unshown(self) -> list[dict[str, Any]]:
+        """What arrived since the last call other than as deltas, as steps to print."""
+        unshown, self._unshown = self._unshown, []
+        return unshown
 
     def _merge(self, interaction: dict[str, Any]) -> None:
         for key, value in interaction.items():
@@ -151,18 +177,32 @@ class InteractionBuilder:
 
     def _completed(self, event: dict[str, Any]) -> None:
         interaction = _object(event.get("interaction"))
-        if interaction.get("steps") and not any(self.steps):
-            self._add_steps(interaction["steps"])
+        # The final snapshot is authoritative: no token in it, no continuation (never an
+        # older mid-stream checkpoint, which would generate printed text again).
+        self.interaction.pop("continuation_token", None)
         self._merge(interaction)
+        if interaction.get("steps") is not None:
+            self._merge_steps(interaction["steps"])
+        self.checkpoint = None
         self.completed = True
 
     def _status_update(self, event: dict[str, Any]) -> None:
         status = event.get("status") or event.get("event_type", "").partition(".")[2]
         if status:
             self.interaction["status"] = status
-        for key in ("continuation_token",):
-            if event.get(key):
-                self.interaction[key] = event[key]
+        token = event.get("continuation_token")
+        if isinstance(token, str) and token:
+            issuer = event.get("interaction_id")
+            self.checkpoint = {"id": issuer if isinstance(issuer, str) and issuer else self.id,
+                               "continuation_token": token}
+            self.after_checkpoint = 0
+        if "usage" in event:
+            self._add_usage(event["usage"])
+
+    @property
+    def resumable_checkpoint(self) -> dict[str, Any] | None:
+        """The checkpoint to re-create a dropped stream from: None once output came after it."""
+        return self.checkpoint if self.checkpoint and not self.after_checkpoint else None
 
     def _error(self, event: dict[str, Any]) -> None:
         # kept as sent: api/errors.py makes sense of an error that is not an object
@@ -185,8 +225,16 @@ class InteractionBuilder:
             return
         step = event.get("step")
         self._text.pop(slot, None)
-        self.steps[slot] = dict(step) if isinstance(step, dict) else {}
+        step = self.steps[slot] = dict(step) if isinstance(step, dict) else {}
         self._arguments.pop(slot, None)
+        wrong = blocks_problem(step) if isinstance(step.get("type"), str) else None
+        if wrong:
+            self.problem(f"a {step['type']} step.start that {wrong} (its blocks were dropped)")
+            step.pop(BLOCK_LISTS[step["type"]], None)
+        # A skeleton may already hold content (a model_output with text): printed like deltas.
+        shown = printable(step)
+        if shown:
+            self._unshown.append(shown)
 
     def _step_delta(self, event: dict[str, Any]) -> None:
         slot = self._slot(event.get("index"))
@@ -196,30 +244,52 @@ class InteractionBuilder:
         if step is None:
             step = self.steps[slot] = {}
         delta = _object(event.get("delta"))
+        metadata = event.get("metadata")
+        if isinstance(metadata, dict) and "total_usage" in metadata:
+            self._add_usage(metadata["total_usage"])
         kind = delta.get("type")
+        # The delta's own fields are handled below; the rest (fields no type defines) go
+        # where its fields go, kept verbatim; NO_PLACE fields go beside the steps.
+        known = {"type", *_DELTA_TYPES.get(kind, {})} if isinstance(kind, str) else {"type"}
+        unknown = {k: v for k, v in delta.items() if k not in known and k not in NO_PLACE.get(kind, ())}
         if kind == "text":
             self._add_text(slot, step, delta.get("text", ""))
+            self._text[slot][0].update(unknown)
         elif kind == "thought_summary":
-            self._add_summary(step, delta.get("content"))
+            block = delta.get("content")
+            if isinstance(block, dict) and block.get("type", "text") not in SUMMARY_TYPES:
+                self._unplaced(slot, delta, frozenset())  # a thought's summary holds text and images only
+                return
+            self._add_summary(step, block)
+            step.update(unknown)
         elif kind == "thought_signature":
             step["signature"] = delta.get("signature", "")
+            step.update(unknown)
         elif kind == "arguments_delta":
             self._arguments.setdefault(slot, []).append(delta.get("arguments", ""))
+            step.update(unknown)
         elif kind == "text_annotation_delta":
             self._join_text(slot)
             self._add_annotations(step, delta.get("annotations") or [])
-        elif kind in BLOCK_FIELDS:
-            allowed = BLOCK_FIELDS[kind] | {"type"}
-            step.setdefault("content", []).append({k: v for k, v in delta.items() if k in allowed})
-            self._unplaced(slot, delta, allowed)
-        elif isinstance(kind, str) and kind == step.get("type", kind) and kind in STEP_FIELDS:
+            step["content"][-1].update(unknown)
+        elif kind in BLOCK_FIELDS or (isinstance(kind, str) and step.get("type") == "model_output"
+                                      and kind not in STEP_FIELDS and kind not in _DELTA_TYPES):
+            # An image/audio/... delta is a content block; so is a delta of a type we do not
+            # know on a model_output step (a new content type), kept whole.
+            self._join_text(slot)
+            placed = {k: v for k, v in delta.items() if k not in NO_PLACE.get(kind, ())}
+            step.setdefault("content", []).append(placed)
+            self._unplaced(slot, delta, frozenset(placed))
+        elif isinstance(kind, str) and kind not in _DELTA_TYPES and (
+                step.get("type") == kind or ("type" not in step and kind in STEP_FIELDS)):
+            # A tool delta (or one of a step type we do not know) on its own step.
             step.setdefault("type", kind)
-            allowed = STEP_FIELDS[kind]
-            step.update((k, v) for k, v in delta.items() if k in allowed)
-            self._unplaced(slot, delta, allowed | {"type"})
+            placed = {k: v for k, v in delta.items() if k not in NO_PLACE.get(kind, ())}
+            step.update(placed)
+            self._unplaced(slot, delta, frozenset(placed))
         else:
-            # An unknown delta type, or a tool delta on a step of another type: kept beside
-            # the steps rather than lost.
+            # No place on any step: a delta without a type, a thought delta on another step
+            # type, a tool delta on a step of another type. Kept beside the steps, not lost.
             self._unplaced(slot, delta, frozenset())
 
     def _unplaced(self, slot: int, delta: dict[str, Any], placed: frozenset[str]) -> None:
@@ -233,6 +303,8 @@ class InteractionBuilder:
         slot = self._slot(event.get("index"))
         if slot is None:
             return
+        if "usage" in event:  # the interaction's usage so far (step_usage is the step's own)
+            self._add_usage(event["usage"])
         self._join_text(slot)
         fragments = self._arguments.pop(slot, None)
         step = self.steps[slot]
@@ -299,8 +371,29 @@ class InteractionBuilder:
         self.completed = True
         return interaction
 
-    def _add_steps(self, steps: Any) -> None:
-        self.steps.extend(self._clean_steps(steps))
+    def _merge_steps(self, steps: Any) -> None:
+        """Steps inside interaction.created/completed (the SDK type allows them), merged with
+        what this hop's step events built: a step no event gave is added, and a streamed one
+        gains the fields and blocks its deltas lacked (a thought signature); where both have a
+        field, the deltas' value stays. What is new is queued for printing."""
+        self._join_text()
+        given = self._clean_steps(steps)
+        while given and given[0].get("type") == "user_input":
+            given = given[1:]  # an echo of our input, which the turn already keeps
+        built = [slot for slot in range(self._base, len(self.steps))
+                 if self.steps[slot] is not None and self.steps[slot].get("type") != "user_input"]
+        for n, step in enumerate(given):
+            if n >= len(built):
+                self.steps.append(dict(step))
+                shown = printable(step, whole=True)
+            elif self.steps[built[n]].get("type", step.get("type")) == step.get("type"):
+                shown = merge_step(self.steps[built[n]], step)
+            else:
+                self.problem("steps in the final interaction that do not match the streamed ones "
+                             "(the streamed steps were kept)")
+                return
+            if shown:
+                self._unshown.append(shown)
 
     def _clean_steps(self, steps: Any) -> list[dict[str, Any]]:
         if steps is None:
@@ -328,18 +421,7 @@ class InteractionBuilder:
     @property
     def usage(self) -> dict[str, Any] | None:
         """Token counts summed across hops (initial_input_tokens is the first hop's)."""
-        reports = [usage for usage in self._hop_usage if usage]
-        if not reports:
-            return None
-        total = dict(reports[0])
-        for usage in reports[1:]:
-            for key, value in usage.items():
-                old = total.get(key)
-                if isinstance(value, int) and isinstance(old, int) and key != "initial_input_tokens":
-                    total[key] = old + value
-                elif key not in total:
-                    total[key] = value
-        return total
+        return usage_sum.total([usage for usage in self._hop_usage if usage])
 
     # -- results -----------------------------------------------------------
 
@@ -401,16 +483,26 @@ def _object(value: Any) -> dict[str, Any]:
 
 
 def output_text(steps: list[dict[str, Any]]) -> str:
-    """The text of the model_output steps after the last user_input step."""
+    """The trailing run of text blocks of the last model_output steps, as the SDK computes it
+    (google-genai 3.3.0, google/genai/_gaos/google_genai.py `_output_properties_from_steps`):
+    scanning back, stop at a user_input step; skip other steps until text is found, then stop
+    at the first step or block that is not text. Text, image, text gives the last text only."""
     parts: list[str] = []
+    collecting = False
     for step in reversed(steps):
         kind = step.get("type")
         if kind == "user_input":
             break
-        if kind == "model_output":
-            parts.extend(
-                block.get("text", "")
-                for block in reversed(step.get("content") or [])
-                if isinstance(block, dict) and block.get("type") == "text"
-            )
+        content = step.get("content")
+        if kind != "model_output" or not isinstance(content, list):
+            if collecting:
+                break
+            continue
+        for block in reversed(content):
+            if isinstance(block, dict) and block.get("type") == "text":
+                collecting = True
+                text = block.get("text")
+                parts.append(text if isinstance(text, str) else "")
+            elif collecting:
+                return "".join(reversed(parts))
     return "".join(reversed(parts))

@@ -132,7 +132,12 @@ class TextRenderer:
                     self.tool_step(step)
 
     def interaction(self, hop: dict[str, Any]) -> None:
-        for step in hop.get("steps") or []:
+        self.steps(hop.get("steps") or [])
+
+    def steps(self, steps: list[dict[str, Any]]) -> None:
+        """Steps that arrived whole: a non-streamed hop's, or what a stream event held
+        besides its deltas (a step.start's content, steps inside interaction.completed)."""
+        for step in steps:
             kind = step.get("type")
             if kind == "thought" and self.thoughts:
                 for block in step.get("summary") or []:

@@ -156,6 +156,13 @@ def load_body_extra(value: Any) -> dict[str, Any] | None:
     for key, flag in _MANAGED.items():
         if key in extra:
             raise UsageError(f"--body-extra may not set {key!r}; the tool sets it ({flag})")
+    from gemini_cli.request.fields import unknown_keys
+    from gemini_cli.state.config import warn
+
+    unknown = unknown_keys(extra)
+    if unknown:  # sent all the same: the API may know a field the reference does not
+        warn(f"--body-extra sets {', '.join(unknown)}, which the create request does not define "
+             "(a typo?); sending it as given")
     return extra
 
 
@@ -216,15 +223,17 @@ def history_fields(conversation: Any, input: Any, pending: list[dict[str, Any]] 
     """The body's `input` (and `previous_interaction_id`) for a turn of the conversation
     (state.conversation.Conversation). Stateless: every usable earlier step verbatim, then
     `pending` (function_result steps answering the last turn's calls), then the user_input
-    step. Server mode: chained to the newest usable interaction; `input` is the user's input
-    as given, or a step list when results go with it."""
+    step. Server mode: chained to the newest usable interaction; `input` is the user's text as
+    given, or a step list when results or attachments go with it."""
     from gemini_cli.request.inputs import user_input_step
 
     step = user_input_step(input)
     if not conversation.store:
         return {"input": conversation.history_steps(pending) + list(pending or []) + [step]}
     previous = conversation.last_interaction_id() or conversation.extra.get("parent_interaction_id")
-    return {"input": [*pending, step] if pending else input, "previous_interaction_id": previous}
+    # A list of content blocks (attachments) goes in one user_input step, as the SDK sends it.
+    sent = [*pending, step] if pending or isinstance(input, list) else input
+    return {"input": sent, "previous_interaction_id": previous}
 
 
 def create_request(settings: Settings, conversation: Any, input: Any, *, generation_config: dict[str, Any],

@@ -6,6 +6,7 @@ error that cut the turn short, which the caller raises once the partial answer i
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -19,6 +20,10 @@ from gemini_cli.api.sse import is_event_stream, iter_events
 from gemini_cli.errors import GeminiCliError, NotCompleted, ReplayMismatch, StreamInterrupted
 
 MAX_HOPS = 50
+# generation_config fields google-genai 3.3.0 marks deprecated on Interactions: still sent
+# (a user asked for them), noted once per run, i.e. per console (or batch progress) noting it.
+DEPRECATED = ("temperature", "top_p")
+_noted: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 @dataclass
@@ -42,6 +47,7 @@ def run(
     *,
     on_malformed: Callable[[str], None] | None = None,
 ) -> Outcome:
+    _note_deprecated(client, body)
     builder = InteractionBuilder()
     try:
         for _ in range(MAX_HOPS):
@@ -52,12 +58,24 @@ def run(
                 hop = builder.add_interaction(hop)
                 renderer.interaction(hop)
             token = builder.interaction.get("continuation_token")
-            if builder.status != "requires_continuation" or not token or token == body.get("continuation_token"):
-                break  # done, or a hop that made no progress
+            if (builder.status != "requires_continuation" or not token or token == body.get("continuation_token")
+                    or not _continuable(body)):
+                break  # done, a hop that made no progress, or one the server continues itself
             body = interactions.continuation_body(body, builder.interaction)
     except BaseException as exc:  # errors, Ctrl-C, SIGTERM: the caller saves what arrived
         return Outcome(builder.result(), exc, problems=tuple(builder.problems))
     return Outcome(builder.result(), finished=True, problems=tuple(builder.problems))
+
+
+def _note_deprecated(client: ApiClient, body: dict[str, Any]) -> None:
+    config = body.get("generation_config")
+    names = [name for name in DEPRECATED if isinstance(config, dict) and name in config]
+    owner = getattr(getattr(client, "note", None), "__self__", None)  # the Console: one per run (chat: every turn)
+    if not names or owner is None or owner in _noted:
+        return
+    _noted.add(owner)
+    client.note(f"generation_config.{' and '.join(names)} {'is' if len(names) == 1 else 'are'} deprecated on the "
+                "Interactions API (google-genai 3.3.0); sent as asked")
 
 
 def follow(client: ApiClient, interaction_id: str, renderer: Any, *,
@@ -73,7 +91,9 @@ def follow(client: ApiClient, interaction_id: str, renderer: Any, *,
 
 
 def _stream_hop(client, body, builder, renderer, on_malformed, response=None) -> None:
-    """Read one hop's stream; if it drops, resume it with GET ?last_event_id= (stored only)."""
+    """Read one hop's stream; if it drops, resume it with GET ?last_event_id= (stored, events
+    with ids), else re-create it from the latest continuation_token checkpoint, as the SDK
+    does, if nothing arrived since that checkpoint."""
     if response is None:
         response = interactions.create(client, body)
     if not is_event_stream(response):
@@ -91,16 +111,29 @@ def _stream_hop(client, body, builder, renderer, on_malformed, response=None) ->
         reason = _consume(response, client, builder, renderer, on_malformed) if response else reason
         if builder.completed:
             return
+        by_event = _resumable(body, builder)
+        checkpoint = None if by_event or not _continuable(body) else builder.resumable_checkpoint
         # A wait past the --max-time deadline counts as the budget spent.
-        delay = waits.next() if _resumable(body, builder) else None
+        delay = waits.next() if by_event or checkpoint else None
         if delay is None:
             if builder.id and body.get("store", True) is not False:
                 reason += f" (the interaction may still finish: gemini-cli history fetch {builder.id})"
             raise StreamInterrupted(reason)
-        client.note(f"{reason}; resuming after event {builder.last_event_id} in {delay:.1f}s")
+        where = f"after event {builder.last_event_id}" if by_event else "from the last checkpoint"
+        client.note(f"{reason}; resuming {where} in {delay:.1f}s")
         waits.sleep(delay)
         try:
-            response = interactions.stream(client, builder.id, builder.last_event_id, retry=False)
+            if by_event:
+                response = interactions.stream(client, builder.id, builder.last_event_id, retry=False)
+            else:
+                # A new interaction that goes on from the checkpoint: a hop of its own.
+                response = interactions.create(client, interactions.continuation_body(body, checkpoint))
+                builder.last_event_id, builder.events_since_id = None, 0
+                if not is_event_stream(response):
+                    client.read(response)
+                    renderer.interaction(builder.add_interaction(interactions.interaction_body(response)))
+                    return
+                builder.begin_hop()
         except ReplayMismatch:
             raise
         except GeminiCliError as exc:  # counted as one more failed attempt to resume
@@ -123,6 +156,9 @@ def _consume(response, client, builder, renderer, on_malformed) -> str:
                 skip = 0
             if builder.feed(event):
                 renderer.event(raw, event)
+                unshown = builder.take_unshown()
+                if unshown:
+                    _show_steps(renderer, unshown)
             if builder.error is not None:
                 raise stream_error(builder.error)
             if builder.completed:
@@ -143,6 +179,14 @@ def _consume(response, client, builder, renderer, on_malformed) -> str:
     return "the stream ended before the interaction completed"
 
 
+def _show_steps(renderer, steps: list[dict[str, Any]]) -> None:
+    """Print steps that arrived whole in an event (the text renderer's `steps`); the jsonl
+    renderer has printed the event itself, and -o json and batch print at the end."""
+    show = getattr(renderer, "steps", None)
+    if show is not None:
+        show(steps)
+
+
 def _flush(renderer) -> None:
     """What arrived before the stream ended goes out before any message about why."""
     try:
@@ -153,6 +197,13 @@ def _flush(renderer) -> None:
 
 def _resumable(body: dict[str, Any], builder: InteractionBuilder) -> bool:
     return bool(builder.id and builder.last_event_id and body.get("store", True) is not False)
+
+
+def _continuable(body: dict[str, Any]) -> bool:
+    """Whether this tool continues the interaction itself (continuation hops, checkpoints):
+    not for agent or background interactions, which the server carries on (as the SDK
+    does), nor for `follow`, which only reads one (no body)."""
+    return bool(body) and not body.get("agent") and not body.get("background")
 
 
 _STATUS_MESSAGES = {

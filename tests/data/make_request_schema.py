@@ -44,7 +44,7 @@ ANNOTATIONS = {
     "place_citation": {"name": STR, "place_id": STR, "url": STR, "review_snippets": {"type": "array"},
                        "start_index": INT, "end_index": INT},
     "speech_metadata": {"speaker": STR, "style": STR, "start_index": INT, "end_index": INT},
-    "word_info": {"text": STR, "start_offset": STR, "end_offset": STR, "speaker": STR},
+    "word_info": {"text": STR, "start_index": INT, "end_index": INT, "start_offset": STR, "end_offset": STR, "speaker": STR},
 }
 
 CONTENT = {
@@ -118,8 +118,11 @@ TOOLS = {
                          "enable_prompt_injection_detection": BOOL}, ("type",)),
     "mcp_server": obj({"type": const("mcp_server"), "name": STR, "url": STR, "headers": {"type": "object", "additionalProperties": STR},
                        "allowed_tools": {"type": "array", "items": obj({"mode": TOOL_CHOICE_MODE, "tools": STRINGS})}}, ("type", "name", "url")),
+    # The SDK's Retrieval tool: one config object per retrieval type (their insides are not in the reference).
     "retrieval": obj({"type": const("retrieval"), "retrieval_types": {"type": "array", "items": enum(
-        "vertex_ai_search", "rag_store", "exa_ai_search", "parallel_ai_search")}}, ("type",)),
+        "vertex_ai_search", "rag_store", "exa_ai_search", "parallel_ai_search")},
+        "vertex_ai_search_config": ANY_OBJECT, "rag_store_config": ANY_OBJECT, "exa_ai_search_config": ANY_OBJECT,
+        "parallel_ai_search_config": ANY_OBJECT}, ("type",)),
 }
 
 FORMATS = {
