@@ -67,8 +67,8 @@ def test_multi_hop_index_offsets():
     result = builder.result()
     assert builder.hops == 2
     assert [step.get("signature") or step["content"][0]["text"] for step in result["steps"]] == ["s1", "A", "s2", "B"]
-    # output_text as the SDK computes it: the thought step between the hops ends the text run
-    assert (result["id"], result["status"], result["output_text"]) == ("v1_hop2", "completed", "B")
+    # output_text as the SDK computes it for each hop's interaction, joined across the hops
+    assert (result["id"], result["status"], result["output_text"]) == ("v1_hop2", "completed", "AB")
 
 
 def test_created_after_completed_starts_a_new_hop_by_itself():
@@ -80,7 +80,7 @@ def test_created_after_completed_starts_a_new_hop_by_itself():
         builder.feed(event)
     assert builder.hops == 2
     assert len(builder.result()["steps"]) == 4
-    assert builder.result()["output_text"] == "B"
+    assert builder.result()["output_text"] == "AB"  # each hop as the SDK computes it, joined
 
 
 def test_usage_is_summed_across_hops():
@@ -103,7 +103,7 @@ def test_usage_non_streamed_hops_summed():
     builder.add_interaction(interaction("A", status="requires_continuation", continuation_token="t1"))
     builder.add_interaction(interaction("B", interaction_id="v1_hop2"))
     assert builder.usage == {key: 2 * value for key, value in USAGE.items()}
-    assert builder.result()["output_text"] == "B"
+    assert builder.result()["output_text"] == "AB"  # each hop as the SDK computes it, joined
     assert builder.hops == 2
 
 
@@ -122,7 +122,7 @@ def test_later_hops_drop_echoed_user_input():
     builder.add_interaction(second)
     types = [step["type"] for step in builder.result()["steps"]]
     assert types == ["user_input", "thought", "model_output", "thought", "model_output"]
-    assert builder.result()["output_text"] == "B"
+    assert builder.result()["output_text"] == "AB"  # each hop as the SDK computes it, joined
 
 
 def test_non_streamed_steps_are_kept_verbatim():

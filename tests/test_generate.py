@@ -646,7 +646,7 @@ def test_continuation_json_has_every_hop(api):
         {"type": "thought", "signature": "s2"}, {"type": "model_output", "content": [{"type": "text", "text": "B"}]},
     ]
     assert document["usage"] == {key: 2 * value for key, value in USAGE.items()}
-    assert document["output_text"] == "B"  # as the SDK computes it: the thought step between ends the run
+    assert document["output_text"] == "AB"  # each hop as the SDK computes it, joined: one continued answer
 
 
 def test_continuation_stops_when_a_hop_makes_no_progress(api):

@@ -81,6 +81,7 @@ class InteractionBuilder:
         # steps as {"index", "delta"}, never on a step that stateless mode resends.
         self.unplaced: list[dict[str, Any]] = []
         self._base = 0  # index of the current hop's step 0 in self.steps
+        self._hop_bases: list[int] = []  # where each hop's steps start in self.steps
         self._arguments: dict[int, list[str]] = {}
         # slot -> (text block, pieces): joined once at step.stop, not on every delta,
         # so a long answer costs linear time.
@@ -156,6 +157,7 @@ class InteractionBuilder:
         self.completed = False
         self._join_text()
         self._base = len(self.steps)
+        self._hop_bases.append(self._base)
         self._arguments.clear()
         # A hop's token is its own: a later hop that sends none must not go on with an older one.
         self.interaction.pop("continuation_token", None)
@@ -426,7 +428,7 @@ class InteractionBuilder:
     # -- results -----------------------------------------------------------
 
     def result(self) -> dict[str, Any]:
-        """The reassembled Interaction, with `output_text` as the SDK computes it."""
+        """The reassembled Interaction, with `output_text` as the SDK computes it, hop by hop."""
         self._join_text()
         interaction = dict(self.interaction)
         steps = [step for step in self.steps if step is not None]
@@ -434,7 +436,12 @@ class InteractionBuilder:
         usage = self.usage
         if usage is not None:
             interaction["usage"] = usage
-        interaction["output_text"] = output_text(steps)
+        # Each hop's text as the SDK computes it for that interaction, joined: a continued
+        # answer is one answer, and the thought step that opens each hop must not cut it.
+        bounds = [*(self._hop_bases or [0]), len(self.steps)]
+        interaction["output_text"] = "".join(
+            output_text([step for step in self.steps[start:end] if step is not None])
+            for start, end in zip(bounds, bounds[1:]))
         if self.unplaced:  # "index": the step's position in `steps`
             position = {slot: n for n, slot in enumerate(i for i, step in enumerate(self.steps) if step is not None)}
             interaction["unplaced_deltas"] = [{**item, "index": position.get(item["index"], item["index"])}
