@@ -25,6 +25,7 @@ class Format(str, Enum):
     csv = "csv"
 
 
+@opt.with_groups
 def batch(
     input: Annotated[Optional[str], typer.Argument(metavar="[INPUT]", 
         help="Rows: a JSON Lines file (default), plain lines or CSV (--format); - or none for stdin.")] = None,
@@ -50,31 +51,12 @@ def batch(
         "--save", help="Save each row as a conversation in the history (off by default).", rich_help_panel=BATCH)] = False,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Print the first row's request (key redacted) and the row count; send nothing.")] = False,
-    model: opt.Model = None,
-    profile: opt.Profile = None,
-    template: opt.Template = None,
-    param: opt.Param = None,
-    system: opt.System = None,
-    system_file: opt.SystemFile = None,
-    temperature: opt.Temperature = None,
-    top_p: opt.TopP = None,
-    max_tokens: opt.MaxTokens = None,
-    seed: opt.Seed = None,
-    stop: opt.Stop = None,
-    thinking: opt.ThinkingLevel = None,
-    thoughts: opt.Thoughts = None,
-    service_tier: opt.ServiceTierOption = None,
-    tools: opt.Tools = None,
-    schema: opt.Schema = None,
-    json_mode: opt.JsonMode = None,
-    attach: opt.Attach = None,
-    mime: opt.Mime = None,
-    store: opt.Store = None,
-    quiet: opt.Quiet = None,
-    timeout: opt.Timeout = None,
-    retries: opt.Retries = None,
-    base_url: opt.BaseUrl = None,
-    api_version: opt.ApiVersion = None,
+    generation: opt.Values = opt.GENERATION.without("stdin_position"),
+    service_tier: opt.Values = opt.ANSWER.pick("service_tier"),
+    answer: opt.Values = opt.ANSWER.pick("tools", "schema", "json_mode"),
+    attachments: opt.Values = opt.ATTACH,
+    conversation: opt.Values = opt.CONVERSATION.pick("store"),
+    connection: opt.Values = opt.CONNECTION.without("max_time"),  # no deadline for a whole batch: each row has --timeout
 ) -> None:
     """Run one request per row of INPUT, -j at a time; one JSON record per row to OUTPUT."""
     flags = opt.command_flags(locals())
@@ -89,6 +71,7 @@ def batch(
 
     settings = config.resolve(flags, template=templates.from_flags(flags))
     console = Console(quiet=settings.quiet)
+    attach, mime, param = flags["attach"], flags["mime"], flags["param"]
     if "-" in (attach or []):
         raise UsageError("--attach - (stdin) cannot be used with batch: stdin may hold the rows")
     fmt = row_input.format_for(format.value if format else None, input)

@@ -1,4 +1,11 @@
-"""Option declarations shared by the commands (generate and chat take the same flags)."""
+"""Option declarations shared by the commands, and the groups they come in.
+
+Each option is declared once here (an Annotated type Typer reads); the groups at the end
+(GENERATION, ANSWER, ATTACH, OUTPUT, CONVERSATION, CONNECTION) bundle the options several
+commands take, so an option added to a group reaches every command of the group. A command
+names a group by a placeholder parameter whose default is the group; `@with_groups` puts
+the group's options in its place (see with_groups).
+"""
 
 from __future__ import annotations
 
@@ -123,9 +130,15 @@ def read_system(system: str | None, system_file: Path | None) -> str | None:
 
 
 def command_flags(values: dict[str, Any]) -> dict[str, Any]:
-    """A command's parameters (its locals()) as config.resolve takes them: enum members as
-    their values, --system-file read into system."""
-    flags = {key: enum_value(value) for key, value in values.items()}
+    """A command's parameters (its locals(), groups merged in) as config.resolve takes them:
+    enum members as their values, --system-file read into system."""
+    merged: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, Values):
+            merged.update(value)
+        else:
+            merged[key] = value
+    flags = {key: enum_value(value) for key, value in merged.items()}
     if "system_file" in flags:
         flags["system"] = read_system(flags.get("system"), flags["system_file"])
     return flags
@@ -283,3 +296,104 @@ Agent = Annotated[Optional[str], typer.Option(
 BodyExtra = Annotated[Optional[str], typer.Option(
     "--body-extra", metavar="JSON|@FILE", help="JSON object merged into the request body last (a key the tool set is an error).",
     rich_help_panel=API)]
+
+
+# -- option groups ----------------------------------------------------------------------
+
+
+class Group:
+    """Options, in order, that several commands take: name -> its Annotated declaration. A
+    plain bool flag (--extract) defaults to False, every other option to None (not given).
+
+    A command that takes only part of a group says which part (`without`, `pick`) or swaps one
+    declaration for its own (`replacing`); everything else in the group comes with it."""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+    def without(self, *names: str) -> "Group":
+        return Group(**{name: o for name, o in self._known(names).options.items() if name not in names})
+
+    def pick(self, *names: str) -> "Group":
+        return Group(**{name: self._known(names).options[name] for name in names})
+
+    def replacing(self, **options: Any) -> "Group":
+        return Group(**{**self._known(tuple(options)).options, **options})
+
+    def _known(self, names: tuple[str, ...]) -> "Group":
+        unknown = [name for name in names if name not in self.options]
+        if unknown:
+            raise TypeError(f"not in this group: {', '.join(unknown)}")
+        return self
+
+    def parameters(self) -> list[Any]:
+        import inspect
+        import typing
+
+        return [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=annotation,
+                                  default=False if typing.get_args(annotation)[0] is bool else None)
+                for name, annotation in self.options.items()]
+
+
+class Values(dict):
+    """What a group's placeholder parameter receives: its options' values by name."""
+
+
+def with_groups(command: Any) -> Any:
+    """A command whose placeholder parameters (`connection: opt.Values = opt.CONNECTION`) stand
+    for groups of options. Typer reads the signature (inspect.signature), which lists each
+    group's options in its placeholder's place; the command is called with each placeholder
+    set to the dict of its group's values (command_flags merges them into the flags)."""
+    import functools
+    import inspect
+
+    signature = inspect.signature(command, eval_str=True)
+    parameters: list[inspect.Parameter] = []
+    groups: dict[str, list[str]] = {}
+    for parameter in signature.parameters.values():
+        if isinstance(parameter.default, Group):
+            groups[parameter.name] = list(parameter.default.options)
+            parameters += parameter.default.parameters()
+        else:
+            parameters.append(parameter)
+
+    @functools.wraps(command)
+    def run(**values: Any) -> Any:
+        for placeholder, names in groups.items():
+            values[placeholder] = Values((name, values.pop(name)) for name in names)
+        return command(**values)
+
+    run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    return run
+
+
+# The groups. generate, chat and batch take GENERATION, ANSWER, ATTACH, OUTPUT and
+# CONVERSATION (or the parts named where they are applied); every command that calls the
+# API takes CONNECTION.
+GENERATION = Group(
+    model=Model, profile=Profile, template=Template, param=Param, stdin_position=StdinPositionOption,
+    system=System, system_file=SystemFile, temperature=Temperature, top_p=TopP, max_tokens=MaxTokens,
+    seed=Seed, stop=Stop, thinking=ThinkingLevel, thoughts=Thoughts,
+)
+ANSWER = Group(
+    tools=Tools, schema=Schema, json_mode=JsonMode, markdown=Markdown, extract=Extract, extract_last=ExtractLast,
+    image=Image, audio=Audio, aspect_ratio=AspectRatioOption, image_size=ImageSizeOption, voice=Voice,
+    media_dir=MediaDir, service_tier=ServiceTierOption, agent=Agent, body_extra=BodyExtra,
+)
+ATTACH = Group(attach=Attach, mime=Mime)
+OUTPUT = Group(stream=Stream, output=Output, usage=Usage)
+CONVERSATION = Group(
+    session=SessionFile, continue_=Continue, cid=Cid, previous_interaction_id=PreviousInteraction,
+    store=Store, save=Save, lock_timeout=LockTimeout,
+)
+
+
+def resume_from(flags: dict[str, Any]) -> Any:
+    """The CONVERSATION group's resume flags, as runs.session.Resume takes them."""
+    from gemini_cli.runs.session import Resume
+
+    return Resume(flags["session"], flags["continue_"], flags["cid"], flags["previous_interaction_id"], flags["store"])
+
+
+CONNECTION = Group(quiet=Quiet, timeout=Timeout, retries=Retries, max_time=MaxTime, base_url=BaseUrl,
+                   api_version=ApiVersion)
