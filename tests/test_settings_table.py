@@ -47,12 +47,18 @@ def test_settings_has_a_field_per_row_with_its_default():
 
 def test_the_readers_take_their_keys_from_the_table():
     assert configfile.SETTING_KEYS == tuple(s.name for s in TABLE if s.config)
-    assert templates.SETTINGS == ("model", "temperature", "top_p", "seed", "max_tokens", "stop", "thinking", "thoughts")
-    assert rows.ROW_SETTINGS == ("temperature", "top_p", "seed", "max_tokens", "stop", "thinking", "thoughts")
-    assert body.GENERATION_FIELDS == {
-        "temperature": "temperature", "top_p": "top_p", "seed": "seed", "max_tokens": "max_output_tokens",
-        "stop": "stop_sequences", "thinking": "thinking_level", "thoughts": "thinking_summaries", "voice": "speech_config",
-    }
+    assert templates.SETTINGS == tuple(s.name for s in TABLE if s.template)
+    assert rows.ROW_SETTINGS == tuple(s.name for s in TABLE if s.row)
+    assert body.GENERATION_FIELDS == {s.name: s.field for s in TABLE if s.field}
+    # as they were before the table: a template sets the model too, a row (which has its own
+    # `model` and `system`) the sampling settings, and generation_config is built in this order
+    assert set(templates.SETTINGS) >= {"model", "temperature", "top_p", "seed", "max_tokens", "stop", "thinking", "thoughts"}
+    assert set(rows.ROW_SETTINGS) >= {"temperature", "top_p", "seed", "max_tokens", "stop", "thinking", "thoughts"}
+    assert "model" not in rows.ROW_SETTINGS and "system" not in templates.SETTINGS
+    assert list(body.GENERATION_FIELDS.items())[:8] == [
+        ("temperature", "temperature"), ("top_p", "top_p"), ("seed", "seed"), ("max_tokens", "max_output_tokens"),
+        ("stop", "stop_sequences"), ("thinking", "thinking_level"), ("thoughts", "thinking_summaries"),
+        ("voice", "speech_config")]
 
 
 @pytest.mark.parametrize("setting", GENERATION, ids=lambda s: s.name)
@@ -100,7 +106,7 @@ def test_the_flags_enforce_the_table_s_ranges():
 
     params = {p.name: p for p in load_command("generate").params}
     ranged = [s for s in TABLE if s.low is not None and s.name in params]
-    assert [s.name for s in ranged] == ["temperature", "top_p", "max_tokens", "retries", "lock_timeout"]
+    assert {"temperature", "top_p", "max_tokens", "retries", "lock_timeout"} <= {s.name for s in ranged}
     for s in ranged:
         assert (params[s.name].type.min, params[s.name].type.max) == (s.low, s.high), s.name
     choices = {s.name: s.choices for s in TABLE if s.choices and s.name in params}
