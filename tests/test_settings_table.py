@@ -18,7 +18,7 @@ from gemini_cli.errors import UsageError
 from gemini_cli.request import body, rows, schema, templates
 from gemini_cli.state import config, configfile
 from gemini_cli.state.conversation import Conversation
-from gemini_cli.state.settings import BY_NAME, GENERATION, TABLE, Setting
+from gemini_cli.state.settings import GENERATION, TABLE, Setting
 
 
 def sample(setting: Setting) -> Any:
