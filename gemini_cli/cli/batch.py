@@ -25,6 +25,15 @@ class Format(str, Enum):
     csv = "csv"
 
 
+BatchAttach = Annotated[Optional[list[str]], typer.Option(  # the rows may come from stdin, so no `-`
+    "--attach", "-a", click_type=opt.FILE_OR_URL, rich_help_panel=opt.MEDIA,
+    help="Attach a file, URL or Files API name/uri to every row's request (repeatable).")]
+BatchStore = Annotated[Optional[bool], typer.Option(
+    "--store/--no-store", rich_help_panel=opt.CONV,
+    help="Keep each row's interaction on the server (default), or send `store: false`.")]
+
+
+@opt.with_groups
 def batch(
     input: Annotated[Optional[str], typer.Argument(metavar="[INPUT]", 
         help="Rows: a JSON Lines file (default), plain lines or CSV (--format); - or none for stdin.")] = None,
@@ -55,35 +64,12 @@ def batch(
         "names; gemini-cli jobs fetch OUTPUT writes the records.", rich_help_panel=BATCH)] = False,
     wait: Annotated[bool, typer.Option(
         "--wait", help="With --remote: wait for the jobs and write their records.", rich_help_panel=BATCH)] = False,
-    model: opt.Model = None,
-    profile: opt.Profile = None,
-    template: opt.Template = None,
-    param: opt.Param = None,
-    system: opt.System = None,
-    system_file: opt.SystemFile = None,
-    temperature: opt.Temperature = None,
-    top_p: opt.TopP = None,
-    max_tokens: opt.MaxTokens = None,
-    seed: opt.Seed = None,
-    stop: opt.Stop = None,
-    thinking: opt.ThinkingLevel = None,
-    thoughts: opt.Thoughts = None,
-    service_tier: opt.ServiceTierOption = None,
-    tools: opt.Tools = None,
-    schema: opt.Schema = None,
-    json_mode: opt.JsonMode = None,
-    attach: Annotated[Optional[list[str]], typer.Option(  # the rows come from stdin, so no `-`
-        "--attach", "-a", click_type=opt.FILE_OR_URL, rich_help_panel=opt.MEDIA,
-        help="Attach a file, URL or Files API name/uri to every row's request (repeatable).")] = None,
-    mime: opt.Mime = None,
-    store: Annotated[Optional[bool], typer.Option(
-        "--store/--no-store", rich_help_panel=opt.CONV,
-        help="Keep each row's interaction on the server (default), or send `store: false`.")] = None,
-    quiet: opt.Quiet = None,
-    timeout: opt.Timeout = None,
-    retries: opt.Retries = None,
-    base_url: opt.BaseUrl = None,
-    api_version: opt.ApiVersion = None,
+    generation: opt.Values = opt.GENERATION.without("stdin_position"),
+    service_tier: opt.Values = opt.ANSWER.pick("service_tier"),
+    answer: opt.Values = opt.ANSWER.pick("tools", "schema", "json_mode"),
+    attachments: opt.Values = opt.ATTACH.replacing(attach=BatchAttach),
+    conversation: opt.Values = opt.CONVERSATION.pick("store").replacing(store=BatchStore),
+    connection: opt.Values = opt.CONNECTION.without("max_time"),  # no deadline for a whole batch: each row has --timeout
 ) -> None:
     """Run one request per row of INPUT, -j at a time; one JSON record per row to OUTPUT.
 
@@ -112,6 +98,7 @@ def batch(
     console = Console(quiet=settings.quiet)
     if wait and not remote:
         raise UsageError("--wait goes with --remote (a local batch runs to the end anyway)")
+    attach, mime, param = flags["attach"], flags["mime"], flags["param"]
     if "-" in (attach or []):
         raise UsageError("--attach - (stdin) cannot be used with batch: stdin may hold the rows")
     fmt = row_input.format_for(format.value if format else None, input)

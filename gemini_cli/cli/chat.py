@@ -15,49 +15,14 @@ from gemini_cli.cli import options as opt
 from gemini_cli.errors import UsageError
 
 
+@opt.with_groups
 def chat(
-    model: opt.Model = None,
-    profile: opt.Profile = None,
-    template: opt.Template = None,
-    param: opt.Param = None,
-    system: opt.System = None,
-    system_file: opt.SystemFile = None,
-    temperature: opt.Temperature = None,
-    top_p: opt.TopP = None,
-    max_tokens: opt.MaxTokens = None,
-    seed: opt.Seed = None,
-    stop: opt.Stop = None,
-    thinking: opt.ThinkingLevel = None,
-    thoughts: opt.Thoughts = None,
-    tools: opt.Tools = None,
-    schema: opt.Schema = None,
-    json_mode: opt.JsonMode = None,
-    markdown: opt.Markdown = None,
-    image: opt.Image = None,
-    audio: opt.Audio = None,
-    aspect_ratio: opt.AspectRatioOption = None,
-    image_size: opt.ImageSizeOption = None,
-    voice: opt.Voice = None,
-    media_dir: opt.MediaDir = None,
-    service_tier: opt.ServiceTierOption = None,
-    body_extra: opt.BodyExtra = None,
-    attach: opt.ChatAttach = None,
-    mime: opt.Mime = None,
-    stream: opt.Stream = None,
-    usage: opt.Usage = None,
-    session: opt.SessionFile = None,
-    continue_: opt.Continue = False,
-    cid: opt.Cid = None,
-    previous_interaction_id: opt.PreviousInteraction = None,
-    store: opt.Store = None,
-    save: opt.Save = None,
-    lock_timeout: opt.LockTimeout = None,
-    quiet: opt.Quiet = None,
-    timeout: opt.Timeout = None,
-    retries: opt.Retries = None,
-    max_time: opt.MaxTime = None,
-    base_url: opt.BaseUrl = None,
-    api_version: opt.ApiVersion = None,
+    generation: opt.Values = opt.GENERATION.without("stdin_position"),
+    answer: opt.Values = opt.ANSWER.without("extract", "extract_last", "agent"),
+    attachments: opt.Values = opt.ATTACH.replacing(attach=opt.ChatAttach),
+    rendering: opt.Values = opt.OUTPUT.without("output"),
+    conversation: opt.Values = opt.CONVERSATION,
+    connection: opt.Values = opt.CONNECTION,
 ) -> None:
     """Chat: a REPL at a terminal (/help lists its commands); from piped stdin, one message per line.
 
@@ -73,7 +38,6 @@ def chat(
     from gemini_cli.request import templates
     from gemini_cli.state import apikey, config
     from gemini_cli.render.output import Console, isatty
-    from gemini_cli.runs.session import Resume
 
     settings = config.resolve(flags, template=templates.from_flags(flags))
     settings = replace(settings, output="text")  # chat renders text; a config file's `output: json` is for generate
@@ -83,7 +47,7 @@ def chat(
         console.warn(f"chat uses only the system, model and settings of template '{settings.template.name}', not its prompt")
     if not interactive:
         console.colour = False
-    attachments = list(attach or [])
+    attachments, mime = list(flags["attach"] or []), flags["mime"]
     if "-" in attachments:
         raise UsageError("chat reads its messages from stdin, so --attach - cannot be used; attach a file instead")
     from gemini_cli.runs.chat import Chat, check_attachment
@@ -105,7 +69,7 @@ def chat(
         reader = repl.PipedInput(sys.stdin.buffer)
     loop = Chat(settings, flags, console, key=key, interactive=interactive, reader=reader, edit=repl.edit_text,
                 renderer_for=turn_renderer(console), attachments=attachments, mime=mime)
-    code = loop.run(Resume(session, continue_, cid, previous_interaction_id, store))
+    code = loop.run(opt.resume_from(flags))
     if code:
         raise typer.Exit(code)
 

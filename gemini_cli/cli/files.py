@@ -30,14 +30,10 @@ def _client(flags: dict[str, Any]):
 
 
 @files_app.command("list")
+@opt.with_groups
 def list_files(
     json_: Annotated[bool, typer.Option("--json", help="Print the File resources as a JSON array.")] = False,
-    quiet: opt.Quiet = None,
-    timeout: opt.Timeout = None,
-    retries: opt.Retries = None,
-    max_time: opt.MaxTime = None,
-    base_url: opt.BaseUrl = None,
-    api_version: opt.ApiVersion = None,
+    connection: opt.Values = opt.CONNECTION,
 ) -> None:
     """List every uploaded file (all pages): name, display name, MIME type, size, state, expiry."""
     flags = dict(locals())
@@ -77,14 +73,10 @@ def row(file: dict[str, Any]) -> tuple[str, ...]:
 
 
 @files_app.command("get")
+@opt.with_groups
 def get_file(
     name: Annotated[str, typer.Argument(help="files/<id>, <id>, or the file's uri.", show_default=False)],
-    quiet: opt.Quiet = None,
-    timeout: opt.Timeout = None,
-    retries: opt.Retries = None,
-    max_time: opt.MaxTime = None,
-    base_url: opt.BaseUrl = None,
-    api_version: opt.ApiVersion = None,
+    connection: opt.Values = opt.CONNECTION,
 ) -> None:
     """Print one file's resource as JSON."""
     flags = dict(locals())
@@ -99,14 +91,10 @@ def get_file(
 
 
 @files_app.command("delete")
+@opt.with_groups
 def delete_files(
     names: Annotated[list[str], typer.Argument(help="files/<id>, <id>, or the file's uri (several allowed).", show_default=False)],
-    quiet: opt.Quiet = None,
-    timeout: opt.Timeout = None,
-    retries: opt.Retries = None,
-    max_time: opt.MaxTime = None,
-    base_url: opt.BaseUrl = None,
-    api_version: opt.ApiVersion = None,
+    connection: opt.Values = opt.CONNECTION,
 ) -> None:
     """Delete files; stops at the first that cannot be deleted."""
     flags = dict(locals())

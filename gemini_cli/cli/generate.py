@@ -11,58 +11,18 @@ from gemini_cli.cli import options as opt
 from gemini_cli.errors import UsageError
 
 
+@opt.with_groups
 def generate(
     prompt: Annotated[Optional[str], typer.Argument(help="The prompt. Piped stdin is read too and goes before it, after a blank line (--no-stdin: not read).")] = None,
-    model: opt.Model = None,
-    profile: opt.Profile = None,
-    template: opt.Template = None,
-    param: opt.Param = None,
-    stdin_position: opt.StdinPositionOption = None,
-    system: opt.System = None,
-    system_file: opt.SystemFile = None,
-    temperature: opt.Temperature = None,
-    top_p: opt.TopP = None,
-    max_tokens: opt.MaxTokens = None,
-    seed: opt.Seed = None,
-    stop: opt.Stop = None,
-    thinking: opt.ThinkingLevel = None,
-    thoughts: opt.Thoughts = None,
-    tools: opt.Tools = None,
-    schema: opt.Schema = None,
-    json_mode: opt.JsonMode = None,
-    markdown: opt.Markdown = None,
-    extract: opt.Extract = False,
-    extract_last: opt.ExtractLast = False,
-    image: opt.Image = None,
-    audio: opt.Audio = None,
-    aspect_ratio: opt.AspectRatioOption = None,
-    image_size: opt.ImageSizeOption = None,
-    voice: opt.Voice = None,
-    media_dir: opt.MediaDir = None,
-    service_tier: opt.ServiceTierOption = None,
-    agent: opt.Agent = None,
-    body_extra: opt.BodyExtra = None,
-    attach: opt.Attach = None,
-    mime: opt.Mime = None,
-    stream: opt.Stream = None,
-    output: opt.Output = None,
-    usage: opt.Usage = None,
-    session: opt.SessionFile = None,
-    continue_: opt.Continue = False,
-    cid: opt.Cid = None,
-    previous_interaction_id: opt.PreviousInteraction = None,
-    store: opt.Store = None,
-    save: opt.Save = None,
-    lock_timeout: opt.LockTimeout = None,
+    generation: opt.Values = opt.GENERATION,
+    answer: opt.Values = opt.ANSWER,
+    attachments: opt.Values = opt.ATTACH,
+    rendering: opt.Values = opt.OUTPUT,
+    conversation: opt.Values = opt.CONVERSATION,
     stdin: opt.ReadStdin = None,
     background: Annotated[bool, typer.Option("--background", help="Start in the background; print the interaction id and exit.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the request (key redacted) and send nothing.")] = False,
-    quiet: opt.Quiet = None,
-    timeout: opt.Timeout = None,
-    retries: opt.Retries = None,
-    max_time: opt.MaxTime = None,
-    base_url: opt.BaseUrl = None,
-    api_version: opt.ApiVersion = None,
+    connection: opt.Values = opt.CONNECTION,
 ) -> None:
     """Generate an answer to PROMPT (and/or stdin) and stream it to stdout.
 
@@ -85,8 +45,7 @@ def generate(
 
     settings = config.resolve(flags, template=templates.from_flags(flags))
     try:
-        outcome = _generate(settings, flags, prompt, attach, param, mime, session, continue_, cid,
-                            previous_interaction_id, store, background, dry_run)
+        outcome = _generate(settings, flags, prompt, background, dry_run)
     except BaseException as exc:
         from gemini_cli.render.output import write_error_document
 
@@ -99,15 +58,14 @@ def generate(
         raise outcome.error
 
 
-def _generate(settings, flags, prompt, attach, param, mime, session, continue_, cid, previous_interaction_id,
-              store, background, dry_run) -> Any:
+def _generate(settings, flags, prompt, background, dry_run) -> Any:
     """The turn's runs.turn.Outcome (None for --dry-run); errors before the turn are raised."""
     from gemini_cli.state import apikey, config
     from gemini_cli.render.output import Console
-    from gemini_cli.runs.session import Resume, open_session
+    from gemini_cli.runs.session import open_session
 
     console = Console(quiet=settings.quiet)
-    attachments = list(attach or [])
+    attachments, mime = list(flags["attach"] or []), flags["mime"]
     if "-" in attachments and not settings.stdin:
         raise UsageError("--attach - reads stdin, which --no-stdin (or `stdin: false`) leaves alone")
     if background and (settings.extract or settings.extract_last):
@@ -116,8 +74,8 @@ def _generate(settings, flags, prompt, attach, param, mime, session, continue_, 
     if not settings.stdin and not prompt and not attachments and settings.template is None:
         raise UsageError("no prompt: give PROMPT as an argument (stdin is left alone: --no-stdin or `stdin: false`)")
     text = read_prompt(prompt, stdin_is_attachment="-" in attachments or not settings.stdin, required=not attachments,
-                       template=settings.template, params=param, position=flags["stdin_position"] or "before")
-    resume = Resume(session, continue_, cid, previous_interaction_id, store)
+                       template=settings.template, params=flags["param"], position=flags["stdin_position"] or "before")
+    resume = opt.resume_from(flags)
     conversation = open_session(settings, resume, console.note)
     try:
         settings = config.remember(settings, flags, conversation.remembered())

@@ -183,25 +183,20 @@ def _client(settings: Any, console: Any):
 
 
 @history_app.command("delete")
+@opt.with_groups
 def delete(
     conversations: Annotated[list[str], typer.Argument(
         metavar="ID|FILE...", help="Conversation ids, unique prefixes, or files.", show_default=False,
         click_type=opt.CONVERSATION_ID_OR_FILE)],
     remote: Annotated[bool, typer.Option("--remote", help="Also delete the turns' interactions stored on the server.")] = False,
     lock_timeout: opt.LockTimeout = None,
-    quiet: opt.Quiet = None,
-    timeout: opt.Timeout = None,
-    retries: opt.Retries = None,
-    max_time: opt.MaxTime = None,
-    base_url: opt.BaseUrl = None,
-    api_version: opt.ApiVersion = None,
+    connection: opt.Values = opt.CONNECTION,
 ) -> None:
     """Delete saved conversations (no confirmation). Every ID is checked before anything is deleted."""
     from gemini_cli.state import store
 
     paths = list(dict.fromkeys(_locate(c) for c in conversations))
-    settings = _settings(quiet=quiet, timeout=timeout, retries=retries, max_time=max_time, base_url=base_url,
-                         api_version=api_version, lock_timeout=lock_timeout)
+    settings = _settings(**connection, lock_timeout=lock_timeout)
     console = _console(settings.quiet)
     if not remote:
         for path in paths:
@@ -221,6 +216,7 @@ def delete(
 
 
 @history_app.command("fetch")
+@opt.with_groups
 def fetch(
     interaction_id: Annotated[str, typer.Argument(metavar="INTERACTION_ID", help="The id `generate --background` printed.", show_default=False)],
     wait: Annotated[bool, typer.Option("--wait", help="Poll until the interaction is no longer running.")] = False,
@@ -230,17 +226,10 @@ def fetch(
     media_dir: opt.MediaDir = None,
     output: opt.Output = None,
     usage: opt.Usage = None,
-    quiet: opt.Quiet = None,
-    timeout: opt.Timeout = None,
-    retries: opt.Retries = None,
-    max_time: opt.MaxTime = None,
-    base_url: opt.BaseUrl = None,
-    api_version: opt.ApiVersion = None,
+    connection: opt.Values = opt.CONNECTION,
 ) -> None:
     """Get an interaction from the server and print its answer; a saved pending turn is completed."""
-    settings = _settings(thoughts=thoughts or None, output=output, usage=usage, quiet=quiet, timeout=timeout,
-                         retries=retries, max_time=max_time, base_url=base_url, api_version=api_version,
-                         media_dir=media_dir)
+    settings = _settings(thoughts=thoughts or None, output=output, usage=usage, **connection, media_dir=media_dir)
     from gemini_cli.render.output import write_error_document
 
     try:
@@ -265,19 +254,15 @@ def _fetch(settings: Any, interaction_id: str, stream: bool, wait: bool, interva
 
 
 @history_app.command("cancel")
+@opt.with_groups
 def cancel(
     interaction_id: Annotated[str, typer.Argument(metavar="INTERACTION_ID", help="A running background interaction.", show_default=False)],
-    quiet: opt.Quiet = None,
-    timeout: opt.Timeout = None,
-    retries: opt.Retries = None,
-    max_time: opt.MaxTime = None,
-    base_url: opt.BaseUrl = None,
-    api_version: opt.ApiVersion = None,
+    connection: opt.Values = opt.CONNECTION,
 ) -> None:
     """Cancel a running background interaction; its saved pending turn is marked cancelled."""
     from gemini_cli.runs import history
 
-    settings = _settings(quiet=quiet, timeout=timeout, retries=retries, max_time=max_time, base_url=base_url, api_version=api_version)
+    settings = _settings(**connection)
     console = _console(settings.quiet)
     with _client(settings, console) as client:
         hop = history.cancel(client, interaction_id)

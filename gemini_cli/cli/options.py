@@ -1,4 +1,11 @@
-"""Option declarations shared by the commands (generate and chat take the same flags)."""
+"""Option declarations shared by the commands, and the groups they come in.
+
+Each option is declared once here (an Annotated type Typer reads); the groups at the end
+(GENERATION, ANSWER, ATTACH, OUTPUT, CONVERSATION, CONNECTION) bundle the options several
+commands take, so an option added to a group reaches every command of the group. A command
+names a group by a placeholder parameter whose default is the group; `@with_groups` puts
+the group's options in its place (see with_groups).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ from typing import Annotated, Any, Optional
 import click
 import typer
 
+from gemini_cli.cli.groups import Group, Values, with_groups  # noqa: F401 (the commands use them as opt.*)
 from gemini_cli.state.config import DEFAULT_API_VERSION, DEFAULT_BASE_URL
 from gemini_cli.state.models import BUILTIN_ALIASES, DEFAULT_MODEL
 
@@ -123,9 +131,15 @@ def read_system(system: str | None, system_file: Path | None) -> str | None:
 
 
 def command_flags(values: dict[str, Any]) -> dict[str, Any]:
-    """A command's parameters (its locals()) as config.resolve takes them: enum members as
-    their values, --system-file read into system."""
-    flags = {key: enum_value(value) for key, value in values.items()}
+    """A command's parameters (its locals(), groups merged in) as config.resolve takes them:
+    enum members as their values, --system-file read into system."""
+    merged: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, Values):
+            merged.update(value)
+        else:
+            merged[key] = value
+    flags = {key: enum_value(value) for key, value in merged.items()}
     if "system_file" in flags:
         flags["system"] = read_system(flags.get("system"), flags["system_file"])
     return flags
@@ -283,3 +297,37 @@ Agent = Annotated[Optional[str], typer.Option(
 BodyExtra = Annotated[Optional[str], typer.Option(
     "--body-extra", metavar="JSON|@FILE", help="JSON object merged into the request body last (a key the tool set is an error).",
     rich_help_panel=API)]
+
+
+# -- option groups (the mechanism: cli/groups.py) ----------------------------------------
+
+# The groups. generate, chat and batch take GENERATION, ANSWER, ATTACH, OUTPUT and
+# CONVERSATION (or the parts named where they are applied); every command that calls the
+# API takes CONNECTION.
+GENERATION = Group(
+    model=Model, profile=Profile, template=Template, param=Param, stdin_position=StdinPositionOption,
+    system=System, system_file=SystemFile, temperature=Temperature, top_p=TopP, max_tokens=MaxTokens,
+    seed=Seed, stop=Stop, thinking=ThinkingLevel, thoughts=Thoughts,
+)
+ANSWER = Group(
+    tools=Tools, schema=Schema, json_mode=JsonMode, markdown=Markdown, extract=Extract, extract_last=ExtractLast,
+    image=Image, audio=Audio, aspect_ratio=AspectRatioOption, image_size=ImageSizeOption, voice=Voice,
+    media_dir=MediaDir, service_tier=ServiceTierOption, agent=Agent, body_extra=BodyExtra,
+)
+ATTACH = Group(attach=Attach, mime=Mime)
+OUTPUT = Group(stream=Stream, output=Output, usage=Usage)
+CONVERSATION = Group(
+    session=SessionFile, continue_=Continue, cid=Cid, previous_interaction_id=PreviousInteraction,
+    store=Store, save=Save, lock_timeout=LockTimeout,
+)
+
+
+def resume_from(flags: dict[str, Any]) -> Any:
+    """The CONVERSATION group's resume flags, as runs.session.Resume takes them."""
+    from gemini_cli.runs.session import Resume
+
+    return Resume(flags["session"], flags["continue_"], flags["cid"], flags["previous_interaction_id"], flags["store"])
+
+
+CONNECTION = Group(quiet=Quiet, timeout=Timeout, retries=Retries, max_time=MaxTime, base_url=BaseUrl,
+                   api_version=ApiVersion)

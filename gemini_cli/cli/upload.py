@@ -30,6 +30,7 @@ class LocalFile:
     mime: str
 
 
+@opt.with_groups
 def upload(
     files: Annotated[list[Path], typer.Argument(click_type=opt.PATH, help="Files to upload (up to 2 GiB each).", show_default=False)],
     display_name: Annotated[
@@ -39,12 +40,7 @@ def upload(
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait until the file is ACTIVE (processed).")] = True,
     json_: Annotated[bool, typer.Option("--json", help="Print the whole File resource (an array for several files).")] = False,
     force: Annotated[bool, typer.Option("--force", help="Upload again even if the same content is already uploaded.")] = False,
-    quiet: opt.Quiet = None,
-    timeout: opt.Timeout = None,
-    retries: opt.Retries = None,
-    max_time: opt.MaxTime = None,
-    base_url: opt.BaseUrl = None,
-    api_version: opt.ApiVersion = None,
+    connection: opt.Values = opt.CONNECTION,
 ) -> None:
     """Upload FILEs to the Files API and print `name<TAB>uri` for each (files last 48 hours)."""
     flags = opt.command_flags(locals())

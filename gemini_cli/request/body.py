@@ -12,48 +12,44 @@ from typing import Any
 
 from gemini_cli.errors import UsageError
 from gemini_cli.state.config import Settings
+from gemini_cli.state.settings import GENERATION, TABLE
 
-# Settings keys <-> generation_config fields: the body is built, and a resumed conversation's
-# settings recovered, from this one table.
-GENERATION_FIELDS = {
-    "temperature": "temperature", "top_p": "top_p", "seed": "seed", "max_tokens": "max_output_tokens",
-    "stop": "stop_sequences", "thinking": "thinking_level",
-}
+REMEMBERED = tuple(s for s in TABLE if s.remembered)
+
+# Settings <-> generation_config fields: the settings table's `field` column (state/settings.py).
+GENERATION_FIELDS = {s.name: s.field for s in GENERATION}
 
 
 def generation_config(settings: Settings) -> dict[str, Any]:
     config: dict[str, Any] = {}
-    for key, name in GENERATION_FIELDS.items():
-        value = getattr(settings, key)
-        if key == "stop":
-            if value:
-                config[name] = list(value)
-        elif value is not None:
-            config[name] = value
-    if settings.thoughts:
-        config["thinking_summaries"] = "auto"
-    if settings.voice:
-        config["speech_config"] = [{"voice": settings.voice}]
+    for setting in GENERATION:
+        value = getattr(settings, setting.name)
+        if setting.to_wire is not None:
+            value = setting.to_wire(value)
+        if value is not None:
+            config[setting.field] = value
     return config
 
 
 def remembered(conv: Any) -> dict[str, Any]:
     """The settings a saved conversation (state.conversation.Conversation) carries, by the
-    names of their flags; config.remember lets flags given now override them. The API keeps
-    none of these between turns, so they are re-sent each turn."""
+    names of their flags (the settings table's `remembered` column); config.remember lets
+    flags given now override them. The API keeps none of these between turns, so they are
+    re-sent each turn."""
     if conv is None:
         return {}
     config = conv.generation_config or {}
-    values: dict[str, Any] = {"model": conv.model, "system": conv.system_instruction, "store": conv.store}
-    values.update({key: config.get(name) for key, name in GENERATION_FIELDS.items()})
-    if config.get("thinking_summaries") == "auto":
-        values["thoughts"] = True
-    speech = config.get("speech_config")
-    if isinstance(speech, list) and speech and isinstance(speech[0], dict):
-        values["voice"] = speech[0].get("voice")
-    values["agent"] = conv.extra.get("agent")  # an agent conversation goes on with its agent
-    values["tools"] = list(conv.tools) or None  # tool objects, sent back as they are
-    values["response_format"] = conv.response_format  # --schema/--json/--no-json replace it
+    values: dict[str, Any] = {}
+    for setting in REMEMBERED:
+        where = setting.remembered
+        if where == "generation_config":
+            value = config.get(setting.field)
+            value = setting.from_wire(value) if setting.from_wire is not None else value
+        elif where.startswith("extra."):
+            value = conv.extra.get(where[len("extra."):])
+        else:
+            value = getattr(conv, where)
+        values[setting.name] = list(value) if isinstance(value, list) else value  # never the conversation's own list
     return values
 
 
@@ -120,20 +116,19 @@ def media_formats(settings: Settings) -> list[dict[str, Any]]:
 
 
 # Settings that become generation_config fields: an agent interaction takes none of them.
-_GENERATION_FLAGS = {"temperature": "--temperature", "top_p": "--top-p", "seed": "--seed", "max_tokens": "--max-tokens",
-                     "stop": "--stop", "thinking": "--thinking", "thoughts": "--thoughts", "voice": "--voice"}
+_GENERATION_FLAGS = {s.name: s.flag for s in GENERATION}
 # Body fields the tool manages itself: --body-extra may not set them (use the flag).
 _MANAGED = {"model": "--model", "agent": "--agent", "input": "the prompt", "stream": "--stream/--no-stream",
             "store": "--store/--no-store", "background": "--background", "previous_interaction_id": "--previous-interaction-id"}
 
 
-def _check_agent(settings: Settings) -> Settings:
-    """--agent combined with what agents do not take is exit 2; -m on a resumed agent
-    conversation goes back to a model."""
+def _check_agent(settings: Settings) -> str | None:
+    """The agent to run: exit 2 for --agent combined with what agents do not take; None for
+    -m on a resumed agent conversation (it goes back to a model)."""
     if not settings.agent:
-        return settings
+        return settings.agent
     if settings.sources.get("agent") == "conversation" and "model" in settings.explicit:
-        return replace(settings, agent=None)
+        return None
     if "model" in settings.explicit and settings.sources.get("agent") != "conversation":
         raise UsageError("--agent runs an agent instead of a model; give --agent or --model, not both")
     given = [flag for key, flag in _GENERATION_FLAGS.items() if key in settings.explicit and getattr(settings, key)]
@@ -141,7 +136,7 @@ def _check_agent(settings: Settings) -> Settings:
         raise UsageError(f"{', '.join(given)} set generation_config, which an agent interaction does not take")
     if not settings.store:
         raise UsageError("--agent runs in the background, which needs server-side storage; it cannot be combined with --no-store")
-    return settings
+    return settings.agent
 
 
 def load_body_extra(value: Any) -> dict[str, Any] | None:
@@ -271,18 +266,22 @@ def next_hop_body(body: dict[str, Any], hop_id: Any, hop_steps: list[dict[str, A
 def check_settings(settings: Settings) -> Settings:
     """Exit 2 before anything is sent: a bad --schema, contradictory flags, --tool none mixed,
     --agent combined with what agents do not take, a bad --body-extra. Returns the settings
-    with --schema and --body-extra loaded (mappings, from JSON text or @FILE)."""
+    with --schema and --body-extra loaded (mappings, from JSON text or @FILE), marked checked:
+    checked settings come back as they are, so a turn checks them once (chat: once per run),
+    however many callers ask."""
     from gemini_cli.request.schema import load_schema, response_format
 
+    if settings.checked:
+        return settings
     schema = settings.schema
     if settings.json_mode is False and str(settings.sources.get("schema", "")).startswith("template"):
         schema = None  # --no-json drops a template's schema (a --schema flag with it is an error)
-    settings = replace(settings, schema=load_schema(schema))
-    response_format(settings.schema, settings.json_mode)  # --schema with --no-json is exit 2
+    schema = load_schema(schema)
+    response_format(schema, settings.json_mode)  # --schema with --no-json is exit 2
     tool_list(settings.tools)  # --tool none mixed with others is exit 2
     if settings.extract and settings.extract_last:
         raise UsageError("give --extract or --extract-last, not both")
     if (settings.extract or settings.extract_last) and settings.output != "text":
         raise UsageError(f"--extract prints a code block as text; it cannot be combined with -o {settings.output}")
-    settings = replace(settings, body_extra=load_body_extra(settings.body_extra))
-    return _check_agent(settings)
+    body_extra = load_body_extra(settings.body_extra)
+    return replace(settings, schema=schema, body_extra=body_extra, agent=_check_agent(settings), checked=True)

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Iterator
 
 from gemini_cli.errors import UsageError
+from gemini_cli.state.settings import ROW_KEYS
 
 FORMATS = ("jsonl", "lines", "csv")
 MAX_LINE = 32 * 1024 * 1024  # a longer row is a bad row, read past without keeping it
-# Per-row settings a JSON row may carry, as in the config file; checked by configfile.check.
-ROW_SETTINGS = ("temperature", "top_p", "max_tokens", "seed", "stop", "thinking", "thoughts")
+# Per-row settings a JSON row may carry (the settings table's `row`), as in the config file;
+# checked by configfile.check.
+ROW_SETTINGS = ROW_KEYS
 
 
 @dataclass

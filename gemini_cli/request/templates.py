@@ -2,7 +2,7 @@
 
 A template is a YAML mapping, `templates/NAME.yaml` in the config folder or a file given by
 path, with the fields: description, system, prompt, model, the generation settings
-(temperature, top_p, max_tokens, seed, stop, thinking, thoughts), schema, and defaults
+(temperature, top_p, max_tokens, seed, stop, thinking, thoughts: SETTINGS), schema, and defaults
 (values for placeholders). In system and prompt, `{name}` is a placeholder filled with
 `-p name VALUE` (or `defaults:`), `{input}` (prompt only) is the input: PROMPT and/or stdin,
 combined as --stdin-position says. `{{` and `}}` are literal braces; any other brace is an
@@ -20,8 +20,9 @@ from typing import Any
 from gemini_cli.errors import UsageError
 from gemini_cli.state.configfile import kind
 from gemini_cli.state.paths import known_templates, templates_dir
+from gemini_cli.state.settings import TEMPLATE_KEYS
 
-SETTINGS = ("model", "temperature", "top_p", "max_tokens", "seed", "stop", "thinking", "thoughts")
+SETTINGS = TEMPLATE_KEYS  # the settings a template may set (the settings table's `template`)
 FIELDS = ("description", "system", "prompt", "schema", "defaults") + SETTINGS
 INPUT = "input"
 _TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_-]*)\}|[{}]")

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import field, fields, make_dataclass, replace
 from types import MappingProxyType
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 from gemini_cli.state import paths
 from gemini_cli.errors import UsageError
 from gemini_cli.state.configfile import insecure_warning, known_profiles, read_config
 from gemini_cli.state.models import BUILTIN_ALIASES, DEFAULT_MODEL  # noqa: F401 (re-exported)
+from gemini_cli.state.settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, TABLE  # noqa: F401 (re-exported)
 
-DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
-DEFAULT_API_VERSION = "v1beta"
 API_REVISION = "2026-05-20"
 PROFILE_ENV = "GEMINI_CLI_PROFILE"
 
@@ -29,66 +28,43 @@ PROFILE_ENV = "GEMINI_CLI_PROFILE"
 # `aliases:` in the config adds to them and overrides them. One level only.
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Every setting a command may read. None means "not set": the API's own default.
+def _settings_class() -> type:
+    """The Settings dataclass: a field per row of the settings table (state/settings.py), then
+    the ones resolve() sets itself."""
+    table = [(s.name, Any, field(default_factory=lambda d=s.default: list(d)) if isinstance(s.default, list)
+              else field(default=s.default)) for s in TABLE]
+    # Set by resolve(), never copied from a flag of the same name: the profile in use, the
+    # loaded prompt template (templates.Template), the alias table, where each value came from,
+    # the settings a resumed conversation must not override (flag, template, --profile), and
+    # whether request.body.check_settings has passed them (a conversation's values reset it).
+    internal = [
+        ("profile", Any, field(default=None, compare=False)),
+        ("template", Any, field(default=None, repr=False, compare=False)),
+        ("aliases", Mapping[str, str], field(default_factory=dict, repr=False, compare=False)),
+        ("sources", Mapping[str, str], field(default_factory=dict, repr=False, compare=False)),
+        ("explicit", frozenset, field(default_factory=frozenset, repr=False, compare=False)),
+        ("checked", bool, field(default=False, repr=False, compare=False)),
+    ]
+    doc = """Every setting a command may read, one field per row of state/settings.py's table.
+    None means "not set": the API's own default.
 
     Made once by resolve() and never changed afterwards: a variant (a resumed conversation's
     settings, a chat's /model) is a new Settings from dataclasses.replace.
     """
-
-    model: str = DEFAULT_MODEL
-    base_url: str = DEFAULT_BASE_URL
-    api_version: str = DEFAULT_API_VERSION
-    system: str | None = None
-    temperature: float | None = None
-    top_p: float | None = None
-    max_tokens: int | None = None
-    seed: int | None = None
-    stop: list[str] = field(default_factory=list)
-    thinking: str | None = None
-    thoughts: bool = False
-    stream: bool = True
-    output: str = "text"
-    usage: bool = False
-    quiet: bool = False
-    timeout: float = 300.0
-    retries: int = 4
-    retry_delay: float = 0.5
-    max_time: float | None = None
-    save: bool = True
-    store: bool = True
-    lock_timeout: float = 30.0
-    stdin: bool = True  # generate reads piped stdin into the prompt; false: --no-stdin
-    # Structured output, tools, rendering (request/schema.py, render/tools.py, render/markdown.py, render/extract.py).
-    schema: Any = None  # --schema JSON|@FILE (or a template's parsed mapping); loaded by request.schema.load_schema
-    json_mode: bool | None = None  # --json / --no-json; None: as the conversation remembers
-    response_format: Any = None  # the response_format a resumed conversation remembers (wire shape)
-    tools: list[Any] = field(default_factory=list)  # --tool names, or remembered tool objects
-    markdown: bool = False
-    extract: bool = False
-    extract_last: bool = False
-    # Media answers, service tier, agents, raw body fields (request/body.py, render/media.py).
-    image: bool = False
-    audio: bool = False
-    aspect_ratio: str | None = None
-    image_size: str | None = None
-    voice: str | None = None
-    media_dir: str | None = None  # None: the current directory
-    service_tier: str | None = None
-    agent: str | None = None
-    body_extra: Any = None  # --body-extra JSON|@FILE; parsed by request.body.check_settings
-    # Set by resolve(), never copied from a flag of the same name: the profile in use, the
-    # loaded prompt template (templates.Template), the alias table, where each value came from,
-    # and the settings a resumed conversation must not override (flag, template, --profile).
-    profile: str | None = field(default=None, compare=False)
-    template: Any = field(default=None, repr=False, compare=False)
-    aliases: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
-    sources: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
-    explicit: frozenset[str] = field(default_factory=frozenset, repr=False, compare=False)
+    return make_dataclass("Settings", table + internal, frozen=True, namespace={"__doc__": doc, "__module__": __name__})
 
 
-INTERNAL = frozenset({"profile", "template", "aliases", "sources", "explicit"})
+if TYPE_CHECKING:  # what a type checker sees: the fields come from the table at run time
+    class Settings:
+        __dataclass_fields__: ClassVar[dict[str, Any]]
+
+        def __init__(self, **values: Any) -> None: ...
+        def __getattr__(self, name: str) -> Any: ...
+else:
+    Settings = _settings_class()
+
+
+INTERNAL = frozenset({"profile", "template", "aliases", "sources", "explicit", "checked"})
 
 
 def resolve(flags: dict[str, Any], config_path: Path | None = None, *, template: Any = None) -> Settings:
@@ -197,7 +173,7 @@ def remember(settings: Settings, flags: dict[str, Any], remembered: dict[str, An
                if value is not None and flags.get(key) in (None, []) and key not in settings.explicit}
     if not changes:
         return settings
-    return replace(settings, **changes,
+    return replace(settings, **changes, checked=False,  # its values are checked with the rest
                    sources=MappingProxyType({**settings.sources, **dict.fromkeys(changes, "conversation")}))
 
 

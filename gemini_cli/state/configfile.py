@@ -17,27 +17,16 @@ from typing import Any
 
 from gemini_cli.state import paths
 from gemini_cli.errors import UsageError
+from gemini_cli.state.settings import (  # noqa: F401 (the choices are re-exported)
+    BY_NAME, CONFIG_KEYS, OUTPUT_MODES, SERVICE_TIERS, THINKING_LEVELS, Setting,
+)
 
-# Config keys that take a value of this type (bool before int: bool is an int).
-_TYPES: dict[str, tuple[type, ...]] = {
-    "model": (str,), "base_url": (str,), "api_version": (str,), "system": (str,),
-    "temperature": (int, float), "top_p": (int, float), "max_tokens": (int,), "seed": (int,),
-    "stop": (list,), "thinking": (str,), "thoughts": (bool,), "stream": (bool,),
-    "output": (str,), "usage": (bool,), "quiet": (bool,), "timeout": (int, float),
-    "retries": (int,), "retry_delay": (int, float), "max_time": (int, float),
-    "save": (bool,), "store": (bool,), "lock_timeout": (int, float), "markdown": (bool,),
-    "service_tier": (str,), "media_dir": (str,),
-    "stdin": (bool,),
-}
-SETTING_KEYS = tuple(_TYPES)  # what config.yaml and profiles may set (and `config show` prints)
+# What config.yaml and profiles may set (and `config show` prints), each checked by its row of
+# the settings table; api_key_command_timeout is checked the same way, though not a setting.
+SETTING_KEYS = CONFIG_KEYS
+_CHECKED = {**{name: BY_NAME[name] for name in CONFIG_KEYS},
+            "api_key_command_timeout": Setting("api_key_command_timeout", types=(int, float), positive=True)}
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list of strings"}
-# Numeric ranges, as the command-line flags enforce them.
-_BOUNDS = {"temperature": (0, 2), "top_p": (0, 1), "max_tokens": (1, None), "retries": (0, None),
-           "retry_delay": (0, None), "lock_timeout": (0, None)}
-_POSITIVE = frozenset({"timeout", "max_time", "api_key_command_timeout"})
-THINKING_LEVELS = ("minimal", "low", "medium", "high", "xhigh")
-SERVICE_TIERS = ("flex", "standard", "priority", "deferred")
-OUTPUT_MODES = ("text", "json", "jsonl")
 # Top-level keys that are not settings.
 SECTIONS = ("profiles", "default_profile", "aliases", "api_key", "api_key_command", "api_key_command_timeout")
 # A Google API key, or a value stored under a name that says it is secret (apikey.redact uses
@@ -99,34 +88,31 @@ def parse_yaml(text: str, where: str, expected: str) -> dict[str, Any]:
 def check(key: str, value: Any, where: str, label: str | None = None) -> Any:
     """Check one setting's type and range; `label` names it in messages (e.g. profiles.x.model)."""
     label = label or key
-    types = _TYPES.get(key, (int, float))
+    setting = _CHECKED[key]
+    types = setting.types
     ok = isinstance(value, types) and not (bool not in types and isinstance(value, bool))
-    if key == "stop" and ok:
+    if list in types and ok:
         ok = all(isinstance(s, str) for s in value)
     if not ok:
         names = " or ".join(_TYPE_NAMES[t] for t in types if t is not int or float not in types)
         raise UsageError(f"{where}: '{label}' must be {names}, got {kind(value)}")
-    low, high = _BOUNDS.get(key, (None, None))
-    if key in _POSITIVE and value <= 0:
+    low, high = setting.low, setting.high
+    if setting.positive and value <= 0:
         raise UsageError(f"{where}: '{label}' must be greater than 0, got {value!r}")
     if low is not None and high is not None and not low <= value <= high:
         raise UsageError(f"{where}: '{label}' must be between {low} and {high}, got {value!r}")
     if low is not None and high is None and value < low:
         raise UsageError(f"{where}: '{label}' must be at least {low}, got {value!r}")
-    if key == "thinking" and value not in THINKING_LEVELS:
-        raise UsageError(f"{where}: '{label}' must be one of {', '.join(THINKING_LEVELS)}")
-    if key == "service_tier" and value not in SERVICE_TIERS:
-        raise UsageError(f"{where}: '{label}' must be one of {', '.join(SERVICE_TIERS)}")
-    if key == "output" and value not in OUTPUT_MODES:
-        raise UsageError(f"{where}: '{label}' must be one of {', '.join(OUTPUT_MODES)}")
-    return float(value) if float in types and not isinstance(value, bool) and key != "seed" else value
+    if setting.choices and value not in setting.choices:
+        raise UsageError(f"{where}: '{label}' must be one of {', '.join(setting.choices)}")
+    return float(value) if float in types and not isinstance(value, bool) else value
 
 
 def check_settings(data: dict[str, Any], where: str, prefix: str = "", note: Any = None) -> dict[str, Any]:
     """The known settings of a mapping, checked; unknown keys are a warning, to `note` (None: dropped)."""
     checked = {}
     for key, value in data.items():
-        if key not in _TYPES:
+        if key not in CONFIG_KEYS:
             (note or _ignore)(f"{where}: unknown setting '{_name(prefix, key)}' ignored")
         elif value is not None:
             checked[key] = check(key, value, where, f"{prefix}{key}")
