@@ -6,7 +6,6 @@ when chat runs.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 
 import typer
@@ -61,15 +60,17 @@ def chat(
 ) -> None:
     """Chat: a REPL at a terminal (/help lists its commands); from piped stdin, one message per line."""
     flags = opt.command_flags(locals())
+    from gemini_cli.cli.common import io_context
     from gemini_cli.request import templates
     from gemini_cli.state import apikey, config
-    from gemini_cli.render.output import Console, isatty
+    from gemini_cli.render.output import Console
     from gemini_cli.runs.session import Resume
 
-    settings = config.resolve(flags, template=templates.from_flags(flags))
+    io = io_context()
+    settings = config.resolve(flags, template=templates.from_flags(flags, io.warn), io=io)
     settings = replace(settings, output="text")  # chat renders text; a config file's `output: json` is for generate
-    interactive = isatty(sys.stdin)
-    console = Console(quiet=settings.quiet)
+    interactive = io.stdin_isatty
+    console = Console(quiet=settings.quiet, io=io)
     if settings.template is not None and settings.template.prompt is not None:
         console.warn(f"chat uses only the system, model and settings of template '{settings.template.name}', not its prompt")
     if not interactive:
@@ -84,16 +85,16 @@ def chat(
     from gemini_cli.request.body import check_settings
 
     settings = check_settings(settings)  # a bad --schema or --tool mix, before the user types anything
-    key = apikey.get()
+    key = apikey.get(io)
     from gemini_cli.cli import repl
     from gemini_cli.cli.common import turn_renderer
 
     if interactive:
         from gemini_cli.state import paths
 
-        reader = repl.TerminalInput(paths.state_dir() / "chat_history")
+        reader = repl.TerminalInput(paths.state_dir() / "chat_history", io)
     else:
-        reader = repl.PipedInput(sys.stdin.buffer)
+        reader = repl.PipedInput(io.stdin.buffer)
     loop = Chat(settings, flags, console, key=key, interactive=interactive, reader=reader, edit=repl.edit_text,
                 renderer_for=turn_renderer(console), attachments=attachments, mime=mime)
     code = loop.run(Resume(session, continue_, cid, previous_interaction_id, store))

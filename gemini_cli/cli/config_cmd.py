@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
 from gemini_cli.cli import options as opt
@@ -51,23 +50,26 @@ TEMPLATE = """\
 @config_app.command("path")
 def path_cmd() -> None:
     """Print the config file's path (it may not exist yet)."""
+    from gemini_cli.cli.common import io_context
     from gemini_cli.state import paths
 
-    sys.stdout.write(f"{paths.config_file()}\n")
+    io_context().stdout.write(f"{paths.config_file()}\n")
 
 
 @config_app.command("show")
 def show(profile: opt.Profile = None) -> None:
     """Print the effective settings as YAML, each with where it came from; secrets redacted."""
+    from gemini_cli.cli.common import io_context
     from gemini_cli.state import apikey, config, configfile
 
-    settings = config.resolve({"profile": profile})
+    io = io_context()
+    settings = config.resolve({"profile": profile}, io=io)
     cfg = configfile.read_config()
     lines = [f"# config file: {cfg.path}" + ("" if cfg.exists else " (not found)")]
     if settings.profile:
         lines.append(f"# profile: {settings.profile}")
     for name, value in _settings(settings).items():
-        lines += _entry(name, apikey.redact(value, name), settings.sources.get(name, "default"))
+        lines += _entry(name, apikey.redact(value, name, io.secrets), settings.sources.get(name, "default"))
     user = set(cfg.aliases)
     aliases = {name: model for name, model in sorted(settings.aliases.items())}
     lines.append("aliases:" if aliases else "aliases: {}")
@@ -76,8 +78,9 @@ def show(profile: opt.Profile = None) -> None:
     lines.append(_dump("profiles", sorted(cfg.profiles)))
     lines += _entry("api_key", *_key_source(cfg))
     if cfg.api_key_command is not None:
-        lines += _entry("api_key_command", apikey.redact(cfg.api_key_command), "config file (not run by show)")
-    sys.stdout.write("\n".join(lines) + "\n")
+        lines += _entry("api_key_command", apikey.redact(cfg.api_key_command, secrets=io.secrets),
+                        "config file (not run by show)")
+    io.stdout.write("\n".join(lines) + "\n")
 
 
 def _settings(settings: Any) -> dict[str, Any]:
@@ -129,11 +132,13 @@ def _entry(name: str, value: Any, source: str) -> list[str]:
 @config_app.command("edit")
 def edit() -> None:
     """Open the config file in $VISUAL or $EDITOR (created from a commented template), then check it."""
+    from gemini_cli.cli.common import io_context
     from gemini_cli.state import config
 
     from gemini_cli.state import paths
     from gemini_cli.errors import UsageError
 
+    io = io_context()
     path = paths.config_file()
     if not path.exists():
         try:
@@ -147,15 +152,15 @@ def edit() -> None:
             pass
         except OSError as exc:
             raise UsageError(f"cannot create config file {path}: {exc.strerror or exc}") from None
-        sys.stderr.write(f"gemini-cli: created {path}\n")
+        io.stderr.write(f"gemini-cli: created {path}\n")
     from gemini_cli.cli.repl import run_editor
 
     editor, status = run_editor(str(path))
     if status != 0:
         raise UsageError(f"the editor {editor!r} exited with status {status}; {path} was not checked")
     try:
-        settings = config.resolve({})
+        settings = config.resolve({}, io=io)
     except UsageError as exc:
         raise UsageError(f"{exc.message} (run `gemini-cli config edit` again to fix it)") from None
     if not settings.quiet:
-        sys.stderr.write(f"gemini-cli: {path}: OK\n")
+        io.stderr.write(f"gemini-cli: {path}: OK\n")
