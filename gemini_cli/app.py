@@ -143,7 +143,7 @@ def _silence_stdout(io: IOContext) -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, io.stdout.fileno())  # type: ignore[union-attr]
-    except (OSError, ValueError):
+    except (AttributeError, OSError, ValueError):
         pass
 
 
