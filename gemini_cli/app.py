@@ -14,19 +14,8 @@ from typer.core import TyperGroup
 
 from gemini_cli import __version__
 from gemini_cli.errors import ExitCode, GeminiCliError, Terminated
-from gemini_cli.render.output import redact
+from gemini_cli.render.context import IOContext
 from gemini_cli.render.terminal import for_stream
-
-state = {"debug": False}
-
-def report(message: str) -> None:
-    if sys.stderr is None:  # started with stderr closed (`2>&-`): the exit code says it all
-        return
-    try:
-        sys.stderr.write(redact(f"gemini-cli: error: {for_stream(message, sys.stderr)}\n"))
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
 
 
 class FunnelGroup(TyperGroup):
@@ -49,41 +38,45 @@ class FunnelGroup(TyperGroup):
         return {opt for param in command.params for opt in param.opts + param.secondary_opts} if command else set()
 
     def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[override]
+        if parent is None:  # the invocation's I/O context: main()'s, or one per in-process run (tests)
+            extra.setdefault("obj", IOContext.from_process())
+        io = extra["obj"] if parent is None else parent.obj
         try:
             return super().make_context(info_name, args, parent, **extra)
         except NoArgsIsHelpError:
             raise
         except ClickException as exc:  # a usage error in the root's own flags (`gemini-cli --bogus`)
-            report(usage_message(exc))
+            io.error(usage_message(exc))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:  # click would print "Aborted!" and exit 1
-            _interrupted()
+            _interrupted(io)
 
     def invoke(self, ctx):  # type: ignore[override]
+        io = ctx.obj
         try:
             return super().invoke(ctx)
         except GeminiCliError as exc:
-            report(exc.message)
+            io.error(exc.message)
             ctx.exit(int(exc.exit_code))
         except KeyboardInterrupt:
-            report("interrupted")
+            io.error("interrupted")
             ctx.exit(int(ExitCode.SIGINT))
         except Terminated:
-            report("terminated")
+            io.error("terminated")
             ctx.exit(int(ExitCode.SIGTERM))
         except BrokenPipeError:
-            _silence_stdout()
+            _silence_stdout(io)
             ctx.exit(0)
         except OSError as exc:
-            if not stdout_failed(exc):
+            if not stdout_failed(io, exc):
                 internal_error(ctx, exc)
-            report(f"cannot write to stdout: {exc.strerror or exc}")
-            _silence_stdout()
+            io.error(f"cannot write to stdout: {exc.strerror or exc}")
+            _silence_stdout(io)
             ctx.exit(int(ExitCode.USAGE))
         except NoArgsIsHelpError:
             raise  # `gemini-cli history` alone: the help, as click shows it
         except ClickException as exc:  # a usage error found while parsing a command's flags
-            report(usage_message(exc))
+            io.error(usage_message(exc))
             ctx.exit(exc.exit_code)
         except (typer.Exit, typer.Abort):
             raise
@@ -124,20 +117,21 @@ def implied_generate(args: list[str], commands: list[str], generate_options) -> 
 
 
 def internal_error(ctx, exc: BaseException) -> None:
-    if state["debug"]:
+    io = ctx.obj
+    if io.debug and io.stderr is not None:
         import traceback
 
-        sys.stderr.write(redact(for_stream(traceback.format_exc(), sys.stderr)))
-    report(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+        io.stderr.write(io.redact(for_stream(traceback.format_exc(), io.stderr)))
+    io.error(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
     ctx.exit(int(ExitCode.INTERNAL))
 
 
-def stdout_failed(exc: OSError) -> bool:
+def stdout_failed(io: IOContext, exc: OSError) -> bool:
     """Whether stdout is what failed (a full disk, an I/O error). Our own files report their
     errors as GeminiCliError, so an OSError that gets here came from writing the output."""
     import errno
 
-    return sys.stdout is None or exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF)
+    return io.stdout is None or exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF)
 
 
 def usage_message(exc: ClickException) -> str:
@@ -183,17 +177,17 @@ def did_you_mean(word: str, names: list[str]) -> str:
     return f"; did you mean {' or '.join(close[:3])}?" if close else ""
 
 
-def _interrupted():
-    report("interrupted")
+def _interrupted(io: IOContext):
+    io.error("interrupted")
     raise SystemExit(int(ExitCode.SIGINT))
 
 
-def _silence_stdout() -> None:
+def _silence_stdout(io: IOContext) -> None:
     """stdout's reader went away (`| head -1`): stop writing to it, quietly."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
+        os.dup2(devnull, io.stdout.fileno())  # type: ignore[union-attr]
+    except (AttributeError, OSError, ValueError):
         pass
 
 
@@ -210,14 +204,15 @@ app = typer.Typer(
 )
 
 
-def _version(value: bool) -> None:
+def _version(ctx: typer.Context, value: bool) -> None:
     if value:
-        sys.stdout.write(f"gemini-cli {__version__}\n")
+        ctx.obj.stdout.write(f"gemini-cli {__version__}\n")
         raise typer.Exit()
 
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for internal errors."),
     record: str = typer.Option(
@@ -229,10 +224,12 @@ def root(
         help="Answer every request from FILE, recorded with --record: no network, no key.",
     ),
 ) -> None:
-    from gemini_cli.state import recording
+    from gemini_cli.state.recording import RunCassette
 
-    state["debug"] = debug
-    recording.configure(record, replay)  # both: a usage error, through the funnel
+    io: IOContext = ctx.obj
+    io.debug = debug
+    io.recording = RunCassette(record, replay)  # both: a usage error, through the funnel
+    ctx.call_on_close(io.recording.close)
 
 
 # The commands, loaded on first use: start-up (`--version`, one command, a TAB
@@ -273,32 +270,30 @@ def _on_sigterm(signum, frame):  # noqa: ARG001
 
 def main() -> None:
     """Run the app (gemini_cli.main, the console script, imports this module first)."""
+    io = IOContext.from_process()
     if os.environ.get("_GEMINI_CLI_COMPLETE"):  # a shell asking for TAB candidates
         from gemini_cli.cli.complete import answer
 
-        sys.exit(answer(app, os.environ["_GEMINI_CLI_COMPLETE"]))
+        sys.exit(answer(app, os.environ["_GEMINI_CLI_COMPLETE"], io))
     signal.signal(signal.SIGTERM, _on_sigterm)
-    if sys.stdout is None:  # started with stdout closed (`>&-`): an answer would have nowhere to go
-        report("stdout is closed; redirect it (e.g. >/dev/null) instead of closing it")
+    if io.stdout is None:  # started with stdout closed (`>&-`): an answer would have nowhere to go
+        io.error("stdout is closed; redirect it (e.g. >/dev/null) instead of closing it")
         sys.exit(int(ExitCode.USAGE))
-    _escape_unencodable()
+    _escape_unencodable(io)
     try:
-        app()
+        app(obj=io)
     except BrokenPipeError:
-        _silence_stdout()
+        _silence_stdout(io)
         sys.exit(0)
     except KeyboardInterrupt:  # outside a command (the funnel handles those)
-        _interrupted()
+        _interrupted(io)
     finally:
-        if escaped["count"] and not _quiet():
-            sys.stderr.write(f"gemini-cli: warning: stdout's encoding ({sys.stdout.encoding}) cannot hold "
-                             f"{escaped['count']} character(s) of the output; they were written as \\uXXXX escapes\n")
+        if io.escaped and not io.quiet and io.stderr is not None:
+            io.stderr.write(f"gemini-cli: warning: stdout's encoding ({io.stdout.encoding}) cannot hold "
+                            f"{io.escaped} character(s) of the output; they were written as \\uXXXX escapes\n")
 
 
-escaped = {"count": 0}
-
-
-def _escape_unencodable() -> None:
+def _escape_unencodable(io: IOContext) -> None:
     r"""PYTHONIOENCODING=ascii and the like: characters stdout cannot hold are written as
     \uXXXX escapes (UTF-16 units, as JSON writes them, so -o json stays valid JSON), counted
     and reported once at the end, rather than failing the run."""
@@ -308,18 +303,13 @@ def _escape_unencodable() -> None:
         if not isinstance(exc, UnicodeEncodeError):
             raise exc
         text = exc.object[exc.start:exc.end]
-        escaped["count"] += len(text)
+        io.escaped += len(text)
         units = text.encode("utf-16-be", "surrogatepass")
         return "".join("\\u%02x%02x" % (units[i], units[i + 1]) for i in range(0, len(units), 2)), exc.end
 
     codecs.register_error("gemini-cli-escape", escape)
     try:
-        if codecs.lookup(sys.stdout.encoding or "utf-8").name != "utf-8":
-            sys.stdout.reconfigure(errors="gemini-cli-escape")  # type: ignore[union-attr]
+        if codecs.lookup(io.stdout.encoding or "utf-8").name != "utf-8":  # type: ignore[union-attr]
+            io.stdout.reconfigure(errors="gemini-cli-escape")  # type: ignore[union-attr]
     except (AttributeError, LookupError, ValueError):
         pass
-
-
-def _quiet() -> bool:
-    config = sys.modules.get("gemini_cli.state.config")
-    return bool(config is not None and config.QUIET)

@@ -9,6 +9,7 @@ import pytest
 
 from conftest import API_KEY, closed_port_url, interaction, text_events
 from conftest import run_checked as run
+from gemini_cli.render.context import IOContext
 from gemini_cli.state import apikey, config
 from gemini_cli.state import paths
 from gemini_cli.errors import AuthError, UsageError
@@ -110,18 +111,18 @@ def test_a_bad_key_in_the_config_file_is_named_by_its_file(home, monkeypatch):
     monkeypatch.delenv("GEMINI_API_KEY")
     secure_config(home, 'api_key: "abc\\tdef"\n')
     with pytest.raises(AuthError) as caught:
-        apikey.get()
+        apikey.get(IOContext.from_process())
     assert str(caught.value).startswith(f"the API key from api_key in {home / 'config.yaml'} has a space")
     assert "abc" not in str(caught.value)
 
 
 def test_api_key_function():
-    assert apikey.get() == API_KEY
+    assert apikey.get(IOContext.from_process()) == API_KEY
 
 
 def test_api_key_not_required(monkeypatch):
     monkeypatch.delenv("GEMINI_API_KEY")
-    assert apikey.get(required=False) is None
+    assert apikey.get(IOContext.from_process(), required=False) is None
 
 
 # -- the config file ------------------------------------------------------------------------
@@ -360,24 +361,24 @@ def test_api_key_command_gives_the_key(api, home, tmp_path, no_env_key):
 def test_api_key_command_is_split_without_a_shell(home, tmp_path, no_env_key):
     command = key_script(tmp_path, f"print(repr(sys.argv[1:]), file=open({str(tmp_path / 'argv')!r}, 'w')); print('k-123')")
     secure_config(home, f"api_key_command: {command} one 'two words' '$HOME'\n")
-    assert apikey.get() == "k-123"
+    assert apikey.get(IOContext.from_process()) == "k-123"
     assert (tmp_path / "argv").read_text() == "['one', 'two words', '$HOME']\n"
 
 
 def test_api_key_command_with_shell_syntax_runs_in_sh(home, no_env_key):
     secure_config(home, "api_key_command: printf 'abc\\n' | tr a-c x-z\n")
-    assert apikey.get() == "xyz"
+    assert apikey.get(IOContext.from_process()) == "xyz"
 
 
 def test_api_key_command_as_a_list_is_the_argv(home, no_env_key):
     # 'a b' is one argument: split, printf would repeat its format ("a|bc|").
     secure_config(home, "api_key_command: [printf, '%.1s|%s', 'a b', c]\n")
-    assert apikey.get() == "a|c"
+    assert apikey.get(IOContext.from_process()) == "a|c"
 
 
 def test_api_key_command_takes_the_first_line(home, no_env_key):
     secure_config(home, "api_key_command: [printf, '  first  \\nlogin: me\\n']\n")
-    assert apikey.get() == "first"
+    assert apikey.get(IOContext.from_process()) == "first"
 
 
 def test_environment_key_beats_api_key_command(api, home, tmp_path):

@@ -1,6 +1,8 @@
 """The package's layers: no import cycles between gemini_cli modules (function-level imports
 included), imports go down from cli to runs to the rest, the api layer never reaches up into
-cli, runs or render, and at most six modules sit directly under gemini_cli/."""
+cli, runs or render, at most six modules sit directly under gemini_cli/; and, read from the
+source, only render/ (with the I/O context, render/context.py) touches the standard streams,
+with no `global` statements and no sys.modules reads anywhere."""
 
 from __future__ import annotations
 
@@ -114,3 +116,74 @@ def test_imports_go_down_from_cli_to_runs_to_the_rest():
 def test_at_most_six_modules_directly_under_the_package():
     top = sorted(p.name for p in PACKAGE.glob("*.py"))
     assert len(top) <= 6, top
+
+
+# -- the I/O context (render/context.py) ------------------------------------------------------
+
+STREAMS = {"stdin", "stdout", "stderr", "__stdin__", "__stdout__", "__stderr__"}
+ECHOES = {("typer", "echo"), ("typer", "secho"), ("click", "echo"), ("click", "secho")}
+# The console script's wrapper: Ctrl-C while the modules load, before any context can exist.
+STREAM_EXCEPTIONS = {"gemini_cli"}
+
+
+def stream_uses(source: str) -> list[str]:
+    """What in source reaches the standard streams behind the I/O context's back: sys.stdout,
+    sys.stderr, sys.stdin (and their __dunder__ twins, `from sys import stdout`), print(),
+    typer/click echo, os.write to descriptor 1 or 2."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "sys" \
+                and node.attr in STREAMS:
+            found.append(f"line {node.lineno}: sys.{node.attr}")
+        elif isinstance(node, ast.ImportFrom) and node.module == "sys" \
+                and any(alias.name in STREAMS for alias in node.names):
+            found.append(f"line {node.lineno}: from sys import")
+        elif isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name) and func.id == "print":
+                found.append(f"line {node.lineno}: print()")
+            elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+                if (func.value.id, func.attr) in ECHOES:
+                    found.append(f"line {node.lineno}: {func.value.id}.{func.attr}()")
+                elif (func.value.id, func.attr) == ("os", "write") and node.args \
+                        and isinstance(node.args[0], ast.Constant) and node.args[0].value in (1, 2):
+                    found.append(f"line {node.lineno}: os.write({node.args[0].value})")
+    return found
+
+
+def globals_and_module_reads(source: str) -> list[str]:
+    """`global` statements, and reads of sys.modules (another module's globals, looked up)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Global):
+            found.append(f"line {node.lineno}: global {', '.join(node.names)}")
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "sys" \
+                and node.attr == "modules":
+            found.append(f"line {node.lineno}: sys.modules")
+        elif isinstance(node, ast.ImportFrom) and node.module == "sys" and any(a.name == "modules" for a in node.names):
+            found.append(f"line {node.lineno}: from sys import modules")
+    return found
+
+
+def test_the_source_checks_see_what_they_forbid():
+    sample = ("import sys, os\nfrom sys import stderr\nsys.stdout.write('x')\nprint('x')\ntyper.echo('x')\n"
+              "os.write(2, b'x')\nos.write(fd, b'x')\nsys.__stdin__.read()\nfile.stdout.write('fine')\n")
+    assert sorted(stream_uses(sample)) == ["line 2: from sys import", "line 3: sys.stdout", "line 4: print()",
+                                           "line 5: typer.echo()", "line 6: os.write(2)", "line 8: sys.__stdin__"]
+    sample = "import sys\ndef f():\n    global X\n    return sys.modules.get('m')\n"
+    assert sorted(globals_and_module_reads(sample)) == ["line 3: global X", "line 4: sys.modules"]
+
+
+def test_only_render_and_the_context_touch_the_standard_streams():
+    """Everything else writes through the invocation's render.context.IOContext (or a
+    render.output.Console built on it), so a test can hand a turn fake streams."""
+    found = {name: stream_uses(path.read_text(encoding="utf-8")) for name, path in MODULES.items()
+             if layer(name) != "render" and name not in STREAM_EXCEPTIONS}
+    assert {name: uses for name, uses in found.items() if uses} == {}
+    assert all(stream_uses(MODULES[name].read_text(encoding="utf-8")) for name in STREAM_EXCEPTIONS)  # drop one once it is gone
+
+
+def test_no_global_statements_or_sys_modules_reads():
+    """Process-wide state (quiet, the secrets, the cassette) lives on the I/O context."""
+    found = {name: globals_and_module_reads(path.read_text(encoding="utf-8")) for name, path in MODULES.items()}
+    assert {name: uses for name, uses in found.items() if uses} == {}

@@ -103,14 +103,14 @@ def test_markdown_when_piped_is_plain_text(api):
 
 
 def test_markdown_on_a_colour_terminal_is_rendered(api, monkeypatch):
-    monkeypatch.setattr("gemini_cli.render.output.use_colour", lambda stream: True)
+    monkeypatch.setattr("gemini_cli.render.context.IOContext.colour", lambda self, stream: True)
     api.stream(text_events(ANSWER[:10], ANSWER[10:25], ANSWER[25:]))
     result = run(["generate", "--markdown", "hi"])
     assert (result.exit_code, result.stdout) == (0, RENDERED + "\n")
 
 
 def test_markdown_non_streamed(api, monkeypatch):
-    monkeypatch.setattr("gemini_cli.render.output.use_colour", lambda stream: True)
+    monkeypatch.setattr("gemini_cli.render.context.IOContext.colour", lambda self, stream: True)
     api.json(interaction("**done**"))
     result = run(["generate", "--no-stream", "--markdown", "hi"])
     assert (result.exit_code, result.stdout) == (0, f"{B}done{N}\n")

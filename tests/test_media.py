@@ -287,7 +287,7 @@ def test_stdin_attached_twice_is_exit_2(api):
     assert nothing_sent(api)
 
 
-def test_stdin_at_a_terminal_is_refused_without_waiting(monkeypatch):
+def test_stdin_at_a_terminal_is_refused_without_waiting():
     class Tty:
         closed = False
 
@@ -297,9 +297,8 @@ def test_stdin_at_a_terminal_is_refused_without_waiting(monkeypatch):
         def read(self):
             raise AssertionError("must not wait on a terminal")
 
-    monkeypatch.setattr(sys, "stdin", Tty())
     with pytest.raises(UsageError) as info:
-        media.resolve_all(["-"], None)
+        media.resolve_all(["-"], None, Tty())
     assert info.value.message.startswith("--attach -: stdin is a terminal; pipe the data in")
 
 

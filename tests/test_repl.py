@@ -163,7 +163,9 @@ def test_piped_input_not_utf8():
 
 def test_terminal_input_without_a_terminal_reads_plain_lines():
     stdin, stderr = io.StringIO("typed\n"), io.StringIO()
-    read_line = repl.TerminalInput(None, stdin=stdin, stderr=stderr)
+    from gemini_cli.render.context import IOContext
+
+    read_line = repl.TerminalInput(None, IOContext(stdin, io.StringIO(), stderr))
     assert read_line.readline is None  # stderr is no terminal: no readline
     assert read_line("m> ") == "typed"
     assert stderr.getvalue() == "m> "

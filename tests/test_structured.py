@@ -185,7 +185,7 @@ def test_an_incomplete_answer_exits_9_not_10(api):
 
 
 def test_markdown_is_not_applied_to_json_answers(api, monkeypatch):
-    monkeypatch.setattr("gemini_cli.render.output.use_colour", lambda stream: True)
+    monkeypatch.setattr("gemini_cli.render.context.IOContext.colour", lambda self, stream: True)
     api.stream(text_events('{"name": "**Ada**", "age": 1}'))
     result = run(["generate", "--json", "--markdown", "hi"])
     assert (result.exit_code, result.stdout) == (0, '{"name": "**Ada**", "age": 1}\n')

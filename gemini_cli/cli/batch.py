@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import stat
-import sys
 from enum import Enum
 from pathlib import Path
 from typing import IO, Annotated, Any, Optional
@@ -87,6 +86,7 @@ def batch(
     flags = opt.command_flags(locals())
     for name in ("output_file", "save", "format", "input", "remote", "wait"):  # batch's own, not settings
         flags.pop(name)
+    from gemini_cli.cli.common import io_context
     from gemini_cli.request import templates
     from gemini_cli.state import apikey, config
     from gemini_cli.render.output import Console
@@ -94,16 +94,17 @@ def batch(
     from gemini_cli.runs.batch import Batch, RowRequests
     from gemini_cli.runs.batch_output import Output
 
-    settings = config.resolve(flags, template=templates.from_flags(flags))
-    console = Console(quiet=settings.quiet)
+    io = io_context()
+    settings = config.resolve(flags, template=templates.from_flags(flags, io.warn), io=io)
+    console = Console(quiet=settings.quiet, io=io)
     if wait and not remote:
         raise UsageError("--wait goes with --remote (a local batch runs to the end anyway)")
     attach, mime, param = flags["attach"], flags["mime"], flags["param"]
     if "-" in (attach or []):
         raise UsageError("--attach - (stdin) cannot be used with batch: stdin may hold the rows")
     fmt = row_input.format_for(format.value if format else None, input)
-    stream = open_input(input)
-    out = Output(output_file, restart=restart)
+    stream = open_input(input, io.stdin)
+    out = Output(output_file, stdout=io.stdout, restart=restart)
     check_not_same(input, out.path)
     with stream:
         rows = row_input.read_rows(stream, fmt, prompt_column=prompt_column, id_column=id_column,
@@ -116,12 +117,12 @@ def batch(
         if dry_run:
             out.scan(rewrite=False)
             return show_first_request(settings, requests, rows, out)
-        key = apikey.get()
+        key = apikey.get(io)
         out.scan()
         from gemini_cli.runs.connection import open_client
         from gemini_cli.render.batch_progress import BatchProgress
 
-        wanted = BatchProgress.wanted(console, sys.stdout if out.path is None else None)
+        wanted = BatchProgress.wanted(console, io.stdout if out.path is None else None)
         progress = BatchProgress(console, count_rows(input, fmt) if wanted else None, enabled=wanted)
         with open_client(settings, key, console, retries=0, max_time=None, connections=jobs, note=progress.note) as client:
             runner = Batch(rows, requests, client, out, progress, jobs=jobs, ordered=ordered, retries=settings.retries)
@@ -134,11 +135,11 @@ def batch(
     finish(runner, out.path)
 
 
-def open_input(path: str | None) -> IO[bytes]:
+def open_input(path: str | None, stdin: Any) -> IO[bytes]:
+    """The rows: the file at path, or stdin (the I/O context's) for none or "-"."""
     if path is None or path == "-":
         from gemini_cli.render.output import isatty
 
-        stdin = sys.stdin
         if stdin is None or stdin.closed or (path is None and isatty(stdin)):
             raise UsageError("no rows: give INPUT (a file) or pipe the rows on stdin (see gemini-cli batch --help)")
         try:
@@ -201,7 +202,7 @@ def show_first_request(settings: Any, requests: Any, rows: Any, out: Any) -> Non
                 bad += 1
                 continue
             with open_client(row_settings, None, requests.console) as client:
-                show_dry_run(client, sent.body)
+                show_dry_run(client, sent.body, requests.console.io.stdout)
             count = 1
         else:
             count += 1
@@ -210,7 +211,7 @@ def show_first_request(settings: Any, requests: Any, rows: Any, out: Any) -> Non
         parts.append(f"{done} already completed in {out.path}")
     if bad:
         parts.append(f"{bad} bad (recorded as failed when run)")
-    sys.stdout.write(f"\n{', '.join(parts)}\n")
+    requests.console.io.stdout.write(f"\n{', '.join(parts)}\n")
 
 
 def finish(runner: Any, where: str | None) -> None:

@@ -26,10 +26,11 @@ def remote_batch(settings: Any, console: Any, requests: Any, rows: Any, out: Any
 
     if dry_run:  # the client only says what it would send
         with open_client(settings, None, console) as client:
-            return remote.dry_run(client, remote.read(rows, requests, out, None, keep_rows=False, warn=console.warn), out)
+            return remote.dry_run(client, remote.read(rows, requests, out, None, keep_rows=False, warn=console.warn), out,
+                                  console.io.stdout)
     from gemini_cli.state import apikey
 
-    key = apikey.get()
+    key = apikey.get(console.io)
     with open_client(settings, key, console) as client:
         found = remote.read(rows, requests, out, client, keep_rows=True, warn=console.warn)
         if not found.groups:

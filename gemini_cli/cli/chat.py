@@ -6,7 +6,6 @@ when chat runs.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import replace
 
 import typer
@@ -35,14 +34,16 @@ def chat(
       gemini-cli chat --no-save < questions.txt   (one message per line)
     """
     flags = opt.command_flags(locals())
+    from gemini_cli.cli.common import io_context
     from gemini_cli.request import templates
     from gemini_cli.state import apikey, config
-    from gemini_cli.render.output import Console, isatty
+    from gemini_cli.render.output import Console
 
-    settings = config.resolve(flags, template=templates.from_flags(flags))
+    io = io_context()
+    settings = config.resolve(flags, template=templates.from_flags(flags, io.warn), io=io)
     settings = replace(settings, output="text")  # chat renders text; a config file's `output: json` is for generate
-    interactive = isatty(sys.stdin)
-    console = Console(quiet=settings.quiet)
+    interactive = io.stdin_isatty
+    console = Console(quiet=settings.quiet, io=io)
     if settings.template is not None and settings.template.prompt is not None:
         console.warn(f"chat uses only the system, model and settings of template '{settings.template.name}', not its prompt")
     if not interactive:
@@ -56,17 +57,17 @@ def chat(
         check_attachment(spec, mime)  # before the user types anything
     from gemini_cli.request.body import check_settings
 
-    settings = check_settings(settings)  # a bad --schema or --tool mix, before the user types anything
-    key = apikey.get()
+    settings = check_settings(settings, console.warn)  # a bad --schema or --tool mix, before the user types anything
+    key = apikey.get(io)
     from gemini_cli.cli import repl
     from gemini_cli.cli.common import turn_renderer
 
     if interactive:
         from gemini_cli.state import paths
 
-        reader = repl.TerminalInput(paths.state_dir() / "chat_history")
+        reader = repl.TerminalInput(paths.state_dir() / "chat_history", io)
     else:
-        reader = repl.PipedInput(sys.stdin.buffer)
+        reader = repl.PipedInput(io.stdin.buffer)
     loop = Chat(settings, flags, console, key=key, interactive=interactive, reader=reader, edit=repl.edit_text,
                 renderer_for=turn_renderer(console), attachments=attachments, mime=mime)
     code = loop.run(opt.resume_from(flags))

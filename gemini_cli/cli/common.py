@@ -1,4 +1,5 @@
-"""What the API-calling commands share on the command-line side: choosing a turn's renderer.
+"""What the commands share on the command-line side: the invocation's I/O context, and
+choosing a turn's renderer.
 
 The turn itself (client, request, hops, answer, saving) is runs/pipeline.py's.
 """
@@ -6,6 +7,14 @@ The turn itself (client, request, hops, answer, saving) is runs/pipeline.py's.
 from __future__ import annotations
 
 from typing import Any, Callable
+
+import click
+
+
+def io_context() -> Any:
+    """The invocation's render.context.IOContext, built by app.py and kept by click as the
+    root context's `obj` (every command's context inherits it)."""
+    return click.get_current_context().obj
 
 
 def turn_renderer(console: Any) -> Callable[[Any, dict], Any]:

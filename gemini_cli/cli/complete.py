@@ -140,22 +140,21 @@ def script(shell: str) -> str:
 # -- answering a shell's request ------------------------------------------------------------
 
 
-def answer(app: Any, instruction: str) -> int:
-    """Handle `_GEMINI_CLI_COMPLETE=<shell>_complete` (or `<shell>_source`): print, return the exit code."""
-    import sys
-
+def answer(app: Any, instruction: str, io: Any) -> int:
+    """Handle `_GEMINI_CLI_COMPLETE=<shell>_complete` (or `<shell>_source`): print to the I/O
+    context's stdout (render/context.py), return the exit code."""
     shell, _, action = instruction.partition("_")
     if shell not in _SCRIPTS or action not in ("complete", "source"):
-        sys.stderr.write(f"gemini-cli: error: unknown completion request {instruction!r} "
-                         f"(expected SHELL_complete or SHELL_source, SHELL one of {', '.join(SHELLS)})\n")
+        io.stderr.write(f"gemini-cli: error: unknown completion request {instruction!r} "
+                        f"(expected SHELL_complete or SHELL_source, SHELL one of {', '.join(SHELLS)})\n")
         return 2
     if action == "source":
-        sys.stdout.write(script(shell))
+        io.stdout.write(script(shell))
         return 0
     import typer.main
 
-    sys.stdout.write(complete(typer.main.get_command(app), shell, os.environ))
-    sys.stdout.flush()
+    io.stdout.write(complete(typer.main.get_command(app), shell, os.environ))
+    io.stdout.flush()
     return 0
 
 

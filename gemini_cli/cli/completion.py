@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from enum import Enum
 from typing import Annotated
 
@@ -28,6 +27,7 @@ def completion(
 
     Subcommands, options, conversation ids, model names, profiles and templates complete from local files only.
     """
+    from gemini_cli.cli.common import io_context
     from gemini_cli.cli.complete import script
 
-    sys.stdout.write(script(shell.value))
+    io_context().stdout.write(script(shell.value))

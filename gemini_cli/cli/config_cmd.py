@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from typing import Annotated, Any
 
 import typer
@@ -53,23 +52,26 @@ TEMPLATE = """\
 @config_app.command("path")
 def path_cmd() -> None:
     """Print the config file's path (it may not exist yet)."""
+    from gemini_cli.cli.common import io_context
     from gemini_cli.state import paths
 
-    sys.stdout.write(f"{paths.config_file()}\n")
+    io_context().stdout.write(f"{paths.config_file()}\n")
 
 
 @config_app.command("show")
 def show(profile: opt.Profile = None) -> None:
     """Print the effective settings as YAML, each with where it came from; secrets redacted."""
+    from gemini_cli.cli.common import io_context
     from gemini_cli.state import apikey, config, configfile
 
-    settings = config.resolve({"profile": profile})
+    io = io_context()
+    settings = config.resolve({"profile": profile}, io=io)
     cfg = configfile.read_config()
     lines = [f"# config file: {cfg.path}" + ("" if cfg.exists else " (not found)")]
     if settings.profile:
         lines.append(f"# profile: {settings.profile}")
     for name, value in _settings(settings).items():
-        lines += _entry(name, apikey.redact(value, name), settings.sources.get(name, "default"))
+        lines += _entry(name, apikey.redact(value, name, io.secrets), settings.sources.get(name, "default"))
     user = set(cfg.aliases)
     aliases = {name: model for name, model in sorted(settings.aliases.items())}
     lines.append("aliases:" if aliases else "aliases: {}")
@@ -78,8 +80,9 @@ def show(profile: opt.Profile = None) -> None:
     lines.append(_dump("profiles", sorted(cfg.profiles)))
     lines += _entry("api_key", *_key_source(cfg))
     if cfg.api_key_command is not None:
-        lines += _entry("api_key_command", apikey.redact(cfg.api_key_command), "config file (not run by show)")
-    sys.stdout.write("\n".join(lines) + "\n")
+        lines += _entry("api_key_command", apikey.redact(cfg.api_key_command, secrets=io.secrets),
+                        "config file (not run by show)")
+    io.stdout.write("\n".join(lines) + "\n")
 
 
 def _settings(settings: Any) -> dict[str, Any]:
@@ -145,10 +148,12 @@ def set_key(
     (`pass show gemini | gemini-cli config set-key`). It is never printed. GEMINI_API_KEY and
     GOOGLE_API_KEY, when set, still win over the saved key.
     """
+    from gemini_cli.cli.common import io_context
     from gemini_cli.errors import UsageError
     from gemini_cli.state import apikey, paths
     from gemini_cli.state.atomic import write_atomic
 
+    io = io_context()
     path = paths.key_file()
     if remove:
         try:
@@ -157,32 +162,32 @@ def set_key(
             raise UsageError(f"no saved key to remove ({path} does not exist)") from None
         except OSError as exc:
             raise UsageError(f"cannot remove {path}: {exc.strerror or exc}") from None
-        sys.stderr.write(f"gemini-cli: removed the saved API key ({path})\n")
+        io.stderr.write(f"gemini-cli: removed the saved API key ({path})\n")
         return
-    key = _read_key().strip()  # the newline of `echo KEY |` or a paste
+    key = _read_key(io).strip()  # the newline of `echo KEY |` or a paste
     if not key:
         raise UsageError("no key given (an empty key is not saved); get one at https://aistudio.google.com/apikey")
     if not apikey.KEY_CHARS.fullmatch(key):
         raise UsageError("the key has a space, a control or a non-ASCII character, which a key cannot have; "
                          "nothing was saved (give the key alone, on one line)")
     write_atomic(path, key + "\n")
-    sys.stderr.write(f"gemini-cli: saved the API key to {path} (mode 0600)\n")
+    io.stderr.write(f"gemini-cli: saved the API key to {path} (mode 0600)\n")
     for var in apikey.ENV_VARS:
         if (os.environ.get(var) or "").strip():
-            sys.stderr.write(f"gemini-cli: note: {var} is set and wins over the saved key while it is\n")
+            io.stderr.write(f"gemini-cli: note: {var} is set and wins over the saved key while it is\n")
             break
 
 
-def _read_key() -> str:
+def _read_key(io: Any) -> str:
     """The key from the terminal without echo, or from stdin (bounded)."""
-    stdin = sys.stdin
+    stdin = io.stdin
     if stdin is None or stdin.closed:
         return ""
     if stdin.isatty():
         import getpass
 
         try:
-            return getpass.getpass("Gemini API key (not shown): ", stream=sys.stderr)
+            return getpass.getpass("Gemini API key (not shown): ", stream=io.stderr)
         except EOFError:
             return ""
     data = stdin.buffer.read(MAX_KEY_INPUT + 1) if hasattr(stdin, "buffer") else stdin.read(MAX_KEY_INPUT + 1).encode()
@@ -196,11 +201,13 @@ def _read_key() -> str:
 @config_app.command("edit")
 def edit() -> None:
     """Open the config file in $VISUAL or $EDITOR (created from a commented template), then check it."""
+    from gemini_cli.cli.common import io_context
     from gemini_cli.state import config
 
     from gemini_cli.state import paths
     from gemini_cli.errors import UsageError
 
+    io = io_context()
     path = paths.config_file()
     if not path.exists():
         try:
@@ -214,15 +221,15 @@ def edit() -> None:
             pass
         except OSError as exc:
             raise UsageError(f"cannot create config file {path}: {exc.strerror or exc}") from None
-        sys.stderr.write(f"gemini-cli: created {path}\n")
+        io.stderr.write(f"gemini-cli: created {path}\n")
     from gemini_cli.cli.repl import run_editor
 
     editor, status = run_editor(str(path))
     if status != 0:
         raise UsageError(f"the editor {editor!r} exited with status {status}; {path} was not checked")
     try:
-        settings = config.resolve({})
+        settings = config.resolve({}, io=io)
     except UsageError as exc:
         raise UsageError(f"{exc.message} (run `gemini-cli config edit` again to fix it)") from None
     if not settings.quiet:
-        sys.stderr.write(f"gemini-cli: {path}: OK\n")
+        io.stderr.write(f"gemini-cli: {path}: OK\n")

@@ -20,18 +20,21 @@ def demo() -> None:
     """
     from importlib.resources import as_file, files
 
+    from gemini_cli.cli.common import io_context
     from gemini_cli.render.output import Console
     from gemini_cli.runs.session import Resume, open_session
-    from gemini_cli.state import recording
     from gemini_cli.state.config import Settings
+    from gemini_cli.state.recording import RunCassette
     from gemini_cli.state.models import BUILTIN_ALIASES
 
     # The built-in defaults only: the request must be the recorded one, whatever the config says.
     settings = Settings(save=False, stdin=False, aliases=BUILTIN_ALIASES)
-    console = Console(quiet=False)
+    io = io_context()
+    console = Console(quiet=False, io=io)
+    given = io.recording
     with as_file(files("gemini_cli") / "data" / "demo.jsonl") as cassette:
-        recording.configure(None, str(cassette))  # replaces a --record or --replay given before `demo`
-        conversation = open_session(settings, Resume(), console.note)
+        io.recording = RunCassette(replay=str(cassette))  # replaces a --record or --replay given before `demo`
+        conversation = open_session(settings, Resume(), console)
         try:
             from gemini_cli.cli.common import turn_renderer
             from gemini_cli.runs.pipeline import run_turn
@@ -40,6 +43,7 @@ def demo() -> None:
                                renderer_for=turn_renderer(console))
         finally:
             conversation.close()
-            recording.configure(None, None)
+            io.recording.close()
+            io.recording = given
     if outcome is not None and outcome.error is not None:
         raise outcome.error

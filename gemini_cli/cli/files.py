@@ -5,7 +5,6 @@ NAME is `files/<id>`, `<id>`, or the file's uri (as `upload` prints it).
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Any
 
 import typer
@@ -20,13 +19,21 @@ COLUMNS = ("NAME", "DISPLAY NAME", "MIME TYPE", "SIZE", "STATE", "EXPIRES")
 
 def _client(flags: dict[str, Any]):
     """A client for the command's connection flags, and its console."""
+    from gemini_cli.cli.common import io_context
     from gemini_cli.state import config
     from gemini_cli.runs.connection import connect
     from gemini_cli.render.output import Console
 
-    settings = config.resolve(opt.command_flags(flags))
-    console = Console(quiet=settings.quiet)
+    io = io_context()
+    settings = config.resolve(opt.command_flags(flags), io=io)
+    console = Console(quiet=settings.quiet, io=io)
     return connect(settings, console), console
+
+
+def _write(text: str, console: Any) -> None:
+    """To the I/O context's stdout, shown, never obeyed, on a terminal."""
+    stdout = console.io.stdout
+    stdout.write(for_stream(text, stdout))
 
 
 @files_app.command("list")
@@ -44,12 +51,12 @@ def list_files(
     with opened as client:
         found = list(files_api.iter_files(client))
     if json_:
-        sys.stdout.write(for_stream(dumps(found) + "\n", sys.stdout))
+        _write(dumps(found) + "\n", console)
         return
     if not found:
         console.note("no uploaded files")
         return
-    sys.stdout.write(for_stream(table(COLUMNS, [row(f) for f in found]), sys.stdout))
+    _write(table(COLUMNS, [row(f) for f in found]), console)
 
 
 def row(file: dict[str, Any]) -> tuple[str, ...]:
@@ -84,10 +91,10 @@ def get_file(
     from gemini_cli.render.output import dumps
 
     files_api.file_name(name)  # a bad name is exit 2 before the key is needed
-    opened, _ = _client(flags)
+    opened, console = _client(flags)
     with opened as client:
         file = files_api.get(client, name)
-    sys.stdout.write(for_stream(dumps(file) + "\n", sys.stdout))
+    _write(dumps(file) + "\n", console)
 
 
 @files_app.command("delete")

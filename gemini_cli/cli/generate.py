@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Any, Optional
 
 import typer
@@ -40,31 +39,33 @@ def generate(
       gemini-cli generate -a photo.jpg -o json "What is in it?" | jq -r '.output_text'
     """
     flags = opt.command_flags(locals())
+    from gemini_cli.cli.common import io_context
     from gemini_cli.request import templates
     from gemini_cli.state import config
 
-    settings = config.resolve(flags, template=templates.from_flags(flags))
+    io = io_context()
+    settings = config.resolve(flags, template=templates.from_flags(flags, io.warn), io=io)
     try:
-        outcome = _generate(settings, flags, prompt, background, dry_run)
+        outcome = _generate(io, settings, flags, prompt, background, dry_run)
     except BaseException as exc:
         from gemini_cli.render.output import write_error_document
 
-        write_error_document(settings.output, exc)
+        write_error_document(settings.output, exc, io=io)
         raise
     if outcome is not None and outcome.error is not None:  # the turn failed: what arrived is saved
         from gemini_cli.render.output import write_error_document
 
-        write_error_document(settings.output, outcome.error, outcome.result, saved=outcome.saved)
+        write_error_document(settings.output, outcome.error, outcome.result, saved=outcome.saved, io=io)
         raise outcome.error
 
 
-def _generate(settings, flags, prompt, background, dry_run) -> Any:
+def _generate(io, settings, flags, prompt, background, dry_run) -> Any:
     """The turn's runs.turn.Outcome (None for --dry-run); errors before the turn are raised."""
     from gemini_cli.state import apikey, config
     from gemini_cli.render.output import Console
     from gemini_cli.runs.session import open_session
 
-    console = Console(quiet=settings.quiet)
+    console = Console(quiet=settings.quiet, io=io)
     attachments, mime = list(flags["attach"] or []), flags["mime"]
     if "-" in attachments and not settings.stdin:
         raise UsageError("--attach - reads stdin, which --no-stdin (or `stdin: false`) leaves alone")
@@ -73,15 +74,15 @@ def _generate(settings, flags, prompt, background, dry_run) -> Any:
         raise UsageError(f"{flag} prints a code block of the answer; --background prints only the interaction id")
     if not settings.stdin and not prompt and not attachments and settings.template is None:
         raise UsageError("no prompt: give PROMPT as an argument (stdin is left alone: --no-stdin or `stdin: false`)")
-    text = read_prompt(prompt, stdin_is_attachment="-" in attachments or not settings.stdin, required=not attachments,
+    text = read_prompt(prompt, io.stdin, stdin_is_attachment="-" in attachments or not settings.stdin, required=not attachments,
                        template=settings.template, params=flags["param"], position=flags["stdin_position"] or "before")
     resume = opt.resume_from(flags)
-    conversation = open_session(settings, resume, console.note)
+    conversation = open_session(settings, resume, console)
     try:
         settings = config.remember(settings, flags, conversation.remembered())
         if background and not settings.store:
             raise UsageError("--background needs server-side storage; it cannot be combined with --no-store")
-        key = None if dry_run else apikey.get()
+        key = None if dry_run else apikey.get(io)
         from gemini_cli.cli.common import turn_renderer
         from gemini_cli.runs.pipeline import run_turn
 
@@ -91,11 +92,11 @@ def _generate(settings, flags, prompt, background, dry_run) -> Any:
         conversation.close()
 
 
-def read_prompt(argument: str | None, *, stdin_is_attachment: bool = False, required: bool = True,
+def read_prompt(argument: str | None, stdin: Any, *, stdin_is_attachment: bool = False, required: bool = True,
                 template=None, params=None, position: str = "before") -> str | None:
-    """The prompt: stdin (when piped) and the argument, placed by --stdin-position and -t (templates.py)."""
+    """The prompt: stdin (the I/O context's, when piped) and the argument, placed by
+    --stdin-position and -t (templates.py)."""
     piped = ""
-    stdin = sys.stdin
     if not stdin_is_attachment and stdin is not None and not stdin.closed and not stdin.isatty():
         from gemini_cli.request.inputs import INLINE_LIMIT  # a whole request's limit bounds the prompt too
 

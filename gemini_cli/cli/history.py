@@ -8,7 +8,6 @@ What those do with the client is in runs/history.py, imported only when they run
 
 from __future__ import annotations
 
-import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -16,6 +15,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from gemini_cli.cli import options as opt
+from gemini_cli.cli.common import io_context
 
 history_app = opt.sub_app(
     "history", "Saved conversations: list, show, export, delete, search; fetch or cancel background interactions."
@@ -41,24 +41,26 @@ def _store():
 def _console(quiet: bool | None):
     from gemini_cli.render.output import Console
 
-    return Console(quiet=bool(quiet))
+    return Console(quiet=bool(quiet), io=io_context())
 
 
 def _write(text: str) -> None:
     from gemini_cli.render.terminal import for_stream
 
-    sys.stdout.write(for_stream(text, sys.stdout))
-    sys.stdout.flush()
+    stdout = io_context().stdout
+    stdout.write(for_stream(text, stdout))
+    stdout.flush()
 
 
 def _write_bytes(data: bytes) -> None:
     """A file's bytes exactly, unless stdout is a terminal: then as _write shows text."""
     from gemini_cli.render.terminal import isatty
 
-    if isatty(sys.stdout):
+    stdout = io_context().stdout
+    if isatty(stdout):
         return _write(data.decode("utf-8", "replace"))
-    sys.stdout.buffer.write(data)
-    sys.stdout.flush()
+    stdout.buffer.write(data)
+    stdout.flush()
 
 
 def _table(summaries: list[dict[str, Any]]) -> str:
@@ -173,7 +175,7 @@ def search(
 def _settings(**flags: Any):
     from gemini_cli.state import config
 
-    return config.resolve(opt.command_flags(flags))
+    return config.resolve(opt.command_flags(flags), io=io_context())
 
 
 def _client(settings: Any, console: Any):
@@ -235,10 +237,10 @@ def fetch(
     try:
         failed = _fetch(settings, interaction_id, stream, wait, interval)
     except BaseException as exc:  # -o json/jsonl: an error document, never the success shape
-        write_error_document(settings.output, exc)
+        write_error_document(settings.output, exc, io=io_context())
         raise
     if failed is not None:  # with what arrived of the interaction
-        write_error_document(settings.output, failed.error, failed.result)
+        write_error_document(settings.output, failed.error, failed.result, io=io_context())
         raise failed.error
 
 

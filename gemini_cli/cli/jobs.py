@@ -7,7 +7,6 @@ the jobs this machine submitted are recorded in the state folder (state/jobs.py)
 
 from __future__ import annotations
 
-import sys
 from enum import Enum
 from typing import Annotated, Any
 
@@ -29,13 +28,22 @@ class ListOutput(str, Enum):
 
 def _client(flags: dict[str, Any]):
     """A client for the command's connection flags, and its console."""
+    from gemini_cli.cli.common import io_context
     from gemini_cli.runs.connection import connect
     from gemini_cli.render.output import Console
     from gemini_cli.state import config
 
-    settings = config.resolve(opt.command_flags({k: v for k, v in flags.items() if k not in ("job", "output", "wait")}))
-    console = Console(quiet=settings.quiet)
+    io = io_context()
+    settings = config.resolve(opt.command_flags({k: v for k, v in flags.items() if k not in ("job", "output", "wait")}),
+                              io=io)
+    console = Console(quiet=settings.quiet, io=io)
     return connect(settings, console), console
+
+
+def _print(console: Any, text: str) -> None:
+    """The answer on the invocation's stdout, control characters shown as text on a terminal."""
+    stdout = console.io.stdout
+    stdout.write(for_stream(text, stdout))
 
 
 def resolve(job: str) -> list[tuple[str, dict[str, Any] | None]]:
@@ -88,13 +96,13 @@ def list_jobs(
     with opened as client:
         found = list(batches.iter_jobs(client))
     if output == ListOutput.json:
-        sys.stdout.write(for_stream(dumps(found) + "\n", sys.stdout))
+        _print(console, dumps(found) + "\n")
         return
     if not found:
         console.note("no batch jobs")
         return
     rows = [view.row(job, batches.state(job), batches.counts(job), batches.metadata(job)) for job in found]
-    sys.stdout.write(for_stream(table(view.COLUMNS, rows), sys.stdout))
+    _print(console, table(view.COLUMNS, rows))
 
 
 @jobs_app.command("show")
@@ -113,10 +121,10 @@ def show_job(
     from gemini_cli.render.output import dumps
 
     names = [name for name, _ in resolve(job)]
-    opened, _ = _client(flags)
+    opened, console = _client(flags)
     with opened as client:
         found = [batches.get(client, name) for name in names]
-    sys.stdout.write(for_stream(dumps(found[0] if len(found) == 1 else found) + "\n", sys.stdout))
+    _print(console, dumps(found[0] if len(found) == 1 else found) + "\n")
 
 
 @jobs_app.command("wait")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from enum import Enum
 from typing import Annotated, Any, Optional
@@ -43,12 +42,15 @@ def models(
       gemini-cli models -o json | jq -r '.[] | select(.thinking) | .name'
     """
     flags = opt.command_flags({k: v for k, v in locals().items() if k not in ("output", "refresh")})
+    from gemini_cli.cli.common import io_context
     from gemini_cli.render.output import Console, dumps, table
     from gemini_cli.state import config
     from gemini_cli.state import models as known
 
-    settings = config.resolve(flags)
-    console = Console(quiet=settings.quiet)
+    io = io_context()
+    settings = config.resolve(flags, io=io)
+    console = Console(quiet=settings.quiet, io=io)
+    stdout = io.stdout
     where = f"{settings.base_url}/{settings.api_version}"
     now = time.time()
     cache = None if refresh else known.read_cache()
@@ -69,14 +71,14 @@ def models(
         aliases.setdefault(target, []).append(alias)
     rows = [{**model, "aliases": aliases.get(model["name"], [])} for model in found]
     if output == ModelsOutput.json:
-        sys.stdout.write(for_stream(dumps(rows) + "\n", sys.stdout))
+        stdout.write(for_stream(dumps(rows) + "\n", stdout))
         return
     if not rows:
         console.note("the API lists no models for this key")
         return
     cells = [(row["name"], row["display_name"], _number(row["input_token_limit"]), _number(row["output_token_limit"]),
               {True: "yes", False: "no"}.get(row["thinking"], "?"), ", ".join(row["aliases"])) for row in rows]
-    sys.stdout.write(for_stream(table(COLUMNS, cells), sys.stdout))
+    stdout.write(for_stream(table(COLUMNS, cells), stdout))
     listed = {row["name"] for row in rows}
     unlisted = [f"{alias} -> {target}" for target, names in aliases.items() if target not in listed for alias in names]
     if unlisted:

@@ -8,7 +8,6 @@ too, for the readers' completion and for callers that know them from here).
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from gemini_cli.render.output import isatty
@@ -57,12 +56,13 @@ class TerminalInput:
     file (`gemini-cli chat > answers.txt`) gets answers only.
     """
 
-    def __init__(self, history_file: Path | None, stdin=None, stderr=None):
-        self.stdin = stdin or sys.stdin
-        self.stderr = stderr or sys.stderr
+    def __init__(self, history_file: Path | None, io):
+        """io: the invocation's render.context.IOContext."""
+        self.stdin, self.stdout, self.stderr = io.stdin, io.stdout, io.stderr
         self.history_file = history_file
         self.readline = None
-        if isatty(self.stderr) and self.stdin is sys.stdin and _fd(sys.stdout) == 1:
+        # readline edits what input() reads: only for the process's own stdin (fd 0)
+        if isatty(self.stderr) and _fd(self.stdin) == 0 and _fd(self.stdout) == 1:
             try:
                 import readline  # noqa: PLC0415 - only at a terminal: it costs start-up time
             except ImportError:
@@ -93,7 +93,7 @@ class TerminalInput:
             rl.parse_and_bind("tab: complete")
 
     def __call__(self, prompt: str = "") -> str:
-        sys.stdout.flush()
+        self.stdout.flush()
         self.stderr.flush()
         if self.readline is None:
             self.stderr.write(prompt)

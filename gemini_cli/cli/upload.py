@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional
@@ -44,13 +43,15 @@ def upload(
 ) -> None:
     """Upload FILEs to the Files API and print `name<TAB>uri` for each (files last 48 hours)."""
     flags = opt.command_flags(locals())
+    from gemini_cli.cli.common import io_context
     from gemini_cli.state import apikey, config
     from gemini_cli.render.output import Console, dumps
 
-    settings = config.resolve(flags)
-    console = Console(quiet=settings.quiet)
+    io = io_context()
+    settings = config.resolve(flags, io=io)
+    console = Console(quiet=settings.quiet, io=io)
     checked = [check_file(str(path), mime) for path in files]
-    key = apikey.get()
+    key = apikey.get(io)
 
     from gemini_cli.api import files as files_api
     from gemini_cli.runs.connection import open_client
@@ -71,10 +72,10 @@ def upload(
             if json_:
                 results.append(file)
             else:
-                sys.stdout.write(for_stream(f"{file.get('name', '')}\t{file.get('uri', '')}\n", sys.stdout))
-                sys.stdout.flush()
+                io.stdout.write(for_stream(f"{file.get('name', '')}\t{file.get('uri', '')}\n", io.stdout))
+                io.stdout.flush()
     if json_:
-        sys.stdout.write(for_stream(dumps(results[0] if len(results) == 1 else results) + "\n", sys.stdout))
+        io.stdout.write(for_stream(dumps(results[0] if len(results) == 1 else results) + "\n", io.stdout))
 
 
 def check_file(spec: str, mime: str | None) -> LocalFile:

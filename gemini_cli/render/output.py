@@ -11,24 +11,13 @@ import os
 import sys
 from typing import Any, TextIO
 
+from gemini_cli.render.context import IOContext, redact  # noqa: F401 (redact: re-exported)
 from gemini_cli.render.terminal import for_stream, isatty, visible
 
 DIM, RESET = "\x1b[2m", "\x1b[0m"
 
 
-def redact(text: str) -> str:
-    """Remove the API key from text for stderr (an API message may echo it back)."""
-    keys = [(os.environ.get(name) or "").strip() for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY")]
-    apikey = sys.modules.get("gemini_cli.state.apikey")  # loaded only when a key came from the config
-    if apikey is not None:
-        keys += sorted(apikey.SECRETS)
-    for key in keys:
-        if len(key) >= 4:
-            text = text.replace(key, "<redacted>")
-    return text
-
-
-def use_colour(stream: TextIO) -> bool:
+def use_colour(stream: TextIO) -> bool:  # without an I/O context at hand (render/progress.py)
     return not os.environ.get("NO_COLOR") and isatty(stream)
 
 
@@ -38,12 +27,16 @@ class Console:
     On a terminal, messages and dimmed text have their control characters made visible
     (terminal.py): they may quote the server or a file. write() sends text as it is, for
     text this tool composed (or passed through clean/dim).
+
+    `io` is the invocation's I/O context (render/context.py): its stderr unless `stderr` is
+    given, and the secrets to redact; runs/ reaches the other streams through `console.io`.
     """
 
-    def __init__(self, quiet: bool = False, stderr: TextIO | None = None):
+    def __init__(self, quiet: bool = False, stderr: TextIO | None = None, *, io: IOContext | None = None):
+        self.io = io if io is not None else IOContext.from_process()
         self.quiet = quiet
-        self.stderr = stderr or sys.stderr
-        self.colour = use_colour(self.stderr)
+        self.stderr = stderr or self.io.stderr
+        self.colour = self.io.colour(self.stderr)
         self.terminal = isatty(self.stderr)
 
     def note(self, message: str) -> None:
@@ -65,7 +58,7 @@ class Console:
         return f"{DIM}{text}{RESET}" if self.colour else text
 
     def write(self, text: str) -> None:
-        self.stderr.write(redact(text))
+        self.stderr.write(self.io.redact(text))
         self.stderr.flush()
 
 
@@ -269,7 +262,8 @@ class JsonRenderer:
         self.stdout.flush()
 
 
-def error_document(exc: BaseException, partial: dict[str, Any] | None = None, saved: bool = False) -> dict[str, Any] | None:
+def error_document(exc: BaseException, partial: dict[str, Any] | None = None, saved: bool = False,
+                   secrets: Any = ()) -> dict[str, Any] | None:
     """What `-o json` prints for a failed run: {"error": {code, message, exit_code}} plus what
     arrived of the Interaction (id, status, steps, usage), never output_text; `conversation`
     only when the turn was saved. `partial` is what arrived of a turn cut short (a
@@ -286,7 +280,7 @@ def error_document(exc: BaseException, partial: dict[str, Any] | None = None, sa
         exit_code, message, code = int(ExitCode.SIGTERM), "terminated", "terminated"
     else:
         return None
-    error: dict[str, Any] = {"code": code, "message": redact(message), "exit_code": exit_code}
+    error: dict[str, Any] = {"code": code, "message": redact(message, secrets), "exit_code": exit_code}
     if getattr(exc, "status", None) is not None:
         error["http_status"] = exc.status  # type: ignore[attr-defined]
     partial = {key: value for key, value in (partial or {}).items() if key not in ("output_text", "error")}
@@ -298,19 +292,20 @@ def error_document(exc: BaseException, partial: dict[str, Any] | None = None, sa
 
 
 def write_error_document(mode: str, exc: BaseException, partial: dict[str, Any] | None = None,
-                         saved: bool = False) -> None:
+                         saved: bool = False, *, io: IOContext | None = None) -> None:
     """-o json: the error document; -o jsonl: a last line {"error": {...}} after the events."""
     if mode not in ("json", "jsonl"):
         return
-    document = error_document(exc, partial, saved)
+    io = io if io is not None else IOContext.from_process()
+    document = error_document(exc, partial, saved, io.secrets)
     if document is None:
         return
     if mode == "jsonl":
         document = {"error": document["error"]}
     try:
-        sys.stdout.write((dumps(document) if mode == "json" else json.dumps(document, ensure_ascii=False)) + "\n")
-        sys.stdout.flush()
-    except (OSError, ValueError):
+        io.stdout.write((dumps(document) if mode == "json" else json.dumps(document, ensure_ascii=False)) + "\n")  # type: ignore[union-attr]
+        io.stdout.flush()  # type: ignore[union-attr]
+    except (AttributeError, OSError, ValueError):
         pass  # stdout itself is what failed: the error line on stderr says so
 
 
@@ -321,12 +316,15 @@ def print_started(mode: str, result: dict[str, Any], stdout: TextIO | None = Non
 
 
 def renderer_for(mode: str, console: Console, *, thoughts: bool = False, markdown: bool = False, hold: bool = False):
-    """`markdown` is honoured only when stdout is a terminal and colour is allowed (NO_COLOR)."""
+    """The renderer writes to the console's I/O context's stdout; `markdown` is honoured only
+    when that is a terminal and colour is allowed (NO_COLOR)."""
+    stdout = console.io.stdout
     if mode == "json":
-        return JsonRenderer()
+        return JsonRenderer(stdout)
     if mode == "jsonl":
-        return JsonlRenderer()
-    return TextRenderer(console, thoughts=thoughts, markdown=markdown and use_colour(sys.stdout), hold=hold)
+        return JsonlRenderer(stdout)
+    return TextRenderer(console, thoughts=thoughts, stdout=stdout, markdown=markdown and console.io.colour(stdout),
+                        hold=hold)
 
 
 # The Interaction's `usage` fields worth a word, in the order they are shown.

@@ -139,8 +139,8 @@ def _check_agent(settings: Settings) -> str | None:
     return settings.agent
 
 
-def load_body_extra(value: Any) -> dict[str, Any] | None:
-    """--body-extra: a JSON object, as text or @FILE."""
+def load_body_extra(value: Any, warn: Any = None) -> dict[str, Any] | None:
+    """--body-extra: a JSON object, as text or @FILE; `warn` is told of keys the request does not define."""
     if value is None or isinstance(value, dict):
         return value
     from gemini_cli.request.schema import json_argument
@@ -152,10 +152,9 @@ def load_body_extra(value: Any) -> dict[str, Any] | None:
         if key in extra:
             raise UsageError(f"--body-extra may not set {key!r}; the tool sets it ({flag})")
     from gemini_cli.request.fields import unknown_keys
-    from gemini_cli.state.config import warn
 
     unknown = unknown_keys(extra)
-    if unknown:  # sent all the same: the API may know a field the reference does not
+    if unknown and warn is not None:  # sent all the same: the API may know a field the reference does not
         warn(f"--body-extra sets {', '.join(unknown)}, which the create request does not define "
              "(a typo?); sending it as given")
     return extra
@@ -263,12 +262,12 @@ def next_hop_body(body: dict[str, Any], hop_id: Any, hop_steps: list[dict[str, A
     return {**following, "input": [*(earlier if isinstance(earlier, list) else []), *hop_steps, *results]}
 
 
-def check_settings(settings: Settings) -> Settings:
+def check_settings(settings: Settings, warn: Any = None) -> Settings:
     """Exit 2 before anything is sent: a bad --schema, contradictory flags, --tool none mixed,
     --agent combined with what agents do not take, a bad --body-extra. Returns the settings
     with --schema and --body-extra loaded (mappings, from JSON text or @FILE), marked checked:
     checked settings come back as they are, so a turn checks them once (chat: once per run),
-    however many callers ask."""
+    however many callers ask. `warn`: the console's, for what is sent but looks wrong."""
     from gemini_cli.request.schema import load_schema, response_format
 
     if settings.checked:
@@ -283,5 +282,5 @@ def check_settings(settings: Settings) -> Settings:
         raise UsageError("give --extract or --extract-last, not both")
     if (settings.extract or settings.extract_last) and settings.output != "text":
         raise UsageError(f"--extract prints a code block as text; it cannot be combined with -o {settings.output}")
-    body_extra = load_body_extra(settings.body_extra)
+    body_extra = load_body_extra(settings.body_extra, warn)
     return replace(settings, schema=schema, body_extra=body_extra, agent=_check_agent(settings), checked=True)

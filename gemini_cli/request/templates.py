@@ -15,7 +15,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from gemini_cli.errors import UsageError
 from gemini_cli.state.configfile import kind
@@ -114,14 +114,15 @@ def find(spec: str) -> Path:
     raise UsageError(f"unknown template '{spec}': no {folder / (spec + '.yaml')} ({listing})")
 
 
-def from_flags(flags: dict[str, Any]) -> Template | None:
+def from_flags(flags: dict[str, Any], warn: Callable[[str], None]) -> Template | None:
     """The template -t/--template names, loaded; None without one (for config.resolve)."""
-    return load(flags["template"]) if flags.get("template") else None
+    return load(flags["template"], warn) if flags.get("template") else None
 
 
-def load(spec: str) -> Template:
-    """Read and check a template (exit 2 on any error, naming the file and field)."""
-    from gemini_cli.state import config, configfile
+def load(spec: str, warn: Callable[[str], None]) -> Template:
+    """Read and check a template (exit 2 on any error, naming the file and field); `warn`
+    (the I/O context's) hears of the fields it ignores."""
+    from gemini_cli.state import configfile
 
     path = find(spec)
     where = f"template {path}"
@@ -133,7 +134,7 @@ def load(spec: str) -> Template:
     template = Template(name=spec, path=path)
     for key, value in data.items():
         if key not in FIELDS:
-            config.warn(f"{where}: unknown field '{key}' ignored")
+            warn(f"{where}: unknown field '{key}' ignored")
         elif value is None:
             continue
         elif key in SETTINGS:

@@ -68,7 +68,7 @@ class RowRequests:
                  params: list[tuple[str, str]], save: bool):
         from gemini_cli.request.body import check_settings
 
-        settings = check_settings(settings)  # once for the batch: a bad --schema exits 2 before anything is sent
+        settings = check_settings(settings, console.warn)  # once for the batch: a bad --schema exits 2 before anything is sent
         self.settings, self.console, self.attach, self.mime = settings, console, attach, mime
         self.params, self.save = params, save
 
@@ -107,7 +107,7 @@ class RowRequests:
             from gemini_cli.runs.media import build_turn_input
 
             input = build_turn_input(input, attachments, self.mime, client=client, console=self.console)
-        session = Session(path=None, conversation=None, save=self.save)
+        session = Session(path=None, conversation=None, save=self.save, warn=self.console.warn)
         return settings, pipeline.prepare(settings, session, input, stream=False), session
 
     def attempt(self, job: Job, client: Any) -> tuple[dict[str, Any], GeminiCliError | None]:
@@ -154,6 +154,7 @@ class Batch:
                  jobs: int, ordered: bool = False, retries: int = 4):
         self.rows, self.requests, self.client, self.output = rows, requests, client, output
         self.progress, self.retries = progress, retries
+        self.secrets = requests.console.io.secrets  # redacted from failed rows' messages
         self.limiter = Limiter(jobs)
         self.pool = Pool(jobs, lambda job: requests.attempt(job, client))
         self.ordered = Ordered(output.write) if ordered else None
@@ -221,7 +222,7 @@ class Batch:
                 if job is None:
                     return
                 if job.row.error is not None:
-                    self._record(job, failed_record(job.row, job.row.error), failed=True)
+                    self._record(job, failed_record(job.row, job.row.error, secrets=self.secrets), failed=True)
                     continue
                 if job.row.key in self.output.done:
                     self.skipped += 1
@@ -249,7 +250,7 @@ class Batch:
             self.limiter.answered(job.sent_with)
             result, error = outcome
             if error is not None:
-                self._record(job, failed_record(job.row, error, result), failed=True)
+                self._record(job, failed_record(job.row, error, result, self.secrets), failed=True)
             else:
                 self._record(job, completed_record(job.row, result, self._save(job, result)))
             self.unreachable = 0
@@ -266,7 +267,7 @@ class Batch:
             return self._retry(job, self.client.backoff(job.attempts), outcome)
         if not isinstance(outcome, GeminiCliError):
             outcome = GeminiCliError(f"internal error: {type(outcome).__name__}: {outcome}")
-        self._record(job, failed_record(job.row, outcome), failed=True)
+        self._record(job, failed_record(job.row, outcome, secrets=self.secrets), failed=True)
         self.unreachable = self.unreachable + 1 if isinstance(outcome, NetworkError) else 0
         if self.unreachable >= max(2 * self.limiter.maximum, UNREACHABLE):
             self._fatal(GeminiCliError(f"{self.unreachable} rows in a row could not reach the API, retries included: "
@@ -288,7 +289,7 @@ class Batch:
         job.throttles += 1
         if at_floor:
             if job.attempts >= self.retries:
-                return self._record(job, failed_record(job.row, error), failed=True)
+                return self._record(job, failed_record(job.row, error, secrets=self.secrets), failed=True)
             job.attempts += 1
         self._retry(job, wait if wait is not None else self.client.backoff(min(job.throttles - 1, 4)))
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import sys
 from typing import Any, Callable
 
 from gemini_cli.errors import ExitCode, GeminiCliError, UsageError
@@ -28,15 +27,17 @@ def completed_record(row: Any, result: dict[str, Any], extra: dict[str, Any] | N
     return record
 
 
-def failed_record(row: Any, error: BaseException | str, result: dict[str, Any] | None = None) -> dict[str, Any]:
+def failed_record(row: Any, error: BaseException | str, result: dict[str, Any] | None = None,
+                  secrets: Any = ()) -> dict[str, Any]:
     """A failed row: the error's code (the exit code's name), message and exit code, plus what
-    the API answered, if it answered (an incomplete interaction, a schema mismatch)."""
+    the API answered, if it answered (an incomplete interaction, a schema mismatch).
+    `secrets`: the I/O context's, redacted with the environment's keys."""
     from gemini_cli.render.output import redact  # an API message may echo the key back
 
     if isinstance(error, GeminiCliError):
-        message, exit_code = redact(error.message), ExitCode(error.exit_code)
+        message, exit_code = redact(error.message, secrets), ExitCode(error.exit_code)
     else:
-        message, exit_code = redact(str(error)), ExitCode.USAGE
+        message, exit_code = redact(str(error), secrets), ExitCode.USAGE
     record: dict[str, Any] = {"id": row.id, "line": row.line, "status": FAILED}
     if result is not None:
         record.update(output_text=result.get("output_text") or "", interaction_id=result.get("id"), usage=result.get("usage"))
@@ -55,8 +56,9 @@ def line_of(record: dict[str, Any]) -> bytes:
 class Output:
     """Where records go: OUTPUT (appended to, after resuming) or stdout."""
 
-    def __init__(self, path: str | None, *, restart: bool = False):
+    def __init__(self, path: str | None, *, stdout: Any, restart: bool = False):
         self.path = None if path in (None, "-") else path
+        self.stdout = stdout  # the I/O context's: where records go without a path
         self.restart = restart
         self.done: set[str] = set()  # ids with a completed record already in OUTPUT
         self.fd: int | None = None
@@ -108,9 +110,9 @@ class Output:
 
     def open(self) -> None:
         if self.path is None:
-            sys.stdout.flush()
+            self.stdout.flush()
             try:
-                self.fd = sys.stdout.fileno()
+                self.fd = self.stdout.fileno()
             except (OSError, ValueError, AttributeError):
                 self.fd = None  # a stream without a descriptor (a test runner's): written through
             return
@@ -125,8 +127,8 @@ class Output:
         if self.fd is None:
             from gemini_cli.render.terminal import for_stream
 
-            sys.stdout.write(for_stream(data.decode("utf-8"), sys.stdout))  # a terminal shows, never obeys
-            sys.stdout.flush()
+            self.stdout.write(for_stream(data.decode("utf-8"), self.stdout))  # a terminal shows, never obeys
+            self.stdout.flush()
             return
         view = memoryview(data)
         try:

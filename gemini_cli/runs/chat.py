@@ -11,7 +11,6 @@ there is no file and the conversation is kept in memory instead.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -103,9 +102,9 @@ class Chat:
         self.parent = resume.previous_interaction_id
         if resume.session_file is None and not resume.continue_last and not resume.cid:
             if not self.settings.save:
-                self.memory = open_session(self.settings, resume, self.console.note)
+                self.memory = open_session(self.settings, resume, self.console)
             return
-        session = open_session(self.settings, resume, self.console.note)
+        session = open_session(self.settings, resume, self.console)
         try:
             self.settings = config.remember(self.settings, self.flags, session.remembered())
             self.path, self.conversation = session.path, session.conversation
@@ -173,8 +172,8 @@ class Chat:
         if self.memory is not None:
             return self.memory
         if self.path is None:
-            return open_session(self.settings, Resume(previous_interaction_id=self.parent), self.console.note)
-        session = open_session(self.settings, Resume(session_file=self.path), self.console.note)
+            return open_session(self.settings, Resume(previous_interaction_id=self.parent), self.console)
+        session = open_session(self.settings, Resume(session_file=self.path), self.console)
         had_turns = self.conversation is not None and self.conversation.turns
         if session.conversation is None and had_turns:
             self.console.warn(f"{self.path} is gone; the next answer starts a new conversation there")
@@ -242,7 +241,7 @@ class Chat:
         if not self.settings.save:
             from gemini_cli.runs.session import Resume, open_session
 
-            self.memory = open_session(self.settings, Resume(), self.console.note)
+            self.memory = open_session(self.settings, Resume(), self.console)
         self.console.note("new conversation")
 
     def cmd_model(self, arg: str) -> None:
@@ -321,7 +320,7 @@ class Chat:
         if conv is None or not conv.turns:
             self.console.note("no turns yet")
             return
-        out = sys.stdout if self.interactive else sys.stderr
+        out = self.console.io.stdout if self.interactive else self.console.io.stderr
         out.write(chat_input.transcript(conv))
         out.flush()
 

@@ -3,7 +3,6 @@ retries, the API key, and the run's --record / --replay cassette."""
 
 from __future__ import annotations
 
-import sys
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -18,11 +17,11 @@ def open_client(settings: Settings, key: str | None, console: Any, **options: An
     from gemini_cli.state.config import check_base_url
 
     arguments: dict[str, Any] = dict(
-        cassette=cassette_for(key),
+        cassette=cassette_for(key, console.io),
         base_url=check_base_url(settings),
         api_version=settings.api_version,
         api_key=key,
-        key_source=apikey.source_of(key),
+        key_source=apikey.source_of(console.io, key),
         timeout=settings.timeout,
         retries=settings.retries,
         retry_delay=settings.retry_delay,
@@ -36,21 +35,19 @@ def open_client(settings: Settings, key: str | None, console: Any, **options: An
         client.close()
 
 
-def cassette_for(key: str | None) -> Any:
-    """The run's --record / --replay cassette (None without one), told which secrets to keep out."""
+def cassette_for(key: str | None, io: Any) -> Any:
+    """The run's --record / --replay cassette (None without one; io: the I/O context that
+    holds it), told which secrets to keep out."""
     import os
 
-    from gemini_cli.state import recording
-
-    if not recording.in_use():
+    if not io.recording.in_use():
         return None
     secrets = [key or ""] + [(os.environ.get(name) or "").strip() for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY")]
-    apikey = sys.modules.get("gemini_cli.state.apikey")  # keys read from the config file
-    return recording.cassette(secrets + sorted(apikey.SECRETS if apikey else ()))
+    return io.recording.open(secrets + sorted(io.secrets))  # io.secrets: keys read from the config file
 
 
 def connect(settings: Settings, console: Any) -> Any:
     """open_client with the API key (exit 3 without one), for commands that always need it."""
     from gemini_cli.state import apikey
 
-    return open_client(settings, apikey.get(), console)
+    return open_client(settings, apikey.get(console.io), console)

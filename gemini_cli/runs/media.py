@@ -32,7 +32,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import sys
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -65,7 +64,7 @@ def build_turn_input(
     stateless history resent with this turn, see history_size).
     """
     # --dry-run (no client) sends nothing, so it copies nothing either
-    atts = resolve_all(attachments, mime, copy=client is not None)
+    atts = resolve_all(attachments, mime, console.io.stdin, copy=client is not None)
     text_size = len(text.encode("utf-8")) if text else 0
     limit = inputs.INLINE_LIMIT
     planned = inputs.plan_uploads(atts, limit, overhead=overhead + text_size)
@@ -103,17 +102,17 @@ def history_size(session: Any, store: bool) -> int:
     return len(json.dumps(conversation.history_steps(), ensure_ascii=False).encode("utf-8"))
 
 
-def resolve_all(specs: list[str], mime: str | None, *, copy: bool = True) -> list[inputs.Attachment]:
-    """Resolve every spec; binary stdin ("-") is read once and may be attached once."""
+def resolve_all(specs: list[str], mime: str | None, stdin: Any, *, copy: bool = True) -> list[inputs.Attachment]:
+    """Resolve every spec; binary stdin ("-": the I/O context's) is read once and may be attached once."""
     if specs.count("-") > 1:
         raise UsageError("--attach - (stdin) can be given only once")
-    return [inputs.resolve_attachment(spec, mime, _open_stdin, max_size=files_api.MAX_FILE_SIZE, copy=copy)
+    return [inputs.resolve_attachment(spec, mime, lambda: _open_stdin(stdin), max_size=files_api.MAX_FILE_SIZE,
+                                      copy=copy)
             for spec in specs]
 
 
-def _open_stdin() -> Any:
+def _open_stdin(stdin: Any) -> Any:
     """Binary stdin to read once, or None when there is none."""
-    stdin = sys.stdin
     if stdin is None or stdin.closed:
         return None
     try:
@@ -195,7 +194,7 @@ def upload_cached(
 ) -> dict[str, Any]:
     """The File for this content: a live cached upload, or a new upload (with progress).
     ``file_name``: sent as X-Goog-Upload-File-Name (not the path: that may be a temporary copy)."""
-    from gemini_cli.state import recording
+    recording = console.io.recording
 
     digest = sha256_of(path=path, data=data)
     cache = UploadCache.load(warn=console.warn)

@@ -102,7 +102,7 @@ def run_turn(settings: Settings, session: Session, text: Any, attachments: list[
     """Build the request for one turn, send it, render the answer, save the turn. Returns the
     Outcome (None for --dry-run): the caller raises its error, if any, after reporting it
     (-o json: an error document with what arrived)."""
-    settings = request.check_settings(settings)  # a bad --schema, --agent conflicts, a bad --body-extra: exit 2
+    settings = request.check_settings(settings, console.warn)  # a bad --schema, --agent conflicts, a bad --body-extra: exit 2
     # An agent runs in the background: unless its events are streamed, the turn is started
     # and its id printed, as --background does (history fetch --wait|--stream gets the answer).
     background = background or bool(settings.agent and not settings.stream)
@@ -117,7 +117,7 @@ def run_turn(settings: Settings, session: Session, text: Any, attachments: list[
             )
         sent = prepare(settings, session, input, tools, background=background)
         if dry_run:
-            show_dry_run(client, sent.body)
+            show_dry_run(client, sent.body, console.io.stdout)
             return None
         new_path_for(session)
         extra = {}
@@ -317,12 +317,12 @@ def start_background(client: Any, sent: Request, settings: Settings, session: Se
 
     hop = interactions.interaction_body(interactions.create(client, sent.body))
     result = {**hop, **extra}
-    session.record(sent.steps, {"id": hop.get("id"), "status": "pending"})
-    print_started(settings.output, result)
+    session.record(sent.steps, {"id": hop.get("id"), "status": "pending"}, warn=console.warn)
+    print_started(settings.output, result, console.io.stdout)
     return result
 
 
-def show_dry_run(client: Any, body: dict[str, Any], path: str = "interactions") -> None:
+def show_dry_run(client: Any, body: dict[str, Any], stdout: Any, path: str = "interactions") -> None:
     """--dry-run: the request as the client would send it, the key redacted."""
     from gemini_cli.api.interactions import SSE
     from gemini_cli.render.dryrun import show_request
@@ -330,4 +330,4 @@ def show_dry_run(client: Any, body: dict[str, Any], path: str = "interactions") 
 
     shown = "<redacted>" if apikey.source() else NO_KEY
     headers = client.headers(SSE if body.get("stream") else "application/json", shown_key=shown)
-    show_request(client.url(path), headers, body)
+    show_request(client.url(path), headers, body, stdout)

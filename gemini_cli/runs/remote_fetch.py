@@ -254,7 +254,7 @@ def fetch(client: Any, record: dict[str, Any], job: dict[str, Any], console: Any
     index = Index(jobs.rows(record))
     try:
         reconcile(record["output"], index)
-        out = Output(record["output"])
+        out = Output(record["output"], stdout=console.io.stdout)
         out.open()
         writer = Writer(name, record, index, out, state)
         try:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -150,7 +149,7 @@ def discard(found: Submission) -> None:
             group.rows.discard()
 
 
-def dry_run(client: Any, found: Submission, out: Any) -> None:
+def dry_run(client: Any, found: Submission, out: Any, stdout: Any) -> None:
     """The first translated request as it would be sent, then what would be submitted."""
     from gemini_cli.api.batches import model_path
     from gemini_cli.runs.pipeline import show_dry_run
@@ -160,7 +159,7 @@ def dry_run(client: Any, found: Submission, out: Any) -> None:
     for model, group in found.groups.items():
         name = display_name(out.path, model, len(found.groups))
         if not shown and group.first is not None:
-            show_dry_run(client, {"batch": _envelope(name, [group.first])},
+            show_dry_run(client, {"batch": _envelope(name, [group.first])}, stdout,
                          path=f"{model_path(model)}:batchGenerateContent")
             shown = True
         size = group.inline_body(name)
@@ -173,7 +172,7 @@ def dry_run(client: Any, found: Submission, out: Any) -> None:
         lines.append(f"{found.skipped} already completed in {out.path}")
     if found.bad:
         lines.append(f"{len(found.bad)} bad (recorded as failed when submitted)")
-    sys.stdout.write("\n" + "\n".join(lines) + "\n")
+    stdout.write("\n" + "\n".join(lines) + "\n")
     discard(found)
 
 
@@ -232,8 +231,8 @@ def submit(client: Any, requests: Any, found: Submission, out: Any, console: Any
                 "bad": 0 if names else len(found.bad),  # bad rows recorded at submit: counted by the first job's fetch
             })
             names.append(job_name)
-            sys.stdout.write(f"{job_name}\n")
-            sys.stdout.flush()
+            console.io.stdout.write(f"{job_name}\n")
+            console.io.stdout.flush()
             how = f"input file {input_file}" if input_file else "inline"
             console.note(f"submitted {group.count} row{'' if group.count == 1 else 's'} to {model} as {job_name} "
                          f"({how})")

@@ -35,6 +35,7 @@ class Session:
     path: Path | None  # where the conversation is saved; None with --no-save and nothing resumed
     conversation: Conversation | None  # None until the first turn of a new conversation
     save: bool
+    warn: Callable[[str], None]  # the console's: the history folder could not be written
     external: bool = False
     previous_interaction_id: str | None = None
     unsaved: str | None = None  # why the history could not be written (the turn was still answered)
@@ -100,8 +101,8 @@ class Session:
         if not (self.save and self.path is not None and self.conversation is not None):
             return
         from gemini_cli.errors import GeminiCliError
-        from gemini_cli.state.config import warn
 
+        warn = self.warn
         try:
             store.save(self.path, self.conversation)
         except GeminiCliError as exc:
@@ -119,8 +120,10 @@ class Session:
         self._stack.close()
 
 
-def open_session(settings: Settings, resume: Resume, note) -> Session:
-    """Find (and lock) the conversation the flags name, or plan a new one."""
+def open_session(settings: Settings, resume: Resume, console: Any) -> Session:
+    """Find (and lock) the conversation the flags name, or plan a new one; `console` hears
+    of a wait for the lock and of a history that cannot be written."""
+    note = console.note
     chosen = [name for name, given in (
         ("--session", resume.session_file is not None), ("--continue", resume.continue_last), ("--cid", resume.cid),
     ) if given]
@@ -144,7 +147,8 @@ def open_session(settings: Settings, resume: Resume, note) -> Session:
         path = history.find(resume.cid)
     else:
         path = None
-    session = Session(path=path, conversation=None, save=settings.save, external=resume.session_file is not None)
+    session = Session(path=path, conversation=None, save=settings.save, warn=console.warn,
+                      external=resume.session_file is not None)
     try:
         if path is not None:
             # Serialise read-request-write: a second process waits here, then sees our turn.

@@ -20,36 +20,36 @@ import re
 from typing import Any
 
 from gemini_cli.errors import AuthError
-from gemini_cli.state import config, configfile, paths
+from gemini_cli.state import configfile, paths
 from gemini_cli.state.configfile import KEY_VALUE, REDACTED, SECRET_NAME
 
 ENV_VARS = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
 SHELL_SYNTAX = frozenset("|&;<>()$`*?~\n")
 KEY_CHARS = re.compile(r"[\x21-\x7e]+")  # what an HTTP header can carry as a key
-# Keys read from the config file or api_key_command in this process, for redaction
-# (output.redact knows only the environment's).
-SECRETS: set[str] = set()
-# Where each key read in this process came from ("GEMINI_API_KEY", "api_key in PATH"), so that
-# a key the API refuses can be traced to its setting without ever printing it.
-_SOURCES: dict[str, str] = {}
 
 
-def get(required: bool = True) -> str | None:
+def get(io: Any, required: bool = True) -> str | None:
     """GOOGLE_API_KEY wins over GEMINI_API_KEY (as in the official SDK), then the config file.
-    None with --replay: the answers come from the cassette, so no key is read or sent."""
-    from gemini_cli.state import recording
+    None with --replay: the answers come from the cassette, so no key is read or sent.
 
-    if recording.replaying():
+    io: the invocation's render.context.IOContext. A key read from the config file or
+    api_key_command joins its `secrets` (redacted wherever we write: the environment's keys
+    are known without it); its `key_sources` records where each key came from
+    ("GEMINI_API_KEY", "api_key in PATH"), so that a key the API refuses can be traced to its
+    setting without ever printing it."""
+    if io.recording.replaying():
         return None
     google = (os.environ.get("GOOGLE_API_KEY") or "").strip()
     gemini = (os.environ.get("GEMINI_API_KEY") or "").strip()
     if google and gemini and google != gemini:
-        config.warn("both GOOGLE_API_KEY and GEMINI_API_KEY are set; using GOOGLE_API_KEY")
+        io.warn("both GOOGLE_API_KEY and GEMINI_API_KEY are set; using GOOGLE_API_KEY")
     key = google or gemini
     source = "GOOGLE_API_KEY" if google else "GEMINI_API_KEY"
     if not key:
-        key = read_key_file()
+        key = read_key_file(io)
         source = f"the key file {paths.key_file()}"
+        if key:
+            io.secrets.add(key)
     if not key:
         cfg = configfile.read_config()
         if cfg.api_key:
@@ -58,13 +58,13 @@ def get(required: bool = True) -> str | None:
             source = f"api_key_command in {cfg.path}"
             key = run_command(cfg.api_key_command, cfg.api_key_command_timeout, source)
         if key:
-            SECRETS.add(key)
+            io.secrets.add(key)
     if key and not KEY_CHARS.fullmatch(key):
         # Caught here, not by the HTTP layer, whose message would quote the header: the key.
         raise AuthError(f"the API key from {source} has a space, control or non-ASCII character; "
                         "a key cannot have one (check how it was set)")
     if key:
-        _SOURCES[key] = source
+        io.key_sources[key] = source
     if not key and required:
         raise AuthError(
             "no API key: set GEMINI_API_KEY (or GOOGLE_API_KEY) to a Gemini API key "
@@ -74,9 +74,9 @@ def get(required: bool = True) -> str | None:
     return key or None
 
 
-def source_of(key: str | None) -> str | None:
-    """The variable or config entry a key returned by get() came from."""
-    return _SOURCES.get(key) if key else None
+def source_of(io: Any, key: str | None) -> str | None:
+    """The variable or config entry a key returned by get(io) came from."""
+    return io.key_sources.get(key) if key else None
 
 
 def source() -> str | None:
@@ -95,7 +95,7 @@ def source() -> str | None:
 MAX_KEY_FILE = 4096  # a key is about 40 characters; anything much bigger is not a key file
 
 
-def read_key_file() -> str:
+def read_key_file(io: Any) -> str:
     """The key `config set-key` saved, stripped; "" when there is no such file."""
     path = paths.key_file()
     try:
@@ -112,8 +112,7 @@ def read_key_file() -> str:
     if not key:
         raise AuthError(f"the key file {path} is empty (run `gemini-cli config set-key` again, or delete it)")
     if mode & 0o077:
-        config.warn(f"the key file {path} is readable by others; run: chmod 600 {path}")
-    SECRETS.add(key)
+        io.warn(f"the key file {path} is readable by others; run: chmod 600 {path}")
     return key
 
 
@@ -175,18 +174,19 @@ def _kill(process: Any) -> None:
     process.wait()
 
 
-def redact(data: Any, name: str = "") -> Any:
+def redact(data: Any, name: str = "", secrets: Any = ()) -> Any:
     """A copy of a config value with secrets replaced by <redacted>: values under key-, token-,
-    secret- or password-like names, Google API keys, and the API key values of the environment."""
+    secret- or password-like names, Google API keys, the API key values of the environment
+    and `secrets` (an IOContext's)."""
     if isinstance(data, dict):
-        return {key: redact(value, str(key)) for key, value in data.items()}
+        return {key: redact(value, str(key), secrets) for key, value in data.items()}
     if isinstance(data, list):
-        return [redact(value, name) for value in data]
+        return [redact(value, name, secrets) for value in data]
     if isinstance(data, str):
         if SECRET_NAME.search(name) and data:
             return REDACTED
         data = KEY_VALUE.sub(REDACTED, data)
-        for key in [(os.environ.get(var) or "").strip() for var in ENV_VARS] + sorted(SECRETS):
+        for key in [(os.environ.get(var) or "").strip() for var in ENV_VARS] + sorted(secrets):
             if len(key) >= 4:
                 data = data.replace(key, REDACTED)
     return data

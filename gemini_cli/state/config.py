@@ -9,7 +9,6 @@ that file is configfile.py's; here the layers are merged into one frozen Setting
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import field, fields, make_dataclass, replace
 from types import MappingProxyType
 from pathlib import Path
@@ -67,14 +66,20 @@ else:
 INTERNAL = frozenset({"profile", "template", "aliases", "sources", "explicit", "checked"})
 
 
-def resolve(flags: dict[str, Any], config_path: Path | None = None, *, template: Any = None) -> Settings:
+def resolve(flags: dict[str, Any], config_path: Path | None = None, *, template: Any = None, io: Any = None) -> Settings:
     """Merge flags (None = not given) over a template, the environment, the profile, the file, defaults.
 
     template: the request.templates.Template that flags["template"] names, loaded by the
     caller (templates.from_flags), so that this module stays below request/.
+    io: the invocation's render.context.IOContext: its `quiet` is set here, and the warnings
+    go to its stderr (without one, to the process's).
     """
+    if io is None:
+        from gemini_cli.render.context import IOContext
+
+        io = IOContext.from_process()
     if flags.get("template") and template is None:
-        raise TypeError("config.resolve: pass template=templates.from_flags(flags)")
+        raise TypeError("config.resolve: pass template=templates.from_flags(flags, io.warn)")
     values: dict[str, Any] = {}
     sources = {f.name: "default" for f in fields(Settings) if f.name not in INTERNAL}
     explicit: set[str] = set()
@@ -86,8 +91,6 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None, *, template:
             if is_explicit:
                 explicit.add(key)
 
-    global QUIET
-    QUIET = bool(flags.get("quiet"))
     early_warnings: list[str] = []  # shown once -q or `quiet:` in the config is known
     cfg = read_config(config_path, note=early_warnings.append)
     layer(cfg.settings, "config file")
@@ -127,9 +130,9 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None, *, template:
                          f"give a model id or alias, e.g. -m {DEFAULT_MODEL}")
     if cfg.insecure:
         late_warnings.append(insecure_warning(cfg))
-    QUIET = bool(values.get("quiet", False))
+    io.quiet = bool(values.get("quiet", False))
     for message in early_warnings + late_warnings:
-        warn(message)
+        io.warn(message)
     return Settings(**values, profile=name or None, template=template, aliases=MappingProxyType(aliases),
                     sources=MappingProxyType(sources), explicit=frozenset(explicit))
 
@@ -176,12 +179,3 @@ def remember(settings: Settings, flags: dict[str, Any], remembered: dict[str, An
     return replace(settings, **changes, checked=False,  # its values are checked with the rest
                    sources=MappingProxyType({**settings.sources, **dict.fromkeys(changes, "conversation")}))
 
-
-QUIET = False  # -q or `quiet: true`: no warnings at all (set by resolve)
-
-
-def warn(message: str) -> None:
-    if not QUIET:
-        from gemini_cli.render.terminal import for_stream
-
-        sys.stderr.write(f"gemini-cli: warning: {for_stream(message, sys.stderr)}\n")

@@ -1,50 +1,47 @@
 """Which cassette this run uses: --record / --replay (root options) or GEMINI_CLI_RECORD /
-GEMINI_CLI_REPLAY. Set once by the root command; read where the key is demanded and where
-the HTTP client is opened. The cassette itself lives in api/cassette.py (recording) and
-api/replay.py, opened lazily so that start-up imports nothing for it.
+GEMINI_CLI_REPLAY. Chosen once by the root command and kept on the run's I/O context
+(render/context.py); read where the key is demanded and where the HTTP client is opened.
+The cassette itself lives in api/cassette.py (recording) and api/replay.py, opened lazily so
+that start-up imports nothing for it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-record: str | None = None
-replay: str | None = None
-# The open cassette (api.cassette.Recording or Replay), shared by every client of the run:
-# a replay hands out each recorded exchange once, whichever client asks.
-active: Any = None
 
+class RunCassette:
+    def __init__(self, record: str | None = None, replay: str | None = None):
+        if record and replay:
+            from gemini_cli.errors import UsageError
 
-def configure(record_path: str | None, replay_path: str | None) -> None:
-    global record, replay, active
-    from gemini_cli.errors import UsageError
+            raise UsageError("give --record or --replay (GEMINI_CLI_RECORD or GEMINI_CLI_REPLAY), not both")
+        self.record, self.replay = record or None, replay or None
+        # The open cassette (api.cassette.Recording or Replay), shared by every client of the
+        # run: a replay hands out each recorded exchange once, whichever client asks.
+        self.active: Any = None
 
-    if record_path and replay_path:
-        raise UsageError("give --record or --replay (GEMINI_CLI_RECORD or GEMINI_CLI_REPLAY), not both")
-    if active is not None:
-        active.close()
-    record, replay, active = record_path or None, replay_path or None, None
+    def in_use(self) -> bool:
+        return bool(self.record or self.replay)
 
+    def replaying(self) -> bool:
+        return bool(self.replay)
 
-def in_use() -> bool:
-    return bool(record or replay)
+    def open(self, secrets: list[str]) -> Any:
+        """The run's cassette (opened on first use), or None without --record / --replay."""
+        if self.active is None and self.replay:
+            from gemini_cli.api.replay import Replay
 
+            self.active = Replay(self.replay)
+        elif self.active is None and self.record:
+            from gemini_cli.api.cassette import Recording
 
-def replaying() -> bool:
-    return bool(replay)
+            self.active = Recording(self.record)
+        if self.active is not None:
+            self.active.secrets.update(s for s in secrets if s and len(s) >= 4)
+        return self.active
 
-
-def cassette(secrets: list[str]) -> Any:
-    """The run's cassette (opened on first use), or None without --record / --replay."""
-    global active
-    if active is None and replay:
-        from gemini_cli.api.replay import Replay
-
-        active = Replay(replay)
-    elif active is None and record:
-        from gemini_cli.api.cassette import Recording
-
-        active = Recording(record)
-    if active is not None:
-        active.secrets.update(s for s in secrets if s and len(s) >= 4)
-    return active
+    def close(self) -> None:
+        if self.active is not None:
+            self.active.close()
+            self.active = None
