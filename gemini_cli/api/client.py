@@ -20,7 +20,7 @@ from gemini_cli import __version__
 from gemini_cli.api import errors
 from gemini_cli.api.bounds import MAX_ERROR_BODY, MAX_JSON_BODY, BodyTooLarge, Watchdog, mib, read_body
 from gemini_cli.backoff import Backoff, backoff
-from gemini_cli.errors import RETRY_STATUSES, ApiError, NetworkError  # noqa: F401 (RETRY_STATUSES: runs/batch.py)
+from gemini_cli.errors import RETRY_STATUSES, ApiError, NetworkError, after_answer  # noqa: F401 (RETRY_STATUSES: runs/batch.py)
 from gemini_cli.state.config import API_REVISION
 
 MAX_BACKOFF = 8.0
@@ -215,18 +215,18 @@ class ApiClient:
         try:
             return read_body(response, limit)
         except BodyTooLarge:
-            raise ApiError(f"HTTP {response.status_code}: the API sent a body larger than {mib(limit)}; "
-                           "stopped reading it", status=502) from None
+            raise after_answer(ApiError(f"HTTP {response.status_code}: the API sent a body larger than {mib(limit)}; "
+                                        "stopped reading it", status=502)) from None
         except httpx.TimeoutException:
             if self.expired():  # a read timeout cut short by --max-time
                 raise self.deadline_error() from None
-            raise NetworkError(f"the answer stalled: no data for {self.timeout:g}s (--timeout) while reading its "
-                               "body; not sent again, as the server had answered") from None
+            raise after_answer(NetworkError(f"the answer stalled: no data for {self.timeout:g}s (--timeout) while "
+                                            "reading its body; not sent again, as the server had answered")) from None
         except httpx.TransportError as exc:
             if self.expired():
                 raise self.deadline_error() from None
-            raise NetworkError(f"the connection broke while reading the answer ({exc or type(exc).__name__}); "
-                               "not sent again, as the server had answered") from None
+            raise after_answer(NetworkError(f"the connection broke while reading the answer ({exc or type(exc).__name__}); "
+                                            "not sent again, as the server had answered")) from None
 
     def _error_answer(self, response: httpx.Response) -> ApiError:
         """The ApiError for a non-2xx answer, its body read up to MAX_ERROR_BODY."""
@@ -251,16 +251,19 @@ class ApiClient:
 
 
 def parse_json_body(response: httpx.Response) -> Any:
+    """The JSON of a 2xx body; any failure is marked answered (never sent again)."""
     body = response.content
     if not body.strip():
-        raise ApiError(f"HTTP {response.status_code}: the API sent an empty body", status=502)
+        raise after_answer(ApiError(f"HTTP {response.status_code}: the API sent an empty body", status=502))
     try:
         return json.loads(body)
     except ValueError:
         kind = response.headers.get("content-type", "unknown type")
-        raise ApiError(f"HTTP {response.status_code}: the API sent a body that is not JSON ({kind})", status=502) from None
+        raise after_answer(ApiError(f"HTTP {response.status_code}: the API sent a body that is not JSON ({kind})",
+                                    status=502)) from None
     except RecursionError:  # absurdly deep nesting: the parser's stack is not the server's to spend
-        raise ApiError(f"HTTP {response.status_code}: the API sent JSON nested too deeply to read", status=502) from None
+        raise after_answer(ApiError(f"HTTP {response.status_code}: the API sent JSON nested too deeply to read",
+                                    status=502)) from None
 
 
 def retry_after(headers: httpx.Headers, retry_delay: float | None = None) -> float | None:

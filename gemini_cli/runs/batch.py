@@ -352,7 +352,10 @@ class Interrupted(BaseException):
 
 
 def _transient(error: BaseException) -> bool:
-    """Worth another try, as generate's client retries: 408, 5xx, network errors."""
+    """Worth another try, as generate's client retries: 408, 5xx, network errors; never
+    after the server answered 2xx (a cut or unreadable body): the row may be billed."""
+    if getattr(error, "answered", False):
+        return False
     if isinstance(error, ApiError):
         return error.status in RETRY_STATUSES
     return isinstance(error, NetworkError)

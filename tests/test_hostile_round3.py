@@ -1,0 +1,49 @@
+"""Hostile input, round three (issue 24): a server, a file or a script that misbehaves in
+the ways the adversarial review found. Each case runs the real CLI against a loopback
+server (tests/fault_server.py) or hostile local files, and checks the exit code, stdout,
+stderr, the requests sent and the files written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from conftest import API_KEY, INTERACTION_ID, interaction, run_checked, sse, text_events
+from fault_server import reply, short_body, stream
+
+
+@pytest.fixture
+def server(fault_server):
+    return fault_server
+
+
+def rows_file(tmp_path, text: str | bytes, name: str = "in.jsonl"):
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return str(path)
+
+
+def out_records(path) -> list[dict]:
+    return [json.loads(line) for line in open(path, encoding="utf-8")]
+
+
+# -- batch: after a 2xx, a create is never sent again ------------------------------------------
+
+
+@pytest.mark.parametrize("answer, message", [
+    (reply(200, b"<html>oops</html>", "text/html"), "the API sent a body that is not JSON (text/html)"),
+    (short_body(b'{"id": "v1_', 500), "the connection broke while reading the answer"),
+])
+def test_batch_never_posts_a_row_again_after_a_2xx(server, tmp_path, answer, message):
+    server.queue(answer)
+    out = tmp_path / "out.jsonl"
+    result = run_checked(["batch", rows_file(tmp_path, '{"id": "a", "prompt": "hi"}\n'), "-o", str(out), "-j", "1"])
+    assert result.exit_code == 11, result.stderr
+    assert len(server.requests) == 1  # one POST: the server answered 2xx, the row may be billed
+    [record] = out_records(out)
+    assert (record["id"], record["status"]) == ("a", "failed")
+    assert message in record["error"]["message"]
+    assert "retrying" not in result.stderr
