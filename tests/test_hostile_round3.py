@@ -47,3 +47,33 @@ def test_batch_never_posts_a_row_again_after_a_2xx(server, tmp_path, answer, mes
     assert (record["id"], record["status"]) == ("a", "failed")
     assert message in record["error"]["message"]
     assert "retrying" not in result.stderr
+
+
+# -- batch: a malformed row is a failed row, the rest run ----------------------------------------
+
+
+def answered(*texts: str):
+    return [reply(200, json.dumps(interaction(text, interaction_id=f"v1_{n}")).encode()) for n, text in enumerate(texts)]
+
+
+@pytest.mark.parametrize("name, data, lines, problem", [
+    ("in.jsonl", b'{"id": "a", "prompt": "one"}\n' + b"[" * 100_000 + b"\n" + b'{"id": "c", "prompt": "three"}\n',
+     (1, 2, 3), "line 2: not valid JSON: nested too deeply"),
+    ("in.csv", b'id,prompt\na,one\nb,caf\xe9\nc,three\n', (2, 3, 4), "line 3: not UTF-8 text"),
+])
+def test_batch_a_malformed_row_is_a_failed_row_and_the_rest_run(server, tmp_path, name, data, lines, problem):
+    server.queue(*answered("one", "three"))
+    out = tmp_path / "out.jsonl"
+    args = ["batch", rows_file(tmp_path, data, name), "-o", str(out), "-j", "1", "--ordered"]
+    result = run_checked(args)
+    assert result.exit_code == 11, result.stderr
+    records = out_records(out)
+    assert [(r["id"], r["line"], r["status"]) for r in records] == [
+        ("a", lines[0], "completed"), (lines[1], lines[1], "failed"), ("c", lines[2], "completed")]
+    assert records[1]["error"]["message"] == problem
+    assert [r.get("output_text") for r in records if r["status"] == "completed"] == ["one", "three"]
+    # a rerun does not die at that row: it records it as failed again and sends nothing
+    again = run_checked(args)
+    assert again.exit_code == 11, again.stderr
+    assert len(server.requests) == 2
+    assert [r["status"] for r in out_records(out)] == ["completed", "completed", "failed"]

@@ -100,6 +100,8 @@ def _json_row(number: int, data: bytes | None) -> Row:
         value = json.loads(text)
     except ValueError as exc:
         return Row(line=number, id=number, error=f"line {number}: not valid JSON: {exc}")
+    except RecursionError:  # a row nested 100,000 deep: a bad row, not the end of the batch
+        return Row(line=number, id=number, error=f"line {number}: not valid JSON: nested too deeply")
     if isinstance(value, str):
         return Row(line=number, id=number, prompt=value)
     if not isinstance(value, dict):
@@ -164,7 +166,8 @@ def _csv_rows(stream: IO[bytes], prompt_column: str | None, id_column: str | Non
     template; the id column (default `id`) is optional unless named. Every other column
     is a template parameter of the same name."""
     csv.field_size_limit(MAX_LINE)
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    # surrogateescape: a byte that is not UTF-8 makes its row a bad row (_csv_records), not the batch
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     reader = csv.reader(text)
     try:
         header = next(reader, None)
@@ -172,6 +175,8 @@ def _csv_rows(stream: IO[bytes], prompt_column: str | None, id_column: str | Non
         raise UsageError(f"the CSV header cannot be read: {exc}") from None
     if not header:
         return iter(())
+    if not all(_utf8(name) for name in header):
+        raise UsageError("the CSV header is not UTF-8 text")
     prompt = prompt_column or "prompt"
     if prompt not in header and (prompt_column is not None or prompt_required):
         raise UsageError(f"the CSV has no column {prompt!r} (--prompt-column); its columns: {', '.join(header)}")
@@ -185,8 +190,6 @@ def _csv_records(reader: Any, header: list[str], prompt: str | None, id_name: st
     while True:
         try:
             record = next(reader, None)
-        except UnicodeDecodeError:
-            raise UsageError(f"the CSV is not UTF-8 text (after line {start - 1})") from None
         except csv.Error as exc:
             yield Row(line=start, id=start, error=f"line {start}: {exc}")
             start = reader.line_num + 1
@@ -196,6 +199,9 @@ def _csv_records(reader: Any, header: list[str], prompt: str | None, id_name: st
         line, start = start, reader.line_num + 1
         if not any(cell.strip() for cell in record):
             continue  # a blank line
+        if not all(_utf8(cell) for cell in record):
+            yield Row(line=line, id=line, error=f"line {line}: not UTF-8 text")
+            continue
         if len(record) != len(header):
             yield Row(line=line, id=line, error=f"line {line}: {len(record)} fields, the header has {len(header)}")
             continue
@@ -203,3 +209,12 @@ def _csv_records(reader: Any, header: list[str], prompt: str | None, id_name: st
         row = Row(line=line, id=cells.get(id_name) or line, prompt=cells.get(prompt) if prompt else None)
         row.params = [(name, value) for name, value in cells.items() if name not in (prompt, id_name)]
         yield row
+
+
+def _utf8(cell: str) -> bool:
+    """False for a cell holding bytes that were not UTF-8 (decoded as lone surrogates)."""
+    try:
+        cell.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
