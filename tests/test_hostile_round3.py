@@ -77,3 +77,42 @@ def test_batch_a_malformed_row_is_a_failed_row_and_the_rest_run(server, tmp_path
     assert again.exit_code == 11, again.stderr
     assert len(server.requests) == 2
     assert [r["status"] for r in out_records(out)] == ["completed", "completed", "failed"]
+
+
+# -- batch ids ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rows, message", [
+    ('{"id": 1, "prompt": "a"}\n{"id": "x", "prompt": "b"}\n{"id": "1", "prompt": "c"}\n',
+     'line 3: the id "1" is also the id of line 1 (ids must be unique; 1 and "1" are the same id)'),
+    ('{"id": "x", "prompt": "a"}\n\n{"id": "x", "prompt": "b"}\n',
+     'line 3: the id "x" is also the id of line 1 (ids must be unique; 1 and "1" are the same id)'),
+])
+def test_batch_duplicate_ids_in_a_file_are_refused_before_sending(server, tmp_path, rows, message):
+    out = tmp_path / "out.jsonl"
+    result = run_checked(["batch", rows_file(tmp_path, rows), "-o", str(out)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"gemini-cli: error: {message}\n"
+    assert server.requests == [] and not out.exists()
+
+
+def test_batch_duplicate_ids_on_stdin_make_the_later_row_a_failed_row(server, tmp_path):
+    server.queue(*answered("a"))
+    result = run_checked(["batch", "-j", "1"], input='{"id": 1, "prompt": "a"}\n{"id": "1", "prompt": "b"}\n')
+    assert result.exit_code == 11
+    first, second = [json.loads(line) for line in result.stdout.splitlines()]
+    assert (first["id"], first["status"], second["id"], second["status"]) == (1, "completed", "1", "failed")
+    assert second["error"]["message"] == 'line 2: the id "1" is also the id of line 1 (ids must be unique; 1 and "1" are the same id)'
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_batch_an_id_that_is_not_a_finite_number_is_a_failed_row_written_as_valid_json(server, tmp_path, value):
+    out = tmp_path / "out.jsonl"
+    result = run_checked(["batch", rows_file(tmp_path, f'{{"id": {value}, "prompt": "a"}}\n'), "-o", str(out)])
+    assert result.exit_code == 11
+    text = out.read_text()
+    [record] = [json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} written")) for line in text.splitlines()]
+    assert record == {"id": 1, "line": 1, "status": "failed", "error": {
+        "code": "usage", "message": "line 1: 'id' must be a non-empty string or a finite number", "exit_code": 2}}
+    assert server.requests == []

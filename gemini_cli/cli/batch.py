@@ -96,8 +96,9 @@ def batch(
     out = Output(output_file, restart=restart)
     check_not_same(input, out.path)
     with stream:
-        rows = row_input.read_rows(stream, fmt, prompt_column=prompt_column, id_column=id_column,
-                                   prompt_required=settings.template is None)
+        read = lambda source: row_input.read_rows(source, fmt, prompt_column=prompt_column, id_column=id_column,  # noqa: E731
+                                                  prompt_required=settings.template is None)
+        rows = read(stream) if check_ids(input, read) else row_input.unique_ids(read(stream))
         requests = RowRequests(settings, console, attach=list(attach or []), mime=mime, params=list(param or []), save=save)
         if dry_run:
             out.scan(rewrite=False)
@@ -139,6 +140,23 @@ def open_input(path: str | None) -> IO[bytes]:
         return open(path, "rb")
     except OSError as exc:
         raise UsageError(f"cannot read INPUT {path}: {exc.strerror or exc}") from None
+
+
+def check_ids(path: str | None, read: Any) -> bool:
+    """Duplicate ids refused before anything is sent: a regular file is read once ahead.
+    False for a stream, which cannot be read twice: its rows are checked as they come."""
+    from gemini_cli.request.rows import check_unique_ids
+
+    if path in (None, "-") or not stat.S_ISREG(os.stat(path).st_mode):
+        return False
+
+    def again():
+        with open(path, "rb") as file:
+            yield from read(file)
+
+    with open(path, "rb") as file:
+        check_unique_ids(read(file), again)
+    return True
 
 
 def check_not_same(input: str | None, output: str | None) -> None:

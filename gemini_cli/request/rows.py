@@ -9,10 +9,13 @@ unknown format, a CSV without the prompt column) raise UsageError before anythin
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import math
+from array import array
 from dataclasses import dataclass, field
-from typing import IO, Any, Iterator
+from typing import IO, Any, Callable, Iterator
 
 from gemini_cli.errors import UsageError
 
@@ -141,9 +144,53 @@ def row_from_object(number: int, value: dict[str, Any]) -> Row:
 
 
 def _id(value: Any, where: str) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or value == "":
-        raise UsageError(f"{where}: 'id' must be a non-empty string or a number")
+    # NaN and Infinity are not JSON: an id the records could not write back, nor resume by
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or value == "" or \
+            (isinstance(value, float) and not math.isfinite(value)):
+        raise UsageError(f"{where}: 'id' must be a non-empty string or a finite number")
     return value
+
+
+def check_unique_ids(rows: Iterator[Row], again: Callable[[], Iterator[Row]]) -> None:
+    """Refuse (exit 2, naming both lines) two rows with the same id as resume compares them
+    (`1` and `"1"` are one row): a record would stand for either. Memory: 8 bytes a row (a
+    sorted array of id digests); only a digest seen twice costs `again()`, a second pass."""
+    digests = array("q")
+    for row in rows:
+        if row.error is None:
+            digests.append(_digest(row.key))
+    if len(digests) < 2:
+        return
+    ordered = sorted(digests)
+    twice = {a for a, b in zip(ordered, ordered[1:]) if a == b}
+    del ordered, digests
+    if not twice:
+        return
+    first: dict[str, int] = {}
+    for row in again():
+        if row.error is None and _digest(row.key) in twice:
+            if row.key in first:
+                raise UsageError(f"line {row.line}: the id {json.dumps(row.id, ensure_ascii=False)} is also the id "
+                                 f"of line {first[row.key]} (ids must be unique; 1 and \"1\" are the same id)")
+            first[row.key] = row.line
+
+
+def unique_ids(rows: Iterator[Row]) -> Iterator[Row]:
+    """The rows of a stream that cannot be read twice (stdin): a row whose id an earlier row
+    had becomes a bad row naming that line (a dict of id digests to lines, ~100 bytes a row)."""
+    seen: dict[int, int] = {}
+    for row in rows:
+        if row.error is None:
+            line = seen.setdefault(_digest(row.key), row.line)
+            if line != row.line:
+                row.error = (f"line {row.line}: the id {json.dumps(row.id, ensure_ascii=False)} is also the id of "
+                             f"line {line} (ids must be unique; 1 and \"1\" are the same id)")
+        yield row
+
+
+def _digest(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big",
+                          signed=True)
 
 
 def _optional_str(value: dict[str, Any], key: str, where: str) -> str | None:
