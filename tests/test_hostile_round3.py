@@ -116,3 +116,36 @@ def test_batch_an_id_that_is_not_a_finite_number_is_a_failed_row_written_as_vali
     assert record == {"id": 1, "line": 1, "status": "failed", "error": {
         "code": "usage", "message": "line 1: 'id' must be a non-empty string or a finite number", "exit_code": 2}}
     assert server.requests == []
+
+
+# -- batch: OUTPUT is locked ----------------------------------------------------------------------
+
+
+def test_batch_refuses_an_output_another_batch_is_writing(server, tmp_path):
+    from gemini_cli.state.locks import lock
+
+    out = tmp_path / "out.jsonl"
+    with lock(out, 0):  # another batch on the same OUTPUT
+        result = run_checked(["batch", rows_file(tmp_path, '"hi"\n'), "-o", str(out), "--lock-timeout", "0.1"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (f"gemini-cli: waiting for another gemini-cli writing {out}\n"
+                             f"gemini-cli: error: OUTPUT {out} is in use by another gemini-cli process (waited 0.1s); "
+                             "retry when it has finished, or wait longer with --lock-timeout\n")
+    assert server.requests == [] and not out.exists()
+
+
+def test_batch_waits_for_the_output_lock_then_resumes_what_the_other_wrote(server, tmp_path):
+    import threading
+
+    from gemini_cli.state.locks import lock
+
+    out = tmp_path / "out.jsonl"
+    server.queue(*answered("two"))
+    held = lock(out, 0)
+    held.__enter__()
+    out.write_text(json.dumps({"id": 1, "line": 1, "status": "completed", "output_text": "one"}) + "\n")
+    threading.Timer(0.15, held.__exit__, (None, None, None)).start()
+    result = run_checked(["batch", rows_file(tmp_path, '"one"\n"two"\n'), "-o", str(out), "--lock-timeout", "5"])
+    assert result.exit_code == 0, result.stderr
+    assert f"waiting for another gemini-cli writing {out}" in result.stderr
+    assert [r["id"] for r in out_records(out)] == [1, 2] and len(server.requests) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import stat
@@ -70,6 +71,7 @@ def batch(
     attach: opt.Attach = None,
     mime: opt.Mime = None,
     store: opt.Store = None,
+    lock_timeout: opt.LockTimeout = None,
     quiet: opt.Quiet = None,
     timeout: opt.Timeout = None,
     retries: opt.Retries = None,
@@ -95,7 +97,7 @@ def batch(
     stream = open_input(input)
     out = Output(output_file, restart=restart)
     check_not_same(input, out.path)
-    with stream:
+    with stream, contextlib.ExitStack() as stack:
         read = lambda source: row_input.read_rows(source, fmt, prompt_column=prompt_column, id_column=id_column,  # noqa: E731
                                                   prompt_required=settings.template is None)
         rows = read(stream) if check_ids(input, read) else row_input.unique_ids(read(stream))
@@ -104,6 +106,9 @@ def batch(
             out.scan(rewrite=False)
             return show_first_request(settings, requests, rows, out)
         key = apikey.get()
+        # Two batches on one OUTPUT would run rows twice and lose records: the second waits.
+        held = out.lock(settings.lock_timeout, lambda: console.note(f"waiting for another gemini-cli writing {out.path}"))
+        stack.enter_context(held)
         out.scan()
         from gemini_cli.cli.common import open_client
         from gemini_cli.render.batch_progress import BatchProgress

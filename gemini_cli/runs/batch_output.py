@@ -61,6 +61,14 @@ class Output:
         self.done: set[str] = set()  # ids with a completed record already in OUTPUT
         self.fd: int | None = None
 
+    def lock(self, timeout: float, on_wait: Callable[[], None]) -> Any:
+        """OUTPUT held for the whole batch (state/locks.py, as a conversation is); stdout is not locked."""
+        import contextlib
+
+        from gemini_cli.state.locks import lock
+
+        return contextlib.nullcontext() if self.path is None else lock(self.path, timeout, on_wait, what="OUTPUT")
+
     def resumable(self) -> bool:
         if self.path is None or self.restart:
             return False

@@ -34,7 +34,8 @@ class LockTimeout(GeminiCliError):
 
 
 @contextlib.contextmanager
-def lock(path: str | os.PathLike[str], timeout: float, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+def lock(path: str | os.PathLike[str], timeout: float, on_wait: Callable[[], None] | None = None,
+         what: str = "conversation") -> Iterator[None]:
     """Hold `path` exclusively for the block (serialises the writers of a conversation).
 
     A ticket lock in the state folder, nothing beside the user's file: each process takes a
@@ -47,7 +48,7 @@ def lock(path: str | os.PathLike[str], timeout: float, on_wait: Callable[[], Non
     with _queue(folder, key) as queue:
         ticket, fd = _take_ticket(folder, key, queue)
     try:
-        _wait_for_turn(folder, key, ticket, path, timeout, on_wait)
+        _wait_for_turn(folder, key, ticket, f"{what} {path}", timeout, on_wait)
         yield
     finally:
         with contextlib.suppress(OSError):
@@ -152,7 +153,7 @@ def _wait_for_turn(folder: Path, key: str, ticket: int, path: Any, timeout: floa
         delay = tries.next()
         if delay is None:
             raise LockTimeout(
-                f"conversation {path} is in use by another gemini-cli process (waited {timeout:g}s); "
+                f"{path} is in use by another gemini-cli process (waited {timeout:g}s); "
                 "retry when it has finished, or wait longer with --lock-timeout"
             )
         if not tries.attempt and on_wait is not None:
