@@ -149,3 +149,61 @@ def test_batch_waits_for_the_output_lock_then_resumes_what_the_other_wrote(serve
     assert result.exit_code == 0, result.stderr
     assert f"waiting for another gemini-cli writing {out}" in result.stderr
     assert [r["id"] for r in out_records(out)] == [1, 2] and len(server.requests) == 1
+
+
+# -- wrongly typed fields: dropped or repaired with a warning, never exit 1 ------------------------
+
+
+WRONG_STEPS = [
+    {"type": ["model_output"], "content": []},
+    {"type": "model_output", "content": [{"type": ["text"], "text": "x"}, {"type": "text", "text": "!", "annotations": "zz"},
+                                         {"type": "image", "data": "aGk=", "mime_type": 5}]},
+]
+WRONG_WARNINGS = (
+    "gemini-cli: warning: the server sent a model_output step that has a block in its content whose type is not a string (repaired)\n"
+    "gemini-cli: warning: the server sent a model_output step that has a text block whose annotations has the wrong type (repaired)\n"
+    "gemini-cli: warning: the server sent a model_output step that has an image block whose mime_type has the wrong type (repaired)\n"
+    "gemini-cli: warning: the server sent malformed data, saved without it: 1 malformed step(s) (no string \"type\")\n")
+REPAIRED_STEPS = [{"type": "thought", "signature": "c2ln"}, {"type": "model_output", "content": [{"type": "text", "text": "hi"}]},
+                  {"type": "model_output", "content": [{"type": "text", "text": "!"}, {"type": "image", "data": "aGk="}]}]
+
+
+def test_a_unary_answer_with_wrongly_typed_fields_is_repaired_with_warnings(api, tmp_path):
+    body = interaction("hi")
+    body["steps"] += WRONG_STEPS
+    api.json(body)
+    session = tmp_path / "s.json"
+    result = run_checked(["generate", "--no-stream", "--media-dir", str(tmp_path), "--session", str(session), "q"])
+    assert (result.exit_code, result.stderr) == (0, WRONG_WARNINGS)
+    assert result.stdout == f"hi!\n{tmp_path}/{INTERACTION_ID}-3-1.bin\n"
+    assert json.loads(session.read_text())["turns"][0]["steps"] == REPAIRED_STEPS
+
+
+def test_history_fetch_of_wrongly_typed_fields_is_repaired_with_warnings(api, tmp_path):
+    api.json({"id": INTERACTION_ID, "status": "in_progress"}, status=200)
+    assert run_checked(["generate", "--no-stream", "--background", "q"]).exit_code == 0
+    body = interaction("hi")
+    body["steps"] += WRONG_STEPS
+    api.json({**body, "status": ["in_progress"]}, path=f"/v1beta/interactions/{INTERACTION_ID}", method="GET")
+    result = run_checked(["--debug", "history", "fetch", "--wait", INTERACTION_ID, "--media-dir", str(tmp_path)])
+    assert result.exit_code == 9, result.stderr  # a status that is a list counts as unknown: not completed
+    assert result.stdout == f"hi!\n{tmp_path}/{INTERACTION_ID}-3-1.bin\n"
+    lines = WRONG_WARNINGS.splitlines(keepends=True)
+    assert result.stderr == ("".join(lines[:3]) + lines[3].rstrip("\n") + "; status was a list\n"
+                             "gemini-cli: saved the unknown turn to conversation " + result.stderr.split()[-9] + "\n"
+                             "gemini-cli: error: the interaction ended with status unknown\n")
+
+
+@pytest.mark.parametrize("event, warning", [
+    ({"event_type": 5, "x": 1}, "a stream event whose event_type is not a string"),
+    ({"event_type": ["step.delta"], "index": 1}, "a stream event whose event_type is not a string"),
+    ({"event_type": "step.delta", "index": 1, "delta": {"type": ["text"], "text": "zz"}}, "a step.delta whose type is not a string"),
+    ({"event_type": "step.delta", "index": 1, "delta": {"type": {"a": 1}}}, "a step.delta whose type is not a string"),
+])
+def test_a_stream_event_whose_type_is_not_a_string_is_dropped_with_a_warning(api, event, warning):
+    events = text_events("a", "b")
+    events.insert(6, event)
+    api.stream(events)
+    result = run_checked(["generate", "q"])
+    assert (result.exit_code, result.stdout) == (0, "ab\n")
+    assert result.stderr == f"gemini-cli: warning: the server sent {warning} (its events were dropped)\n"

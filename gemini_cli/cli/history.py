@@ -281,7 +281,7 @@ def _fetch(settings: Any, interaction_id: str, stream: bool, wait: bool, interva
         renderer.finish(result)
     if settings.usage:
         console.write(usage_line(result.get("usage")) + "\n")
-    if result.get("status") not in history.RUNNING:
+    if not history.running(result):
         history.complete_saved_turn(interaction_id, result, settings, console)
     from gemini_cli.errors import GeminiCliError
 
