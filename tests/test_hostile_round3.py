@@ -207,3 +207,61 @@ def test_a_stream_event_whose_type_is_not_a_string_is_dropped_with_a_warning(api
     result = run_checked(["generate", "q"])
     assert (result.exit_code, result.stdout) == (0, "ab\n")
     assert result.stderr == f"gemini-cli: warning: the server sent {warning} (its events were dropped)\n"
+
+
+# -- values that gave exit 1 ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--timeout", "inf"], "invalid value for '--timeout': 'inf' is not a finite number"),
+    (["--timeout", "nan"], "invalid value for '--timeout': 'nan' is not a finite number"),
+    (["--temperature", "nan"], "invalid value for '--temperature': 'nan' is not a finite number"),
+    (["--top-p", "nan"], "invalid value for '--top-p': 'nan' is not a finite number"),
+    (["--max-time", "nan"], "invalid value for '--max-time': 'nan' is not a finite number"),
+    (["--lock-timeout", "inf"], "invalid value for '--lock-timeout': 'inf' is not a finite number"),
+])
+def test_a_flag_that_is_not_a_finite_number_exits_2(api, args, message):
+    result = run_checked(["generate", *args, "hi"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"gemini-cli: error: generate: {message} (see gemini-cli generate --help)\n"
+    assert api.requests() == []
+
+
+@pytest.mark.parametrize("value", [".inf", ".nan", "-.inf"])
+def test_a_config_timeout_that_is_not_a_finite_number_exits_2(api, home, value):
+    (home / "config.yaml").write_text(f"timeout: {value}\n")
+    result = run_checked(["generate", "hi"])
+    assert result.exit_code == 2 and api.requests() == []
+    shown = {".inf": "inf", ".nan": "nan", "-.inf": "-inf"}[value]
+    assert result.stderr == f"gemini-cli: error: config file {home / 'config.yaml'}: 'timeout' must be a finite number, got {shown}\n"
+
+
+def test_a_bad_ssl_cert_file_is_named(monkeypatch, tmp_path):
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
+    result = run_checked(["generate", "--base-url", "https://127.0.0.1:9", "hi"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (f"gemini-cli: error: cannot load the TLS certificates from SSL_CERT_FILE={tmp_path / 'missing.pem'}: "
+                             "No such file or directory\n")
+
+
+def test_a_prompt_argument_that_is_not_utf8_exits_2(api):
+    result = run_checked(["generate", "caf\udce9"])  # how Python hands over argv byte 0xe9
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == "gemini-cli: error: the PROMPT argument is not UTF-8 text (check the shell's locale)\n"
+    result = run_checked(["generate", "-s", "caf\udce9", "hi"])
+    assert result.stderr == "gemini-cli: error: the request holds text that is not UTF-8 (a command-line argument?)\n"
+    assert result.exit_code == 2 and api.requests() == []
+
+
+@pytest.mark.parametrize("flag", ["--body-extra", "--schema"])
+@pytest.mark.parametrize("content, problem", [
+    ("[" * 100_000, "is nested deeper than 100 levels"),
+    ('{"a": ' * 150 + "1" + "}" * 150, "is nested deeper than 100 levels"),
+    (None, "is over 20 MiB (stopped reading there)"),
+])
+def test_a_json_file_nested_100000_deep_or_endless_exits_2(api, tmp_path, flag, content, problem):
+    path = "/dev/zero" if content is None else rows_file(tmp_path, content, "deep.json")
+    result = run_checked(["generate", flag, f"@{path}", "hi"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"gemini-cli: error: {flag} file {path} {problem}\n"
+    assert api.requests() == []

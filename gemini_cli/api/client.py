@@ -20,7 +20,7 @@ from gemini_cli import __version__
 from gemini_cli.api import errors
 from gemini_cli.api.bounds import MAX_ERROR_BODY, MAX_JSON_BODY, BodyTooLarge, Watchdog, mib, read_body
 from gemini_cli.backoff import Backoff, backoff
-from gemini_cli.errors import RETRY_STATUSES, ApiError, NetworkError, after_answer  # noqa: F401 (RETRY_STATUSES: runs/batch.py)
+from gemini_cli.errors import RETRY_STATUSES, ApiError, NetworkError, UsageError, after_answer  # noqa: F401 (RETRY_STATUSES: runs/batch.py)
 from gemini_cli.state.config import API_REVISION
 
 MAX_BACKOFF = 8.0
@@ -83,9 +83,13 @@ class ApiClient:
         base URL (it costs start-up time)."""
         connections = self._connections
         limits = httpx.Limits(max_connections=max(connections, 10), max_keepalive_connections=connections)
-        return httpx.Client(
-            transport=self._transport, verify=self.base_url.startswith("https:"), follow_redirects=False, limits=limits,
-        )
+        try:
+            return httpx.Client(
+                transport=self._transport, verify=self.base_url.startswith("https:"), follow_redirects=False, limits=limits,
+            )
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+            raise UsageError(f"cannot load the TLS certificates{cert_source()}: "
+                             f"{getattr(exc, 'strerror', None) or exc}") from None
 
     def close(self) -> None:
         if self._watchdog is not None:
@@ -164,7 +168,12 @@ class ApiClient:
         the body then stalls or is cut.
         """
         if json_body is not None:
-            content = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
+            try:
+                content = json.dumps(json_body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+            except UnicodeEncodeError:  # an argument whose bytes were not UTF-8 (kept as surrogates)
+                raise UsageError("the request holds text that is not UTF-8 (a command-line argument?)") from None
+            except ValueError:  # NaN or Infinity: not JSON, the API would refuse the body
+                raise UsageError("the request holds a number that is not finite (NaN or Infinity)") from None
         waits = self.retrier(retries=self.retries if retry else 0)
         extensions = {"trace": self._watchdog.trace} if self._watchdog is not None else {}
         while True:
@@ -269,6 +278,14 @@ def parse_json_body(response: httpx.Response) -> Any:
 def retry_after(headers: httpx.Headers, retry_delay: float | None = None) -> float | None:
     """Seconds the API asks to wait (headers first, then the body's RetryInfo); see api/errors.py."""
     return errors.retry_after(headers, retry_delay)
+
+
+def cert_source() -> str:
+    """" from SSL_CERT_FILE=...", the variable that chose the certificates, if one did."""
+    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+        if os.environ.get(name):
+            return f" from {name}={os.environ[name]}"
+    return ""
 
 
 def via_proxy(url: str) -> str:

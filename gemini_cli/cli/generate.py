@@ -121,6 +121,11 @@ def _generate(settings, flags, prompt, attach, param, mime, session, continue_, 
 def read_prompt(argument: str | None, *, stdin_is_attachment: bool = False, required: bool = True,
                 template=None, params=None, position: str = "before") -> str | None:
     """The prompt: stdin (when piped) and the argument, placed by --stdin-position and -t (templates.py)."""
+    if argument is not None and not argument.isascii():
+        try:
+            argument.encode("utf-8")  # Python keeps argv bytes that are not UTF-8 as lone surrogates
+        except UnicodeEncodeError:
+            raise UsageError("the PROMPT argument is not UTF-8 text (check the shell's locale)") from None
     piped = ""
     stdin = sys.stdin
     if not stdin_is_attachment and stdin is not None and not stdin.closed and not stdin.isatty():
