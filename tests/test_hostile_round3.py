@@ -265,3 +265,16 @@ def test_a_json_file_nested_100000_deep_or_endless_exits_2(api, tmp_path, flag, 
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == f"gemini-cli: error: {flag} file {path} {problem}\n"
     assert api.requests() == []
+
+
+# -- paths ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["../../x", "v1beta?alt=1", "v1beta#x", "v1/../../upload", "", "v1 beta"])
+def test_an_api_version_that_could_reach_another_path_exits_2_before_any_request(api, version):
+    for command in (["generate", "hi"], ["files", "list"], ["history", "fetch", INTERACTION_ID]):
+        result = run_checked([*command, "--api-version", version])
+        assert (result.exit_code, result.stdout) == (2, ""), command
+        assert result.stderr == (f"gemini-cli: error: API version {version!r} (from --api-version) is not a version "
+                                 "(letters, digits, '.', '_', '-' only, e.g. v1beta)\n")
+    assert api.requests() == []
