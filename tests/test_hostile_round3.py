@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from conftest import API_KEY, INTERACTION_ID, interaction, run_checked, sse, text_events
+from conftest import API_KEY, INTERACTION_ID, interaction, run, run_checked, sse, text_events
 from fault_server import reply, short_body, stream
 
 
@@ -278,3 +278,52 @@ def test_an_api_version_that_could_reach_another_path_exits_2_before_any_request
         assert result.stderr == (f"gemini-cli: error: API version {version!r} (from --api-version) is not a version "
                                  "(letters, digits, '.', '_', '-' only, e.g. v1beta)\n")
     assert api.requests() == []
+
+
+# -- secrets ----------------------------------------------------------------------------------------
+
+
+def test_a_key_the_server_echoes_into_an_answer_is_redacted_in_the_conversation_file(api, tmp_path):
+    api.json(interaction(f"your key is {API_KEY}!"))
+    session = tmp_path / "s.json"
+    result = run(["generate", "--no-stream", "--session", str(session), "q"])
+    assert (result.exit_code, result.stdout) == (0, f"your key is {API_KEY}!\n")  # the answer, as sent: it is the user's
+    assert result.stderr == ("gemini-cli: warning: the server sent malformed data, saved without it: "
+                             "the API key, echoed in the answer (saved as <redacted>)\n")
+    saved = session.read_text()
+    assert API_KEY not in saved
+    assert json.loads(saved)["turns"][0]["steps"][1]["content"][0]["text"] == "your key is <redacted>!"
+
+
+def test_record_of_a_body_that_is_not_utf8_redacts_the_key(server, tmp_path):
+    import base64
+
+    body = b"\xff\xfe not utf-8, and the key " + API_KEY.encode() + b" echoed"
+    server.queue(reply(200, body, "application/octet-stream"))
+    tape = tmp_path / "tape.jsonl"
+    result = run_checked(["--record", str(tape), "generate", "--no-stream", "q"])
+    assert result.exit_code == 6  # not JSON
+    [entry] = [json.loads(line) for line in tape.read_text().splitlines()]
+    assert base64.b64decode(entry["response"]["body_base64"]) == body.replace(API_KEY.encode(), b"<redacted>")
+    assert API_KEY not in tape.read_text()
+
+
+def test_record_refuses_a_symlink_at_the_cassette(server, tmp_path):
+    target = tmp_path / "elsewhere"
+    (tmp_path / "tape.jsonl").symlink_to(target)
+    result = run_checked(["--record", str(tmp_path / "tape.jsonl"), "generate", "q"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"gemini-cli: error: the cassette {tmp_path / 'tape.jsonl'} is a symbolic link; refusing to follow it\n"
+    assert not target.exists() and server.requests == []
+
+
+@pytest.mark.parametrize("pasted", ["AIzaSyD3adb33fC0ffee0123456789abcdefABCD", "sk-live-0123456789abcdefghijklmnop"])
+def test_a_key_pasted_as_api_key_command_is_not_printed(api, home, monkeypatch, pasted):
+    monkeypatch.delenv("GEMINI_API_KEY")
+    (home / "config.yaml").write_text(f"api_key_command: {pasted}\n")
+    (home / "config.yaml").chmod(0o600)
+    result = run_checked(["generate", "hi"])
+    assert (result.exit_code, result.stdout) == (3, "")
+    assert pasted not in result.stderr
+    assert result.stderr == (f"gemini-cli: error: api_key_command in {home / 'config.yaml'}: cannot run <redacted> "
+                             "(it looks like an API key, not a command): No such file or directory\n")

@@ -105,7 +105,7 @@ def run_command(command: str | list[str], timeout: float, what: str = "api_key_c
     try:
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, start_new_session=True)
     except OSError as exc:
-        raise AuthError(f"{what}: cannot run {argv[0]!r}: {exc.strerror or exc}") from None
+        raise AuthError(f"{what}: cannot run {_program(argv[0])}: {exc.strerror or exc}") from None
     try:
         out, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -126,6 +126,14 @@ def run_command(command: str | list[str], timeout: float, what: str = "api_key_c
     if not key:
         raise AuthError(f"{what} printed nothing on stdout")
     return key
+
+
+def _program(name: str) -> str:
+    """The program's name for a message; not shown when it looks like a key pasted in place
+    of a command (a Google key, or one long word of key characters)."""
+    if KEY_VALUE.search(name) or (len(name) >= 24 and re.fullmatch(r"[A-Za-z0-9_\-.]+", name)):
+        return "<redacted> (it looks like an API key, not a command)"
+    return repr(name)
 
 
 def _kill(process: Any) -> None:
