@@ -327,3 +327,45 @@ def test_a_key_pasted_as_api_key_command_is_not_printed(api, home, monkeypatch, 
     assert pasted not in result.stderr
     assert result.stderr == (f"gemini-cli: error: api_key_command in {home / 'config.yaml'}: cannot run <redacted> "
                              "(it looks like an API key, not a command): No such file or directory\n")
+
+
+# -- chat: /history and the prompt never send control sequences to a terminal ----------------------
+
+
+HOSTILE = "a\x1b]52;c;cm0gLXJmIH4=\x07b\x1b]0;pwned\x07c\x1b[2Jd"
+SHOWN = "a^[]52;c;cm0gLXJmIH4=^Gb^[]0;pwned^Gc^[[2Jd"
+
+
+def test_chat_history_on_a_terminal_shows_escape_sequences_as_text(server, tmp_path):
+    import subprocess
+    import sys
+
+    server.queue(reply(200, json.dumps(interaction(HOSTILE)).encode()))
+    session = tmp_path / "s.json"
+    assert run_checked(["generate", "--no-stream", "--session", str(session), "q"]).exit_code == 0
+    master, slave = os.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "gemini_cli", "chat", "--session", str(session)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    proc.stdin.write(b"/history\n")
+    proc.stdin.close()
+    seen = b""
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        seen += data
+    os.close(master)
+    proc.wait(timeout=60)
+    terminal = seen.decode()
+    assert SHOWN in terminal and "\x1b]" not in terminal and "\x07" not in terminal
+
+
+def test_the_chat_prompt_shows_a_model_name_with_escapes_as_text():
+    from gemini_cli.runs.chat import prompt_for
+
+    assert prompt_for("gemini\x1b]0;pwned\x07") == "gemini^[]0;pwned^G> "
+    assert prompt_for("gemini-3-flash-preview") == "gemini-3-flash-preview> "

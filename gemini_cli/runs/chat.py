@@ -58,11 +58,11 @@ class Chat:
             reader = repl.TerminalInput(paths.state_dir() / "chat_history")
         else:
             reader = repl.PipedInput(sys.stdin.buffer)
-        prompt, more = ("{}> ", "... ") if self.interactive else ("", "")
+        more = "... " if self.interactive else ""
         try:
             while True:
                 try:
-                    item = repl.read_item(reader, prompt.format(self.settings.model), more)
+                    item = repl.read_item(reader, prompt_for(self.settings.model) if self.interactive else "", more)
                     if item is None:  # Ctrl-D, or the end of piped input
                         if self.interactive:
                             self.console.write("\n")
@@ -326,7 +326,9 @@ class Chat:
         out = sys.stdout if self.interactive else sys.stderr
         from gemini_cli.cli import repl
 
-        out.write(repl.transcript(conv))
+        from gemini_cli.render.terminal import for_stream
+
+        out.write(for_stream(repl.transcript(conv), out))  # a saved answer's escapes shown, never obeyed
         out.flush()
 
     def current(self):
@@ -353,6 +355,14 @@ class Chat:
 
 
 # -- helpers -----------------------------------------------------------------------------
+
+
+def prompt_for(model: str) -> str:
+    """The `MODEL> ` prompt: the name may come from a file or the config, so a control
+    character in it is shown as text (the prompt is only ever written to a terminal)."""
+    from gemini_cli.render.terminal import visible
+
+    return f"{visible(model)}> "
 
 
 def check_attachment(spec: str, mime: str | None = None) -> None:
