@@ -369,3 +369,57 @@ def test_the_chat_prompt_shows_a_model_name_with_escapes_as_text():
 
     assert prompt_for("gemini\x1b]0;pwned\x07") == "gemini^[]0;pwned^G> "
     assert prompt_for("gemini-3-flash-preview") == "gemini-3-flash-preview> "
+
+
+# -- --max-time bounds every wait ------------------------------------------------------------------
+
+
+def test_max_time_bounds_the_wait_for_a_busy_conversation(api, tmp_path):
+    import time
+
+    from gemini_cli.state.locks import lock
+
+    session = tmp_path / "s.json"
+    with lock(session, 0):
+        started = time.monotonic()
+        result = run_checked(["generate", "--session", str(session), "--max-time", "0.3", "--lock-timeout", "30", "hi"])
+        took = time.monotonic() - started
+    assert (result.exit_code, result.stdout) == (7, "")
+    assert result.stderr == (f"gemini-cli: waiting for another gemini-cli using {session}\n"
+                             f"gemini-cli: error: gave up: the --max-time deadline of 0.3s was reached "
+                             f"(waiting for another gemini-cli using {session})\n")
+    assert took < 5 and api.requests() == []
+
+
+def test_max_time_bounds_api_key_command(api, home, monkeypatch):
+    import time
+
+    monkeypatch.delenv("GEMINI_API_KEY")
+    (home / "config.yaml").write_text("api_key_command: sleep 30\n")
+    started = time.monotonic()
+    result = run_checked(["generate", "--max-time", "0.3", "hi"])
+    assert time.monotonic() - started < 5
+    assert (result.exit_code, result.stdout) == (7, "")
+    assert result.stderr == (f"gemini-cli: error: gave up: the --max-time deadline of 0.3s was reached "
+                             f"(waiting for api_key_command in {home / 'config.yaml'})\n")
+
+
+def test_max_time_bounds_reading_stdin(api):
+    import subprocess
+    import sys
+    import time
+
+    reader, writer = os.pipe()
+    os.write(writer, b"some text, and the pipe stays open")
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "gemini_cli", "generate", "--max-time", "0.5", "hi"],
+                            stdin=reader, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    os.close(reader)
+    try:
+        out, err = proc.communicate(timeout=30)
+    finally:
+        os.close(writer)
+    assert time.monotonic() - started < 10
+    assert (proc.returncode, out) == (7, b"")
+    assert err == b"gemini-cli: error: gave up: the --max-time deadline of 0.5s was reached (reading stdin)\n"
+    assert api.requests() == []

@@ -84,7 +84,7 @@ def chat(
     from gemini_cli.request.body import check_settings
 
     settings = check_settings(settings)  # a bad --schema or --tool mix, before the user types anything
-    key = apikey.get()
+    key = apikey.get(max_time=settings.max_time)
     loop = Chat(settings, flags, console, key=key, interactive=interactive, attachments=attachments, mime=mime)
     code = loop.run(Resume(session, continue_, cid, previous_interaction_id, store))
     if code:

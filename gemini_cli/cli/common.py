@@ -53,7 +53,7 @@ def connect(settings: Settings, console: Console) -> Any:
     """open_client with the API key (exit 3 without one), for commands that always need it."""
     from gemini_cli.state import apikey
 
-    return open_client(settings, apikey.get(), console)
+    return open_client(settings, apikey.get(max_time=settings.max_time), console)
 
 
 def run_and_render(

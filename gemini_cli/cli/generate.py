@@ -102,14 +102,15 @@ def _generate(settings, flags, prompt, attach, param, mime, session, continue_, 
     if not settings.stdin and not prompt and not attachments and settings.template is None:
         raise UsageError("no prompt: give PROMPT as an argument (stdin is left alone: --no-stdin or `stdin: false`)")
     text = read_prompt(prompt, stdin_is_attachment="-" in attachments or not settings.stdin, required=not attachments,
-                       template=settings.template, params=param, position=flags["stdin_position"] or "before")
+                       template=settings.template, params=param, position=flags["stdin_position"] or "before",
+                       max_time=settings.max_time)
     resume = Resume(session, continue_, cid, previous_interaction_id, store)
     conversation = open_session(settings, resume, console.note)
     try:
         settings = config.remember(settings, flags, conversation.remembered())
         if background and not settings.store:
             raise UsageError("--background needs server-side storage; it cannot be combined with --no-store")
-        key = None if dry_run else apikey.get()
+        key = None if dry_run else apikey.get(max_time=settings.max_time)
         from gemini_cli.cli.common import run_turn
 
         return run_turn(settings, console, conversation, text, attachments, mime, key=key, background=background,
@@ -119,7 +120,7 @@ def _generate(settings, flags, prompt, attach, param, mime, session, continue_, 
 
 
 def read_prompt(argument: str | None, *, stdin_is_attachment: bool = False, required: bool = True,
-                template=None, params=None, position: str = "before") -> str | None:
+                template=None, params=None, position: str = "before", max_time: float | None = None) -> str | None:
     """The prompt: stdin (when piped) and the argument, placed by --stdin-position and -t (templates.py)."""
     if argument is not None and not argument.isascii():
         try:
@@ -131,7 +132,9 @@ def read_prompt(argument: str | None, *, stdin_is_attachment: bool = False, requ
     if not stdin_is_attachment and stdin is not None and not stdin.closed and not stdin.isatty():
         from gemini_cli.request.inputs import INLINE_LIMIT  # a whole request's limit bounds the prompt too
 
-        data = stdin.buffer.read(INLINE_LIMIT + 1) if hasattr(stdin, "buffer") else stdin.read(INLINE_LIMIT + 1).encode()
+        from gemini_cli.request.inputs import read_within
+
+        data = read_within(stdin, INLINE_LIMIT + 1, max_time)
         if len(data) > INLINE_LIMIT:
             raise UsageError(f"the prompt on stdin is over {INLINE_LIMIT // 1024**2} MiB, the limit of a whole request; "
                              "send less (stopped reading there)")

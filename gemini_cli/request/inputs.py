@@ -35,6 +35,34 @@ from gemini_cli.request.mime import block_type, check_mime, detect_mime, mime_fr
 
 HEAD_SIZE = 512  # bytes read from a file to sniff its type
 INLINE_LIMIT = 20 * 1024 * 1024  # whole request, per the docs (§3.2, §8.4)
+
+
+def read_within(stream: Any, limit: int, seconds: float | None) -> bytes:
+    """Up to `limit` bytes of a text stream's binary side, to its end; with `seconds`
+    (--max-time), a writer that keeps the pipe open without sending ends the wait: exit 7."""
+    if seconds is None or not hasattr(stream, "buffer"):
+        return stream.buffer.read(limit) if hasattr(stream, "buffer") else stream.read(limit).encode()
+    try:
+        fd = stream.buffer.fileno()
+    except (OSError, ValueError, AttributeError):  # a test runner's stdin: no descriptor
+        return stream.buffer.read(limit)
+    import select
+    import time
+
+    from gemini_cli.errors import NetworkError
+
+    end, parts, size = time.monotonic() + seconds, [], 0
+    while size < limit:
+        left = end - time.monotonic()
+        ready = select.select([fd], [], [], max(left, 0))[0] if left > 0 else []
+        if not ready:
+            raise NetworkError(f"gave up: the --max-time deadline of {seconds:g}s was reached (reading stdin)")
+        data = os.read(fd, min(1 << 20, limit - size))
+        if not data:
+            break
+        parts.append(data)
+        size += len(data)
+    return b"".join(parts)
 SPILL_BLOCK = 1024 * 1024  # copy size when a big stream goes to a temporary file
 
 

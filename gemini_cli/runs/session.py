@@ -155,7 +155,8 @@ def open_session(settings: Settings, resume: Resume, note) -> Session:
         if path is not None:
             # Serialise read-request-write: a second process waits here, then sees our turn.
             session._stack.enter_context(store.lock(
-                path, settings.lock_timeout, lambda: note(f"waiting for another gemini-cli using {path}")
+                path, settings.lock_timeout, lambda: note(f"waiting for another gemini-cli using {path}"),
+                max_time=settings.max_time,
             ))
             if path.exists() or not session.external:
                 session.conversation = store.load(path)

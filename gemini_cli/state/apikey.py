@@ -29,9 +29,10 @@ SECRETS: set[str] = set()
 _SOURCES: dict[str, str] = {}
 
 
-def get(required: bool = True) -> str | None:
+def get(required: bool = True, max_time: float | None = None) -> str | None:
     """GOOGLE_API_KEY wins over GEMINI_API_KEY (as in the official SDK), then the config file.
-    None with --replay: the answers come from the cassette, so no key is read or sent."""
+    None with --replay: the answers come from the cassette, so no key is read or sent.
+    `max_time` (--max-time) bounds api_key_command too."""
     from gemini_cli.state import recording
 
     if recording.replaying():
@@ -48,7 +49,7 @@ def get(required: bool = True) -> str | None:
             key, source = cfg.api_key, f"api_key in {cfg.path}"
         elif cfg.api_key_command is not None:
             source = f"api_key_command in {cfg.path}"
-            key = run_command(cfg.api_key_command, cfg.api_key_command_timeout, source)
+            key = run_command(cfg.api_key_command, cfg.api_key_command_timeout, source, max_time)
         if key:
             SECRETS.add(key)
     if key and not KEY_CHARS.fullmatch(key):
@@ -95,8 +96,10 @@ def command_argv(command: str | list[str]) -> list[str]:
         raise AuthError(f"api_key_command cannot be parsed: {exc}") from None
 
 
-def run_command(command: str | list[str], timeout: float, what: str = "api_key_command") -> str:
-    """Run the command; the first line of its stdout, stripped. Exit 3 on any failure."""
+def run_command(command: str | list[str], timeout: float, what: str = "api_key_command",
+                max_time: float | None = None) -> str:
+    """Run the command; the first line of its stdout, stripped. Exit 3 on any failure; exit 7
+    when --max-time (`max_time`, if shorter than `timeout`) ends the wait for it."""
     import subprocess  # only a config with api_key_command pays for it
 
     argv = command_argv(command)
@@ -106,10 +109,16 @@ def run_command(command: str | list[str], timeout: float, what: str = "api_key_c
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, start_new_session=True)
     except OSError as exc:
         raise AuthError(f"{what}: cannot run {_program(argv[0])}: {exc.strerror or exc}") from None
+    deadline = max_time is not None and max_time < timeout
     try:
-        out, _ = process.communicate(timeout=timeout)
+        out, _ = process.communicate(timeout=max_time if deadline else timeout)
     except subprocess.TimeoutExpired:
         _kill(process)
+        if deadline:
+            from gemini_cli.errors import NetworkError
+
+            raise NetworkError(f"gave up: the --max-time deadline of {max_time:g}s was reached "
+                               f"(waiting for {what})") from None
         raise AuthError(f"{what} did not finish within {timeout:g} s") from None
     except BaseException:
         _kill(process)
