@@ -423,3 +423,104 @@ def test_max_time_bounds_reading_stdin(api):
     assert (proc.returncode, out) == (7, b"")
     assert err == b"gemini-cli: error: gave up: the --max-time deadline of 0.5s was reached (reading stdin)\n"
     assert api.requests() == []
+
+
+# -- a turn's total size; compressed data ------------------------------------------------------------
+
+
+def test_a_turn_past_its_total_size_bound_stops_with_the_partial_turn_saved(api, tmp_path, monkeypatch):
+    from gemini_cli.runs import turn
+
+    monkeypatch.setattr(turn, "MAX_TURN", 4096)
+    api.stream(text_events(*["x" * 1000] * 8))  # each event well under the event limit; together past the turn's
+    session = tmp_path / "s.json"
+    result = run_checked(["generate", "--session", str(session), "hi"])
+    assert result.exit_code == 6
+    assert result.stderr.endswith("gemini-cli: error: the answer grew past 0 MiB (the limit of one turn); stopped reading\n")
+    printed = result.stdout.rstrip("\n")
+    assert printed and set(printed) == {"x"} and len(printed) < 8000
+    [saved] = json.loads(session.read_text())["turns"]
+    assert saved["status"] == "interrupted"
+    assert saved["steps"][-1]["content"][0]["text"] == printed
+
+
+GARBAGE = b"\x00garbage that is not deflate data" * 4
+
+
+def gzip_reply(data: bytes, content_type: str, *, corrupt: bool):
+    """A gzip body: `data` (decodable on its own), then bytes that are not deflate data,
+    sent a moment later so that the client reads them separately."""
+    import time
+    import zlib
+
+    from fault_server import head
+
+    def answer(conn, request):
+        packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+        good = packer.compress(data) + packer.flush(zlib.Z_SYNC_FLUSH)
+        rest = GARBAGE if corrupt else packer.flush()
+        conn.sendall(head(200, content_type, {"Content-Length": str(len(good) + len(rest)), "Content-Encoding": "gzip"}) + good)
+        time.sleep(0.1)
+        conn.sendall(rest)
+    return answer
+
+
+def test_corrupt_compressed_data_in_a_json_answer_exits_7_after_one_post(server):
+    server.queue(gzip_reply(json.dumps(interaction("hi")).encode(), "application/json", corrupt=True))
+    result = run_checked(["generate", "--no-stream", "hi"])
+    assert (result.exit_code, result.stdout) == (7, "")
+    assert result.stderr == ("gemini-cli: error: the answer's compressed data (Content-Encoding) was corrupt; "
+                             "not sent again, as the server had answered\n")
+    assert len(server.requests) == 1
+
+
+def test_corrupt_compressed_data_in_a_stream_is_resumed_like_a_cut(server):
+    events = text_events("Hel", "lo")
+    head_events = sse(events[:7], done=False).encode()  # up to the first text delta (event id t0)
+    server.queue(gzip_reply(head_events, "text/event-stream", corrupt=True),
+                 stream([sse(events[7:]).encode()]))
+    result = run_checked(["generate", "hi"])
+    assert (result.exit_code, result.stdout) == (0, "Hello\n"), result.stderr
+    assert "the stream's compressed data (Content-Encoding) was corrupt; resuming after event t0" in result.stderr
+    assert [(r.method, r.query.get("last_event_id")) for r in server.requests] == [("POST", None), ("GET", "t0")]
+
+
+# -- history list: a corrupt index entry, a huge file ------------------------------------------------
+
+
+@pytest.mark.parametrize("field, value", [("title", ["a"]), ("turns", "many"), ("model", {"x": 1})])
+def test_a_corrupt_index_entry_does_not_break_history_list(api, home, field, value):
+    api.json(interaction("hi"))
+    assert run_checked(["generate", "--no-stream", "hello"]).exit_code == 0
+    first = run_checked(["history", "list"])
+    assert first.exit_code == 0
+    index = next(home.rglob(".index.json"))
+    data = json.loads(index.read_text())
+    [entry] = data["entries"].values()
+    entry[2][field] = value
+    index.write_text(json.dumps(data))
+    os.utime(index, ns=(entry[0] + 10**9, entry[0] + 10**9))  # newer than the file: the entry is trusted
+    again = run_checked(["--debug", "history", "list"])
+    assert (again.exit_code, again.stdout, again.stderr) == (0, first.stdout, "")
+
+
+def test_a_corrupt_index_nested_too_deeply_is_rebuilt(api, home):
+    api.json(interaction("hi"))
+    assert run_checked(["generate", "--no-stream", "hello"]).exit_code == 0
+    first = run_checked(["history", "list"])
+    next(home.rglob(".index.json")).write_text("[" * 100_000)
+    again = run_checked(["history", "list"])
+    assert (again.exit_code, again.stdout) == (0, first.stdout)
+
+
+def test_history_list_does_not_parse_a_file_past_its_read_bound(api, home, monkeypatch):
+    from gemini_cli.state import store
+
+    api.json(interaction("hi"))
+    assert run_checked(["generate", "--no-stream", "hello"]).exit_code == 0
+    [path] = [p for p in home.rglob("*.json") if not p.name.startswith(".")]
+    monkeypatch.setattr(store, "MAX_LIST_READ", path.stat().st_size - 1)
+    monkeypatch.setattr(store, "load", lambda path: pytest.fail("the file was parsed"))
+    result = run_checked(["history", "list"])
+    assert result.exit_code == 0
+    assert "<too large to list: 0 MiB>" in result.stdout and path.stem in result.stdout

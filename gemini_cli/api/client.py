@@ -231,6 +231,9 @@ class ApiClient:
                 raise self.deadline_error() from None
             raise after_answer(NetworkError(f"the answer stalled: no data for {self.timeout:g}s (--timeout) while "
                                             "reading its body; not sent again, as the server had answered")) from None
+        except httpx.DecodingError:
+            raise after_answer(NetworkError("the answer's compressed data (Content-Encoding) was corrupt; "
+                                            "not sent again, as the server had answered")) from None
         except httpx.TransportError as exc:
             if self.expired():
                 raise self.deadline_error() from None
@@ -243,7 +246,7 @@ class ApiClient:
             read_body(response, MAX_ERROR_BODY)
         except BodyTooLarge:
             why = f"an error body larger than {mib(MAX_ERROR_BODY)}; not read"
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, httpx.DecodingError) as exc:
             if self.expired():
                 raise self.deadline_error() from None
             why = f"the error body could not be read: {exc or type(exc).__name__}"

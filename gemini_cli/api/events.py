@@ -61,6 +61,7 @@ class InteractionBuilder:
         self.last_event_id: str | None = None
         self.events_since_id = 0  # events handled after the one named by last_event_id
         self.error: dict[str, Any] | None = None
+        self.received = 0  # bytes of the turn's events and bodies so far (runs/turn.py bounds it)
         self.problems: list[str] = []  # what the server sent wrong and was dropped (each once)
         self._problem_kinds: set[str] = set()
         # Deltas (or the fields of one) that have no place on their step: kept beside the
