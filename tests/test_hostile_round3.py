@@ -524,3 +524,50 @@ def test_history_list_does_not_parse_a_file_past_its_read_bound(api, home, monke
     result = run_checked(["history", "list"])
     assert result.exit_code == 0
     assert "<too large to list: 0 MiB>" in result.stdout and path.stem in result.stdout
+
+
+# -- --replay: the live limits, hostile cassette values -----------------------------------------------
+
+
+def _exchange(response: dict, error: dict | None = None) -> str:
+    entry = {"request": {"method": "POST", "path": "/v1beta/interactions", "headers": [],
+                         "body": {"model": "gemini-3-flash-preview", "input": "hi"}},
+             "response": response}
+    if error is not None:
+        entry["error"] = error
+    return json.dumps(entry) + "\n"
+
+
+def test_replay_of_a_gzip_bomb_stops_at_the_json_body_limit_with_bounded_memory(tmp_path):
+    import base64
+
+    from fault_server import gzip_bomb
+    from test_hostile import cli
+
+    tape = tmp_path / "tape.jsonl"
+    tape.write_text(_exchange({"status": 200, "reason": "OK", "headers": [["content-type", "application/json"],
+                                                                          ["content-encoding", "gzip"]],
+                               "body_base64": base64.b64encode(gzip_bomb(256 << 20)).decode()}))
+    code, out, err, peak = cli(["--replay", str(tape), "generate", "--no-stream", "--no-save", "hi"])
+    assert (code, out) == (6, "")
+    assert err == "gemini-cli: error: HTTP 200: the API sent a body larger than 64 MiB; stopped reading it\n"
+    print(f"peak RSS replaying a 256 MiB gzip bomb: {peak:.0f} MiB")
+    assert peak < 200
+
+
+@pytest.mark.parametrize("line, problem", [
+    (_exchange({"status": 200, "headers": [["x-note", "caf\u00e9"]], "body": "{}"}),
+     "the response header 'x-note' has a character HTTP headers cannot carry"),
+    (_exchange({"status": 200, "headers": [["x-note", "a\r\nb"]], "body": "{}"}),
+     "the response header 'x-note' has a character HTTP headers cannot carry"),
+    (_exchange({"status": 200, "headers": [], "body": "{}"}, {"type": "TooManyRedirects", "message": "x"}),
+     "the error type 'TooManyRedirects' is not a network error httpx raises"),
+    (_exchange({"status": 200, "headers": [], "body": "{}"}, {"type": "__class__", "message": "x"}),
+     "the error type '__class__' is not a network error httpx raises"),
+])
+def test_a_hostile_cassette_value_exits_2_with_its_line_number(tmp_path, line, problem):
+    tape = tmp_path / "tape.jsonl"
+    tape.write_text(_exchange({"status": 200, "headers": [], "body": json.dumps(interaction("ok"))}) + line)
+    result = run_checked(["--replay", str(tape), "generate", "--no-stream", "--no-save", "hi"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"gemini-cli: error: {tape} line 2: {problem}\n"
