@@ -571,3 +571,34 @@ def test_a_hostile_cassette_value_exits_2_with_its_line_number(tmp_path, line, p
     result = run_checked(["--replay", str(tape), "generate", "--no-stream", "--no-save", "hi"])
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == f"gemini-cli: error: {tape} line 2: {problem}\n"
+
+
+def test_the_temporary_copy_of_attach_stdin_is_never_left_in_tmpdir(server, tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    reader, writer = os.pipe()
+    proc = subprocess.Popen([sys.executable, "-m", "gemini_cli", "generate", "-a", "-", "hi"], stdin=reader,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "TMPDIR": str(scratch)})
+    os.close(reader)
+    try:
+        block = b"\0" * (1 << 20)
+        for _ in range(22):  # past the 20 MiB inline limit: the rest is copied to a temporary file
+            os.write(writer, block)
+        deadline = time.monotonic() + 30
+        fd_dir = f"/proc/{proc.pid}/fd"
+        while time.monotonic() < deadline and not any("gemini-cli-attachment" in os.readlink(f"{fd_dir}/{n}")
+                                                      for n in os.listdir(fd_dir)):
+            time.sleep(0.05)
+        assert any("(deleted)" in os.readlink(f"{fd_dir}/{n}") for n in os.listdir(fd_dir))  # the copy is open...
+        assert os.listdir(scratch) == []  # ...and has no name, so a SIGKILL leaves nothing behind
+        proc.kill()
+        proc.wait(timeout=30)
+        assert os.listdir(scratch) == []
+    finally:
+        os.close(writer)
+        if proc.poll() is None:
+            proc.kill()

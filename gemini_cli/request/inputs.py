@@ -207,13 +207,16 @@ def read_once(f: BinaryIO, label: str, *, max_size: int | None = None, copy: boo
     data = f.read(INLINE_LIMIT + 1)
     if len(data) <= INLINE_LIMIT or not copy:
         return data if len(data) <= INLINE_LIMIT else data[:HEAD_SIZE], None, len(data)
-    import atexit
     import tempfile
 
     try:
-        fd, path = tempfile.mkstemp(prefix="gemini-cli-attachment-")  # 0600, O_EXCL
-        atexit.register(_remove, path)
-        with open(fd, "wb") as out:
+        fd, name = tempfile.mkstemp(prefix="gemini-cli-attachment-")  # 0600, O_EXCL
+        # Unlinked at once and reached through the descriptor: nothing is left in $TMPDIR,
+        # even after SIGKILL. The descriptor stays open (in _COPIES) until the process ends.
+        os.unlink(name)
+        _COPIES.append(fd)
+        path = _fd_path(fd)
+        with open(os.dup(fd), "wb") as out:
             out.write(data)
             size = len(data)
             while block := f.read(SPILL_BLOCK):
@@ -224,16 +227,19 @@ def read_once(f: BinaryIO, label: str, *, max_size: int | None = None, copy: boo
     except OSError as exc:
         raise UsageError(f"{label}: cannot keep a temporary copy for the upload: {exc.strerror or exc}") from None
     if max_size is not None and size > max_size:
-        _remove(path)
+        _COPIES.remove(fd)
+        os.close(fd)  # the copy's blocks are freed with its last descriptor
         raise UsageError(f"{label}: more than {max_size // 1024**3} GiB, over the upload limit per file (stopped reading there)")
     return data[:HEAD_SIZE], path, size
 
 
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
+_COPIES: list[int] = []  # descriptors of the unlinked temporary copies
+
+
+def _fd_path(fd: int) -> str:
+    """A name that opens the file behind `fd` afresh (its own offset), though it is unlinked."""
+    proc = f"/proc/self/fd/{fd}"
+    return proc if os.path.exists(proc) else f"/dev/fd/{fd}"
 
 
 def complete_remote(att: Attachment, *, uri: str, mime: str) -> Attachment:
