@@ -602,3 +602,40 @@ def test_the_temporary_copy_of_attach_stdin_is_never_left_in_tmpdir(server, tmp_
         os.close(writer)
         if proc.poll() is None:
             proc.kill()
+
+
+# -- batch OUTPUT: symbolic links, a torn line of 300 MB ---------------------------------------------
+
+
+@pytest.mark.parametrize("restart", [False, True])
+@pytest.mark.parametrize("target_exists", [False, True])
+def test_batch_refuses_an_output_that_is_a_symlink(server, tmp_path, restart, target_exists):
+    target = tmp_path / "precious"
+    if target_exists:
+        target.write_text("keep me\n")
+    out = tmp_path / "out.jsonl"
+    out.symlink_to(target)
+    result = run_checked(["batch", rows_file(tmp_path, '"hi"\n'), "-o", str(out), *(["--restart"] if restart else [])])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"gemini-cli: error: OUTPUT {out} is a symbolic link; refusing to follow it (name the file itself)\n"
+    assert (target.read_text() if target_exists else target.exists()) == ("keep me\n" if target_exists else False)
+    assert out.is_symlink() and server.requests == []
+
+
+def test_batch_resume_past_a_300_mb_torn_line_keeps_memory_bounded(server, tmp_path):
+    from test_hostile import cli
+
+    out = tmp_path / "out.jsonl"
+    with open(out, "wb") as f:
+        f.write(json.dumps({"id": 1, "line": 1, "status": "completed", "output_text": "one"}).encode() + b"\n")
+        f.write(b'{"id": 2, "line": 2, "status": "completed", "output_text": "')
+        block = b"z" * (1 << 20)
+        for _ in range(300):
+            f.write(block)  # torn: no end, no newline
+    server.queue(*answered("two"))
+    code, stdout, err, peak = cli(["batch", rows_file(tmp_path, '"one"\n"two"\n'), "-o", str(out)])
+    print(f"peak RSS resuming past a 300 MB torn line: {peak:.0f} MiB")
+    assert code == 0, err
+    assert [(r["id"], r["output_text"]) for r in out_records(out)] == [(1, "one"), (2, "two")]
+    assert len(server.requests) == 1
+    assert peak < 250  # one MAX_RECORD (64 MiB) read at most, twice over; about 1 GB before the bound
