@@ -639,3 +639,31 @@ def test_batch_resume_past_a_300_mb_torn_line_keeps_memory_bounded(server, tmp_p
     assert [(r["id"], r["output_text"]) for r in out_records(out)] == [(1, "one"), (2, "two")]
     assert len(server.requests) == 1
     assert peak < 250  # one MAX_RECORD (64 MiB) read at most, twice over; about 1 GB before the bound
+
+
+def test_a_session_under_a_dangling_symlinked_folder_is_refused(api, tmp_path):
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "dir").symlink_to(tmp_path / "victim")
+    session = tmp_path / "shared" / "dir" / "s.json"
+    result = run_checked(["generate", "--session", str(session), "hi"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (f"gemini-cli: error: --session {session}: the folder {tmp_path / 'shared' / 'dir'} is a "
+                             f"symbolic link to {tmp_path / 'victim'}, which does not exist; refusing to create a file through it\n")
+    assert not (tmp_path / "victim").exists() and api.requests() == []
+
+
+def test_a_relative_home_is_not_used(api, tmp_path, monkeypatch):
+    import pwd
+    from types import SimpleNamespace
+
+    account = tmp_path / "account"
+    account.mkdir()
+    monkeypatch.delenv("GEMINI_CLI_HOME")
+    monkeypatch.setenv("HOME", "relative-home")
+    monkeypatch.setattr(pwd, "getpwuid", lambda uid: SimpleNamespace(pw_dir=str(account)))
+    monkeypatch.chdir(tmp_path)
+    api.json(interaction("hi"))
+    result = run_checked(["generate", "--no-stream", "q"])
+    assert result.exit_code == 0, result.stderr
+    assert not (tmp_path / "relative-home").exists()
+    assert list((account / ".local" / "share" / "gemini-cli" / "conversations").glob("*.json"))

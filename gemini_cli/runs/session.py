@@ -142,6 +142,10 @@ def open_session(settings: Settings, resume: Resume, note) -> Session:
             # In a shared folder a link pointing nowhere may be planted to make us create its target.
             raise UsageError(f"--session {path} is a symbolic link to {os.readlink(path)}, which does not exist; "
                              "refusing to create a file through it")
+        for folder in path.parents:  # the same for a folder on the way: we would create it, then the file
+            if folder.is_symlink() and not folder.exists():
+                raise UsageError(f"--session {path}: the folder {folder} is a symbolic link to {os.readlink(folder)}, "
+                                 "which does not exist; refusing to create a file through it")
     elif resume.continue_last:
         path = history.last_used()
         if path is None:
