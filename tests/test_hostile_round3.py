@@ -667,3 +667,82 @@ def test_a_relative_home_is_not_used(api, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.stderr
     assert not (tmp_path / "relative-home").exists()
     assert list((account / ".local" / "share" / "gemini-cli" / "conversations").glob("*.json"))
+
+
+# -- Done when: no hostile case reaches the user as a traceback, even under --debug ------------------
+
+
+def _hostile_cases():
+    """(name, setup(tmp_path, api) -> args, input): hostile invocations from this file and test_hostile.py."""
+    deep = "[" * 100_000
+
+    def file(tmp_path, name, data):
+        path = tmp_path / name
+        path.write_bytes(data if isinstance(data, bytes) else data.encode())
+        return str(path)
+
+    def wrong_types(tmp_path, api):
+        body = interaction("hi")
+        body["steps"] += WRONG_STEPS + [5, {"type": {"x": 1}}]
+        api.json(body)
+        return ["generate", "--no-stream", "--media-dir", str(tmp_path), "q"]
+
+    def stream_types(tmp_path, api):
+        events = text_events("a")
+        events[3:3] = [{"event_type": [1]}, {"event_type": "step.delta", "index": [0], "delta": {"type": {}}},
+                       {"event_type": "step.delta", "index": 1, "delta": {"type": "text_annotation_delta", "annotations": [5]}}]
+        api.stream(events)
+        return ["generate", "q"]
+
+    def non_json(tmp_path, api):
+        api.server.expect_ordered_request("/v1beta/interactions", method="POST").respond_with_data("<html>", content_type="text/html")
+        return ["batch", file(tmp_path, "in.jsonl", '"hi"\n'), "-o", str(tmp_path / "o.jsonl")]
+
+    def deep_json_body(tmp_path, api):
+        api.server.expect_ordered_request("/v1beta/interactions", method="POST").respond_with_data(deep, content_type="application/json")
+        return ["generate", "--no-stream", "q"]
+
+    return {
+        "wrongly typed unary answer": wrong_types,
+        "wrongly typed stream events": stream_types,
+        "batch: a non-JSON 2xx": non_json,
+        "a success body nested 100,000 deep": deep_json_body,
+        "batch: a row nested 100,000 deep": lambda t, a: ["batch", "--dry-run", file(t, "in.jsonl", deep + "\n")],
+        "batch: a CSV with a byte that is not UTF-8": lambda t, a: ["batch", "--dry-run", file(t, "in.csv", b"prompt\ncaf\xe9\n")],
+        "batch: duplicate ids": lambda t, a: ["batch", file(t, "in.jsonl", '{"id": 1, "prompt": "a"}\n{"id": "1", "prompt": "b"}\n')],
+        "batch: NaN id": lambda t, a: ["batch", "--dry-run", file(t, "in.jsonl", '{"id": NaN, "prompt": "a"}\n')],
+        "--timeout nan": lambda t, a: ["generate", "--timeout", "nan", "q"],
+        "--timeout inf": lambda t, a: ["generate", "--timeout", "inf", "q"],
+        "--temperature nan": lambda t, a: ["generate", "--temperature", "nan", "q"],
+        "--max-time nan": lambda t, a: ["generate", "--max-time", "nan", "q"],
+        "a PROMPT that is not UTF-8": lambda t, a: ["generate", "caf\udce9"],
+        "--body-extra nested 100,000 deep": lambda t, a: ["generate", "--body-extra", "@" + file(t, "d.json", deep), "q"],
+        "--schema nested 100,000 deep": lambda t, a: ["generate", "--schema", "@" + file(t, "d.json", deep), "q"],
+        "--body-extra @/dev/zero": lambda t, a: ["generate", "--body-extra", "@/dev/zero", "q"],
+        "--api-version ../../x": lambda t, a: ["generate", "--api-version", "../../x", "q"],
+        "--api-version with ?": lambda t, a: ["generate", "--api-version", "v1beta?x=1", "q"],
+        "a bad SSL_CERT_FILE": lambda t, a: ["generate", "--base-url", "https://127.0.0.1:9", "q"],
+        "a session whose step index is far off": lambda t, a: (a.stream([{"event_type": "step.start", "index": 10**8, "step": {"type": "model_output"}}]
+                                                                        + text_events("x")), ["generate", "q"])[1],
+        "a replay cassette with a non-ASCII header": lambda t, a: ["--replay", file(t, "tape.jsonl", _exchange(
+            {"status": 200, "headers": [["x", "caf\u00e9"]], "body": "{}"})), "generate", "--no-stream", "hi"],
+        "a replay cassette with an unknown error type": lambda t, a: ["--replay", file(t, "tape.jsonl", _exchange(
+            {"status": 200, "headers": [], "body": "{}"}, {"type": "Nope", "message": "x"})), "generate", "hi"],
+        "a corrupt .index.json": lambda t, a: (os.makedirs(t / "home" / "conversations", exist_ok=True),
+                                              (t / "home" / "conversations" / ".index.json").write_text(deep),
+                                              ["history", "list"])[2],
+    }
+
+
+@pytest.mark.parametrize("name", list(_hostile_cases()))
+def test_no_hostile_case_gives_a_traceback_under_debug(api, tmp_path, monkeypatch, name):
+    if name == "a bad SSL_CERT_FILE":
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "missing.pem"))
+    args = _hostile_cases()[name](tmp_path, api)
+    result = run(["--debug", *args])
+    assert result.exit_code not in (0, 1) or name in ("wrongly typed unary answer", "wrongly typed stream events",
+                                                       "a session whose step index is far off", "a corrupt .index.json",
+                                                       "batch: a row nested 100,000 deep", "batch: NaN id",
+                                                       "batch: a CSV with a byte that is not UTF-8")
+    assert result.exit_code != 1, result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
