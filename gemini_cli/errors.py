@@ -34,12 +34,21 @@ class GeminiCliError(Exception):
     """An error with a message for the user and an exit code."""
 
     exit_code: ExitCode = ExitCode.INTERNAL
+    # The server had answered 2xx when this went wrong (a cut or unreadable body): the
+    # request may have been billed, so it is never sent again (client.py, runs/batch.py).
+    answered: bool = False
 
     def __init__(self, message: str, *, exit_code: ExitCode | None = None):
         super().__init__(message)
         self.message = message
         if exit_code is not None:
             self.exit_code = exit_code
+
+
+def after_answer(error: GeminiCliError) -> GeminiCliError:
+    """Mark an error that came after a 2xx answer: the request is not to be sent again."""
+    error.answered = True
+    return error
 
 
 class UsageError(GeminiCliError):

@@ -555,7 +555,6 @@ def test_a_stream_that_fits_inline_stays_in_memory(monkeypatch):
 
 
 def test_a_stream_past_the_inline_limit_goes_to_a_private_temporary_copy(monkeypatch, tmp_path):
-    import atexit
     import os
     import stat as stat_module
 
@@ -565,22 +564,20 @@ def test_a_stream_past_the_inline_limit_goes_to_a_private_temporary_copy(monkeyp
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", None)  # TMPDIR is read again
-    exits = []
-    monkeypatch.setattr(atexit, "register", lambda fn, *args: exits.append((fn, args)))
     data = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 2
     stream = Recording(data)
     att = resolve_attachment("-", None, lambda: stream)
     # Never more than the inline limit (+1, to know it is past it) in one read, then blocks.
     assert stream.asked[0] == 101 and all(0 < n <= 64 for n in stream.asked[1:])
     assert (att.source, att.name, att.mime, att.kind, att.size, att.data) == ("-", None, "image/png", "image", len(data), None)
-    assert os.path.dirname(att.path) == str(tmp_path)
+    # The copy was made in TMPDIR and unlinked at once: reached through its descriptor only,
+    # so nothing is left behind, even after SIGKILL.
+    assert os.readlink(att.path).startswith(str(tmp_path / "gemini-cli-attachment-"))
+    assert os.readlink(att.path).endswith(" (deleted)") and os.listdir(tmp_path) == ["home"]  # only the fixture's
     assert open(att.path, "rb").read() == data
+    assert open(att.path, "rb").read() == data  # each open reads from the start
     assert stat_module.S_IMODE(os.stat(att.path).st_mode) == 0o600
     assert plan_uploads([att], limit=100) == [att]  # it is uploaded, from the copy
-    [(remove, args)] = exits  # the copy is removed at exit
-    remove(*args)
-    assert not os.path.exists(att.path)
-    remove(*args)  # a second removal (already gone) is quiet
 
 
 def test_a_big_pipe_attachment_is_copied_too(monkeypatch, tmp_path):
@@ -599,7 +596,6 @@ def test_a_big_pipe_attachment_is_copied_too(monkeypatch, tmp_path):
         os.close(r)
     assert (att.name, att.mime, att.kind, att.size, att.data) == (str(r), "application/pdf", "document", len(data), None)
     assert open(att.path, "rb").read() == data
-    os.unlink(att.path)
 
 
 def test_a_copy_that_cannot_be_written_is_a_usage_error(monkeypatch):

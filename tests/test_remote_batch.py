@@ -212,8 +212,8 @@ def test_a_second_submit_while_the_job_is_pending_is_refused_naming_it(fake, tmp
     assert len(fake.jobs) == 1
 
 
-def test_bad_rows_are_recorded_as_failed_at_submit_and_a_repeated_id_is_skipped(fake, tmp_path):
-    rows = write(tmp_path / "in.jsonl", '{"id": "a", "prompt": "one"}\nnot json\n{"id": "a", "prompt": "again"}\n')
+def test_bad_rows_are_recorded_as_failed_at_submit(fake, tmp_path):
+    rows = write(tmp_path / "in.jsonl", '{"id": "a", "prompt": "one"}\nnot json\n')
     out = str(tmp_path / "out.jsonl")
     result = run(["batch", rows, "-o", out, "--remote", "--wait"])
     assert result.exit_code == 11, result.stderr
@@ -221,10 +221,17 @@ def test_bad_rows_are_recorded_as_failed_at_submit_and_a_repeated_id_is_skipped(
     records = lines_of(out)
     assert records[0]["id"] == 2 and records[0]["status"] == "failed" and "not valid JSON" in records[0]["error"]["message"]
     assert records[1:] == [done("a", 1, "one")]
-    assert ("gemini-cli: warning: line 3: skipped: the id 'a' is the id of line 1 too, and a batch job matches "
-            "answers to rows by id\n") in result.stderr
     assert "1 bad row recorded as failed in" in result.stderr
     assert "1 of 2 rows failed" in result.stderr
+
+
+def test_a_repeated_id_in_a_file_is_refused_before_any_job(fake, tmp_path):
+    rows = write(tmp_path / "in.jsonl", '{"id": "a", "prompt": "one"}\n{"id": "a", "prompt": "again"}\n')
+    out = str(tmp_path / "out.jsonl")
+    result = run(["batch", rows, "-o", out, "--remote"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert 'line 2: the id "a" is also the id of line 1' in result.stderr
+    assert not Path(out).exists() or Path(out).read_text() == ""
 
 
 def test_rows_with_different_models_go_into_one_job_per_model(fake, tmp_path, home):

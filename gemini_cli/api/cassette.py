@@ -23,6 +23,7 @@ Never prints; never reads argv.
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import json
 import os
@@ -147,8 +148,11 @@ class Recording:
         self.path = path
         self.secrets: set[str] = set()
         try:
-            self.fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            # O_NOFOLLOW: a link planted at the name would make us append to (or create) its target
+            self.fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
         except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise UsageError(f"the cassette {path} is a symbolic link; refusing to follow it") from None
             raise UsageError(f"cannot write the cassette {path}: {exc.strerror or exc}") from None
 
     def client(self, open_http: Callable[[], httpx.Client], base_url: str) -> httpx.Client:
@@ -242,19 +246,23 @@ class _Tee(httpx.SyncByteStream):
                 return
             self.done = True
             self.recorder.open.remove(self)
-        self.record["response"].update(response_body(b"".join(self.parts), self.response.headers.get("content-type")))
+        self.record["response"].update(response_body(b"".join(self.parts), self.response.headers.get("content-type"),
+                                                     self.recorder.recording.secrets))
         if self.error is not None:
             self.record["error"] = error_fields(self.error)
         self.recorder.recording.write(self.record)
 
 
-def response_body(data: bytes, content_type: str | None) -> dict[str, Any]:
-    """A response body as recorded: an event stream as its events, text as text."""
+def response_body(data: bytes, content_type: str | None, secrets: set[str] = frozenset()) -> dict[str, Any]:
+    """A response body as recorded: an event stream as its events, text as text; bytes that
+    are not UTF-8 as base64, with the secrets taken out first (scrub sees only the base64)."""
     if not data:
         return {}
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
+        for secret in secrets:
+            data = data.replace(secret.encode("utf-8", "surrogateescape"), REDACTED.encode("ascii"))
         return {"body_base64": base64.b64encode(data).decode("ascii")}
     if (content_type or "").split(";")[0].strip().lower() == "text/event-stream":
         return {"events": split_events(text)}

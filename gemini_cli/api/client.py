@@ -20,7 +20,7 @@ from gemini_cli import __version__
 from gemini_cli.api import errors
 from gemini_cli.api.bounds import MAX_ERROR_BODY, MAX_JSON_BODY, BodyTooLarge, Watchdog, mib, read_body
 from gemini_cli.backoff import Backoff, backoff
-from gemini_cli.errors import RETRY_STATUSES, ApiError, NetworkError  # noqa: F401 (RETRY_STATUSES: runs/batch.py)
+from gemini_cli.errors import RETRY_STATUSES, ApiError, NetworkError, UsageError, after_answer  # noqa: F401 (RETRY_STATUSES: runs/batch.py)
 from gemini_cli.state.config import API_REVISION
 
 MAX_BACKOFF = 8.0
@@ -83,9 +83,13 @@ class ApiClient:
         base URL (it costs start-up time)."""
         connections = self._connections
         limits = httpx.Limits(max_connections=max(connections, 10), max_keepalive_connections=connections)
-        return httpx.Client(
-            transport=self._transport, verify=self.base_url.startswith("https:"), follow_redirects=False, limits=limits,
-        )
+        try:
+            return httpx.Client(
+                transport=self._transport, verify=self.base_url.startswith("https:"), follow_redirects=False, limits=limits,
+            )
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+            raise UsageError(f"cannot load the TLS certificates{cert_source()}: "
+                             f"{getattr(exc, 'strerror', None) or exc}") from None
 
     def close(self) -> None:
         if self._watchdog is not None:
@@ -168,7 +172,12 @@ class ApiClient:
         the body then stalls or is cut.
         """
         if json_body is not None:
-            content = json.dumps(json_body, ensure_ascii=False).encode("utf-8")
+            try:
+                content = json.dumps(json_body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+            except UnicodeEncodeError:  # an argument whose bytes were not UTF-8 (kept as surrogates)
+                raise UsageError("the request holds text that is not UTF-8 (a command-line argument?)") from None
+            except ValueError:  # NaN or Infinity: not JSON, the API would refuse the body
+                raise UsageError("the request holds a number that is not finite (NaN or Infinity)") from None
         waits = self.retrier(retries=self.retries if retry else 0)
         extensions = {"trace": self._watchdog.trace} if self._watchdog is not None else {}
         while True:
@@ -219,18 +228,21 @@ class ApiClient:
         try:
             return read_body(response, limit)
         except BodyTooLarge:
-            raise ApiError(f"HTTP {response.status_code}: the API sent a body larger than {mib(limit)}; "
-                           "stopped reading it", status=502) from None
+            raise after_answer(ApiError(f"HTTP {response.status_code}: the API sent a body larger than {mib(limit)}; "
+                                        "stopped reading it", status=502)) from None
         except httpx.TimeoutException:
             if self.expired():  # a read timeout cut short by --max-time
                 raise self.deadline_error() from None
-            raise NetworkError(f"the answer stalled: no data for {self.timeout:g}s (--timeout) while reading its "
-                               "body; not sent again, as the server had answered") from None
+            raise after_answer(NetworkError(f"the answer stalled: no data for {self.timeout:g}s (--timeout) while "
+                                            "reading its body; not sent again, as the server had answered")) from None
+        except httpx.DecodingError:
+            raise after_answer(NetworkError("the answer's compressed data (Content-Encoding) was corrupt; "
+                                            "not sent again, as the server had answered")) from None
         except httpx.TransportError as exc:
             if self.expired():
                 raise self.deadline_error() from None
-            raise NetworkError(f"the connection broke while reading the answer ({exc or type(exc).__name__}); "
-                               "not sent again, as the server had answered") from None
+            raise after_answer(NetworkError(f"the connection broke while reading the answer ({exc or type(exc).__name__}); "
+                                            "not sent again, as the server had answered")) from None
 
     def _error_answer(self, response: httpx.Response) -> ApiError:
         """The ApiError for a non-2xx answer, its body read up to MAX_ERROR_BODY."""
@@ -238,7 +250,7 @@ class ApiClient:
             read_body(response, MAX_ERROR_BODY)
         except BodyTooLarge:
             why = f"an error body larger than {mib(MAX_ERROR_BODY)}; not read"
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, httpx.DecodingError) as exc:
             if self.expired():
                 raise self.deadline_error() from None
             why = f"the error body could not be read: {exc or type(exc).__name__}"
@@ -255,21 +267,32 @@ class ApiClient:
 
 
 def parse_json_body(response: httpx.Response) -> Any:
+    """The JSON of a 2xx body; any failure is marked answered (never sent again)."""
     body = response.content
     if not body.strip():
-        raise ApiError(f"HTTP {response.status_code}: the API sent an empty body", status=502)
+        raise after_answer(ApiError(f"HTTP {response.status_code}: the API sent an empty body", status=502))
     try:
         return json.loads(body)
     except ValueError:
         kind = response.headers.get("content-type", "unknown type")
-        raise ApiError(f"HTTP {response.status_code}: the API sent a body that is not JSON ({kind})", status=502) from None
+        raise after_answer(ApiError(f"HTTP {response.status_code}: the API sent a body that is not JSON ({kind})",
+                                    status=502)) from None
     except RecursionError:  # absurdly deep nesting: the parser's stack is not the server's to spend
-        raise ApiError(f"HTTP {response.status_code}: the API sent JSON nested too deeply to read", status=502) from None
+        raise after_answer(ApiError(f"HTTP {response.status_code}: the API sent JSON nested too deeply to read",
+                                    status=502)) from None
 
 
 def retry_after(headers: httpx.Headers, retry_delay: float | None = None) -> float | None:
     """Seconds the API asks to wait (headers first, then the body's RetryInfo); see api/errors.py."""
     return errors.retry_after(headers, retry_delay)
+
+
+def cert_source() -> str:
+    """" from SSL_CERT_FILE=...", the variable that chose the certificates, if one did."""
+    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+        if os.environ.get(name):
+            return f" from {name}={os.environ[name]}"
+    return ""
 
 
 def via_proxy(url: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from gemini_cli.api import usage as usage_sum
 from gemini_cli.api.snapshot import BLOCK_LISTS, merge_step, printable
-from gemini_cli.state.shape import blocks_problem
+from gemini_cli.state.shape import blocks_problem, repair_blocks
 
 # What each step type may hold (interactions-api.md §4.2). A delta's fields go onto its step
 # (or block); the fields a delta type defines that its step or block lacks (NO_PLACE) go beside
@@ -75,6 +75,7 @@ class InteractionBuilder:
         # Steps, or parts of steps, that arrived other than as deltas (a step.start skeleton's
         # content, steps inside interaction.created/completed): the caller prints them (take_unshown).
         self._unshown: list[dict[str, Any]] = []
+        self.received = 0  # bytes of the turn's events and bodies so far (runs/turn.py bounds it)
         self.problems: list[str] = []  # what the server sent wrong and was dropped (each once)
         self._problem_kinds: set[str] = set()
         # Deltas (or the fields of one) that have no place on their step: kept beside the
@@ -410,7 +411,15 @@ class InteractionBuilder:
             wrong = blocks_problem(step)
             if wrong:
                 self.problem(f"a {step['type']} step that {wrong} (dropped)")
-        return [step for step in kept if blocks_problem(step) is None]
+        return [self._repaired(step) for step in kept if blocks_problem(step) is None]
+
+    def _repaired(self, step: dict[str, Any]) -> dict[str, Any]:
+        """The step with block fields of the wrong type dropped (state/shape.py), noted once each."""
+        fixed, problems = repair_blocks(step)
+        kind = step.get("type")
+        for wrong in problems:
+            self.problem(f"a {kind if isinstance(kind, str) else 'malformed'} step that {wrong} (repaired)")
+        return fixed
 
     def _add_usage(self, usage: Any) -> None:
         if usage is not None and not isinstance(usage, dict):
@@ -431,6 +440,7 @@ class InteractionBuilder:
         """The reassembled Interaction, with `output_text` as the SDK computes it, hop by hop."""
         self._join_text()
         interaction = dict(self.interaction)
+        self.steps = [None if step is None else self._repaired(step) for step in self.steps]
         steps = [step for step in self.steps if step is not None]
         interaction["steps"] = steps
         usage = self.usage
@@ -464,6 +474,8 @@ def _malformed(event: dict[str, Any]) -> str:
     """What is wrong with a step event's shape ("" when nothing is): a hostile server's
     `"index": [1]` or `"text": 5` must be dropped, not crash the turn."""
     event_type = event.get("event_type")
+    if not isinstance(event_type, str):
+        return "stream event whose event_type is not a string"
     if event_type not in ("step.start", "step.delta", "step.stop"):
         return ""
     index = event.get("index", 0)
@@ -475,6 +487,8 @@ def _malformed(event: dict[str, Any]) -> str:
     if not isinstance(delta, dict):
         return "step.delta whose delta is not an object"
     kind = delta.get("type")
+    if not isinstance(kind, str) and "type" in delta:
+        return "step.delta whose type is not a string"
     for name, expected in _DELTA_TYPES.get(kind, {}).items() if isinstance(kind, str) else ():
         if name in delta and not isinstance(delta[name], expected):
             return f"step.delta ({kind}) whose {name} has the wrong type"

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from gemini_cli.api.client import ApiClient, parse_json_body
-from gemini_cli.errors import ApiError, UsageError
+from gemini_cli.errors import ApiError, UsageError, after_answer
 
 SSE = "text/event-stream"
 # What an interaction id may hold before it goes into a URL path ("v1_ChdTMjQ0..."):
@@ -29,7 +29,7 @@ def interaction_body(response: httpx.Response) -> dict[str, Any]:
     """A JSON body that must be an Interaction object (exit 6 for anything else)."""
     body = parse_json_body(response)
     if not isinstance(body, dict):
-        raise ApiError(f"HTTP {response.status_code}: the API sent JSON that is not an object", status=502)
+        raise after_answer(ApiError(f"HTTP {response.status_code}: the API sent JSON that is not an object", status=502))
     return body
 
 

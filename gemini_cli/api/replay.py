@@ -95,9 +95,9 @@ def respond(exchange: dict[str, Any], request: httpx.Request) -> httpx.Response:
     if "events" in recorded:
         parts = [event.encode("utf-8") for event in recorded["events"]]
     elif "body_base64" in recorded:
-        parts = [base64.b64decode(recorded["body_base64"])]
+        parts = pieces(base64.b64decode(recorded["body_base64"]))
     else:
-        parts = [str(recorded.get("body", "")).encode("utf-8")]
+        parts = pieces(str(recorded.get("body", "")).encode("utf-8"))
     headers = [(name, value) for name, value in recorded.get("headers") or []]
     if "events" not in recorded and failure is None:
         headers.append(("content-length", str(sum(map(len, parts)))))
@@ -108,11 +108,25 @@ def respond(exchange: dict[str, Any], request: httpx.Request) -> httpx.Response:
     )
 
 
+READ_SIZE = 65536  # a body is handed over in pieces, as a socket would: httpx decompresses
+# (Content-Encoding) one piece at a time, so the live limits hold (a gzip bomb stops at 64 MiB)
+
+
+def pieces(data: bytes) -> list[bytes]:
+    return [data[n:n + READ_SIZE] for n in range(0, len(data), READ_SIZE)] or [b""]
+
+
+def error_kind(name: Any) -> type | None:
+    """The httpx exception class a cassette names, if it is one a live request can raise."""
+    kind = getattr(httpx, name, None) if isinstance(name, str) and name.isidentifier() else None
+    if isinstance(kind, type) and issubclass(kind, (httpx.TransportError, httpx.DecodingError)):
+        return kind
+    return None
+
+
 def recorded_error(error: dict[str, Any], request: httpx.Request) -> httpx.HTTPError:
-    """The httpx exception recorded, raised again (a read error for an unknown kind)."""
-    kind = getattr(httpx, str(error.get("type")), None)
-    if not (isinstance(kind, type) and issubclass(kind, httpx.RequestError)):
-        kind = httpx.ReadError
+    """The httpx exception recorded, raised again (load() checked that it names one)."""
+    kind = error_kind(error.get("type")) or httpx.ReadError
     return kind(str(error.get("message", "")), request=request)
 
 
@@ -135,8 +149,26 @@ def load(path: str) -> list[dict[str, Any]]:
             ok = False
         if not ok:
             raise UsageError(f"{path} line {number}: not a recorded exchange (a JSON object with request and response)")
+        problem = hostile(exchange)
+        if problem:
+            raise UsageError(f"{path} line {number}: {problem}")
         exchanges.append(exchange)
     return exchanges
+
+
+def _header_ok(text: str) -> bool:
+    return text.isascii() and text.isprintable()  # no CR/LF, nothing HTTP could not carry
+
+
+def hostile(exchange: dict[str, Any]) -> str | None:
+    """What in a well-formed line a live answer could never hold (None: nothing)."""
+    error, response = exchange.get("error"), exchange.get("response")
+    if isinstance(error, dict) and error_kind(error.get("type")) is None:
+        return f"the error type {str(error.get('type'))[:40]!r} is not a network error httpx raises"
+    for name, value in (response or {}).get("headers") or []:
+        if not (_header_ok(name) and _header_ok(value)):
+            return f"the response header {name[:40]!r} has a character HTTP headers cannot carry"
+    return None
 
 
 def well_formed(exchange: Any) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import stat
@@ -67,7 +68,7 @@ def batch(
     service_tier: opt.Values = opt.ANSWER.pick("service_tier"),
     answer: opt.Values = opt.ANSWER.pick("tools", "schema", "json_mode"),
     attachments: opt.Values = opt.ATTACH.replacing(attach=BatchAttach),
-    conversation: opt.Values = opt.CONVERSATION.pick("store").replacing(store=BatchStore),
+    conversation: opt.Values = opt.CONVERSATION.pick("store", "lock_timeout").replacing(store=BatchStore),
     connection: opt.Values = opt.CONNECTION.without("max_time"),  # no deadline for a whole batch: each row has --timeout
 ) -> None:
     """Run one request per row of INPUT, -j at a time; one JSON record per row to OUTPUT.
@@ -106,9 +107,10 @@ def batch(
     stream = open_input(input, io.stdin)
     out = Output(output_file, stdout=io.stdout, restart=restart)
     check_not_same(input, out.path)
-    with stream:
-        rows = row_input.read_rows(stream, fmt, prompt_column=prompt_column, id_column=id_column,
-                                   prompt_required=settings.template is None)
+    with stream, contextlib.ExitStack() as stack:
+        read = lambda source: row_input.read_rows(source, fmt, prompt_column=prompt_column, id_column=id_column,  # noqa: E731
+                                                  prompt_required=settings.template is None)
+        rows = read(stream) if check_ids(input, read) else row_input.unique_ids(read(stream))
         requests = RowRequests(settings, console, attach=list(attach or []), mime=mime, params=list(param or []), save=save)
         if remote:
             from gemini_cli.cli.batch_remote import remote_batch
@@ -118,6 +120,9 @@ def batch(
             out.scan(rewrite=False)
             return show_first_request(settings, requests, rows, out)
         key = apikey.get(io)
+        # Two batches on one OUTPUT would run rows twice and lose records: the second waits.
+        held = out.lock(settings.lock_timeout, lambda: console.note(f"waiting for another gemini-cli writing {out.path}"))
+        stack.enter_context(held)
         out.scan()
         from gemini_cli.runs.connection import open_client
         from gemini_cli.render.batch_progress import BatchProgress
@@ -154,6 +159,23 @@ def open_input(path: str | None, stdin: Any) -> IO[bytes]:
         return open(path, "rb")
     except OSError as exc:
         raise UsageError(f"cannot read INPUT {path}: {exc.strerror or exc}") from None
+
+
+def check_ids(path: str | None, read: Any) -> bool:
+    """Duplicate ids refused before anything is sent: a regular file is read once ahead.
+    False for a stream, which cannot be read twice: its rows are checked as they come."""
+    from gemini_cli.request.rows import check_unique_ids
+
+    if path in (None, "-") or not stat.S_ISREG(os.stat(path).st_mode):
+        return False
+
+    def again():
+        with open(path, "rb") as file:
+            yield from read(file)
+
+    with open(path, "rb") as file:
+        check_unique_ids(read(file), again)
+    return True
 
 
 def check_not_same(input: str | None, output: str | None) -> None:

@@ -58,7 +58,7 @@ def chat(
     from gemini_cli.request.body import check_settings
 
     settings = check_settings(settings, console.warn)  # a bad --schema or --tool mix, before the user types anything
-    key = apikey.get(io)
+    key = apikey.get(io, max_time=settings.max_time)
     from gemini_cli.cli import repl
     from gemini_cli.cli.common import turn_renderer
 

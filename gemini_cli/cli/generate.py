@@ -75,14 +75,15 @@ def _generate(io, settings, flags, prompt, background, dry_run) -> Any:
     if not settings.stdin and not prompt and not attachments and settings.template is None:
         raise UsageError("no prompt: give PROMPT as an argument (stdin is left alone: --no-stdin or `stdin: false`)")
     text = read_prompt(prompt, io.stdin, stdin_is_attachment="-" in attachments or not settings.stdin, required=not attachments,
-                       template=settings.template, params=flags["param"], position=flags["stdin_position"] or "before")
+                       template=settings.template, params=flags["param"], position=flags["stdin_position"] or "before",
+                       max_time=settings.max_time)
     resume = opt.resume_from(flags)
     conversation = open_session(settings, resume, console)
     try:
         settings = config.remember(settings, flags, conversation.remembered())
         if background and not settings.store:
             raise UsageError("--background needs server-side storage; it cannot be combined with --no-store")
-        key = None if dry_run else apikey.get(io)
+        key = None if dry_run else apikey.get(io, max_time=settings.max_time)
         from gemini_cli.cli.common import turn_renderer
         from gemini_cli.runs.pipeline import run_turn
 
@@ -93,14 +94,19 @@ def _generate(io, settings, flags, prompt, background, dry_run) -> Any:
 
 
 def read_prompt(argument: str | None, stdin: Any, *, stdin_is_attachment: bool = False, required: bool = True,
-                template=None, params=None, position: str = "before") -> str | None:
+                template=None, params=None, position: str = "before", max_time: float | None = None) -> str | None:
     """The prompt: stdin (the I/O context's, when piped) and the argument, placed by
     --stdin-position and -t (templates.py)."""
+    if argument is not None and not argument.isascii():
+        try:
+            argument.encode("utf-8")  # Python keeps argv bytes that are not UTF-8 as lone surrogates
+        except UnicodeEncodeError:
+            raise UsageError("the PROMPT argument is not UTF-8 text (check the shell's locale)") from None
     piped = ""
     if not stdin_is_attachment and stdin is not None and not stdin.closed and not stdin.isatty():
-        from gemini_cli.request.inputs import INLINE_LIMIT  # a whole request's limit bounds the prompt too
+        from gemini_cli.request.inputs import INLINE_LIMIT, read_within  # a whole request's limit bounds the prompt too
 
-        data = stdin.buffer.read(INLINE_LIMIT + 1) if hasattr(stdin, "buffer") else stdin.read(INLINE_LIMIT + 1).encode()
+        data = read_within(stdin, INLINE_LIMIT + 1, max_time)
         if len(data) > INLINE_LIMIT:
             raise UsageError(f"the prompt on stdin is over {INLINE_LIMIT // 1024**2} MiB, the limit of a whole request; "
                              "send less (stopped reading there)")

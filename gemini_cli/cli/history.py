@@ -223,7 +223,7 @@ def fetch(
     interaction_id: Annotated[str, typer.Argument(metavar="INTERACTION_ID", help="The id `generate --background` printed.", show_default=False)],
     wait: Annotated[bool, typer.Option("--wait", help="Poll until the interaction is no longer running.")] = False,
     stream: Annotated[bool, typer.Option("--stream", help="Stream it as it is generated (resumes a dropped stream).")] = False,
-    interval: Annotated[float, typer.Option("--interval", min=0.001, help="Seconds between polls with --wait.")] = 2.0,
+    interval: Annotated[float, typer.Option("--interval", click_type=opt.Finite(0.001), help="Seconds between polls with --wait.")] = 2.0,
     thoughts: Annotated[bool, typer.Option("--thoughts", help="Print thought summaries to stderr.")] = False,
     media_dir: opt.MediaDir = None,
     output: opt.Output = None,

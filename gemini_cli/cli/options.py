@@ -35,6 +35,20 @@ class Completing(click.types.StringParamType):
 
 
 CONVERSATION_ID = Completing("conversation_id")
+
+
+class Finite(click.FloatRange):
+    """A float in range that is a number: click's FloatRange lets `nan` through (every
+    comparison with it is false) and `inf` past an open top; neither is a time or a
+    temperature (nan would even be sent as invalid JSON)."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        import math
+
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 CONVERSATION_ID_OR_FILE = Completing("conversation_id_or_file")
 MODEL = Completing("model")
 PROFILE = Completing("profile")
@@ -82,8 +96,8 @@ System = Annotated[Optional[str], typer.Option("--system", "-s", help="System in
 SystemFile = Annotated[
     Optional[Path], typer.Option("--system-file", click_type=PATH, help="Read the system instruction from a file.", rich_help_panel=GEN)
 ]
-Temperature = Annotated[Optional[float], typer.Option("--temperature", min=0.0, max=2.0, help="Sampling temperature.", rich_help_panel=GEN)]
-TopP = Annotated[Optional[float], typer.Option("--top-p", min=0.0, max=1.0, help="Nucleus sampling.", rich_help_panel=GEN)]
+Temperature = Annotated[Optional[float], typer.Option("--temperature", click_type=Finite(0.0, 2.0), help="Sampling temperature.", rich_help_panel=GEN)]
+TopP = Annotated[Optional[float], typer.Option("--top-p", click_type=Finite(0.0, 1.0), help="Nucleus sampling.", rich_help_panel=GEN)]
 MaxTokens = Annotated[Optional[int], typer.Option("--max-tokens", min=1, help="Maximum output tokens.", rich_help_panel=GEN)]
 Seed = Annotated[Optional[int], typer.Option("--seed", help="Sampling seed.", rich_help_panel=GEN)]
 Stop = Annotated[Optional[list[str]], typer.Option("--stop", help="Stop sequence (repeatable).", rich_help_panel=GEN)]
@@ -101,11 +115,11 @@ BaseUrl = Annotated[Optional[str], typer.Option(
 ApiVersion = Annotated[Optional[str], typer.Option(
     "--api-version", help=f"API version path segment (default {DEFAULT_API_VERSION}).", rich_help_panel=CONN)]
 Timeout = Annotated[Optional[float], typer.Option(
-    "--timeout", min=0.001, help="Network timeout per request, seconds (default 300).", rich_help_panel=CONN)]
+    "--timeout", click_type=Finite(0.001), help="Network timeout per request, seconds (default 300).", rich_help_panel=CONN)]
 Retries = Annotated[Optional[int], typer.Option(
     "--retries", min=0, help="Retries for 408/429/5xx/connection errors (default 4).", rich_help_panel=CONN)]
 MaxTime = Annotated[Optional[float], typer.Option(
-    "--max-time", min=0.001, help="Wall-clock deadline for the whole run, retries and waits included, seconds.",
+    "--max-time", click_type=Finite(0.001), help="Wall-clock deadline for the whole run, retries and waits included, seconds.",
     rich_help_panel=CONN)]
 
 
@@ -204,7 +218,7 @@ Store = Annotated[
     Optional[bool], typer.Option("--store/--no-store", help="Server-side history (default) or stateless: resend the whole history.", rich_help_panel=CONV)
 ]
 LockTimeout = Annotated[Optional[float], typer.Option(
-    "--lock-timeout", min=0, metavar="SECONDS",
+    "--lock-timeout", click_type=Finite(0), metavar="SECONDS",
     help="Seconds to wait for another gemini-cli using the same conversation (default 30).", rich_help_panel=CONV)]
 ReadStdin = Annotated[Optional[bool], typer.Option(
     "--stdin/--no-stdin", help="Read piped stdin into the prompt (default), or leave stdin alone (for `while read` loops).")]

@@ -35,6 +35,34 @@ from gemini_cli.request.mime import block_type, check_mime, detect_mime, mime_fr
 
 HEAD_SIZE = 512  # bytes read from a file to sniff its type
 INLINE_LIMIT = 20 * 1024 * 1024  # whole request, per the docs (§3.2, §8.4)
+
+
+def read_within(stream: Any, limit: int, seconds: float | None) -> bytes:
+    """Up to `limit` bytes of a text stream's binary side, to its end; with `seconds`
+    (--max-time), a writer that keeps the pipe open without sending ends the wait: exit 7."""
+    if seconds is None or not hasattr(stream, "buffer"):
+        return stream.buffer.read(limit) if hasattr(stream, "buffer") else stream.read(limit).encode()
+    try:
+        fd = stream.buffer.fileno()
+    except (OSError, ValueError, AttributeError):  # a test runner's stdin: no descriptor
+        return stream.buffer.read(limit)
+    import select
+    import time
+
+    from gemini_cli.errors import NetworkError
+
+    end, parts, size = time.monotonic() + seconds, [], 0
+    while size < limit:
+        left = end - time.monotonic()
+        ready = select.select([fd], [], [], max(left, 0))[0] if left > 0 else []
+        if not ready:
+            raise NetworkError(f"gave up: the --max-time deadline of {seconds:g}s was reached (reading stdin)")
+        data = os.read(fd, min(1 << 20, limit - size))
+        if not data:
+            break
+        parts.append(data)
+        size += len(data)
+    return b"".join(parts)
 SPILL_BLOCK = 1024 * 1024  # copy size when a big stream goes to a temporary file
 
 
@@ -179,13 +207,16 @@ def read_once(f: BinaryIO, label: str, *, max_size: int | None = None, copy: boo
     data = f.read(INLINE_LIMIT + 1)
     if len(data) <= INLINE_LIMIT or not copy:
         return data if len(data) <= INLINE_LIMIT else data[:HEAD_SIZE], None, len(data)
-    import atexit
     import tempfile
 
     try:
-        fd, path = tempfile.mkstemp(prefix="gemini-cli-attachment-")  # 0600, O_EXCL
-        atexit.register(_remove, path)
-        with open(fd, "wb") as out:
+        fd, name = tempfile.mkstemp(prefix="gemini-cli-attachment-")  # 0600, O_EXCL
+        # Unlinked at once and reached through the descriptor: nothing is left in $TMPDIR,
+        # even after SIGKILL. The descriptor stays open (in _COPIES) until the process ends.
+        os.unlink(name)
+        _COPIES.append(fd)
+        path = _fd_path(fd)
+        with open(os.dup(fd), "wb") as out:
             out.write(data)
             size = len(data)
             while block := f.read(SPILL_BLOCK):
@@ -196,16 +227,19 @@ def read_once(f: BinaryIO, label: str, *, max_size: int | None = None, copy: boo
     except OSError as exc:
         raise UsageError(f"{label}: cannot keep a temporary copy for the upload: {exc.strerror or exc}") from None
     if max_size is not None and size > max_size:
-        _remove(path)
+        _COPIES.remove(fd)
+        os.close(fd)  # the copy's blocks are freed with its last descriptor
         raise UsageError(f"{label}: more than {max_size // 1024**3} GiB, over the upload limit per file (stopped reading there)")
     return data[:HEAD_SIZE], path, size
 
 
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
+_COPIES: list[int] = []  # descriptors of the unlinked temporary copies
+
+
+def _fd_path(fd: int) -> str:
+    """A name that opens the file behind `fd` afresh (its own offset), though it is unlinked."""
+    proc = f"/proc/self/fd/{fd}"
+    return proc if os.path.exists(proc) else f"/dev/fd/{fd}"
 
 
 def complete_remote(att: Attachment, *, uri: str, mime: str) -> Attachment:

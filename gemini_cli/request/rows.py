@@ -9,10 +9,13 @@ unknown format, a CSV without the prompt column) raise UsageError before anythin
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import math
+from array import array
 from dataclasses import dataclass, field
-from typing import IO, Any, Iterator
+from typing import IO, Any, Callable, Iterator
 
 from gemini_cli.errors import UsageError
 from gemini_cli.state.settings import ROW_KEYS
@@ -102,6 +105,8 @@ def _json_row(number: int, data: bytes | None) -> Row:
         value = json.loads(text)
     except ValueError as exc:
         return Row(line=number, id=number, error=f"line {number}: not valid JSON: {exc}")
+    except RecursionError:  # a row nested 100,000 deep: a bad row, not the end of the batch
+        return Row(line=number, id=number, error=f"line {number}: not valid JSON: nested too deeply")
     if isinstance(value, str):
         return Row(line=number, id=number, prompt=value)
     if not isinstance(value, dict):
@@ -141,9 +146,53 @@ def row_from_object(number: int, value: dict[str, Any]) -> Row:
 
 
 def _id(value: Any, where: str) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or value == "":
-        raise UsageError(f"{where}: 'id' must be a non-empty string or a number")
+    # NaN and Infinity are not JSON: an id the records could not write back, nor resume by
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or value == "" or \
+            (isinstance(value, float) and not math.isfinite(value)):
+        raise UsageError(f"{where}: 'id' must be a non-empty string or a finite number")
     return value
+
+
+def check_unique_ids(rows: Iterator[Row], again: Callable[[], Iterator[Row]]) -> None:
+    """Refuse (exit 2, naming both lines) two rows with the same id as resume compares them
+    (`1` and `"1"` are one row): a record would stand for either. Memory: 8 bytes a row (a
+    sorted array of id digests); only a digest seen twice costs `again()`, a second pass."""
+    digests = array("q")
+    for row in rows:
+        if row.error is None:
+            digests.append(_digest(row.key))
+    if len(digests) < 2:
+        return
+    ordered = sorted(digests)
+    twice = {a for a, b in zip(ordered, ordered[1:]) if a == b}
+    del ordered, digests
+    if not twice:
+        return
+    first: dict[str, int] = {}
+    for row in again():
+        if row.error is None and _digest(row.key) in twice:
+            if row.key in first:
+                raise UsageError(f"line {row.line}: the id {json.dumps(row.id, ensure_ascii=False)} is also the id "
+                                 f"of line {first[row.key]} (ids must be unique; 1 and \"1\" are the same id)")
+            first[row.key] = row.line
+
+
+def unique_ids(rows: Iterator[Row]) -> Iterator[Row]:
+    """The rows of a stream that cannot be read twice (stdin): a row whose id an earlier row
+    had becomes a bad row naming that line (a dict of id digests to lines, ~100 bytes a row)."""
+    seen: dict[int, int] = {}
+    for row in rows:
+        if row.error is None:
+            line = seen.setdefault(_digest(row.key), row.line)
+            if line != row.line:
+                row.error = (f"line {row.line}: the id {json.dumps(row.id, ensure_ascii=False)} is also the id of "
+                             f"line {line} (ids must be unique; 1 and \"1\" are the same id)")
+        yield row
+
+
+def _digest(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big",
+                          signed=True)
 
 
 def _optional_str(value: dict[str, Any], key: str, where: str) -> str | None:
@@ -166,7 +215,8 @@ def _csv_rows(stream: IO[bytes], prompt_column: str | None, id_column: str | Non
     template; the id column (default `id`) is optional unless named. Every other column
     is a template parameter of the same name."""
     csv.field_size_limit(MAX_LINE)
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    # surrogateescape: a byte that is not UTF-8 makes its row a bad row (_csv_records), not the batch
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
     reader = csv.reader(text)
     try:
         header = next(reader, None)
@@ -174,6 +224,8 @@ def _csv_rows(stream: IO[bytes], prompt_column: str | None, id_column: str | Non
         raise UsageError(f"the CSV header cannot be read: {exc}") from None
     if not header:
         return iter(())
+    if not all(_utf8(name) for name in header):
+        raise UsageError("the CSV header is not UTF-8 text")
     prompt = prompt_column or "prompt"
     if prompt not in header and (prompt_column is not None or prompt_required):
         raise UsageError(f"the CSV has no column {prompt!r} (--prompt-column); its columns: {', '.join(header)}")
@@ -187,8 +239,6 @@ def _csv_records(reader: Any, header: list[str], prompt: str | None, id_name: st
     while True:
         try:
             record = next(reader, None)
-        except UnicodeDecodeError:
-            raise UsageError(f"the CSV is not UTF-8 text (after line {start - 1})") from None
         except csv.Error as exc:
             yield Row(line=start, id=start, error=f"line {start}: {exc}")
             start = reader.line_num + 1
@@ -198,6 +248,9 @@ def _csv_records(reader: Any, header: list[str], prompt: str | None, id_name: st
         line, start = start, reader.line_num + 1
         if not any(cell.strip() for cell in record):
             continue  # a blank line
+        if not all(_utf8(cell) for cell in record):
+            yield Row(line=line, id=line, error=f"line {line}: not UTF-8 text")
+            continue
         if len(record) != len(header):
             yield Row(line=line, id=line, error=f"line {line}: {len(record)} fields, the header has {len(header)}")
             continue
@@ -205,3 +258,12 @@ def _csv_records(reader: Any, header: list[str], prompt: str | None, id_name: st
         row = Row(line=line, id=cells.get(id_name) or line, prompt=cells.get(prompt) if prompt else None)
         row.params = [(name, value) for name, value in cells.items() if name not in (prompt, id_name)]
         yield row
+
+
+def _utf8(cell: str) -> bool:
+    """False for a cell holding bytes that were not UTF-8 (decoded as lone surrogates)."""
+    try:
+        cell.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -17,21 +17,46 @@ from gemini_cli.errors import SchemaMismatch, UsageError
 JSON_MIME = "application/json"
 
 
+MAX_JSON_FILE = 20 * 1024 * 1024  # a whole request's limit: @/dev/zero is not read forever
+MAX_NESTING = 100  # deeper JSON would exhaust the recursion of the parser, the merge or jsonschema
+
+
 def json_argument(text: str, flag: str, hint: str = "") -> tuple[Any, str]:
     """A flag's JSON value, given as text or as @FILE: (the parsed value, how messages name
-    it). Exit 2 when the file cannot be read or the text is not JSON (hint: for text only)."""
+    it). Exit 2 when the file cannot be read, is over MAX_JSON_FILE, or the text is not JSON
+    or is nested deeper than MAX_NESTING (hint: for text only)."""
     where = flag
     if text.startswith("@"):
         path = Path(text[1:]).expanduser()
         where, hint = f"{flag} file {path}", ""
         try:
-            text = path.read_text(encoding="utf-8")
+            with open(path, "rb") as file:
+                data = file.read(MAX_JSON_FILE + 1)
+            if len(data) > MAX_JSON_FILE:
+                raise UsageError(f"{where} is over {MAX_JSON_FILE // 1024**2} MiB (stopped reading there)")
+            text = data.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read {where}: {getattr(exc, 'strerror', None) or exc}") from None
     try:
-        return json.loads(text), where
+        value = json.loads(text)
     except ValueError as exc:
         raise UsageError(f"{where} is not valid JSON: {exc}{hint}") from None
+    except RecursionError:
+        raise UsageError(f"{where} is nested deeper than {MAX_NESTING} levels") from None
+    if not nesting_ok(value):
+        raise UsageError(f"{where} is nested deeper than {MAX_NESTING} levels")
+    return value, where
+
+
+def nesting_ok(value: Any, limit: int = MAX_NESTING) -> bool:
+    """Whether parsed JSON is nested at most `limit` deep (checked without recursion)."""
+    level: list[Any] = [value]
+    for _ in range(limit + 1):
+        level = [child for item in level if isinstance(item, (dict, list))
+                 for child in (item.values() if isinstance(item, dict) else item)]
+        if not level:
+            return True
+    return False
 
 
 def load_schema(value: Any) -> dict[str, Any] | bool | None:

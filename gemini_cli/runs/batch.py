@@ -107,7 +107,8 @@ class RowRequests:
             from gemini_cli.runs.media import build_turn_input
 
             input = build_turn_input(input, attachments, self.mime, client=client, console=self.console)
-        session = Session(path=None, conversation=None, save=self.save, warn=self.console.warn)
+        session = Session(path=None, conversation=None, save=self.save, warn=self.console.warn,
+                          secrets=self.console.io.secrets)
         return settings, pipeline.prepare(settings, session, input, stream=False), session
 
     def attempt(self, job: Job, client: Any) -> tuple[dict[str, Any], GeminiCliError | None]:
@@ -349,7 +350,10 @@ class Interrupted(BaseException):
 
 
 def _transient(error: BaseException) -> bool:
-    """Worth another try, as generate's client retries: 408, 5xx, network errors."""
+    """Worth another try, as generate's client retries: 408, 5xx, network errors; never
+    after the server answered 2xx (a cut or unreadable body): the row may be billed."""
+    if getattr(error, "answered", False):
+        return False
     if isinstance(error, ApiError):
         return error.status in RETRY_STATUSES
     return isinstance(error, NetworkError)

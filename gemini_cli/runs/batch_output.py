@@ -9,6 +9,7 @@ dropped; memory holds the completed ids, nothing else.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -63,13 +64,24 @@ class Output:
         self.done: set[str] = set()  # ids with a completed record already in OUTPUT
         self.fd: int | None = None
 
+    def lock(self, timeout: float, on_wait: Callable[[], None]) -> Any:
+        """OUTPUT held for the whole batch (state/locks.py, as a conversation is); stdout is not locked."""
+        import contextlib
+
+        from gemini_cli.state.locks import lock
+
+        return contextlib.nullcontext() if self.path is None else lock(self.path, timeout, on_wait, what="OUTPUT")
+
     def resumable(self) -> bool:
         if self.path is None or self.restart:
             return False
         try:
-            return stat.S_ISREG(os.stat(self.path).st_mode)
+            mode = os.lstat(self.path).st_mode
         except OSError:
             return False
+        if stat.S_ISLNK(mode):  # never read, rewritten or appended through a link planted at the name
+            raise UsageError(f"OUTPUT {self.path} is a symbolic link; refusing to follow it (name the file itself)")
+        return stat.S_ISREG(mode)
 
     def scan(self, rewrite: bool = True) -> None:
         """Read the completed ids of an existing OUTPUT; with `rewrite`, drop its other lines."""
@@ -78,7 +90,7 @@ class Output:
         dropped = 0
         try:
             with open(self.path, "rb") as file:
-                for data in file:
+                for data in _records(file):
                     key = _completed_key(data)
                     if key is None:
                         dropped += 1
@@ -94,7 +106,7 @@ class Output:
         tmp = f"{self.path}.{os.urandom(4).hex()}.tmp"
         try:
             with open(self.path, "rb") as source, open(tmp, "xb") as target:
-                for data in source:
+                for data in _records(source):
                     if _completed_key(data) is not None:
                         target.write(data)
                 target.flush()
@@ -116,10 +128,12 @@ class Output:
             except (OSError, ValueError, AttributeError):
                 self.fd = None  # a stream without a descriptor (a test runner's): written through
             return
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | (os.O_TRUNC if self.restart else 0)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | (os.O_TRUNC if self.restart else 0)
         try:
             self.fd = os.open(self.path, flags, 0o644)
         except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise UsageError(f"OUTPUT {self.path} is a symbolic link; refusing to follow it (name the file itself)") from None
             raise UsageError(f"cannot write {self.path}: {exc.strerror or exc}") from None
 
     def write(self, record: dict[str, Any]) -> None:
@@ -144,6 +158,20 @@ class Output:
         if self.fd is not None and self.path is not None:
             os.close(self.fd)
         self.fd = None
+
+
+MAX_RECORD = 64 * 1024 * 1024  # a longer line (torn, or not ours) is read past in blocks, never whole
+
+
+def _records(file: Any) -> Any:
+    """OUTPUT's lines, one at a time; a line over MAX_RECORD comes back as b"" (dropped)."""
+    while data := file.readline(MAX_RECORD + 1):
+        if len(data) > MAX_RECORD and not data.endswith(b"\n"):
+            while data and not data.endswith(b"\n"):
+                data = file.readline(1024 * 1024)
+            yield b""
+            continue
+        yield data
 
 
 def _completed_key(data: bytes) -> str | None:

@@ -65,11 +65,11 @@ class Chat:
             raise
         if self.interactive:
             self.console.note(f"chatting with {self.settings.model}: /help lists the commands, Ctrl-D quits")
-        prompt, more = ("{}> ", "... ") if self.interactive else ("", "")
+        more = "... " if self.interactive else ""
         try:
             while True:
                 try:
-                    item = chat_input.read_item(reader, prompt.format(self.settings.model), more)
+                    item = chat_input.read_item(reader, prompt_for(self.settings.model) if self.interactive else "", more)
                     if item is None:  # Ctrl-D, or the end of piped input
                         if self.interactive:
                             self.console.write("\n")
@@ -321,7 +321,9 @@ class Chat:
             self.console.note("no turns yet")
             return
         out = self.console.io.stdout if self.interactive else self.console.io.stderr
-        out.write(chat_input.transcript(conv))
+        from gemini_cli.render.terminal import for_stream
+
+        out.write(for_stream(chat_input.transcript(conv), out))  # a saved answer's escapes shown, never obeyed
         out.flush()
 
     def current(self):
@@ -346,6 +348,14 @@ class Chat:
 
 
 # -- helpers -----------------------------------------------------------------------------
+
+
+def prompt_for(model: str) -> str:
+    """The `MODEL> ` prompt: the name may come from a file or the config, so a control
+    character in it is shown as text (the prompt is only ever written to a terminal)."""
+    from gemini_cli.render.terminal import visible
+
+    return f"{visible(model)}> "
 
 
 def check_attachment(spec: str, mime: str | None = None) -> None:

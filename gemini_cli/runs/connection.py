@@ -50,4 +50,4 @@ def connect(settings: Settings, console: Any) -> Any:
     """open_client with the API key (exit 3 without one), for commands that always need it."""
     from gemini_cli.state import apikey
 
-    return open_client(settings, apikey.get(console.io), console)
+    return open_client(settings, apikey.get(console.io, max_time=settings.max_time), console)

@@ -41,7 +41,7 @@ def fetch(settings: Any, interaction_id: str, *, stream: bool, wait: bool, inter
     result = outcome.result
     if not outcome.finished:
         return outcome
-    if result.get("status") not in RUNNING:
+    if not running(result):
         complete_saved_turn(interaction_id, result, settings, console)
     error = outcome.error  # a media file not written, stdout gone
     if error is None:
@@ -62,11 +62,11 @@ def poll(client: Any, interaction_id: str, wait: bool, interval: float, console:
     from gemini_cli.backoff import Backoff
 
     hop = interactions.get(client, interaction_id)
-    if wait and hop.get("status") in RUNNING:
+    if wait and running(hop):
         console.note(f"waiting for interaction {interaction_id} (status {hop.get('status')})")
         # Every `interval` seconds; --max-time bounds the waiting too (exit 7).
         polls = Backoff(first=interval, cap=interval, factor=1, jitter=0, deadline=client)
-        while hop.get("status") in RUNNING:
+        while running(hop):
             delay = polls.next()
             if delay is None:
                 raise client.deadline_error()
@@ -75,7 +75,15 @@ def poll(client: Any, interaction_id: str, wait: bool, interval: float, console:
     builder = InteractionBuilder()
     hop = builder.add_interaction(hop)
     renderer.interaction(hop)
-    return builder.result()
+    result = builder.result()
+    for problem in builder.problems:  # each kind once, as for a turn
+        console.warn(f"the server sent {problem}")
+    return result
+
+
+def running(hop: dict[str, Any]) -> bool:
+    status = hop.get("status")
+    return isinstance(status, str) and status in RUNNING  # a list as status is unhashable
 
 
 def follow(client: Any, interaction_id: str, renderer: Any, console: Any) -> Any:
@@ -91,7 +99,7 @@ def check_outcome(interaction_id: str, result: dict[str, Any]) -> None:
     from gemini_cli.runs.turn import outcome_error
 
     status = result.get("status")
-    if status in RUNNING:
+    if running(result):
         raise NotCompleted(f"interaction {interaction_id} is still {status}; "
                            f"wait for it with: gemini-cli history fetch {interaction_id} --wait")
     error = outcome_error(result)
@@ -105,7 +113,7 @@ def cancel(client: Any, interaction_id: str) -> dict[str, Any]:
 
     hop = interactions.cancel(client, interaction_id)
     status = hop.get("status") or "cancelled"
-    if status in RUNNING:
+    if running(hop) or not isinstance(status, str):
         status = "cancelled"
     return {**hop, "status": status}
 
@@ -184,8 +192,8 @@ def complete_saved_turn(interaction_id: str, result: dict[str, Any], settings: A
             return  # another process completed it meanwhile
         problems: list[str] = []
         for turn in turns:
-            problems = turn.record({k: v for k, v in result.items() if k != "output_text"})
+            problems = turn.record({k: v for k, v in result.items() if k != "output_text"}, console.io.secrets)
         store.save(path, conv)
     if problems:
         console.warn(f"the server sent malformed data, saved without it: {'; '.join(problems)}")
-    console.note(f"saved the {result.get('status')} turn to conversation {conv.id}")
+    console.note(f"saved the {turns[-1].status} turn to conversation {conv.id}")  # as saved: a wrong status is 'unknown'

@@ -36,6 +36,7 @@ class Session:
     conversation: Conversation | None  # None until the first turn of a new conversation
     save: bool
     warn: Callable[[str], None]  # the console's: the history folder could not be written
+    secrets: Any = ()  # the I/O context's keys: one the server echoes is not saved
     external: bool = False
     previous_interaction_id: str | None = None
     unsaved: str | None = None  # why the history could not be written (the turn was still answered)
@@ -87,7 +88,7 @@ class Session:
             return None
         turn = conv.add_turn(steps, model=conv.extra.get("agent") or conv.model)
         if result is not None:
-            problems = turn.record({key: value for key, value in result.items() if key != "output_text"})
+            problems = turn.record({key: value for key, value in result.items() if key != "output_text"}, self.secrets)
             if problems and warn is not None:
                 warn(f"the server sent malformed data, saved without it: {'; '.join(problems)}")
         if status is not None:
@@ -139,6 +140,10 @@ def open_session(settings: Settings, resume: Resume, console: Any) -> Session:
             # In a shared folder a link pointing nowhere may be planted to make us create its target.
             raise UsageError(f"--session {path} is a symbolic link to {os.readlink(path)}, which does not exist; "
                              "refusing to create a file through it")
+        for folder in path.parents:  # the same for a folder on the way: we would create it, then the file
+            if folder.is_symlink() and not folder.exists():
+                raise UsageError(f"--session {path}: the folder {folder} is a symbolic link to {os.readlink(folder)}, "
+                                 "which does not exist; refusing to create a file through it")
     elif resume.continue_last:
         path = history.last_used()
         if path is None:
@@ -147,13 +152,14 @@ def open_session(settings: Settings, resume: Resume, console: Any) -> Session:
         path = history.find(resume.cid)
     else:
         path = None
-    session = Session(path=path, conversation=None, save=settings.save, warn=console.warn,
+    session = Session(path=path, conversation=None, save=settings.save, warn=console.warn, secrets=console.io.secrets,
                       external=resume.session_file is not None)
     try:
         if path is not None:
             # Serialise read-request-write: a second process waits here, then sees our turn.
             session._stack.enter_context(store.lock(
-                path, settings.lock_timeout, lambda: note(f"waiting for another gemini-cli using {path}")
+                path, settings.lock_timeout, lambda: note(f"waiting for another gemini-cli using {path}"),
+                max_time=settings.max_time,
             ))
             if path.exists() or not session.external:
                 session.conversation = store.load(path)

@@ -17,13 +17,22 @@ from gemini_cli.api.client import ApiClient
 from gemini_cli.api.errors import stream_error
 from gemini_cli.api.events import InteractionBuilder
 from gemini_cli.api.sse import is_event_stream, iter_events
-from gemini_cli.errors import GeminiCliError, NotCompleted, ReplayMismatch, StreamInterrupted
+from gemini_cli.errors import ExitCode, GeminiCliError, NotCompleted, ReplayMismatch, StreamInterrupted
 
 MAX_HOPS = 50
 # generation_config fields google-genai 3.3.0 marks deprecated on Interactions: still sent
 # (a user asked for them), noted once per run, i.e. per console (or batch progress) noting it.
 DEPRECATED = ("temperature", "top_p")
 _noted: weakref.WeakSet[Any] = weakref.WeakSet()
+# What one turn may bring, all hops and resumes together (event data, JSON bodies): a
+# server that never stops must not grow the process and the conversation file without end.
+MAX_TURN = 256 * 1024 * 1024
+
+
+class TurnTooLarge(GeminiCliError):
+    """The turn's answer passed MAX_TURN: stop; the partial turn is saved."""
+
+    exit_code = ExitCode.SERVER
 
 
 @dataclass
@@ -54,8 +63,11 @@ def run(
             if body.get("stream"):
                 _stream_hop(client, body, builder, renderer, on_malformed)
             else:
-                hop = interactions.interaction_body(interactions.create(client, body))
-                hop = builder.add_interaction(hop)
+                response = interactions.create(client, body)
+                builder.received += len(response.content)
+                if builder.received > MAX_TURN:
+                    raise TurnTooLarge(f"the answer grew past {MAX_TURN >> 20} MiB (the limit of one turn); stopped")
+                hop = builder.add_interaction(interactions.interaction_body(response))
                 renderer.interaction(hop)
             token = builder.interaction.get("continuation_token")
             if (builder.status != "requires_continuation" or not token or token == body.get("continuation_token")
@@ -154,6 +166,9 @@ def _consume(response, client, builder, renderer, on_malformed) -> str:
                     skip -= 1
                     continue
                 skip = 0
+            builder.received += len(raw)
+            if builder.received > MAX_TURN:
+                raise TurnTooLarge(f"the answer grew past {MAX_TURN >> 20} MiB (the limit of one turn); stopped reading")
             if builder.feed(event):
                 renderer.event(raw, event)
                 unshown = builder.take_unshown()
@@ -171,6 +186,9 @@ def _consume(response, client, builder, renderer, on_malformed) -> str:
     except httpx.TransportError as exc:
         client.check_deadline()  # the watchdog shut the connection at the deadline
         return f"the stream was cut off: {exc or type(exc).__name__}"
+    except httpx.DecodingError:  # corrupt gzip/deflate/brotli data: as good as a cut, resumed as one
+        client.check_deadline()
+        return "the stream's compressed data (Content-Encoding) was corrupt"
     finally:
         response.close()
         _flush(renderer)

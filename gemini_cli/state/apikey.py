@@ -28,9 +28,10 @@ SHELL_SYNTAX = frozenset("|&;<>()$`*?~\n")
 KEY_CHARS = re.compile(r"[\x21-\x7e]+")  # what an HTTP header can carry as a key
 
 
-def get(io: Any, required: bool = True) -> str | None:
+def get(io: Any, required: bool = True, max_time: float | None = None) -> str | None:
     """GOOGLE_API_KEY wins over GEMINI_API_KEY (as in the official SDK), then the config file.
     None with --replay: the answers come from the cassette, so no key is read or sent.
+    `max_time` (--max-time) bounds api_key_command too.
 
     io: the invocation's render.context.IOContext. A key read from the config file or
     api_key_command joins its `secrets` (redacted wherever we write: the environment's keys
@@ -56,7 +57,7 @@ def get(io: Any, required: bool = True) -> str | None:
             key, source = cfg.api_key, f"api_key in {cfg.path}"
         elif cfg.api_key_command is not None:
             source = f"api_key_command in {cfg.path}"
-            key = run_command(cfg.api_key_command, cfg.api_key_command_timeout, source)
+            key = run_command(cfg.api_key_command, cfg.api_key_command_timeout, source, max_time)
         if key:
             io.secrets.add(key)
     if key and not KEY_CHARS.fullmatch(key):
@@ -130,8 +131,10 @@ def command_argv(command: str | list[str]) -> list[str]:
         raise AuthError(f"api_key_command cannot be parsed: {exc}") from None
 
 
-def run_command(command: str | list[str], timeout: float, what: str = "api_key_command") -> str:
-    """Run the command; the first line of its stdout, stripped. Exit 3 on any failure."""
+def run_command(command: str | list[str], timeout: float, what: str = "api_key_command",
+                max_time: float | None = None) -> str:
+    """Run the command; the first line of its stdout, stripped. Exit 3 on any failure; exit 7
+    when --max-time (`max_time`, if shorter than `timeout`) ends the wait for it."""
     import subprocess  # only a config with api_key_command pays for it
 
     argv = command_argv(command)
@@ -140,11 +143,17 @@ def run_command(command: str | list[str], timeout: float, what: str = "api_key_c
     try:
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, start_new_session=True)
     except OSError as exc:
-        raise AuthError(f"{what}: cannot run {argv[0]!r}: {exc.strerror or exc}") from None
+        raise AuthError(f"{what}: cannot run {_program(argv[0])}: {exc.strerror or exc}") from None
+    deadline = max_time is not None and max_time < timeout
     try:
-        out, _ = process.communicate(timeout=timeout)
+        out, _ = process.communicate(timeout=max_time if deadline else timeout)
     except subprocess.TimeoutExpired:
         _kill(process)
+        if deadline:
+            from gemini_cli.errors import NetworkError
+
+            raise NetworkError(f"gave up: the --max-time deadline of {max_time:g}s was reached "
+                               f"(waiting for {what})") from None
         raise AuthError(f"{what} did not finish within {timeout:g} s") from None
     except BaseException:
         _kill(process)
@@ -161,6 +170,14 @@ def run_command(command: str | list[str], timeout: float, what: str = "api_key_c
     if not key:
         raise AuthError(f"{what} printed nothing on stdout")
     return key
+
+
+def _program(name: str) -> str:
+    """The program's name for a message; not shown when it looks like a key pasted in place
+    of a command (a Google key, or one long word of key characters)."""
+    if KEY_VALUE.search(name) or (len(name) >= 24 and re.fullmatch(r"[A-Za-z0-9_\-.]+", name)):
+        return "<redacted> (it looks like an API key, not a command)"
+    return repr(name)
 
 
 def _kill(process: Any) -> None:

@@ -9,6 +9,7 @@ that file is configfile.py's; here the layers are merged into one frozen Setting
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import field, fields, make_dataclass, replace
 from types import MappingProxyType
 from pathlib import Path
@@ -156,6 +157,11 @@ def check_base_url(settings: Settings) -> str:
         raise UsageError(f"{where} must be http(s)://host[:port][/path]")
     if parts.query or parts.fragment:
         raise UsageError(f"{where} must not have a query or fragment")
+    version, version_source = settings.api_version, settings.sources.get("api_version", "default")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", version or "") or ".." in version:
+        # It goes into every URL path, with the key: "../../x" or "v1?x=" would reach another endpoint.
+        raise UsageError(f"API version {version[:80]!r} (from {'--api-version' if version_source == 'flag' else version_source}) "
+                         "is not a version (letters, digits, '.', '_', '-' only, e.g. v1beta)")
     last = parts.path.rstrip("/").rsplit("/", 1)[-1]
     if last == settings.api_version or (last[:1] == "v" and last[1:2].isdigit()):
         base = url.rstrip("/")[: -len(last)].rstrip("/")

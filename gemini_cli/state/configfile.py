@@ -96,6 +96,8 @@ def check(key: str, value: Any, where: str, label: str | None = None) -> Any:
     if not ok:
         names = " or ".join(_TYPE_NAMES[t] for t in types if t is not int or float not in types)
         raise UsageError(f"{where}: '{label}' must be {names}, got {kind(value)}")
+    if isinstance(value, float) and value != value or value in (float("inf"), float("-inf")):
+        raise UsageError(f"{where}: '{label}' must be a finite number, got {value!r}")  # .nan, .inf in YAML
     low, high = setting.low, setting.high
     if setting.positive and value <= 0:
         raise UsageError(f"{where}: '{label}' must be greater than 0, got {value!r}")

@@ -55,6 +55,27 @@ def parse_time(value: Any) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
+def _without_keys(value: Any, secrets: Any = ()) -> tuple[Any, bool]:
+    """`value` with every API key in play replaced by <redacted> in its strings, and whether
+    one was there: a key a server echoes into an answer must not reach the conversation file.
+    Done on the JSON text (no recursion of ours, however deep the steps). `secrets`: the keys
+    read from the config file (the I/O context's), beside the environment's."""
+    import json
+
+    keys = [(os.environ.get(name) or "").strip() for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY")]
+    keys += sorted(secrets)
+    # Only keys that JSON writes as they are (Google keys are letters, digits, '-', '_').
+    keys = [key for key in keys if len(key) >= 8 and json.dumps(key, ensure_ascii=False)[1:-1] == key]
+    if not keys:
+        return value, False
+    text = json.dumps(value, ensure_ascii=False)
+    if not any(key in text for key in keys):
+        return value, False
+    for key in keys:
+        text = text.replace(key, "<redacted>")
+    return json.loads(text), True
+
+
 def new_id() -> str:
     # What secrets.token_hex(6) does, without importing secrets (hmac, hashlib, random).
     return "c" + os.urandom(6).hex()
@@ -115,7 +136,7 @@ class Turn:
     def usable(self) -> bool:
         return self.status in USABLE_STATUSES
 
-    def record(self, interaction: dict[str, Any]) -> list[str]:
+    def record(self, interaction: dict[str, Any], secrets: Any = ()) -> list[str]:
         """Take id, status, output steps and usage from an Interaction resource.
 
         A GET (and some unary answers) repeat our input as leading user_input steps;
@@ -134,6 +155,9 @@ class Turn:
         kept = [step for step in steps if step_problem(step) is None]
         if len(kept) < len(steps):
             problems.append(f"{len(steps) - len(kept)} malformed step(s) (no string \"type\")")
+        kept, echoed = _without_keys(kept, secrets)
+        if echoed:
+            problems.append("the API key, echoed in the answer (saved as <redacted>)")
         fields = {}
         for name, key in (("interaction_id", "id"), ("status", "status"), ("usage", "usage")):
             value = interaction.get(key)

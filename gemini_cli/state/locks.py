@@ -18,7 +18,7 @@ import stat
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from gemini_cli.errors import ExitCode, GeminiCliError, UsageError
+from gemini_cli.errors import ExitCode, GeminiCliError, NetworkError, UsageError
 from gemini_cli.state.atomic import ensure_dir, open_private
 from gemini_cli.state.paths import state_dir
 
@@ -34,20 +34,29 @@ class LockTimeout(GeminiCliError):
 
 
 @contextlib.contextmanager
-def lock(path: str | os.PathLike[str], timeout: float, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+def lock(path: str | os.PathLike[str], timeout: float, on_wait: Callable[[], None] | None = None,
+         what: str = "conversation", max_time: float | None = None) -> Iterator[None]:
     """Hold `path` exclusively for the block (serialises the writers of a conversation).
 
     A ticket lock in the state folder, nothing beside the user's file: each process takes a
     numbered ticket (a file it holds an flock on, under the folder's queue lock) and proceeds
     when no live ticket is older than its own, so waiting turns go first come, first served.
     The kernel drops a dead process's flock, so its ticket no longer counts and is removed.
-    If the path is busy, on_wait() is called once and we poll until `timeout` seconds.
+    If the path is busy, on_wait() is called once and we poll until `timeout` seconds, or
+    --max-time (`max_time`) when that is shorter: then exit 7, as for every other wait.
     """
     folder, key = lock_folder(), hashlib.sha256(os.path.realpath(path).encode("utf-8", "surrogateescape")).hexdigest()[:32]
     with _queue(folder, key) as queue:
         ticket, fd = _take_ticket(folder, key, queue)
     try:
-        _wait_for_turn(folder, key, ticket, path, timeout, on_wait)
+        if max_time is not None and max_time < timeout:
+            try:
+                _wait_for_turn(folder, key, ticket, f"{what} {path}", max_time, on_wait)
+            except LockTimeout:
+                raise NetworkError(f"gave up: the --max-time deadline of {max_time:g}s was reached "
+                                   f"(waiting for another gemini-cli using {path})") from None
+        else:
+            _wait_for_turn(folder, key, ticket, f"{what} {path}", timeout, on_wait)
         yield
     finally:
         with contextlib.suppress(OSError):
@@ -152,7 +161,7 @@ def _wait_for_turn(folder: Path, key: str, ticket: int, path: Any, timeout: floa
         delay = tries.next()
         if delay is None:
             raise LockTimeout(
-                f"conversation {path} is in use by another gemini-cli process (waited {timeout:g}s); "
+                f"{path} is in use by another gemini-cli process (waited {timeout:g}s); "
                 "retry when it has finished, or wait longer with --lock-timeout"
             )
         if not tries.attempt and on_wait is not None:

@@ -14,11 +14,11 @@ def _home_override() -> Path | None:
 
 
 def home() -> Path:
-    """$HOME, else the account's home directory. With neither (a daemon without HOME whose
+    """$HOME (if absolute), else the account's home directory. With neither (a daemon without HOME whose
     user has no passwd entry) a path under /dev/null: it never exists and cannot be created,
     so the config reads as empty and saving the history is skipped with a warning."""
     value = os.environ.get("HOME")
-    if value:
+    if value and os.path.isabs(value):  # a relative HOME would put the history wherever we run
         return Path(value)
     try:
         import pwd

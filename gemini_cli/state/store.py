@@ -90,6 +90,16 @@ def delete_file(path: Path, timeout: float = 10.0) -> Path:
 # -- the conversations folder -------------------------------------------------------------
 
 
+# `history list` reads at most this much of one file: a hostile or runaway conversation
+# (a 1.9 GB file took 5.8 GB to parse) is listed by its name, not parsed.
+MAX_LIST_READ = 64 * 1024 * 1024
+
+
+def _too_large(path: Path, size: int) -> dict[str, Any]:
+    return _marker(path, f"<too large to list: {size / 1024 / 1024:.0f} MiB>",
+                   f"conversation file {path} is larger than {MAX_LIST_READ >> 20} MiB; not read for the list")
+
+
 def _summary_of(path: Path) -> dict[str, Any]:
     """A list entry for one file; an unreadable file gets a marker instead of an error."""
     try:
@@ -114,11 +124,17 @@ def _marker(path: Path, title: str, error: str) -> dict[str, Any]:
 _SUMMARY_KEYS = frozenset({"id", "title", "created", "updated", "model", "turns", "mode", "error"})
 
 
+_SUMMARY_TYPES = {"id": str, "title": (str, type(None)), "created": str, "updated": str, "model": (str, type(None)),
+                  "turns": int, "mode": str}
+
+
 def _good_entry(e: Any) -> bool:
-    """[mtime_ns, size, summary] with every summary key list() and its callers use."""
+    """[mtime_ns, size, summary] with every summary key list() and its callers use, each of
+    its type: a corrupt entry is re-read from its file, never trusted (a list as title...)."""
     return (isinstance(e, list) and len(e) == 3 and isinstance(e[0], int) and isinstance(e[1], int)
             and isinstance(e[2], dict) and _SUMMARY_KEYS <= e[2].keys()
-            and isinstance(e[2]["updated"], str) and isinstance(e[2]["id"], str))
+            and all(isinstance(e[2][key], kind) and not isinstance(e[2][key], bool) for key, kind in _SUMMARY_TYPES.items())
+            and isinstance(e[2]["error"], (str, type(None))))
 
 
 def _iso_from_ns(ns: int) -> str:
@@ -154,7 +170,8 @@ class ConversationStore:
                 entries[key] = hit
                 continue
             # stat was taken before reading, so a write racing this parse shows up next time
-            entries[key] = [st.st_mtime_ns, st.st_size, _summary_of(path)]
+            summary = _too_large(path, st.st_size) if st.st_size > MAX_LIST_READ else _summary_of(path)
+            entries[key] = [st.st_mtime_ns, st.st_size, summary]
             changed = True
         if changed or cached.keys() != entries.keys():
             self._write_index(entries)
@@ -192,7 +209,7 @@ class ConversationStore:
             if data.get("format") != INDEX_FORMAT or data.get("version") != 1 or not isinstance(entries, dict):
                 return {}, 0
             return {k: e for k, e in entries.items() if _good_entry(e)}, mtime
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
             return {}, 0
 
     def _write_index(self, entries: dict[str, list[Any]]) -> None:
