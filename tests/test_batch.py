@@ -584,3 +584,23 @@ def test_service_tier_reaches_every_row(server, tmp_path):
     assert result.exit_code == 0
     assert result.stdout.endswith('  "input": "first",\n  "service_tier": "flex"\n}\n\n1 row to send\n')
     assert srv.count == 0
+
+
+def test_thoughts_go_into_the_record_as_jobs_fetch_writes_them(server):
+    """--thoughts asks for summaries (thinking_summaries) and each record keeps them, joined
+    per thought step, in the `thoughts` field `jobs fetch` writes; a row without any has none."""
+    def answer(body):
+        if body["input"] != "think":
+            return None
+        hop = interaction_for(body, 1)
+        hop["steps"] = [{"type": "thought", "signature": "c2ln", "summary": [
+                            {"type": "text", "text": "Weighing "}, {"type": "text", "text": "it."}]},
+                        {"type": "thought", "summary": [{"type": "text", "text": "Done."}]},
+                        *hop["steps"]]
+        return 200, hop
+
+    srv = server(answer=answer)
+    result = run(["batch", "--format", "lines", "-j", "1", "-q", "--thoughts"], input="think\nplain\n")
+    assert result.exit_code == 0, result.stderr
+    assert records(result.stdout) == [done(1, 1, "think", 1, thoughts="Weighing it.\n\nDone."), done(2, 2, "plain", 2)]
+    assert [b["generation_config"] for b in srv.bodies] == [{"thinking_summaries": "auto"}] * 2
