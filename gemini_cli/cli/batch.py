@@ -94,7 +94,7 @@ def batch(
     from gemini_cli.runs.batch import Batch, RowRequests
     from gemini_cli.runs.batch_output import Output
 
-    settings = config.resolve(flags, template=templates.from_flags(flags))
+    settings = config.resolve(flags, template=templates.from_flags(flags, per_row=True))
     console = Console(quiet=settings.quiet)
     if wait and not remote:
         raise UsageError("--wait goes with --remote (a local batch runs to the end anyway)")
