@@ -5,19 +5,43 @@
 
 _gemini_cli_completion() {
     local IFS=$'\n'
-    local response completion type value
+    local response completion type value described=
+    local -a helps=()
     COMPREPLY=()
     response=$(env COMP_WORDS="${COMP_WORDS[*]}" COMP_CWORD="$COMP_CWORD" \
         _GEMINI_CLI_COMPLETE=bash_complete "${1:-gemini-cli}" 2>/dev/null) || return 0
     for completion in $response; do
         IFS=',' read -r type value <<< "$completion"
         case $type in
-            plain) COMPREPLY+=("$value") ;;
+            plain)
+                if [[ $value == *$'\t'* ]]; then
+                    COMPREPLY+=("${value%%$'\t'*}"); helps+=("${value#*$'\t'}"); described=1
+                else
+                    COMPREPLY+=("$value"); helps+=("")
+                fi ;;
             dir) COMPREPLY=(); compopt -o dirnames; return 0 ;;
             file) COMPREPLY=(); compopt -o default; return 0 ;;
         esac
     done
+    # Listing several candidates (the second TAB): each with its description, one a line, as
+    # zsh and fish show them. A TAB that inserts text gets the bare values.
+    if [[ -n $described ]] && (( ${#COMPREPLY[@]} > 1 )) \
+            && [[ $COMP_TYPE == 63 || $COMP_TYPE == 33 || $COMP_TYPE == 64 ]]; then
+        _gemini_cli_describe
+    fi
     return 0
+}
+
+_gemini_cli_describe() {
+    local i entry width=0 cols=$(( ${COLUMNS:-80} - 2 ))
+    for entry in "${COMPREPLY[@]}"; do
+        (( ${#entry} > width )) && width=${#entry}
+    done
+    for i in "${!COMPREPLY[@]}"; do
+        printf -v entry '%-*s  %s' "$width" "${COMPREPLY[i]}" "${helps[i]}"
+        (( ${#entry} > cols )) && entry="${entry:0:cols-1}…"
+        printf -v "COMPREPLY[i]" '%-*s' "$cols" "$entry"  # as wide as the screen: one a line
+    done
 }
 
 complete -o nosort -F _gemini_cli_completion gemini-cli

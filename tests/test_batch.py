@@ -155,7 +155,8 @@ def test_bad_rows_are_recorded_as_failed_and_the_others_run(server, tmp_path, ho
     assert failed == [
         (2, "failed", "usage", 2, "line 2: not valid JSON: Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
         (3, "failed", "usage", 2, "/nonexistent/file.png: no such file"),
-        (4, "failed", "usage", 2, "template 't' needs parameter 'lang': give it with -p lang VALUE"),
+        (4, "failed", "usage", 2, "template 't' needs parameter 'lang': give it with -p lang VALUE "
+                                  "or the row (a CSV column, or JSONL \"params\")"),
         (5, "failed", "usage", 2, "line 5: 'prompt' must be a string"),
         (6, "failed", "usage", 2, "line 6: a row must be a JSON object or string"),
         (7, "failed", "usage", 2, "line 7: 'temperature' must be between 0 and 2, got 3"),
@@ -584,3 +585,48 @@ def test_service_tier_reaches_every_row(server, tmp_path):
     assert result.exit_code == 0
     assert result.stdout.endswith('  "input": "first",\n  "service_tier": "flex"\n}\n\n1 row to send\n')
     assert srv.count == 0
+
+
+def test_thoughts_go_into_the_record_as_jobs_fetch_writes_them(server):
+    """--thoughts asks for summaries (thinking_summaries) and each record keeps them, joined
+    per thought step, in the `thoughts` field `jobs fetch` writes; a row without any has none."""
+    def answer(body):
+        if body["input"] != "think":
+            return None
+        hop = interaction_for(body, 1)
+        hop["steps"] = [{"type": "thought", "signature": "c2ln", "summary": [
+                            {"type": "text", "text": "Weighing "}, {"type": "text", "text": "it."}]},
+                        {"type": "thought", "summary": [{"type": "text", "text": "Done."}]},
+                        *hop["steps"]]
+        return 200, hop
+
+    srv = server(answer=answer)
+    result = run(["batch", "--format", "lines", "-j", "1", "-q", "--thoughts"], input="think\nplain\n")
+    assert result.exit_code == 0, result.stderr
+    assert records(result.stdout) == [done(1, 1, "think", 1, thoughts="Weighing it.\n\nDone."), done(2, 2, "plain", 2)]
+    assert [b["generation_config"] for b in srv.bodies] == [{"thinking_summaries": "auto"}] * 2
+
+
+def test_csv_columns_fill_template_placeholders_that_no_p_gives(server, tmp_path, home):
+    """The system's {lang} and the prompt's {tone} have no default and no -p: the rows fill
+    them; a row without one fails alone, its message naming the row as a way to give it."""
+    srv = server()
+    (home / "templates").mkdir()
+    (home / "templates" / "tr.yaml").write_text("system: Translate into {lang}.\nprompt: 'Text: {input} ({tone})'\n")
+    source = write(tmp_path / "t.csv", "prompt,lang,tone\nbonjour,German,formal\nhola,Italian,warm\n")
+    result = run(["batch", source, "-t", "tr", "-j", "1", "-q"])
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert srv.bodies == [
+        {"model": "gemini-3-flash-preview", "input": "Text: bonjour (formal)", "system_instruction": "Translate into German."},
+        {"model": "gemini-3-flash-preview", "input": "Text: hola (warm)", "system_instruction": "Translate into Italian."},
+    ]
+    rows = write(tmp_path / "r.jsonl", '{"prompt": "ciao", "params": {"tone": "dry"}}\n'
+                                       '{"prompt": "hej", "params": {"tone": "dry", "lang": "Danish"}}\n')
+    result = run(["batch", rows, "-t", "tr", "-j", "1", "-q", "-p", "tone", "flat"])
+    assert result.exit_code == 11
+    failed, completed = records(result.stdout)
+    assert failed["error"] == {"code": "usage", "exit_code": 2, "message": (
+        "template 'tr' needs parameter 'lang': give it with -p lang VALUE or the row (a CSV column, or JSONL \"params\")")}
+    assert completed["status"] == "completed"
+    assert srv.bodies[2:] == [{"model": "gemini-3-flash-preview", "input": "Text: hej (dry)",
+                               "system_instruction": "Translate into Danish."}]

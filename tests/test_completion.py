@@ -51,13 +51,16 @@ def env_with_bin() -> dict[str, str]:
     return dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
-def bash_complete(*words: str, cword: int | None = None, call: str = "_gemini_cli_completion gemini-cli") -> list[str]:
-    """COMPREPLY after bash's completion function for `gemini-cli WORDS...` (cursor on the last word)."""
+def bash_complete(*words: str, cword: int | None = None, call: str = "_gemini_cli_completion gemini-cli",
+                  comp_type: int = 9, columns: int = 80) -> list[str]:
+    """COMPREPLY after bash's completion function for `gemini-cli WORDS...` (cursor on the last word);
+    comp_type 9 is a TAB that completes, 63 the second TAB that lists the candidates."""
     words = ("gemini-cli", *words)
     cword = len(words) - 1 if cword is None else cword
     script = (
         f"source {shlex.quote(str(REPO / 'completions' / FILES['bash']))}\n"
         f"COMP_WORDS=({' '.join(shlex.quote(w) for w in words)}); COMP_CWORD={cword}\n"
+        f"COMP_TYPE={comp_type}; COLUMNS={columns}\n"
         f"{call}\n"
         'if (( ${#COMPREPLY[@]} )); then printf "%s\\n" "${COMPREPLY[@]}"; fi\n'
     )
@@ -165,6 +168,33 @@ def test_bash_completes_cid_newest_first(saved):
     assert bash_complete("chat", "--cid", "cf") == ["cfe0000000003"]
     assert bash_complete("generate", "--cid", "zz") == []
     assert bash_complete("generate", "-m", "gemini-2.5-pro", "--cid", "cab9") == ["cab9990000002"]
+
+
+def test_bash_lists_conversation_ids_with_their_titles_one_a_line(saved):
+    # the second TAB lists: `id  title`, as wide as the screen (so one a line), cut with "…"
+    assert bash_complete("generate", "--cid", "", comp_type=63, columns=30) == [
+        "cab9990000002  Review: the …",
+        "cfe0000000003  Colours and …",
+        "cab1230000001  Plan the trip",
+    ]
+    assert bash_complete("history", "show", "cab", comp_type=63, columns=40) == [
+        "cab9990000002  Review: the diff".ljust(38), "cab1230000001  Plan the trip".ljust(38)]
+    # one candidate, or a TAB that inserts text: the bare id
+    assert bash_complete("generate", "--cid", "cab1", comp_type=63) == ["cab1230000001"]
+    assert bash_complete("generate", "--cid", "cab", comp_type=9) == ["cab9990000002", "cab1230000001"]
+    # candidates without help are listed bare
+    assert bash_complete("generate", "--thinking", "m", comp_type=63) == ["minimal", "medium"]
+
+
+def test_a_title_is_shown_not_obeyed_by_the_terminal(home):
+    store = ConversationStore()
+    for cid, title in (("aa10000000001", "\x1b]52;c;aGk=\x07steal"), ("aa20000000002", "plain")):
+        conv = Conversation.new("gemini-3-flash-preview", True)
+        conv.id, conv.title = cid, title
+        write_atomic(store.new_path(conv), dumps(conv))
+    listed = bash_complete("history", "show", "aa", comp_type=63, columns=40)
+    assert sorted(entry.rstrip() for entry in listed) == ["aa10000000001  ^[]52;c;aGk=^Gsteal", "aa20000000002  plain"]
+    assert "^[]52" in ask("zsh", "gemini-cli history show aa1", "3").stdout
 
 
 @pytest.mark.parametrize("sub", ["show", "export", "delete"])

@@ -239,6 +239,20 @@ def test_unknown_setting_is_a_warning(api, home):
     assert result.stderr == f"gemini-cli: warning: config file {path}: unknown setting 'colour' ignored\n"
 
 
+def test_a_misspelt_setting_gets_did_you_mean(api, home):
+    path = add_config(home, "temprature: 0.2\nmax-tokens: 50\nprofile:\n  quick: {}\nprofiles:\n  fast:\n    thinking_level: low\n")
+    api.stream(text_events("ok"))
+    result = run(["generate", "hi"])
+    assert (result.exit_code, result.stdout) == (0, "ok\n")
+    where = f"gemini-cli: warning: config file {path}"
+    assert result.stderr == (
+        f"{where}: unknown setting 'temprature' ignored; did you mean 'temperature'?\n"
+        f"{where}: unknown setting 'max-tokens' ignored; did you mean 'max_tokens'?\n"
+        f"{where}: unknown setting 'profile' ignored; did you mean 'profiles'?\n"
+        f"{where}: unknown setting 'profiles.fast.thinking_level' ignored; did you mean 'profiles.fast.thinking'?\n")
+    assert "generation_config" not in api.bodies()[0]  # nothing misspelt was sent
+
+
 @pytest.mark.parametrize(
     "text, where",
     [

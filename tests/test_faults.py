@@ -7,6 +7,7 @@ mid-way, reset the connection, or stall while the client resumes on a second con
 
 from __future__ import annotations
 
+import io
 import json
 import time
 
@@ -205,6 +206,55 @@ def test_no_store_cannot_resume_exits_8_with_the_partial_turn(server, home, end)
     assert conversation["store"] is False
     turn = the_turn(home)
     assert (turn["interaction_id"], turn["status"], turn["steps"]) == (INTERACTION_ID, "interrupted", answer_steps("Hello "))
+
+
+class Terminal(io.StringIO):
+    """stdout and stderr as a terminal shows them: one screen, in the order written."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("markdown", [False, True])
+def test_on_a_terminal_the_resuming_note_has_its_own_line_and_the_answer_goes_on_below(server, markdown):
+    from gemini_cli.api.client import ApiClient
+    from gemini_cli.render.output import Console, TextRenderer
+    from gemini_cli.runs import turn
+
+    server.queue(stream(FRAMES[:8]), resumed())  # "Hello " then a clean end before the interaction completed
+    screen = Terminal()
+    console = Console(stderr=screen)
+    renderer = TextRenderer(console, stdout=screen, markdown=markdown)
+    client = ApiClient(base_url=server.url, api_version="v1beta", api_key="k" * 20, retries=1, retry_delay=0.0,
+                       note=console.note)
+    try:
+        outcome = turn.run(client, {"model": "m", "input": PROMPT, "stream": True}, renderer)
+    finally:
+        client.close()
+    renderer.finish(outcome.result)
+    assert outcome.error is None
+    note = "gemini-cli: the stream ended before the interaction completed; resuming after event t0 in 0.0s\n"
+    # --markdown holds an open line back until it ends, so the note comes before any of it.
+    assert screen.getvalue() == (note + "Hello world\n" if markdown else "Hello \n" + note + "world\n")
+
+
+def test_the_resuming_note_is_unchanged_when_stdout_is_not_a_terminal(server):
+    from gemini_cli.api.client import ApiClient
+    from gemini_cli.render.output import Console, TextRenderer
+    from gemini_cli.runs import turn
+
+    server.queue(stream(FRAMES[:8]), resumed())
+    stdout, stderr = io.StringIO(), Terminal()
+    console = Console(stderr=stderr)
+    renderer = TextRenderer(console, stdout=stdout)
+    client = ApiClient(base_url=server.url, api_version="v1beta", api_key="k" * 20, retries=1, retry_delay=0.0,
+                       note=console.note)
+    try:
+        renderer.finish(turn.run(client, {"model": "m", "input": PROMPT, "stream": True}, renderer).result)
+    finally:
+        client.close()
+    assert (stdout.getvalue(), stderr.getvalue()) == (
+        "Hello world\n", "gemini-cli: the stream ended before the interaction completed; resuming after event t0 in 0.0s\n")
 
 
 def test_stall_mid_stream_is_resumed(server, home):

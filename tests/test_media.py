@@ -224,7 +224,9 @@ def test_a_local_file_named_like_a_files_api_name_wins(api, tmp_path, monkeypatc
 def test_a_missing_files_api_file_is_exit_4_and_nothing_is_generated(api, fake):
     result = run(["generate", "-a", "files/gone", "q"])
     assert (result.exit_code, result.stdout) == (4, "")
-    assert result.stderr.startswith("gemini-cli: error: files/gone: no such file in the Files API (uploaded files are deleted after 48 hours)")
+    # said once (as `files get` says it), not once more by the attachment
+    assert result.stderr == ("gemini-cli: error: files/gone: no such file (uploads are deleted after 48 hours): "
+                             "HTTP 404 NOT_FOUND: File gone does not exist.\n")
     assert sent(api) == []
 
 

@@ -101,3 +101,37 @@ def test_chat_help_lists_every_thinking_level():
 
     line = next(line for line in help_text().splitlines() if line.strip().startswith("/thinking"))
     assert all(level in line for level in THINKING_LEVELS)
+
+
+def test_the_readme_names_every_generate_flag_chat_does_not_take():
+    import re
+    from pathlib import Path
+
+    import typer.main
+
+    from gemini_cli.app import app
+
+    import click
+
+    cli = typer.main.get_command(app)
+    ctx = click.Context(cli)
+    names = {name: {opt for p in cli.get_command(ctx, name).params for opt in getattr(p, "opts", [])}
+             for name in ("generate", "chat")}
+    missing = {opt for opt in names["generate"] - names["chat"] if opt.startswith("--")}
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme[readme.index("### `gemini-cli chat`"):]
+    paragraph = section[:section.index("\n\n", section.index("An interactive REPL"))]
+    said = set(re.findall(r"--[a-z][a-z-]*", paragraph))
+    assert missing and missing <= said, sorted(missing - said)
+
+
+def test_the_readme_says_what_markdown_does_with_list_and_quote_markers():
+    from pathlib import Path
+
+    from gemini_cli.render.markdown import render
+
+    rendered = render("- item\n> quote\n")
+    assert "•" in rendered and "│" in rendered and "- item" not in rendered
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert "list and fence markers stay visible" not in readme
+    assert "becomes\n`•`" in readme or "becomes `•`" in readme

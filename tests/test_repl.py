@@ -211,3 +211,76 @@ def test_editor_command(monkeypatch):
     monkeypatch.setenv("VISUAL", "'unclosed")
     with pytest.raises(UsageError, match="cannot parse the editor command"):
         repl.edit_text()
+
+
+# -- pasting several lines -----------------------------------------------------------------
+
+
+def test_a_paste_of_several_lines_is_one_message_verbatim():
+    """A "line" holding newlines is what the terminal reader returns for a bracketed paste."""
+    got = items("\n  def f():\n      return 1\n\n", "one line\n", "/help\n", '"""\n/model x\n"""\n', "\n\n", "after")
+    assert got == [Message("  def f():\n      return 1"), Message("one line"), Command("help"), Message("/model x"),
+                   Message("after")]
+
+
+def test_terminal_input_without_readline_joins_a_marked_paste():
+    stdin = io.StringIO("\x1b[200~first\nsecond\n\x1b[201~\ntyped\n\x1b[200~cut")
+    from gemini_cli.render.context import IOContext
+
+    read_line = repl.TerminalInput(None, IOContext(stdin, io.StringIO(), io.StringIO()))
+    assert [read_line("> "), read_line("> "), read_line("> ")] == ["first\nsecond\n", "typed", "cut"]
+
+
+def read_until(fd: int, wanted: bytes, seen: bytearray, timeout: float = 20.0) -> None:
+    """Read the terminal until `wanted` has appeared (after what was seen so far); fail on a timeout."""
+    import os
+    import select
+    import time
+
+    start, deadline = len(seen), time.monotonic() + timeout
+    while wanted not in seen[start:]:
+        assert time.monotonic() < deadline, f"{wanted!r} never came: {bytes(seen)!r}"
+        if select.select([fd], [], [], 0.1)[0]:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                data = b""
+            assert data, f"the terminal closed before {wanted!r}: {bytes(seen)!r}"
+            seen += data
+
+
+def test_a_bracketed_paste_in_chat_on_a_terminal_is_one_message(api):
+    """In a pty, as a user's terminal: chat turns bracketed paste on while it waits for a line
+    (ESC[?2004h), the terminal marks a paste of two lines, and it goes out as one message;
+    the mode is off again (ESC[?2004l) when chat ends."""
+    import os
+    import pty
+    import subprocess
+
+    from conftest import text_events
+
+    api.stream(text_events("Pasted."))
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "gemini_cli", "chat", "--no-save"], stdin=slave, stdout=slave,
+                            stderr=slave, env={**os.environ, "TERM": "xterm", "NO_COLOR": "1"})
+    os.close(slave)
+    seen = bytearray()
+    try:
+        read_until(master, b"\x1b[?2004hgemini-3-flash-preview> ", seen)
+        os.write(master, b"\x1b[200~first line\rsecond line\x1b[201~\r")  # a terminal sends CR for each newline
+        read_until(master, b"Pasted.", seen)
+        read_until(master, b"gemini-3-flash-preview> ", seen)
+        os.write(master, b"\x04")  # Ctrl-D at the prompt: leave
+        assert proc.wait(timeout=20) == 0
+        try:
+            while data := os.read(master, 65536):
+                seen += data
+        except OSError:
+            pass
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    assert [body["input"] for body in api.bodies()] == ["first line\nsecond line"]
+    assert bytes(seen).count(b"Pasted.") == 1
+    assert bytes(seen).rfind(b"\x1b[?2004l") > bytes(seen).rfind(b"\x1b[?2004h")

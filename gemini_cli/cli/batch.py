@@ -96,7 +96,7 @@ def batch(
     from gemini_cli.runs.batch_output import Output
 
     io = io_context()
-    settings = config.resolve(flags, template=templates.from_flags(flags, io.warn), io=io)
+    settings = config.resolve(flags, template=templates.from_flags(flags, io.warn, per_row=True), io=io)
     console = Console(quiet=settings.quiet, io=io)
     if wait and not remote:
         raise UsageError("--wait goes with --remote (a local batch runs to the end anyway)")

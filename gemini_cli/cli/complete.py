@@ -7,8 +7,8 @@ sees that variable first and calls answer(), which walks click's command tree (t
 that parses real runs, so new commands and flags complete without regenerating anything).
 
 Answer lines, one per candidate (click 8's protocol, so the templates below are click's,
-tidied): bash `type,value`; zsh `type`, `value`, `help or _` on three lines; fish
-`type,value[<TAB>help]`. type is `plain`, or `file` / `dir` to let the shell complete paths.
+tidied; bash's lines carry the help as fish's do): bash and fish `type,value[<TAB>help]`;
+zsh `type`, `value`, `help or _` on three lines. type is `plain`, or `file` / `dir` to let the shell complete paths.
 
 Completion runs on every TAB, so it must stay cheap: this module imports nothing at the top
 but os/re, errors and state.models (stdlib only); the completers read local
@@ -39,19 +39,43 @@ BASH_SCRIPT = _HEADER.format(comment="#", shell="bash") + r"""# Install: `source
 
 _gemini_cli_completion() {
     local IFS=$'\n'
-    local response completion type value
+    local response completion type value described=
+    local -a helps=()
     COMPREPLY=()
     response=$(env COMP_WORDS="${COMP_WORDS[*]}" COMP_CWORD="$COMP_CWORD" \
         _GEMINI_CLI_COMPLETE=bash_complete "${1:-gemini-cli}" 2>/dev/null) || return 0
     for completion in $response; do
         IFS=',' read -r type value <<< "$completion"
         case $type in
-            plain) COMPREPLY+=("$value") ;;
+            plain)
+                if [[ $value == *$'\t'* ]]; then
+                    COMPREPLY+=("${value%%$'\t'*}"); helps+=("${value#*$'\t'}"); described=1
+                else
+                    COMPREPLY+=("$value"); helps+=("")
+                fi ;;
             dir) COMPREPLY=(); compopt -o dirnames; return 0 ;;
             file) COMPREPLY=(); compopt -o default; return 0 ;;
         esac
     done
+    # Listing several candidates (the second TAB): each with its description, one a line, as
+    # zsh and fish show them. A TAB that inserts text gets the bare values.
+    if [[ -n $described ]] && (( ${#COMPREPLY[@]} > 1 )) \
+            && [[ $COMP_TYPE == 63 || $COMP_TYPE == 33 || $COMP_TYPE == 64 ]]; then
+        _gemini_cli_describe
+    fi
     return 0
+}
+
+_gemini_cli_describe() {
+    local i entry width=0 cols=$(( ${COLUMNS:-80} - 2 ))
+    for entry in "${COMPREPLY[@]}"; do
+        (( ${#entry} > width )) && width=${#entry}
+    done
+    for i in "${!COMPREPLY[@]}"; do
+        printf -v entry '%-*s  %s' "$width" "${COMPREPLY[i]}" "${helps[i]}"
+        (( ${#entry} > cols )) && entry="${entry:0:cols-1}…"
+        printf -v "COMPREPLY[i]" '%-*s' "$cols" "$entry"  # as wide as the screen: one a line
+    done
 }
 
 complete -o nosort -F _gemini_cli_completion gemini-cli
@@ -242,9 +266,9 @@ def completion_args(shell: str, environ: Any) -> tuple[list[str], str]:
 
 def format_item(shell: str, type_: str, value: str, help_: str | None) -> str:
     """One candidate as the script for shell parses it (help on one line)."""
-    help_ = one_line(help_)
-    if shell == "bash":
-        return f"{type_},{value}"
+    from gemini_cli.render.terminal import visible  # a title is shown, never obeyed
+
+    help_ = visible(one_line(help_))
     if shell == "zsh":
         # _describe splits value from help at the first unescaped ":"; compadd (no help) does not
         return f"{type_}\n{value.replace(':', chr(92) + ':') if help_ else value}\n{help_ or '_'}"

@@ -48,12 +48,22 @@ class PipedInput:
         pass
 
 
+# Bracketed paste (xterm's mode 2004): the terminal wraps pasted text in these markers.
+PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"
+
+
 class TerminalInput:
     """Lines typed at a terminal, with readline editing and a history file when available.
 
     The prompt goes to stderr: for the length of input() file descriptor 1 is pointed at
     stderr's terminal, so readline (which writes to C stdout) draws there and an answer
     file (`gemini-cli chat > answers.txt`) gets answers only.
+
+    A paste of several lines is one "line" holding newlines (chat_input makes it one
+    message): GNU readline does bracketed paste itself once asked (Python turns it off), and
+    turns the terminal's mode on for each prompt and off again once the line is read, so the
+    mode never outlives the chat. Without readline, a paste the terminal marks anyway is
+    joined here.
     """
 
     def __init__(self, history_file: Path | None, io):
@@ -88,9 +98,10 @@ class TerminalInput:
         rl.set_completer(complete)
         rl.set_completer_delims(" \t\n")
         if "libedit" in (rl.__doc__ or ""):
-            rl.parse_and_bind("bind ^I rl_complete")
+            rl.parse_and_bind("bind ^I rl_complete")  # libedit has no bracketed paste: use a """ block
         else:
             rl.parse_and_bind("tab: complete")
+            rl.parse_and_bind("set enable-bracketed-paste on")
 
     def __call__(self, prompt: str = "") -> str:
         self.stdout.flush()
@@ -101,7 +112,7 @@ class TerminalInput:
             line = self.stdin.readline()
             if not line:
                 raise EOFError
-            return line.rstrip("\n")
+            return self._paste(line.rstrip("\n"))
         saved = os.dup(1)
         try:
             os.dup2(_fd(self.stderr), 1)
@@ -109,6 +120,18 @@ class TerminalInput:
         finally:
             os.dup2(saved, 1)
             os.close(saved)
+
+    def _paste(self, line: str) -> str:
+        """A line that opens a bracketed paste, with the lines up to its end: one text."""
+        if PASTE_START not in line:
+            return line
+        lines = [line]
+        while PASTE_END not in lines[-1]:
+            more = self.stdin.readline()
+            if not more:
+                break  # the input ended inside the paste: what arrived is the text
+            lines.append(more.rstrip("\n"))
+        return "\n".join(lines).replace(PASTE_START, "").replace(PASTE_END, "")
 
     def close(self) -> None:
         """Save the history file (mode 0600: what was typed may be private)."""

@@ -5,8 +5,8 @@ numbered lists, block quotes, rules, **bold**, *italic*, ~~strike~~, `code`,
 [links](url) and <autolinks>. Everything it knows is line-based (fences carry
 state from line to line), so an answer is rendered line by line as each line
 completes and still streams; rendering the whole text at once gives the same bytes.
-Markers of headings, lists and fences stay visible (as in glow); emphasis and code
-markers are replaced by their styles. Styles are switched off with their own SGR
+Markers of headings, numbered lists and fences stay visible (as in glow); bullets become
+•, block quotes │; emphasis and code markers are replaced by their styles. Styles are switched off with their own SGR
 codes (22, 23, 24, 29, 39), so that nested spans keep the outer style.
 """
 

@@ -184,6 +184,18 @@ class TextRenderer:
         self.stdout.write(visible(code) if self.terminal else code)  # shown, never obeyed, on a terminal
         self.stdout.flush()
 
+    def note_break(self) -> None:
+        """A note (a dropped stream being resumed) is about to go to stderr mid-answer: on a
+        terminal, where both streams share the screen, end the answer's open line first so the
+        note has a line of its own and the answer goes on below it. Markdown holds an open
+        line back, so nothing of it is on the screen yet."""
+        self._end_thought()
+        self.flush()
+        if self.wrote_text and not self.at_line_start and self.markdown is None \
+                and self.terminal and self.console.terminal and not self.console.quiet:
+            self.console.write("\n")
+            self.at_line_start = True
+
     def _end_thought(self) -> None:
         if self.in_thought:
             self.in_thought = False

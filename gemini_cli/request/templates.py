@@ -39,18 +39,22 @@ class Template:
     schema: Any = None
     defaults: dict[str, str] = field(default_factory=dict)
     description: str | None = None
+    per_row: bool = False  # batch: each row may fill placeholders (CSV columns, "params")
 
     def placeholders(self) -> set[str]:
         return {part.name for parts in (self.system or [], self.prompt or []) for part in parts if isinstance(part, Field)}
 
-    def render(self, parts: list[Any], values: dict[str, str]) -> str:
+    def render(self, parts: list[Any], values: dict[str, str], *, partial: bool = False) -> str:
+        """parts filled from values; a missing one is an error, or with `partial` stays `{name}`."""
         missing = sorted({p.name for p in parts if isinstance(p, Field) and p.name not in values and p.name != INPUT})
-        if len(missing) == 1:
-            raise UsageError(f"template '{self.name}' needs parameter '{missing[0]}': give it with -p {missing[0]} VALUE")
-        if missing:
+        if missing and not partial:
+            row = " or the row (a CSV column, or JSONL \"params\")" if self.per_row else ""
+            if len(missing) == 1:
+                raise UsageError(f"template '{self.name}' needs parameter '{missing[0]}': "
+                                 f"give it with -p {missing[0]} VALUE{row}")
             names = ", ".join(f"'{name}'" for name in missing)
-            raise UsageError(f"template '{self.name}' needs parameters {names}: give each with -p NAME VALUE")
-        return "".join(values[p.name] if isinstance(p, Field) else p for p in parts)
+            raise UsageError(f"template '{self.name}' needs parameters {names}: give each with -p NAME VALUE{row}")
+        return "".join(values.get(p.name, f"{{{p.name}}}") if isinstance(p, Field) else p for p in parts)
 
     def render_prompt(self, params: list[tuple[str, str]], text: str | None) -> str:
         """The request text: the prompt with its placeholders filled, or the input alone."""
@@ -73,7 +77,8 @@ class Template:
         warnings for -p parameters it does not use."""
         values = dict(self.settings)
         if self.system is not None and not system_flag:
-            values["system"] = self.render(self.system, self.values(params))
+            # per row: the rows fill what -p does not, and each row's system is rendered then
+            values["system"] = self.render(self.system, self.values(params), partial=self.per_row)
         else:
             self.values(params)  # rejects -p input
         if self.schema is not None:  # for structured output (a --schema flag wins)
@@ -114,9 +119,14 @@ def find(spec: str) -> Path:
     raise UsageError(f"unknown template '{spec}': no {folder / (spec + '.yaml')} ({listing})")
 
 
-def from_flags(flags: dict[str, Any], warn: Callable[[str], None]) -> Template | None:
-    """The template -t/--template names, loaded; None without one (for config.resolve)."""
-    return load(flags["template"], warn) if flags.get("template") else None
+def from_flags(flags: dict[str, Any], warn: Callable[[str], None], *, per_row: bool = False) -> Template | None:
+    """The template -t/--template names, loaded; None without one (for config.resolve).
+    `per_row` (batch): placeholders may be filled by each row, so none is missing yet."""
+    if not flags.get("template"):
+        return None
+    template = load(flags["template"], warn)
+    template.per_row = per_row
+    return template
 
 
 def load(spec: str, warn: Callable[[str], None]) -> Template:

@@ -81,8 +81,9 @@ class RowRequests:
         template = self.settings.template
         if row.system is not None:
             changes["system"] = row.system
-        elif template is not None and template.system is not None and row.params and \
+        elif template is not None and template.system is not None and \
                 str(self.settings.sources.get("system", "")).startswith("template"):
+            # for every row: its columns may fill the placeholders; a row missing one fails alone
             changes["system"] = template.render(template.system, template.values(self.params + row.params))
         return replace(self.settings, **changes) if changes else self.settings
 

@@ -24,8 +24,28 @@ FAILED = "failed"
 def completed_record(row: Any, result: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
     record = {"id": row.id, "line": row.line, "status": COMPLETED, "output_text": result.get("output_text") or "",
               "interaction_id": result.get("id"), "usage": result.get("usage")}
+    _add_thoughts(record, result)
     record.update(extra or {})
     return record
+
+
+def thoughts_of(result: dict[str, Any]) -> str:
+    """The thought summaries of an answer (--thoughts), as one string: a generateContent
+    result (remote jobs) has them joined already; an interaction has them in its thought steps."""
+    if isinstance(result.get("thoughts"), str):
+        return result["thoughts"]
+    from gemini_cli.render.transcript import thought_text
+
+    steps = result.get("steps") if isinstance(result.get("steps"), list) else []
+    texts = [thought_text(step) for step in steps if isinstance(step, dict) and step.get("type") == "thought"]
+    return "\n\n".join(text for text in texts if text)
+
+
+def _add_thoughts(record: dict[str, Any], result: dict[str, Any]) -> None:
+    """A `thoughts` field, only when the answer has summaries (the same key as `jobs fetch`)."""
+    thoughts = thoughts_of(result)
+    if thoughts:
+        record["thoughts"] = thoughts
 
 
 def failed_record(row: Any, error: BaseException | str, result: dict[str, Any] | None = None,
@@ -42,6 +62,7 @@ def failed_record(row: Any, error: BaseException | str, result: dict[str, Any] |
     record: dict[str, Any] = {"id": row.id, "line": row.line, "status": FAILED}
     if result is not None:
         record.update(output_text=result.get("output_text") or "", interaction_id=result.get("id"), usage=result.get("usage"))
+        _add_thoughts(record, result)
     error_doc: dict[str, Any] = {"code": exit_code.name.lower(), "message": message, "exit_code": int(exit_code)}
     status = getattr(error, "status", None)
     if status is not None:

@@ -65,14 +65,21 @@ def read_item(read_line: Callable[[str], str], prompt: str = "", more: str = "")
     """The next message or command; None at the end of input.
 
     A line `\"\"\"` opens a block that the next `\"\"\"` line closes; the lines between are
-    one message, verbatim (slash lines included). Blank lines and empty blocks are
-    skipped. KeyboardInterrupt propagates (and drops a half-typed block).
+    one message, verbatim (slash lines included); so is a paste of several lines (a "line"
+    holding newlines), without its blank first and last lines. Blank lines and empty blocks
+    are skipped. KeyboardInterrupt propagates (and drops a half-typed block).
     """
     while True:
         try:
             line = read_line(prompt)
         except EOFError:
             return None
+        if "\n" in line:  # a paste (cli/repl.py): of several lines, one message, verbatim
+            line, verbatim = _pasted(line)
+            if verbatim:
+                if line:
+                    return Message(line)
+                continue
         if line.strip() != BLOCK:
             item = parse_line(line)
             if item is not None:
@@ -91,6 +98,25 @@ def read_item(read_line: Callable[[str], str], prompt: str = "", more: str = "")
         text = "\n".join(lines)
         if text.strip():
             return Message(text)
+
+
+def _pasted(text: str) -> tuple[str, bool]:
+    """A paste without its blank first and last lines, and whether it is a message as it is
+    (several lines, or a whole \"\"\" block: its lines); one line is read as if typed."""
+    lines = _trimmed(text.split("\n"))
+    if len(lines) >= 2 and lines[0].strip() == lines[-1].strip() == BLOCK:
+        return "\n".join(_trimmed(lines[1:-1])), True
+    return "\n".join(lines), len(lines) > 1
+
+
+def _trimmed(lines: list[str]) -> list[str]:
+    """lines without the blank ones at either end (indentation kept)."""
+    start, end = 0, len(lines)
+    while start < end and not lines[start].strip():
+        start += 1
+    while end > start and not lines[end - 1].strip():
+        end -= 1
+    return lines[start:end]
 
 
 def help_text() -> str:

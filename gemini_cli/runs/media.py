@@ -132,15 +132,7 @@ def lookup(client: Any, att: inputs.Attachment, console: Any) -> inputs.Attachme
             att, uri=att.uri or pending.format("uri"), mime=att.mime or pending.format("MIME type"),
             kind=att.kind or pending.format("block type"),
         )
-    try:
-        file = files_api.get(client, att.file_name)
-    except ApiError as exc:
-        if exc.status == 404:
-            raise ApiError(
-                f"{att.source}: no such file in the Files API (uploaded files are deleted after 48 hours): {exc.message}",
-                status=404,
-            ) from None
-        raise
+    file = files_api.get(client, att.file_name)  # a 404 says which file, once
     file = wait_for(client, file, console)
     uri, file_mime = file.get("uri"), file.get("mimeType")
     if not uri:

@@ -222,9 +222,7 @@ class Writer:
         else:
             record = failed_record(row, error, result or None)
             self.result.failed += 1
-        record.pop("interaction_id", None)  # a batch answer has no interaction
-        if result.get("thoughts"):
-            record["thoughts"] = result["thoughts"]
+        record.pop("interaction_id", None)  # a batch answer has no interaction; thoughts are in the record already
         record["job"] = self.name
         self.out.write(record)
         self.index.mark(key)

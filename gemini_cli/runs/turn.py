@@ -132,6 +132,7 @@ def _stream_hop(client, body, builder, renderer, on_malformed, response=None) ->
                 reason += f" (the interaction may still finish: gemini-cli history fetch {builder.id})"
             raise StreamInterrupted(reason)
         where = f"after event {builder.last_event_id}" if by_event else "from the last checkpoint"
+        _note_break(renderer)
         client.note(f"{reason}; resuming {where} in {delay:.1f}s")
         waits.sleep(delay)
         try:
@@ -203,6 +204,13 @@ def _show_steps(renderer, steps: list[dict[str, Any]]) -> None:
     show = getattr(renderer, "steps", None)
     if show is not None:
         show(steps)
+
+
+def _note_break(renderer) -> None:
+    """The note goes on a line of its own (the text renderer ends an open answer line)."""
+    note_break = getattr(renderer, "note_break", None)
+    if note_break is not None:
+        note_break()
 
 
 def _flush(renderer) -> None:

@@ -113,9 +113,10 @@ def check(key: str, value: Any, where: str, label: str | None = None) -> Any:
 def check_settings(data: dict[str, Any], where: str, prefix: str = "", note: Any = None) -> dict[str, Any]:
     """The known settings of a mapping, checked; unknown keys are a warning, to `note` (None: dropped)."""
     checked = {}
+    known = CONFIG_KEYS if prefix else CONFIG_KEYS + SECTIONS  # a profile holds settings only
     for key, value in data.items():
         if key not in CONFIG_KEYS:
-            (note or _ignore)(f"{where}: unknown setting '{_name(prefix, key)}' ignored")
+            (note or _ignore)(f"{where}: unknown setting '{_name(prefix, key)}' ignored{_did_you_mean(key, known, prefix)}")
         elif value is not None:
             checked[key] = check(key, value, where, f"{prefix}{key}")
     return checked
@@ -134,6 +135,16 @@ def kind(value: Any) -> str:
         if isinstance(value, types):
             return name
     return type(value).__name__
+
+
+def _did_you_mean(key: Any, known: tuple[str, ...], prefix: str) -> str:
+    """"; did you mean 'temperature'?" for a misspelt key; "" when nothing is close."""
+    import difflib
+
+    if not isinstance(key, str) or KEY_VALUE.search(key):
+        return ""
+    close = difflib.get_close_matches(key.lower().replace("-", "_"), known, n=2, cutoff=0.7)
+    return f"; did you mean {' or '.join(repr(prefix + name) for name in close)}?" if close else ""
 
 
 def _ignore(message: str) -> None:
