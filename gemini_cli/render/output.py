@@ -17,7 +17,8 @@ DIM, RESET = "\x1b[2m", "\x1b[0m"
 
 
 def redact(text: str) -> str:
-    """Remove the API key from text for stderr (an API message may echo it back)."""
+    """Remove the API key (and the other secrets of the run, apikey.SECRETS: keys from the
+    config, remote MCP header values) from text we print (an API message may echo it back)."""
     keys = [(os.environ.get(name) or "").strip() for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY")]
     apikey = sys.modules.get("gemini_cli.state.apikey")  # loaded only when a key came from the config
     if apikey is not None:
@@ -118,7 +119,7 @@ class TextRenderer:
                         self.thought(block.get("text", ""))
             elif event.get("index") in self.tool_steps:
                 step = self.tool_steps[event.get("index")]
-                for key in ("arguments", "result", "is_error", "name"):
+                for key in ("arguments", "result", "is_error", "name", "server_name"):
                     if key in delta:
                         step[key] = delta[key]
         elif kind == "step.start":
@@ -235,14 +236,14 @@ class JsonlRenderer:
         self.terminal = isatty(self.stdout)  # asked once, not once per event
 
     def event(self, raw: str, event: dict[str, Any]) -> None:
-        line = raw.replace("\n", " ") + "\n"
+        line = redact(raw.replace("\n", " ") + "\n")  # an echoed request may hold a secret (an MCP header)
         self.stdout.write(visible(line) if self.terminal else line)
 
     def flush(self) -> None:
         self.stdout.flush()
 
     def interaction(self, hop: dict[str, Any]) -> None:
-        self.stdout.write(for_stream(json.dumps(hop, ensure_ascii=False) + "\n", self.stdout))
+        self.stdout.write(for_stream(redact(json.dumps(hop, ensure_ascii=False) + "\n"), self.stdout))
         self.stdout.flush()
 
     def finish(self, result: dict[str, Any]) -> None:
@@ -265,7 +266,9 @@ class JsonRenderer:
         pass
 
     def finish(self, result: dict[str, Any]) -> None:
-        self.stdout.write(for_stream(dumps(result) + "\n", self.stdout))
+        # The server may echo the request's tools: a remote MCP server's header values
+        # (registered secrets) never reach stdout.
+        self.stdout.write(for_stream(redact(dumps(result) + "\n"), self.stdout))
         self.stdout.flush()
 
 

@@ -292,13 +292,14 @@ def load_config(path: str | Path) -> list[ServerSpec]:
 
 def collect(mcp: Iterable[str] = (), remote: Iterable[str] = (), configs: Iterable[str | Path] = (),
             headers: Iterable[str] = (), allow: Iterable[str] = (),
-            mappings: Iterable[tuple[Any, str]] = ()) -> list[ServerSpec]:
-    """Every server a run names, in order: `mappings` (our config, a profile, a template: each a
-    (mcpServers mapping, source label) pair), then `--mcp-config` files, `--mcp` and
-    `--remote-mcp`; a later server of the same name replaces an earlier one. Then the
-    `--mcp-header` and `--mcp-allow` flags are applied to the server they name."""
+            mappings: Iterable[tuple[Any, str]] = (), earlier: Iterable[ServerSpec] = ()) -> list[ServerSpec]:
+    """Every server a run names, in order: `earlier` (the remote servers a resumed conversation
+    remembers), `mappings` (our config, a profile, a template: each a (mcpServers mapping,
+    source label) pair), then `--mcp-config` files, `--mcp` and `--remote-mcp`; a later server
+    of the same name replaces an earlier one. Then the `--mcp-header` and `--mcp-allow` flags
+    are applied to the server they name."""
     found: dict[str, ServerSpec] = {}
-    specs = [s for mapping, source in mappings for s in servers_from_mapping(mapping, source)]
+    specs = list(earlier) + [s for mapping, source in mappings for s in servers_from_mapping(mapping, source)]
     specs += [s for path in configs for s in load_config(path)]
     specs += [parse_mcp(t) for t in mcp] + [parse_remote(t) for t in remote]
     for spec in specs:

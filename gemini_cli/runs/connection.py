@@ -4,10 +4,13 @@ retries, the API key, and the run's --record / --replay cassette."""
 from __future__ import annotations
 
 import sys
+import weakref
 from contextlib import contextmanager
 from typing import Any, Iterator
 
 from gemini_cli.state.config import Settings
+
+_warned: weakref.WeakSet[Any] = weakref.WeakSet()  # the consoles told about literal MCP header values
 
 
 @contextmanager
@@ -30,6 +33,18 @@ def open_client(settings: Settings, key: str | None, console: Any, **options: An
         note=console.note,
     )
     client = ApiClient(**{**arguments, **options})
+    if settings.remote_mcp or settings.mcp_header or settings.mcp_allow:
+        # Remote MCP servers: their header values go in as each body is sent, nowhere else.
+        from gemini_cli.request import remote_mcp
+        from gemini_cli.request.mcp_servers import literal_warnings
+        from gemini_cli.state import recording
+
+        servers = remote_mcp.servers(settings)
+        client.body_filter = remote_mcp.HeaderFiller(servers, replaying=recording.replaying())
+        if console not in _warned:  # once per run (a chat session opens a client per turn)
+            _warned.add(console)
+            for warning in literal_warnings(servers):
+                console.warn(warning)
     try:
         yield client
     finally:

@@ -135,9 +135,17 @@ def prepare(settings: Settings, session: Session, input: Any, tools: ToolLoop = 
     generation_config = request.generation_config(settings)
     declared, response_format = request.tools(settings), request.response_format(settings)
     conversation = session.prepare(settings, generation_config, declared, response_format)
+    remote: list[dict[str, Any]] = []
+    if settings.remote_mcp or settings.mcp_header or settings.mcp_allow:
+        from gemini_cli.request import remote_mcp
+
+        servers = remote_mcp.servers(settings)
+        remote_mcp.remember(conversation, servers)  # kept apart from `tools`: references, never values
+        remote = remote_mcp.tools(servers)
     pending = tools.pending(conversation)
     body = request.create_request(
-        settings, conversation, input, generation_config=generation_config, tools=declared + tools.declarations(),
+        settings, conversation, input, generation_config=generation_config,
+        tools=declared + remote + tools.declarations(),
         response_format=response_format, pending=pending, background=background, stream=stream,
     )
     return Request(input, [*pending, user_input_step(input)], body)
