@@ -357,3 +357,62 @@ def test_header_filler_fills_only_its_servers_tools():
     assert body["tools"][1]["headers"] == {"Authorization": "<redacted>"}  # the kept body is never changed
     assert filler({"input": "no tools"}) == {"input": "no tools"}
     assert HeaderFiller([docs], replaying=True)(body)["tools"][1]["headers"] == {"Authorization": "<redacted>"}
+
+
+# -- mcpServers in the config file, a profile, a template ----------------------------------------------
+
+
+def test_remote_entries_of_the_config_file_and_a_profile(api, home):
+    (home / "config.yaml").write_text(
+        "retry_delay: 0.01\n"
+        "mcpServers:\n"
+        f"  docs: {{url: '{URL}', remote: true, headers: {{Authorization: '$DOCS_TOKEN'}}, includeTools: [search]}}\n"
+        "profiles:\n"
+        "  wiki:\n"
+        "    mcpServers:\n"
+        "      wiki: {url: 'https://wiki.example.com/mcp', remote: true, headers: {Authorization: 'Bearer ${DOCS_TOKEN}'}}\n")
+    api.stream(mcp_events(interaction_id="v1_turn1"))
+    result = run(["generate", "How do I authenticate?"])
+    assert result.exit_code == 0, result.stderr
+    assert api.bodies()[0]["tools"] == [{**SENT_TOOL, "allowed_tools": [{"tools": ["search"]}]}]
+    api.stream(text_events("ok", interaction_id="v1_turn2"))
+    assert run(["generate", "--profile", "wiki", "hi"]).exit_code == 0  # the profile's mapping replaces the file's
+    assert api.bodies()[1]["tools"] == [{"type": "mcp_server", "name": "wiki", "url": "https://wiki.example.com/mcp",
+                                         "headers": {"Authorization": f"Bearer {TOKEN}"}}]
+    saved = [json.loads(path.read_text()) for path in home.glob("conversations/*.json") if not path.name.startswith(".")]
+    assert sorted(c["remote_mcp"][0]["headers"]["Authorization"] for c in saved) == [
+        "env:DOCS_TOKEN", "template:Bearer ${DOCS_TOKEN}"]  # references: the values are filled in when sent
+    for path in home.glob("conversations/*.json"):
+        assert_no_token(path.read_text())
+
+
+def test_a_template_names_a_remote_server(api, home, tmp_path):
+    template = tmp_path / "ask.yaml"
+    template.write_text(f"prompt: 'Docs: {{input}}'\nmcpServers:\n  docs: {{httpUrl: '{URL}', remote: true,"
+                        " headers: {Authorization: '${DOCS_TOKEN}'}}\n")
+    api.stream(mcp_events())
+    result = run(["generate", "-t", str(template), "auth"])
+    assert result.exit_code == 0, result.stderr
+    assert api.bodies()[0]["tools"] == [SENT_TOOL]
+    assert api.bodies()[0]["input"] == "Docs: auth"
+
+
+def test_a_bad_config_entry_exits_2_naming_it(api, home):
+    (home / "config.yaml").write_text("mcpServers:\n  docs: {url: 'ftp://x', remote: true}\n")
+    result = run(["generate", "hi"])
+    assert result.exit_code == 2
+    assert result.stderr == "gemini-cli: error: config file: MCP server docs: bad URL 'ftp://x' (give http:// or https://HOST[/PATH])\n"
+    assert api.requests() == []
+
+
+def test_config_show_redacts_a_literal_header_value(home):
+    (home / "config.yaml").write_text(
+        "mcpServers:\n"
+        f"  docs: {{url: '{URL}', remote: true, headers: {{Authorization: 'Bearer {TOKEN}', X-Team: '$TEAM', X-Id: 'env:ID'}}}}\n")
+    (home / "config.yaml").chmod(0o600)
+    result = run(["config", "show"])
+    assert result.exit_code == 0, result.stderr
+    line, = [line for line in result.stdout.splitlines() if line.startswith("mcpServers:")]
+    assert line == ("mcpServers: {docs: {headers: {Authorization: <redacted>, X-Id: 'env:ID', X-Team: $TEAM}, "
+                    f"remote: true, url: '{URL}'}}}}  # config file")
+    assert_no_token(result.stdout, result.stderr)

@@ -21,8 +21,10 @@ SAVED_KEY = "remote_mcp"  # the conversation file's top-level key (settings tabl
 
 
 def servers(settings: Any) -> list[ServerSpec]:
-    """The remote servers of a turn: the `--remote-mcp` flags (or, without them, those the
-    conversation remembers), then `--mcp-header` / `--mcp-allow` applied to the one they name."""
+    """The remote servers of a turn: those the conversation remembers (unless `--remote-mcp`
+    is given), the `remote: true` entries of an mcpServers mapping (config file, profile or
+    template: whichever set it last), the `--remote-mcp` flags; a later one replaces an earlier
+    one of the same name. Then `--mcp-header` / `--mcp-allow` applied to the one they name."""
     given = list(settings.remote_mcp or [])
     if NONE in given:
         if len(given) > 1:
@@ -30,8 +32,9 @@ def servers(settings: Any) -> list[ServerSpec]:
         given = []
     remembered = [mcp_servers.remote_from_saved(s) for s in given if isinstance(s, Mapping)]
     flags = [s for s in given if isinstance(s, str)]
+    mappings = [(settings.mcpServers, settings.sources.get("mcpServers", "the config file"))] if settings.mcpServers else []
     specs = mcp_servers.collect(remote=flags, headers=settings.mcp_header or (), allow=settings.mcp_allow or (),
-                                earlier=remembered)
+                                mappings=mappings, earlier=remembered)
     return [spec for spec in specs if spec.remote]
 
 

@@ -33,7 +33,7 @@ def open_client(settings: Settings, key: str | None, console: Any, **options: An
         note=console.note,
     )
     client = ApiClient(**{**arguments, **options})
-    if settings.remote_mcp or settings.mcp_header or settings.mcp_allow:
+    if remote_mcp_named(settings):
         # Remote MCP servers: their header values go in as each body is sent, nowhere else.
         from gemini_cli.request import remote_mcp
         from gemini_cli.request.mcp_servers import literal_warnings
@@ -49,6 +49,11 @@ def open_client(settings: Settings, key: str | None, console: Any, **options: An
         yield client
     finally:
         client.close()
+
+
+def remote_mcp_named(settings: Settings) -> bool:
+    """Whether the settings may name a remote MCP server (request/remote_mcp.py parses them)."""
+    return bool(settings.remote_mcp or settings.mcp_header or settings.mcp_allow or settings.mcpServers)
 
 
 def cassette_for(key: str | None) -> Any:

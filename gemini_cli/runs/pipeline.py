@@ -21,7 +21,7 @@ from gemini_cli.errors import GeminiCliError, SchemaMismatch
 from gemini_cli.request import body as request
 from gemini_cli.request.inputs import user_input_step
 from gemini_cli.runs import turn
-from gemini_cli.runs.connection import open_client
+from gemini_cli.runs.connection import open_client, remote_mcp_named
 from gemini_cli.runs.session import Session, new_path_for
 from gemini_cli.runs.turn import Outcome
 from gemini_cli.state.config import Settings
@@ -136,7 +136,7 @@ def prepare(settings: Settings, session: Session, input: Any, tools: ToolLoop = 
     declared, response_format = request.tools(settings), request.response_format(settings)
     conversation = session.prepare(settings, generation_config, declared, response_format)
     remote: list[dict[str, Any]] = []
-    if settings.remote_mcp or settings.mcp_header or settings.mcp_allow:
+    if remote_mcp_named(settings):
         from gemini_cli.request import remote_mcp
 
         servers = remote_mcp.servers(settings)

@@ -21,7 +21,7 @@ from typing import Any
 
 from gemini_cli.errors import AuthError
 from gemini_cli.state import config, configfile, paths
-from gemini_cli.state.configfile import KEY_VALUE, REDACTED, SECRET_NAME
+from gemini_cli.state.configfile import HEADER_REFERENCE, KEY_VALUE, REDACTED, SECRET_NAME
 
 ENV_VARS = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
 SHELL_SYNTAX = frozenset("|&;<>()$`*?~\n")
@@ -177,7 +177,11 @@ def _kill(process: Any) -> None:
 
 def redact(data: Any, name: str = "") -> Any:
     """A copy of a config value with secrets replaced by <redacted>: values under key-, token-,
-    secret- or password-like names, Google API keys, and the API key values of the environment."""
+    secret- or password-like names, an MCP server's header values that are not references,
+    Google API keys, and the API key values of the environment."""
+    if isinstance(data, dict) and name == "headers":  # an mcpServers entry's: only references are shown
+        return {key: value if isinstance(value, str) and HEADER_REFERENCE.search(value.strip()) else REDACTED
+                for key, value in data.items()}
     if isinstance(data, dict):
         return {key: redact(value, str(key)) for key, value in data.items()}
     if isinstance(data, list):
