@@ -416,3 +416,11 @@ def test_config_show_redacts_a_literal_header_value(home):
     assert line == ("mcpServers: {docs: {headers: {Authorization: <redacted>, X-Id: 'env:ID', X-Team: $TEAM}, "
                     f"remote: true, url: '{URL}'}}}}  # config file")
     assert_no_token(result.stdout, result.stderr)
+
+
+def test_a_whole_answer_shows_the_same_lines(api, home):
+    api.json({"id": "v1_turn1", "status": "completed", "steps": [CALL, RESULT, ANSWER_STEP], "usage": USAGE})
+    result = run(["generate", "--no-stream", *DOCS, "How do I authenticate?"])
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "Send a bearer token.\n", CALL_LINE + RESULT_LINE)
+    assert api.bodies()[0]["tools"] == [SENT_TOOL]
+    assert json.loads(saved_file(home).read_text())["turns"][0]["steps"] == [CALL, RESULT, ANSWER_STEP]
