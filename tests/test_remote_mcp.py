@@ -424,3 +424,55 @@ def test_a_whole_answer_shows_the_same_lines(api, home):
     assert (result.exit_code, result.stdout, result.stderr) == (0, "Send a bearer token.\n", CALL_LINE + RESULT_LINE)
     assert api.bodies()[0]["tools"] == [SENT_TOOL]
     assert json.loads(saved_file(home).read_text())["turns"][0]["steps"] == [CALL, RESULT, ANSWER_STEP]
+
+
+# -- every hop of a tool loop ------------------------------------------------------------------------
+
+WEATHER = {"type": "function", "name": "get_weather", "description": "The weather",
+           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}
+FUNCTION_CALL = {"type": "function_call", "id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}
+FUNCTION_RESULT = {"type": "function_result", "call_id": "call_1", "name": "get_weather", "result": "sunny"}
+
+
+class OneFunction:
+    """A ToolLoop (runs/pipeline.py) answering every function_call with FUNCTION_RESULT."""
+
+    def declarations(self):
+        return [WEATHER]
+
+    def pending(self, conversation):
+        return []
+
+    def answer(self, result):
+        return [FUNCTION_RESULT for step in result["steps"] if step.get("type") == "function_call"]
+
+    def after(self):
+        return None
+
+
+@pytest.mark.parametrize("store", [[], ["--no-store"]], ids=["server", "stateless"])
+def test_every_hop_of_a_tool_loop_carries_the_filled_in_tool(api, home, monkeypatch, store):
+    from gemini_cli.runs import pipeline
+
+    original = pipeline.run_turn
+    monkeypatch.setattr(pipeline, "run_turn", lambda *a, **k: original(*a, **{**k, "tools": OneFunction()}))
+    api.json({"id": "v1_hop1", "status": "requires_action", "steps": [CALL, RESULT, FUNCTION_CALL]})
+    api.json({"id": "v1_hop2", "status": "completed", "steps": [ANSWER_STEP]})
+    result = run(["generate", "--no-stream", *store, *DOCS, "How do I authenticate?"])
+    assert (result.exit_code, result.stdout) == (0, "Send a bearer token.\n"), result.stderr
+    first, second = api.bodies()
+    assert first["tools"] == second["tools"] == [SENT_TOOL, WEATHER]
+    if store:  # stateless: the first hop's steps, MCP ones included, resent verbatim
+        assert second["input"] == [USER1, CALL, RESULT, FUNCTION_CALL, FUNCTION_RESULT]
+    else:
+        assert (second["input"], second["previous_interaction_id"]) == ([FUNCTION_RESULT], "v1_hop1")
+    assert_no_token(saved_file(home).read_text())
+
+
+def test_a_batch_job_refuses_a_remote_server(api, tmp_path):
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"prompt": "hi"}\n')
+    result = run(["batch", str(rows), "-o", str(tmp_path / "out.jsonl"), "--remote", *DOCS])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == "gemini-cli: error: MCP servers (--mcp, --remote-mcp) cannot be used in a batch job\n"
+    assert api.requests() == []
