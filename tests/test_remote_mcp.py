@@ -476,3 +476,25 @@ def test_a_batch_job_refuses_a_remote_server(api, tmp_path):
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == "gemini-cli: error: MCP servers (--mcp, --remote-mcp) cannot be used in a batch job\n"
     assert api.requests() == []
+
+
+def test_a_conversation_file_never_runs_a_remembered_cmd(api, home, tmp_path):
+    script, marker = tmp_path / "token.py", tmp_path / "ran"
+    script.write_text(f"import pathlib\npathlib.Path({str(marker)!r}).write_text('x')\nprint('{TOKEN}')\n")
+    command = f"cmd:{sys.executable} {script}"
+    api.stream(mcp_events(interaction_id="v1_turn1"))
+    assert run(["generate", "--remote-mcp", f"docs={URL}", "--mcp-header", f"docs:Authorization={command}", "hi"]).exit_code == 0
+    assert marker.exists() and api.bodies()[0]["tools"] == [SENT_TOOL]
+    assert json.loads(saved_file(home).read_text())["remote_mcp"][0]["headers"] == {"Authorization": command}
+    marker.unlink()
+    again = run(["generate", "-c", "And rotate?"])
+    assert again.exit_code == 2
+    assert again.stderr == (f"gemini-cli: error: MCP server docs: header Authorization comes from {command}, which is "
+                            "never run from a conversation file: give it again with --mcp-header "
+                            "docs:Authorization=cmd:... (or name the server in the config file)\n")
+    assert not marker.exists() and len(api.requests()) == 1
+    api.stream(text_events("Monthly.", interaction_id="v1_turn2"))
+    given = run(["generate", "-c", "--mcp-header", f"docs:Authorization={command}", "And rotate?"])
+    assert given.exit_code == 0, given.stderr
+    assert marker.exists() and api.bodies()[1]["tools"] == [SENT_TOOL]
+    assert json.loads(saved_file(home).read_text())["remote_mcp"][0]["headers"] == {"Authorization": command}

@@ -41,8 +41,9 @@ CMD_OUTPUT_MAX = 64 * 1024
 class HeaderValue:
     """One header's value as given: `env` (a variable's name), `cmd` (a command whose stdout is
     the value), `template` (a config file's "Bearer ${TOKEN}", variables filled in), `literal`
-    (the value itself, warned about), or `redacted` (a literal remembered by a conversation,
-    whose value was never saved)."""
+    (the value itself, warned about), `redacted` (a literal remembered by a conversation,
+    whose value was never saved), or `saved_cmd` (a `cmd:` remembered by a conversation: kept,
+    never run from there, as a conversation file never makes a run execute anything)."""
 
     kind: str
     value: str
@@ -51,7 +52,7 @@ class HeaderValue:
         """What may be written anywhere: never a literal's value."""
         if self.kind in ("literal", "redacted"):
             return REDACTED
-        return f"{self.kind}:{self.value}"
+        return f"cmd:{self.value}" if self.kind == "saved_cmd" else f"{self.kind}:{self.value}"
 
 
 @dataclass(frozen=True)
@@ -357,6 +358,10 @@ def resolve_headers(spec: ServerSpec, environ: Mapping[str, str] | None = None,
             text = ENV_REFERENCE.sub(lambda m: environ[m.group(1) or m.group(2)], value.value)
         elif value.kind == "cmd":
             text = _run_header_command(value.value, where, run)
+        elif value.kind == "saved_cmd":  # a conversation file (perhaps someone else's) runs nothing
+            raise UsageError(f"{where} comes from cmd:{value.value}, which is never run from a conversation file: "
+                             f"give it again with --mcp-header {spec.name}:{header}=cmd:... (or name the server in "
+                             "the config file)")
         elif value.kind == "redacted":
             raise UsageError(f"{where} was a literal value, which is never saved: give it again with "
                              f"--mcp-header {spec.name}:{header}=env:VAR (or cmd:COMMAND)")
@@ -432,6 +437,8 @@ def remote_from_saved(saved: Any, source: str = "the conversation") -> ServerSpe
         value = HeaderValue("template", ref[9:]) if ref.startswith("template:") else parse_header_value(ref)
         if value.kind == "literal":  # only references are ever saved; anything else is not trusted
             value = HeaderValue("redacted", "")
+        elif value.kind == "cmd":
+            value = HeaderValue("saved_cmd", value.value)
         headers[check_header_name(str(header), where)] = check_header_value(value, where)
     allow = saved.get("allow")
     return ServerSpec(check_name(saved["name"], where), source, url=check_url(saved["url"], where), headers=headers,
