@@ -85,6 +85,8 @@ FLAG_SETS = [
     ["--image", "--aspect-ratio", "21:9", "--image-size", "4K"], ["--audio", "--voice", "Kore"], ["--json", "--image", "--audio"],
     *[["--service-tier", tier] for tier in ("flex", "standard", "priority", "deferred")],
     ["--no-stream"], ["--no-store"], ["--previous-interaction-id", "v1_parent"],
+    ["--remote-mcp", "docs=https://docs.example.com/mcp", "--mcp-header", "docs:Authorization=cmd:echo Bearer-x",
+     "--mcp-allow", "docs:search", "--tool", "url_context"],
     ["--agent", "deep-research-preview-04-2026"],
     ["--agent", "deep-research-preview-04-2026", "--body-extra", json.dumps({
         "agent_config": {"type": "deep-research", "visualization": "auto", "thinking_summaries": "auto"}, "environment": "env_1"})],

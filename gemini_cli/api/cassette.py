@@ -16,7 +16,8 @@ under httpx, so everything above (retries, SSE decoding, stream resume, uploads)
 always does. ApiClient takes the cassette and calls its `client(open_http, base_url)`.
 
 Bodies are recorded decoded (no Content-Encoding), secrets never: header values whose name
-says key, token, secret, password, auth or cookie, and every string given in `secrets`.
+says key, token, secret, password, auth or cookie, the headers of an `mcp_server` tool in a
+request body, and every string given in `secrets`.
 Never prints; never reads argv.
 """
 
@@ -68,7 +69,7 @@ def body_fields(content: bytes, content_type: str | None) -> dict[str, Any]:
         return {}
     if (content_type or "").split(";")[0].strip().lower() == "application/json":
         try:
-            return {"body": digest_inline(json.loads(content))}
+            return {"body": tool_headers_redacted(digest_inline(json.loads(content)))}
         except ValueError:
             pass
     return {"body_size": len(content), "body_sha256": hashlib.sha256(content).hexdigest()}
@@ -85,6 +86,19 @@ def digest_inline(data: Any) -> Any:
     if isinstance(data, list):
         return [digest_inline(value) for value in data]
     return data
+
+
+def tool_headers_redacted(body: Any) -> Any:
+    """The headers of the body's `mcp_server` tools (the values the API sends to a remote MCP
+    server, tokens as a rule) as <redacted>, whatever their names or lengths. Replay compares
+    a request the same way, so a recorded request matches the one a later run sends."""
+    tools = body.get("tools") if isinstance(body, dict) else None
+    if not isinstance(tools, list):
+        return body
+    return {**body, "tools": [
+        {**tool, "headers": {name: REDACTED for name in tool["headers"]}}
+        if isinstance(tool, dict) and tool.get("type") == "mcp_server" and isinstance(tool.get("headers"), dict) else tool
+        for tool in tools]}
 
 
 class _Hashing(httpx.SyncByteStream):

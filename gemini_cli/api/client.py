@@ -76,6 +76,9 @@ class ApiClient:
         self.jitter = 0.0 if cassette else JITTER
         # --record wraps the client open_http gives; --replay replaces it (api/cassette.py).
         self._http = cassette.client(self.open_http, self.base_url) if cassette else self.open_http()
+        # The last change to a JSON body as it is encoded, never kept: values a body may not
+        # hold anywhere else (a remote MCP server's headers, request/remote_mcp.HeaderFiller).
+        self.body_filter: Callable[[Any], Any] | None = None
 
     def open_http(self) -> httpx.Client:
         """The httpx client on the chosen transport. `connections`: requests this client sends
@@ -172,6 +175,8 @@ class ApiClient:
         the body then stalls or is cut.
         """
         if json_body is not None:
+            if self.body_filter is not None:
+                json_body = self.body_filter(json_body)
             try:
                 content = json.dumps(json_body, ensure_ascii=False, allow_nan=False).encode("utf-8")
             except UnicodeEncodeError:  # an argument whose bytes were not UTF-8 (kept as surrogates)

@@ -1,8 +1,8 @@
 """--replay: answer every request from a cassette (the format is in api/cassette.py).
 
 Each request takes the first exchange not used yet with the same method, path and query,
-and body (JSON compared as JSON without the VOLATILE fields; anything else by size and
-SHA-256). No socket is ever opened; a request with no answer raises ReplayMismatch (exit 12).
+and body (JSON compared as JSON without the VOLATILE fields, an `mcp_server` tool's header
+values redacted on both sides; anything else by size and SHA-256). No socket is ever opened; a request with no answer raises ReplayMismatch (exit 12).
 Never prints; never reads argv.
 """
 

@@ -68,6 +68,7 @@ def batch(
     service_tier: opt.Values = opt.ANSWER.pick("service_tier"),
     answer: opt.Values = opt.ANSWER.pick("tools", "schema", "json_mode"),
     attachments: opt.Values = opt.ATTACH.replacing(attach=BatchAttach),
+    mcp: opt.Values = opt.MCP,
     conversation: opt.Values = opt.CONVERSATION.pick("store", "lock_timeout").replacing(store=BatchStore),
     connection: opt.Values = opt.CONNECTION.without("max_time"),  # no deadline for a whole batch: each row has --timeout
 ) -> None:

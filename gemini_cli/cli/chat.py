@@ -19,6 +19,7 @@ def chat(
     generation: opt.Values = opt.GENERATION.without("stdin_position"),
     answer: opt.Values = opt.ANSWER.without("extract", "extract_last", "agent"),
     attachments: opt.Values = opt.ATTACH.replacing(attach=opt.ChatAttach),
+    mcp: opt.Values = opt.MCP,
     rendering: opt.Values = opt.OUTPUT.without("output"),
     conversation: opt.Values = opt.CONVERSATION,
     connection: opt.Values = opt.CONNECTION,

@@ -16,6 +16,7 @@ def generate(
     generation: opt.Values = opt.GENERATION,
     answer: opt.Values = opt.ANSWER,
     attachments: opt.Values = opt.ATTACH,
+    mcp: opt.Values = opt.MCP,
     rendering: opt.Values = opt.OUTPUT,
     conversation: opt.Values = opt.CONVERSATION,
     stdin: opt.ReadStdin = None,

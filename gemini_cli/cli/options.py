@@ -313,9 +313,25 @@ BodyExtra = Annotated[Optional[str], typer.Option(
     rich_help_panel=API)]
 
 
+# -- MCP servers the API calls (request/remote_mcp.py, request/mcp_servers.py)
+
+MCP_PANEL = "MCP servers"
+
+RemoteMcp = Annotated[Optional[list[str]], typer.Option(
+    "--remote-mcp", metavar="NAME=URL",
+    help="An MCP server Google's servers call (it must be reachable from the internet; repeatable); "
+    "none forgets the ones the conversation remembers.", rich_help_panel=MCP_PANEL)]
+McpHeader = Annotated[Optional[list[str]], typer.Option(
+    "--mcp-header", metavar="NAME:Header=VALUE",
+    help="A header for a URL MCP server; VALUE is env:VAR, cmd:COMMAND or a literal (repeatable; never written anywhere).",
+    rich_help_panel=MCP_PANEL)]
+McpAllow = Annotated[Optional[list[str]], typer.Option(
+    "--mcp-allow", metavar="NAME:TOOL", help="Only these tools of the MCP server (repeatable).", rich_help_panel=MCP_PANEL)]
+
+
 # -- option groups (the mechanism: cli/groups.py) ----------------------------------------
 
-# The groups. generate, chat and batch take GENERATION, ANSWER, ATTACH, OUTPUT and
+# The groups. generate, chat and batch take GENERATION, ANSWER, ATTACH, OUTPUT, MCP and
 # CONVERSATION (or the parts named where they are applied); every command that calls the
 # API takes CONNECTION.
 GENERATION = Group(
@@ -330,6 +346,7 @@ ANSWER = Group(
 )
 ATTACH = Group(attach=Attach, mime=Mime)
 OUTPUT = Group(stream=Stream, output=Output, usage=Usage)
+MCP = Group(remote_mcp=RemoteMcp, mcp_header=McpHeader, mcp_allow=McpAllow)
 CONVERSATION = Group(
     session=SessionFile, continue_=Continue, cid=Cid, previous_interaction_id=PreviousInteraction,
     store=Store, save=Save, lock_timeout=LockTimeout,

@@ -111,7 +111,7 @@ class TextRenderer:
                         self.thought(block.get("text", ""))
             elif event.get("index") in self.tool_steps:
                 step = self.tool_steps[event.get("index")]
-                for key in ("arguments", "result", "is_error", "name"):
+                for key in ("arguments", "result", "is_error", "name", "server_name"):
                     if key in delta:
                         step[key] = delta[key]
         elif kind == "step.start":
@@ -235,19 +235,20 @@ class JsonlRenderer:
     """Every stream event as one JSON line, as it arrives (the raw JSON the API sent);
     flushed, as the text is, whenever the stream waits for more."""
 
-    def __init__(self, stdout: TextIO | None = None):
+    def __init__(self, stdout: TextIO | None = None, secrets: Any = ()):
         self.stdout = stdout or sys.stdout
+        self.secrets = secrets  # the I/O context's: an echoed request may hold one (an MCP header)
         self.terminal = isatty(self.stdout)  # asked once, not once per event
 
     def event(self, raw: str, event: dict[str, Any]) -> None:
-        line = raw.replace("\n", " ") + "\n"
+        line = redact(raw.replace("\n", " ") + "\n", self.secrets)
         self.stdout.write(visible(line) if self.terminal else line)
 
     def flush(self) -> None:
         self.stdout.flush()
 
     def interaction(self, hop: dict[str, Any]) -> None:
-        self.stdout.write(for_stream(json.dumps(hop, ensure_ascii=False) + "\n", self.stdout))
+        self.stdout.write(for_stream(redact(json.dumps(hop, ensure_ascii=False) + "\n", self.secrets), self.stdout))
         self.stdout.flush()
 
     def finish(self, result: dict[str, Any]) -> None:
@@ -257,8 +258,9 @@ class JsonlRenderer:
 class JsonRenderer:
     """The reassembled Interaction (plus output_text), once, at the end."""
 
-    def __init__(self, stdout: TextIO | None = None):
+    def __init__(self, stdout: TextIO | None = None, secrets: Any = ()):
         self.stdout = stdout or sys.stdout
+        self.secrets = secrets
 
     def event(self, raw: str, event: dict[str, Any]) -> None:
         pass
@@ -270,7 +272,9 @@ class JsonRenderer:
         pass
 
     def finish(self, result: dict[str, Any]) -> None:
-        self.stdout.write(for_stream(dumps(result) + "\n", self.stdout))
+        # The server may echo the request's tools: a remote MCP server's header values
+        # (registered secrets) never reach stdout.
+        self.stdout.write(for_stream(redact(dumps(result) + "\n", self.secrets), self.stdout))
         self.stdout.flush()
 
 
@@ -332,9 +336,9 @@ def renderer_for(mode: str, console: Console, *, thoughts: bool = False, markdow
     when that is a terminal and colour is allowed (NO_COLOR)."""
     stdout = console.io.stdout
     if mode == "json":
-        return JsonRenderer(stdout)
+        return JsonRenderer(stdout, console.io.secrets)
     if mode == "jsonl":
-        return JsonlRenderer(stdout)
+        return JsonlRenderer(stdout, console.io.secrets)
     return TextRenderer(console, thoughts=thoughts, stdout=stdout, markdown=markdown and console.io.colour(stdout),
                         hold=hold)
 

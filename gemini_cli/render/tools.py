@@ -6,12 +6,17 @@ Step shapes (interactions-api.md sec. 4.2): `google_search_call` {arguments:{que
 {arguments:{code, language}}, `code_execution_result` {result: string | Content[],
 is_error}, `url_context_call` {arguments:{urls}}, `url_context_result`
 {result:[{url, status}]}. Citations are the `url_citation` (also `file_citation`,
-`place_citation`) annotations of the answer's text blocks.
+`place_citation`) annotations of the answer's text blocks. A remote MCP server's
+`mcp_server_tool_call` {name, server_name, arguments} and `mcp_server_tool_result`
+{name?, server_name?, result} are one line each: `→ docs.search(query="x")`, `← docs.search: 3 lines`.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from gemini_cli.render.terminal import visible
 
 
 def _indent(text: str, prefix: str = "  ") -> list[str]:
@@ -57,11 +62,60 @@ def describe(step: dict[str, Any]) -> list[str]:
             for item in result or [] if isinstance(item, dict) and item.get("status") not in (None, "success")
         ] if isinstance(result, list) else []
         return lines or (["read: failed"] if failed else [])
+    if kind == "mcp_server_tool_call":
+        shown = ", ".join(f"{key}={_clip(json.dumps(value, ensure_ascii=False), VALUE_MAX)}" for key, value in args.items())
+        return [_one_line(f"→ {_mcp_tool(step)}({shown})")]
+    if kind == "mcp_server_tool_result":
+        return [_one_line(f"← {_mcp_tool(step)}: {_summary(result)}")]
     if isinstance(kind, str) and kind.endswith("_call"):
         return [f"tool: {kind[:-5]}" + (f" {step['name']}" if isinstance(step.get("name"), str) else "")]
     if isinstance(kind, str) and kind.endswith("_result") and failed:
         return [f"tool: {kind[:-7]}: failed"]
     return []
+
+
+# -- remote MCP servers' steps (the API called the server; shown as function calls are) --
+
+NOTE_MAX = 200  # characters of a → or ← line (as runs/toolcalls.py's)
+VALUE_MAX = 60  # characters of one argument in a → line
+
+
+def _mcp_tool(step: dict[str, Any]) -> str:
+    """`SERVER.TOOL`, or what the step names of it (a result's names are optional)."""
+    names = [n for n in (step.get("server_name"), step.get("name")) if isinstance(n, str) and n]
+    return ".".join(names) or "mcp"
+
+
+def _summary(result: Any) -> str:
+    """`3 lines`, `empty`, `JSON object`, `1 line, 2 images`: what a result holds, not its text."""
+    if isinstance(result, dict):
+        return "JSON object"
+    parts = [_lines(_result_text(result))]
+    if isinstance(result, list):
+        for kind in ("image", "audio", "video", "document"):
+            n = sum(1 for block in result if isinstance(block, dict) and block.get("type") == kind)
+            if n:
+                parts.append(f"{n} {kind}" + ("" if n == 1 else "s"))
+        if parts[0] == "empty" and len(parts) > 1:
+            parts.pop(0)
+    return ", ".join(parts)
+
+
+def _lines(text: str) -> str:
+    if not text:
+        return "empty"
+    n = text.count("\n") + (0 if text.endswith("\n") else 1)
+    return f"{n} line" + ("" if n == 1 else "s")
+
+
+def _one_line(text: str) -> str:
+    """One stderr line: newlines and tabs as spaces, other control characters made visible
+    (a server's tool names and arguments are not ours to let through)."""
+    return _clip(visible(" ".join(text.split())), NOTE_MAX)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # -- citations -----------------------------------------------------------------

@@ -41,8 +41,9 @@ CMD_OUTPUT_MAX = 64 * 1024
 class HeaderValue:
     """One header's value as given: `env` (a variable's name), `cmd` (a command whose stdout is
     the value), `template` (a config file's "Bearer ${TOKEN}", variables filled in), `literal`
-    (the value itself, warned about), or `redacted` (a literal remembered by a conversation,
-    whose value was never saved)."""
+    (the value itself, warned about), `redacted` (a literal remembered by a conversation,
+    whose value was never saved), or `saved_cmd` (a `cmd:` remembered by a conversation: kept,
+    never run from there, as a conversation file never makes a run execute anything)."""
 
     kind: str
     value: str
@@ -51,7 +52,7 @@ class HeaderValue:
         """What may be written anywhere: never a literal's value."""
         if self.kind in ("literal", "redacted"):
             return REDACTED
-        return f"{self.kind}:{self.value}"
+        return f"cmd:{self.value}" if self.kind == "saved_cmd" else f"{self.kind}:{self.value}"
 
 
 @dataclass(frozen=True)
@@ -292,13 +293,14 @@ def load_config(path: str | Path) -> list[ServerSpec]:
 
 def collect(mcp: Iterable[str] = (), remote: Iterable[str] = (), configs: Iterable[str | Path] = (),
             headers: Iterable[str] = (), allow: Iterable[str] = (),
-            mappings: Iterable[tuple[Any, str]] = ()) -> list[ServerSpec]:
-    """Every server a run names, in order: `mappings` (our config, a profile, a template: each a
-    (mcpServers mapping, source label) pair), then `--mcp-config` files, `--mcp` and
-    `--remote-mcp`; a later server of the same name replaces an earlier one. Then the
-    `--mcp-header` and `--mcp-allow` flags are applied to the server they name."""
+            mappings: Iterable[tuple[Any, str]] = (), earlier: Iterable[ServerSpec] = ()) -> list[ServerSpec]:
+    """Every server a run names, in order: `earlier` (the remote servers a resumed conversation
+    remembers), `mappings` (our config, a profile, a template: each a (mcpServers mapping,
+    source label) pair), then `--mcp-config` files, `--mcp` and `--remote-mcp`; a later server
+    of the same name replaces an earlier one. Then the `--mcp-header` and `--mcp-allow` flags
+    are applied to the server they name."""
     found: dict[str, ServerSpec] = {}
-    specs = [s for mapping, source in mappings for s in servers_from_mapping(mapping, source)]
+    specs = list(earlier) + [s for mapping, source in mappings for s in servers_from_mapping(mapping, source)]
     specs += [s for path in configs for s in load_config(path)]
     specs += [parse_mcp(t) for t in mcp] + [parse_remote(t) for t in remote]
     for spec in specs:
@@ -356,6 +358,10 @@ def resolve_headers(spec: ServerSpec, environ: Mapping[str, str] | None = None,
             text = ENV_REFERENCE.sub(lambda m: environ[m.group(1) or m.group(2)], value.value)
         elif value.kind == "cmd":
             text = _run_header_command(value.value, where, run)
+        elif value.kind == "saved_cmd":  # a conversation file (perhaps someone else's) runs nothing
+            raise UsageError(f"{where} comes from cmd:{value.value}, which is never run from a conversation file: "
+                             f"give it again with --mcp-header {spec.name}:{header}=cmd:... (or name the server in "
+                             "the config file)")
         elif value.kind == "redacted":
             raise UsageError(f"{where} was a literal value, which is never saved: give it again with "
                              f"--mcp-header {spec.name}:{header}=env:VAR (or cmd:COMMAND)")
@@ -431,6 +437,8 @@ def remote_from_saved(saved: Any, source: str = "the conversation") -> ServerSpe
         value = HeaderValue("template", ref[9:]) if ref.startswith("template:") else parse_header_value(ref)
         if value.kind == "literal":  # only references are ever saved; anything else is not trusted
             value = HeaderValue("redacted", "")
+        elif value.kind == "cmd":
+            value = HeaderValue("saved_cmd", value.value)
         headers[check_header_name(str(header), where)] = check_header_value(value, where)
     allow = saved.get("allow")
     return ServerSpec(check_name(saved["name"], where), source, url=check_url(saved["url"], where), headers=headers,

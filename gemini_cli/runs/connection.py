@@ -3,10 +3,13 @@ retries, the API key, and the run's --record / --replay cassette."""
 
 from __future__ import annotations
 
+import weakref
 from contextlib import contextmanager
 from typing import Any, Iterator
 
 from gemini_cli.state.config import Settings
+
+_warned: weakref.WeakSet[Any] = weakref.WeakSet()  # the consoles told about literal MCP header values
 
 
 @contextmanager
@@ -29,10 +32,33 @@ def open_client(settings: Settings, key: str | None, console: Any, **options: An
         note=console.note,
     )
     client = ApiClient(**{**arguments, **options})
+    if remote_mcp_named(settings):
+        # Remote MCP servers: their header values go in as each body is sent, nowhere else.
+        from gemini_cli.request import remote_mcp
+        from gemini_cli.request.mcp_servers import literal_warnings
+
+        io = console.io
+
+        def keep_secret(values: list[str]) -> None:  # redacted on stderr, in error documents, in a cassette
+            io.secrets.update(values)
+            if io.recording.in_use():
+                io.recording.open(values)
+
+        servers = remote_mcp.servers(settings)
+        client.body_filter = remote_mcp.HeaderFiller(servers, keep_secret, replaying=io.recording.replaying())
+        if console not in _warned:  # once per run (a chat session opens a client per turn)
+            _warned.add(console)
+            for warning in literal_warnings(servers):
+                console.warn(warning)
     try:
         yield client
     finally:
         client.close()
+
+
+def remote_mcp_named(settings: Settings) -> bool:
+    """Whether the settings may name a remote MCP server (request/remote_mcp.py parses them)."""
+    return bool(settings.remote_mcp or settings.mcp_header or settings.mcp_allow or settings.mcpServers)
 
 
 def cassette_for(key: str | None, io: Any) -> Any:

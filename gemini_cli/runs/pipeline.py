@@ -21,7 +21,7 @@ from gemini_cli.errors import GeminiCliError, SchemaMismatch
 from gemini_cli.request import body as request
 from gemini_cli.request.inputs import user_input_step
 from gemini_cli.runs import turn
-from gemini_cli.runs.connection import open_client
+from gemini_cli.runs.connection import open_client, remote_mcp_named
 from gemini_cli.runs.session import Session, new_path_for
 from gemini_cli.runs.turn import Outcome
 from gemini_cli.state.config import Settings
@@ -135,9 +135,17 @@ def prepare(settings: Settings, session: Session, input: Any, tools: ToolLoop = 
     generation_config = request.generation_config(settings)
     declared, response_format = request.tools(settings), request.response_format(settings)
     conversation = session.prepare(settings, generation_config, declared, response_format)
+    remote: list[dict[str, Any]] = []
+    if remote_mcp_named(settings):
+        from gemini_cli.request import remote_mcp
+
+        servers = remote_mcp.servers(settings)
+        remote_mcp.remember(conversation, servers)  # kept apart from `tools`: references, never values
+        remote = remote_mcp.tools(servers)
     pending = tools.pending(conversation)
     body = request.create_request(
-        settings, conversation, input, generation_config=generation_config, tools=declared + tools.declarations(),
+        settings, conversation, input, generation_config=generation_config,
+        tools=declared + remote + tools.declarations(),
         response_format=response_format, pending=pending, background=background, stream=stream,
     )
     return Request(input, [*pending, user_input_step(input)], body)

@@ -25,6 +25,7 @@ from typing import IO, Any
 from gemini_cli.errors import ExitCode, GeminiCliError, UsageError
 from gemini_cli.request import generate_content
 from gemini_cli.runs.batch_output import failed_record
+from gemini_cli.runs.connection import remote_mcp_named
 
 INLINE_LIMIT = 20 * 1024 * 1024  # the whole create body, per §13 (tests lower it)
 JSONL = "application/jsonl"
@@ -71,9 +72,14 @@ def check_settings(settings: Any, requests: Any) -> None:
     if "service_tier" in settings.explicit and settings.service_tier:
         raise UsageError(f"--service-tier {settings.service_tier}: a batch job has its own price and "
                          "queue (50 %, within 24 h); give --service-tier or --remote, not both")
+    tools = request.tools(requests.settings)
+    if remote_mcp_named(requests.settings):  # refused below, as the rows would be
+        from gemini_cli.request import remote_mcp
+
+        tools += remote_mcp.tools(remote_mcp.servers(requests.settings))
     probe = request.create_body(
         model=settings.model, agent=settings.agent, input="probe", system_instruction=settings.system,
-        generation_config=request.generation_config(settings), tools=request.tools(requests.settings),
+        generation_config=request.generation_config(settings), tools=tools,
         response_format=request.response_format(requests.settings), store=settings.store,
     )
     generate_content.translate(probe)

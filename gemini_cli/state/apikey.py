@@ -21,7 +21,7 @@ from typing import Any
 
 from gemini_cli.errors import AuthError
 from gemini_cli.state import configfile, paths
-from gemini_cli.state.configfile import KEY_VALUE, REDACTED, SECRET_NAME
+from gemini_cli.state.configfile import HEADER_REFERENCE, KEY_VALUE, REDACTED, SECRET_NAME
 
 ENV_VARS = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
 SHELL_SYNTAX = frozenset("|&;<>()$`*?~\n")
@@ -193,8 +193,11 @@ def _kill(process: Any) -> None:
 
 def redact(data: Any, name: str = "", secrets: Any = ()) -> Any:
     """A copy of a config value with secrets replaced by <redacted>: values under key-, token-,
-    secret- or password-like names, Google API keys, the API key values of the environment
-    and `secrets` (an IOContext's)."""
+    secret- or password-like names, an MCP server's header values that are not references,
+    Google API keys, the API key values of the environment and `secrets` (an IOContext's)."""
+    if isinstance(data, dict) and name == "headers":  # an mcpServers entry's: only references are shown
+        return {key: value if isinstance(value, str) and HEADER_REFERENCE.search(value.strip()) else REDACTED
+                for key, value in data.items()}
     if isinstance(data, dict):
         return {key: redact(value, str(key), secrets) for key, value in data.items()}
     if isinstance(data, list):

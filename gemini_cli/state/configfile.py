@@ -26,12 +26,22 @@ from gemini_cli.state.settings import (  # noqa: F401 (the choices are re-export
 SETTING_KEYS = CONFIG_KEYS
 _CHECKED = {**{name: BY_NAME[name] for name in CONFIG_KEYS},
             "api_key_command_timeout": Setting("api_key_command_timeout", types=(int, float), positive=True)}
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list of strings"}
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list of strings",
+               dict: "a mapping"}
 # Top-level keys that are not settings.
 SECTIONS = ("profiles", "default_profile", "aliases", "api_key", "api_key_command", "api_key_command_timeout")
 # A Google API key, or a value stored under a name that says it is secret (apikey.redact uses
 # them too; here they find a key kept in a config file that others can read).
 KEY_VALUE = re.compile(r"AIza[0-9A-Za-z_\-]{30,}")
+# An mcpServers entry's header value that names where the value is ($TOKEN, "Bearer ${TOKEN}",
+# env:VAR, cmd:COMMAND); any other value is the secret itself.
+HEADER_REFERENCE = re.compile(r"\$\{?[A-Za-z_]|^(env|cmd):")
+
+
+def literal_headers(name: str, data: Any) -> bool:
+    """Whether `data`, found under `name`, is an mcpServers entry's headers with a value given as itself."""
+    return name == "headers" and isinstance(data, dict) and any(
+        not (isinstance(v, str) and HEADER_REFERENCE.search(v.strip())) for v in data.values())
 SECRET_NAME = re.compile(r"(key|token|secret|password|passwd|credentials?)$", re.IGNORECASE)
 REDACTED = "<redacted>"
 
@@ -215,7 +225,7 @@ def read_config(path: Path | None = None, *, note: Any = None) -> ConfigFile:
 def holds_secret(data: Any, name: str = "") -> bool:
     """Whether a config value holds something that looks like a key."""
     if isinstance(data, dict):
-        return any(holds_secret(value, str(key)) for key, value in data.items())
+        return literal_headers(name, data) or any(holds_secret(value, str(key)) for key, value in data.items())
     if isinstance(data, list):
         return any(holds_secret(value, name) for value in data)
     if isinstance(data, str):

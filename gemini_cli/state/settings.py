@@ -96,6 +96,14 @@ TABLE: tuple[Setting, ...] = (
     Setting("json_mode"),  # --json / --no-json; None: as the conversation remembers
     Setting("response_format", remembered="response_format"),  # only as remembered (wire shape)
     Setting("tools", [], remembered="tools"),  # --tool names, or remembered tool objects
+    # --remote-mcp NAME=URL texts, or the servers a conversation remembers (request/remote_mcp.py:
+    # name, url, header references; never a header's value).
+    Setting("remote_mcp", None, remembered="extra.remote_mcp"),  # None: not given, nothing remembered
+    # An mcpServers mapping (config.yaml, a profile, a template), spelled as Claude Desktop's and
+    # gemini-cli's files spell it; request/mcp_servers.py servers_from_mapping reads its entries.
+    Setting("mcpServers", None, (dict,), config=True, template=True),
+    Setting("mcp_header", []),  # --mcp-header NAME:Header=VALUE (request/mcp_servers.py parse_header)
+    Setting("mcp_allow", []),  # --mcp-allow NAME:TOOL
     Setting("extract", False),
     Setting("extract_last", False),
     Setting("image", False),
