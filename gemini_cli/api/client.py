@@ -198,7 +198,7 @@ class ApiClient:
                 if self.expired() or (timeout.read is not None and timeout.read < self.timeout):
                     # The timeout was cut short by --max-time: that is what ran out.
                     raise self.deadline_error() from None
-                error: Exception = NetworkError(f"request timed out ({type(exc).__name__}) talking to {self.base_url}")
+                error: NetworkError | ApiError = NetworkError(f"request timed out ({type(exc).__name__}) talking to {self.base_url}")
             except httpx.LocalProtocolError:
                 # httpx's message would quote the offending header: maybe the API key.
                 raise NetworkError("a request header holds a character HTTP cannot carry (not shown)") from None

@@ -134,7 +134,7 @@ class InteractionBuilder:
         event_type = event.get("event_type")
         if event_type in ("step.start", "step.delta"):
             self.after_checkpoint += 1
-        handler = self._handlers.get(event_type)
+        handler = self._handlers.get(event_type) if isinstance(event_type, str) else None
         if handler:
             handler(event)
         elif isinstance(event_type, str) and event_type.startswith("interaction."):
@@ -254,7 +254,8 @@ class InteractionBuilder:
         # The delta's own fields are handled below; the rest (fields no type defines) go
         # where its fields go, kept verbatim; NO_PLACE fields go beside the steps.
         known = {"type", *_DELTA_TYPES.get(kind, {})} if isinstance(kind, str) else {"type"}
-        unknown = {k: v for k, v in delta.items() if k not in known and k not in NO_PLACE.get(kind, ())}
+        no_place = NO_PLACE.get(kind, frozenset()) if isinstance(kind, str) else frozenset()
+        unknown = {k: v for k, v in delta.items() if k not in known and k not in no_place}
         if kind == "text":
             self._add_text(slot, step, delta.get("text", ""))
             self._text[slot][0].update(unknown)
@@ -383,14 +384,15 @@ class InteractionBuilder:
         given = self._clean_steps(steps)
         while given and given[0].get("type") == "user_input":
             given = given[1:]  # an echo of our input, which the turn already keeps
-        built = [slot for slot in range(self._base, len(self.steps))
-                 if self.steps[slot] is not None and self.steps[slot].get("type") != "user_input"]
+        built = [slot for slot, built_step in enumerate(self.steps[self._base:], self._base)
+                 if built_step is not None and built_step.get("type") != "user_input"]
         for n, step in enumerate(given):
             if n >= len(built):
                 self.steps.append(dict(step))
                 shown = printable(step, whole=True)
-            elif self.steps[built[n]].get("type", step.get("type")) == step.get("type"):
-                shown = merge_step(self.steps[built[n]], step)
+            elif ((target := self.steps[built[n]]) is not None  # built: slots that hold a step
+                  and target.get("type", step.get("type")) == step.get("type")):
+                shown = merge_step(target, step)
             else:
                 self.problem("steps in the final interaction that do not match the streamed ones "
                              "(the streamed steps were kept)")
@@ -451,7 +453,7 @@ class InteractionBuilder:
         bounds = [*(self._hop_bases or [0]), len(self.steps)]
         interaction["output_text"] = "".join(
             output_text([step for step in self.steps[start:end] if step is not None])
-            for start, end in zip(bounds, bounds[1:]))
+            for start, end in zip(bounds, bounds[1:], strict=False))  # consecutive pairs
         if self.unplaced:  # "index": the step's position in `steps`
             position = {slot: n for n, slot in enumerate(i for i, step in enumerate(self.steps) if step is not None)}
             interaction["unplaced_deltas"] = [{**item, "index": position.get(item["index"], item["index"])}

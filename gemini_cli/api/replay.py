@@ -236,7 +236,7 @@ def first_difference(a: Any, b: Any, where: str = "") -> str | None:
                 return found.lstrip(".")
         return None
     if isinstance(a, list) and isinstance(b, list):
-        for n, (x, y) in enumerate(zip(a, b)):
+        for n, (x, y) in enumerate(zip(a, b, strict=False)):  # a longer one: told below
             found = first_difference(x, y, f"{where}[{n}]")
             if found is not None:
                 return found

@@ -16,7 +16,7 @@ BLOCK_LISTS = {"model_output": "content", "thought": "summary"}
 def printable(step: dict[str, Any], whole: bool = False) -> dict[str, Any] | None:
     """What of a step the text renderer prints (its text and summary blocks), or None.
     `whole`: a step no event announced, tool steps included (described on stderr)."""
-    kind = step.get("type")
+    kind = step.get("type", "")
     field = BLOCK_LISTS.get(kind)
     if field and step.get(field):
         return {"type": kind, field: list(step[field])}
@@ -25,7 +25,7 @@ def printable(step: dict[str, Any], whole: bool = False) -> dict[str, Any] | Non
 
 def merge_step(built: dict[str, Any], given: dict[str, Any]) -> dict[str, Any] | None:
     """Fill a streamed step from the snapshot's copy; returns the part not yet printed."""
-    field = BLOCK_LISTS.get(given.get("type"))
+    field = BLOCK_LISTS.get(given.get("type", ""))
     new: list[dict[str, Any]] = []
     for key, value in given.items():
         if key not in built:
@@ -34,7 +34,7 @@ def merge_step(built: dict[str, Any], given: dict[str, Any]) -> dict[str, Any] |
                 new.extend(value)
         elif key == field and isinstance(built[key], list):
             new.extend(_merge_blocks(built[key], value))
-    return {"type": given["type"], field: new} if new else None
+    return {"type": given["type"], field: new} if new and field else None  # new: blocks of `field`
 
 
 def _merge_blocks(built: list[Any], given: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -117,4 +117,5 @@ def check_file(spec: str, mime: str | None) -> LocalFile:
         mime = detect_mime(os.path.basename(path), head)
         if mime is None:
             raise UsageError(f"{spec}: cannot tell the file's type; pass --mime (for example --mime video/mp4)")
+    assert mime is not None  # check_mime keeps a given type
     return LocalFile(path, st.st_size, mime)

@@ -71,6 +71,7 @@ def _span(match: re.Match[str]) -> str:
         return f"{BOLD}{inline(match.group(group))}{NORMAL}"
     if group == "strike":
         return f"{STRIKE}{inline(match.group(group))}{NO_STRIKE}"
+    assert group is not None  # every alternative of _INLINE is a named group
     return f"{ITALIC}{inline(match.group(group))}{NO_ITALIC}"
 
 

@@ -37,7 +37,7 @@ def _result_text(result: Any) -> str:
 def describe(step: dict[str, Any]) -> list[str]:
     """What one finished tool step did, as lines for stderr (no newlines)."""
     kind = step.get("type")
-    args = step.get("arguments") if isinstance(step.get("arguments"), dict) else {}
+    args = step["arguments"] if isinstance(step.get("arguments"), dict) else {}
     result = step.get("result")
     failed = bool(step.get("is_error"))
     if kind == "google_search_call":

@@ -27,6 +27,7 @@ def generation_config(settings: Settings) -> dict[str, Any]:
         if setting.to_wire is not None:
             value = setting.to_wire(value)
         if value is not None:
+            assert setting.field is not None  # GENERATION: the rows with a field
             config[setting.field] = value
     return config
 
@@ -42,6 +43,7 @@ def remembered(conv: Any) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for setting in REMEMBERED:
         where = setting.remembered
+        assert where is not None  # REMEMBERED: the rows with a place
         if where == "generation_config":
             value = config.get(setting.field)
             value = setting.from_wire(value) if setting.from_wire is not None else value
@@ -226,7 +228,7 @@ def history_fields(conversation: Any, input: Any, pending: list[dict[str, Any]] 
         return {"input": conversation.history_steps(pending) + list(pending or []) + [step]}
     previous = conversation.last_interaction_id() or conversation.extra.get("parent_interaction_id")
     # A list of content blocks (attachments) goes in one user_input step, as the SDK sends it.
-    sent = [*pending, step] if pending or isinstance(input, list) else input
+    sent = [*(pending or []), step] if pending or isinstance(input, list) else input
     return {"input": sent, "previous_interaction_id": previous}
 
 

@@ -162,7 +162,8 @@ def result_of(response: Any) -> tuple[dict[str, Any], GeminiCliError | None]:
         reason = feedback.get("blockReason") if isinstance(feedback, dict) else None
         return result, NotCompleted(f"the prompt was blocked (block reason {reason})" if reason
                                     else "the response has no answer (no candidates)")
-    texts, thoughts = [], []
+    texts: list[str] = []
+    thoughts: list[str] = []
     content = first.get("content")
     for part in (content.get("parts") if isinstance(content, dict) else None) or []:
         if isinstance(part, dict) and isinstance(part.get("text"), str):

@@ -116,7 +116,7 @@ def resolve_attachment(
     are read_once's, for stdin and pipes.
     """
     mime = check_mime(mime_override)
-    once = {"max_size": max_size, "copy": copy}
+    once: dict[str, Any] = {"max_size": max_size, "copy": copy}
     if spec == "-":
         stream = open_stdin()
         data, copy_path, size = read_once(stream, "stdin", **once) if stream is not None else (b"", None, 0)

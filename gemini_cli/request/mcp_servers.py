@@ -197,7 +197,7 @@ def server_from_entry(name: str, entry: Any, source: str, environ: Mapping[str, 
     command = entry.get("command")
     if bool(url) == bool(command):
         raise UsageError(f"{where}: give either command (a local server) or url/httpUrl")
-    common = dict(allow=_names(entry, ("allow", "includeTools"), where), exclude=_names(entry, ("excludeTools",), where) or (),
+    common: dict[str, Any] = dict(allow=_names(entry, ("allow", "includeTools"), where), exclude=_names(entry, ("excludeTools",), where) or (),
                   confirm=_bool(entry.get("confirm", False), f"{where}: confirm"))
     if url:
         if not isinstance(url, str):

@@ -159,7 +159,7 @@ class _Cleaner:
             del out["type"]
         fmt = out.get("format")
         if fmt is not None:
-            types = out.get("type") if isinstance(out.get("type"), list) else [out.get("type")]
+            types = out["type"] if isinstance(out.get("type"), list) else [out.get("type")]
             if not any(fmt in FORMATS.get(t or "", ()) for t in types):
                 self.drop(path, f"format {fmt!r}")
                 del out["format"]
@@ -268,7 +268,7 @@ def _block(block: Mapping[str, Any], budget: list[int]) -> dict[str, Any] | None
     if kind == "resource_link":
         return {"type": "text", "text": _cut(f"[resource {block.get('name', '')}: {block.get('uri', '')}]", budget)}
     if kind == "resource":
-        resource = block.get("resource") if isinstance(block.get("resource"), Mapping) else {}
+        resource = block["resource"] if isinstance(block.get("resource"), Mapping) else {}
         if isinstance(resource.get("text"), str):
             return {"type": "text", "text": _cut(resource["text"], budget)}
         mime = str(resource.get("mimeType") or "")

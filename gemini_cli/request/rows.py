@@ -101,6 +101,7 @@ def _json_row(number: int, data: bytes | None) -> Row:
     text, error = _decode(number, data)
     if error is not None:
         return Row(line=number, id=number, error=error)
+    assert text is not None  # _decode gives the text or the error
     try:
         value = json.loads(text)
     except ValueError as exc:
@@ -164,7 +165,7 @@ def check_unique_ids(rows: Iterator[Row], again: Callable[[], Iterator[Row]]) ->
     if len(digests) < 2:
         return
     ordered = sorted(digests)
-    twice = {a for a, b in zip(ordered, ordered[1:]) if a == b}
+    twice = {a for a, b in zip(ordered, ordered[1:], strict=False) if a == b}
     del ordered, digests
     if not twice:
         return
@@ -254,7 +255,7 @@ def _csv_records(reader: Any, header: list[str], prompt: str | None, id_name: st
         if len(record) != len(header):
             yield Row(line=line, id=line, error=f"line {line}: {len(record)} fields, the header has {len(header)}")
             continue
-        cells = dict(zip(header, record))
+        cells = dict(zip(header, record, strict=True))
         row = Row(line=line, id=cells.get(id_name) or line, prompt=cells.get(prompt) if prompt else None)
         row.params = [(name, value) for name, value in cells.items() if name not in (prompt, id_name)]
         yield row

@@ -84,7 +84,7 @@ def check_schema(schema: dict[str, Any] | bool, where: str = "the schema") -> No
 
     cls = validators.validator_for(schema)
     try:
-        cls.check_schema(schema)
+        cls.check_schema(schema)  # type: ignore[arg-type]  # a boolean schema too; the stubs say a dict
     except exceptions.SchemaError as exc:
         raise UsageError(f"{where} is not a valid JSON Schema: {exc.message} (at {pointer(exc.absolute_path)})") from None
 

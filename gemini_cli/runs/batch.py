@@ -220,9 +220,10 @@ class Batch:
             if self.waiting and self.waiting[0][0] <= time.monotonic():
                 job = heapq.heappop(self.waiting)[1]
             else:
-                job = self._next_row()
-                if job is None:
+                row_job = self._next_row()
+                if row_job is None:
                     return
+                job = row_job
                 if job.row.error is not None:
                     self._record(job, failed_record(job.row, job.row.error, secrets=self.secrets), failed=True)
                     continue

@@ -108,6 +108,7 @@ class Output:
         """Read the completed ids of an existing OUTPUT; with `rewrite`, drop its other lines."""
         if not self.resumable():
             return
+        assert self.path is not None  # resumable() says there is one
         dropped = 0
         try:
             with open(self.path, "rb") as file:
@@ -124,6 +125,7 @@ class Output:
 
     def _keep_completed(self) -> None:
         """Rewrite OUTPUT with its completed records only (temp file, then rename)."""
+        assert self.path is not None  # called by scan() only
         tmp = f"{self.path}.{os.urandom(4).hex()}.tmp"
         try:
             with open(self.path, "rb") as source, open(tmp, "xb") as target:

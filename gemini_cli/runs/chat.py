@@ -13,10 +13,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from gemini_cli.errors import GeminiCliError, ReplayMismatch, UsageError
 from gemini_cli.runs import chat_input
+
+if TYPE_CHECKING:
+    from gemini_cli.runs.session import Session
+    from gemini_cli.state.conversation import Conversation
 
 RECENT_TURNS = 3  # shown when a conversation is resumed
 
@@ -47,8 +51,8 @@ class Chat:
         self.attachments = list(attachments)
         self.mime = mime  # --mime applies to the attachments given with -a
         self.path: Path | None = None  # the conversation's file, once there is one
-        self.conversation = None  # as of the last turn (or the resume)
-        self.memory = None  # with --no-save: the Session itself, kept between turns
+        self.conversation: Conversation | None = None  # as of the last turn (or the resume)
+        self.memory: Session | None = None  # with --no-save: the Session itself, kept between turns
         self.parent: str | None = None  # --previous-interaction-id, until the first turn is saved
         self.failed: Pending | None = None
         self.exit_code = 0
@@ -277,8 +281,8 @@ class Chat:
         if arg == "--clear":
             self.attachments, self.mime = [], None
         elif arg:
-            spec, given, mime = arg.partition(" --mime ")
-            spec, mime = spec.strip(), (mime.strip() or None) if given else self.mime
+            spec, given, after = arg.partition(" --mime ")
+            spec, mime = spec.strip(), (after.strip() or None) if given else self.mime
             check_attachment(spec, mime)
             self.attachments.append(spec)
             self.mime = mime
@@ -338,6 +342,7 @@ class Chat:
 
     def show_recent(self) -> None:
         conv = self.conversation
+        assert conv is not None  # called once a resumed conversation is open
         count = len(conv.turns)
         self.console.note(f"resuming conversation {conv.id} ({count} turn{'s' if count != 1 else ''}) from {self.path}")
         if count > RECENT_TURNS:
@@ -367,4 +372,4 @@ def check_attachment(spec: str, mime: str | None = None) -> None:
     path = os.path.expanduser(spec)
     if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
         return  # a pipe or device can be read only once: leave it for the turn
-    inputs.resolve_attachment(spec, mime, lambda: b"")
+    inputs.resolve_attachment(spec, mime, lambda: None)  # never stdin: "-" is refused above

@@ -401,9 +401,9 @@ def _start_portal() -> tuple[Any, threading.Thread]:
 
 def _leaf(exc: BaseException) -> BaseException:
     """The first real error inside exception groups (anyio task groups wrap them)."""
-    while isinstance(getattr(exc, "exceptions", None), tuple) and exc.exceptions:  # (Base)ExceptionGroup
-        inner = [e for e in exc.exceptions if not _is_cancel(e)]
-        exc = (inner or list(exc.exceptions))[0]
+    while isinstance(group := getattr(exc, "exceptions", None), tuple) and group:  # (Base)ExceptionGroup
+        inner = [e for e in group if not _is_cancel(e)]
+        exc = (inner or list(group))[0]
     return exc
 
 

@@ -77,7 +77,7 @@ def build_turn_input(
             )
     # Everything local first (files read, text checked to be UTF-8): a bad attachment
     # exits 2 before anything is looked up or uploaded.
-    blocks = [inputs.content_block(a) if a.inline and not up else None for a, up in zip(atts, upload)]
+    blocks = [inputs.content_block(a) if a.inline and not up else None for a, up in zip(atts, upload, strict=False)]
     atts = [lookup(client, a, console) if a.needs_lookup else a for a in atts]
     if planned:
         count = len(planned)
@@ -87,7 +87,7 @@ def build_turn_input(
             "through the Files API"
         )
     out = []
-    for att, up, block in zip(atts, upload, blocks):
+    for att, up, block in zip(atts, upload, blocks, strict=False):
         if up:
             att = upload_attachment(client, att, console)
         out.append(block if block is not None else inputs.content_block(att))

@@ -121,7 +121,7 @@ def run_turn(settings: Settings, session: Session, text: Any, attachments: list[
             return None
         new_path_for(session)
         extra = {}
-        if session.save and session.path is not None:
+        if session.save and session.path is not None and session.conversation is not None:
             extra = {"conversation": {"id": session.conversation.id, "path": str(session.path)}}
         if background:
             result = start_background(client, sent, settings, session, console, extra)
@@ -210,7 +210,7 @@ def joined(done: list[Outcome], last: Outcome) -> Outcome:
         return last
     results = [o.result for o in done] + [last.result]
     result = dict(last.result)
-    result["steps"] = [step for r in results for step in (r.get("steps") if isinstance(r.get("steps"), list) else [])]
+    result["steps"] = [step for r in results for step in (r["steps"] if isinstance(r.get("steps"), list) else [])]
     result["output_text"] = "".join(r.get("output_text") or "" for r in results)
     result.pop("unplaced_deltas", None)  # their indexes name one hop's steps
     usage = summed_usage([r.get("usage") for r in results])
@@ -293,14 +293,14 @@ def save_answer_media(result: dict[str, Any], settings: Settings, console: Any) 
 
 
 def checks(settings: Settings, body: dict[str, Any], result: dict[str, Any], last: dict[str, Any],
-           renderer: Any, tools: ToolLoop = NO_TOOLS) -> Exception | None:
+           renderer: Any, tools: ToolLoop = NO_TOOLS) -> GeminiCliError | None:
     """The turn is saved: print an --extract block (the renderer), then report, in this order,
     a status other than completed (exit 9), the tool loop's own error, a missing code block
     or an answer that is not the JSON asked for (exit 10). The last hop's text is the answer
     checked (a tool loop's earlier hops only lead up to it)."""
     from gemini_cli.request.schema import check_answer
 
-    error: Exception | None = turn.outcome_error(result)
+    error: GeminiCliError | None = turn.outcome_error(result)
     text = last.get("output_text") or ""
     if settings.extract or settings.extract_last:
         from gemini_cli.render.extract import extract

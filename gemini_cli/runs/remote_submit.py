@@ -20,7 +20,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, BinaryIO
 
 from gemini_cli.errors import ExitCode, GeminiCliError, UsageError
 from gemini_cli.request import generate_content
@@ -36,7 +36,7 @@ class Group:
     """One model's requests: one job."""
 
     model: str
-    file: IO[bytes] = field(default_factory=lambda: tempfile.TemporaryFile(prefix="gemini-cli-batch-"))
+    file: BinaryIO = field(default_factory=lambda: tempfile.TemporaryFile(prefix="gemini-cli-batch-"))
     rows: Any = None  # state.jobs.RowsWriter
     count: int = 0
     inline_size: int = 0  # bytes of the inline requests, separators included

@@ -174,7 +174,7 @@ class FunctionLoop:
                 raise
             pool.shutdown()
         steps = []
-        for call, outcome in zip(calls, decided):
+        for call, outcome in zip(calls, decided, strict=True):
             assert outcome is not None
             self.note("← " + _one_line(outcome.summary or ("error" if outcome.is_error else "done")))
             steps.append(_result_step(call, outcome))

@@ -140,6 +140,7 @@ def _stream_hop(client, body, builder, renderer, on_malformed, response=None) ->
                 response = interactions.stream(client, builder.id, builder.last_event_id, retry=False)
             else:
                 # A new interaction that goes on from the checkpoint: a hop of its own.
+                assert checkpoint is not None  # not by_event: the delay was for a checkpoint
                 response = interactions.create(client, interactions.continuation_body(body, checkpoint))
                 builder.last_event_id, builder.events_since_id = None, 0
                 if not is_event_stream(response):
@@ -251,11 +252,11 @@ def outcome_error(result: dict[str, Any]) -> NotCompleted | None:
     status = status if isinstance(status, str) else None  # whatever else a server sent
     if status == "completed" and not blocked:
         return None
-    message = _STATUS_MESSAGES.get(status) or f"the interaction ended with status {status or 'unknown'}"
+    message = _STATUS_MESSAGES.get(status or "") or f"the interaction ended with status {status or 'unknown'}"
     if blocked:
         message = "the answer was blocked or stopped (status %s)" % (status or "unknown")
     errors = result.get("errors")
-    details = [e.get("message") for e in (errors if isinstance(errors, list) else []) + blocked if isinstance(e, dict)]
+    details: list[Any] = [e.get("message") for e in (errors if isinstance(errors, list) else []) + blocked if isinstance(e, dict)]
     details = [str(d) for d in details if d]
     if details:
         message += ": " + "; ".join(details)

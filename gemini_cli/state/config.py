@@ -31,13 +31,13 @@ PROFILE_ENV = "GEMINI_CLI_PROFILE"
 def _settings_class() -> type:
     """The Settings dataclass: a field per row of the settings table (state/settings.py), then
     the ones resolve() sets itself."""
-    table = [(s.name, Any, field(default_factory=lambda d=s.default: list(d)) if isinstance(s.default, list)
+    table: list[tuple[str, Any, Any]] = [(s.name, Any, field(default_factory=s.default.copy) if isinstance(s.default, list)
               else field(default=s.default)) for s in TABLE]
     # Set by resolve(), never copied from a flag of the same name: the profile in use, the
     # loaded prompt template (templates.Template), the alias table, where each value came from,
     # the settings a resumed conversation must not override (flag, template, --profile), and
     # whether request.body.check_settings has passed them (a conversation's values reset it).
-    internal = [
+    internal: list[tuple[str, Any, Any]] = [
         ("profile", Any, field(default=None, compare=False)),
         ("template", Any, field(default=None, repr=False, compare=False)),
         ("aliases", Mapping[str, str], field(default_factory=dict, repr=False, compare=False)),

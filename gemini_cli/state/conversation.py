@@ -253,7 +253,7 @@ class Conversation:
         usable = [turn for turn in self.turns if turn.usable]
         history: list[dict[str, Any]] = []
         for n, turn in enumerate(usable):
-            steps = turn.steps
+            steps: list[dict[str, Any]] | None = turn.steps
             if turn.status == "requires_action":
                 following = usable[n + 1].input if n + 1 < len(usable) else (pending or [])
                 steps = answered_steps(turn, result_ids(following))

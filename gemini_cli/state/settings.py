@@ -59,7 +59,7 @@ def _voice(speech: Any) -> Any:
     return None
 
 
-GEN = dict(config=True, template=True, row=True, remembered="generation_config")  # a sampling setting
+GEN: dict[str, Any] = dict(config=True, template=True, row=True, remembered="generation_config")  # a sampling setting
 
 # In this order: `config show` prints the file's settings so, and generation_config is built
 # so (the body's bytes are what a --replay cassette matches).

@@ -10,6 +10,7 @@ Locks live in <state dir>/locks/ (locks.py), never beside a conversation file.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import json
 import os
@@ -199,7 +200,7 @@ class ConversationStore:
     def _path_for(self, key: str) -> Path:
         return Path(key) if os.path.isabs(key) else self.root / key
 
-    def _read_index(self) -> tuple[dict[str, list[Any]], int]:
+    def _read_index(self) -> tuple[dict[str, builtins.list[Any]], int]:  # `list` here: the method
         """The cache and its mtime; anything wrong with it means starting from empty."""
         try:
             with open(self.index_path, "rb") as f:
@@ -212,7 +213,7 @@ class ConversationStore:
         except (OSError, ValueError, KeyError, TypeError, RecursionError):
             return {}, 0
 
-    def _write_index(self, entries: dict[str, list[Any]]) -> None:
+    def _write_index(self, entries: dict[str, builtins.list[Any]]) -> None:
         if not self.root.is_dir():
             return  # nothing but external sessions: do not create the folder just for a cache
         data = {"format": INDEX_FORMAT, "version": 1, "entries": entries}
@@ -242,7 +243,7 @@ class ConversationStore:
         """Delete a conversation file (and its lock sidecar); returns the path deleted."""
         return delete_file(self.find(id_or_prefix), timeout)
 
-    def search(self, text: str) -> list[dict[str, Any]]:
+    def search(self, text: str) -> builtins.list[dict[str, Any]]:
         """Summaries of conversations whose user or model text contains text (any case)."""
         needle = text.casefold()
         # Cheap pre-filter on the raw bytes when JSON would store the needle unescaped.

@@ -20,7 +20,7 @@ def load_yaml(text: str) -> Any:
     import yaml
 
     class Loader(yaml.SafeLoader):
-        def get_single_node(self):  # type: ignore[override]
+        def get_single_node(self):
             node = super().get_single_node()
             if node is not None and _expanded_size(node) > _unique_size(node) + ALIAS_EXPANSION_LIMIT:
                 raise yaml.YAMLError(f"aliases (*name) expand to more than {ALIAS_EXPANSION_LIMIT} values; "
