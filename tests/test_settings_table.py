@@ -30,6 +30,8 @@ def sample(setting: Setting) -> Any:
         return not setting.default
     if list in kinds:
         return ["END", "STOP"]
+    if dict in kinds:
+        return {"name": {"run": "true"}}
     if float in kinds:
         return 0.5 if setting.high is None or setting.high >= 0.5 else setting.high
     if int in kinds:

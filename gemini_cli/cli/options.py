@@ -299,6 +299,35 @@ BodyExtra = Annotated[Optional[str], typer.Option(
     rich_help_panel=API)]
 
 
+# -- function calling and MCP (runs/tool_setup.py)
+
+TOOLS_PANEL = "Functions and MCP"
+Function = Annotated[Optional[list[str]], typer.Option(
+    "--function", metavar="NAME=COMMAND", help="Let the model run COMMAND (no shell; {param} or {param:int} "
+    "placeholders are its parameters) (repeatable).", rich_help_panel=TOOLS_PANEL)]
+FunctionsFile = Annotated[Optional[list[Path]], typer.Option(
+    "--functions", metavar="FILE", click_type=PATH, help="YAML file of functions (top level functions:) (repeatable).",
+    rich_help_panel=TOOLS_PANEL)]
+ToolTimeout = Annotated[Optional[float], typer.Option(
+    "--tool-timeout", min=0.001, metavar="SECONDS", help="Seconds a function call may run before it is killed (default 60).",
+    rich_help_panel=TOOLS_PANEL)]
+MaxToolCalls = Annotated[Optional[int], typer.Option(
+    "--max-tool-calls", min=1, metavar="N", help="Function calls allowed in one turn; past it the turn stops (exit 13) (default 10).",
+    rich_help_panel=TOOLS_PANEL)]
+Confirm = Annotated[Optional[bool], typer.Option(
+    "--confirm", help="Ask on the terminal before every function call (refused without one).", rich_help_panel=TOOLS_PANEL)]
+Mcp = Annotated[Optional[list[str]], typer.Option(
+    "--mcp", metavar="NAME=COMMAND|URL", help="Connect to an MCP server: a local command (stdio) or a streamable HTTP URL "
+    "(repeatable).", rich_help_panel=TOOLS_PANEL)]
+McpHeader = Annotated[Optional[list[str]], typer.Option(
+    "--mcp-header", metavar="NAME:HEADER=VALUE", help="HTTP header for MCP server NAME; VALUE is env:VAR, cmd:COMMAND or a "
+    "literal (repeatable).", rich_help_panel=TOOLS_PANEL)]
+McpAllow = Annotated[Optional[list[str]], typer.Option(
+    "--mcp-allow", metavar="NAME:TOOL", help="Declare only these tools of MCP server NAME (repeatable).", rich_help_panel=TOOLS_PANEL)]
+McpConfig = Annotated[Optional[list[Path]], typer.Option(
+    "--mcp-config", metavar="FILE", click_type=PATH, help="JSON file with an mcpServers mapping (Claude Desktop's format) "
+    "(repeatable).", rich_help_panel=TOOLS_PANEL)]
+
 # -- option groups (the mechanism: cli/groups.py) ----------------------------------------
 
 # The groups. generate, chat and batch take GENERATION, ANSWER, ATTACH, OUTPUT and
@@ -327,6 +356,11 @@ def resume_from(flags: dict[str, Any]) -> Any:
     from gemini_cli.runs.session import Resume
 
     return Resume(flags["session"], flags["continue_"], flags["cid"], flags["previous_interaction_id"], flags["store"])
+
+
+# Functions and MCP servers: generate, chat, batch and history fetch.
+TOOLS = Group(function=Function, functions_file=FunctionsFile, tool_timeout=ToolTimeout, max_tool_calls=MaxToolCalls,
+              confirm=Confirm, mcp=Mcp, mcp_header=McpHeader, mcp_allow=McpAllow, mcp_config=McpConfig)
 
 
 CONNECTION = Group(quiet=Quiet, timeout=Timeout, retries=Retries, max_time=MaxTime, base_url=BaseUrl,

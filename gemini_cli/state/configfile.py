@@ -26,7 +26,7 @@ from gemini_cli.state.settings import (  # noqa: F401 (the choices are re-export
 SETTING_KEYS = CONFIG_KEYS
 _CHECKED = {**{name: BY_NAME[name] for name in CONFIG_KEYS},
             "api_key_command_timeout": Setting("api_key_command_timeout", types=(int, float), positive=True)}
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list of strings"}
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list of strings", dict: "a mapping"}
 # Top-level keys that are not settings.
 SECTIONS = ("profiles", "default_profile", "aliases", "api_key", "api_key_command", "api_key_command_timeout")
 # A Google API key, or a value stored under a name that says it is secret (apikey.redact uses
