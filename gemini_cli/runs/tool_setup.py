@@ -46,6 +46,28 @@ class RunLoop(FunctionLoop):
         self.tools[tool.name] = (tool, runner)
 
 
+class RowLoop(FunctionLoop):
+    """A batch row's loop: its own count and refusals over the batch's runners, no one to
+    ask (a confirm-only call is refused), and the calls it made for the row's record
+    (`made`: name, arguments, is_error)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.made: list[dict[str, Any]] = []
+
+    def answer(self, result: dict[str, Any]) -> list[dict[str, Any]] | None:
+        steps = super().answer(result)
+        calls = {s.get("id"): s for s in result.get("steps") or [] if isinstance(s, dict) and s.get("type") == "function_call"}
+        for step in steps or []:
+            call = calls.get(step.get("call_id"), {})
+            self.made.append({"name": step.get("name"), "arguments": call.get("arguments"),
+                              "is_error": bool(step.get("is_error"))})
+        return steps
+
+    def close(self) -> None:
+        pass  # the runners are the batch's: ToolSet.close stops them once
+
+
 class ToolSet:
     """What a run holds of its tools: the loop (the pipeline's ToolLoop), the MCP servers
     it started, and the secrets (MCP header values) to keep out of everything written."""
@@ -60,6 +82,14 @@ class ToolSet:
 
     def names(self) -> list[str]:
         return list(self.loop.tools)
+
+    def for_row(self, row_id: Any) -> RowLoop:
+        """A batch row's own loop over the same tools and runners; its call lines name the row."""
+        loop = self.loop
+        prefix = f"row {row_id}: "
+        note = loop.note
+        return RowLoop(loop.tools.values(), max_calls=loop.max_calls, timeout=loop.timeout, confirm_all=loop.confirm_all,
+                       ask=None, note=lambda text: note(prefix + text), workers=loop.workers)
 
     def close(self) -> None:
         self.loop.close()  # the MCP servers are one of its runners
@@ -99,11 +129,12 @@ def server_specs(settings: Settings) -> list[Any]:
                                allow=settings.mcp_allow or (), mappings=mappings)
 
 
-def declares_commands(settings: Settings) -> bool:
-    """Whether the settings name a local function or a server this tool connects to (what
-    `batch --remote` cannot run: nothing runs on this machine there)."""
-    return bool(settings.function or settings.functions_file or settings.mcp or settings.mcp_config
-                or settings.functions or settings.mcpServers)
+def local_tool_flags(settings: Settings) -> list[str]:
+    """The flags that name a local function or a server this tool connects to (what `batch
+    --remote` cannot take: nothing runs on this machine there)."""
+    given = [("--function", settings.function), ("--functions", settings.functions_file), ("--mcp", settings.mcp),
+             ("--mcp-config", settings.mcp_config)]
+    return [flag for flag, value in given if value]
 
 
 # -- the run's tools ------------------------------------------------------------------------
