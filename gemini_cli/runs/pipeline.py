@@ -175,7 +175,7 @@ def exchange(client: Any, body: dict[str, Any], steps: list[dict[str, Any]], ses
     hop that ended requires_action, one more per answer. Each answered hop is recorded as its
     own turn record before the next is sent (`session` None: nowhere, as batch rows are)."""
     done: list[Outcome] = []
-    _show_local(renderer, [], [s for s in steps if s.get("type") == "function_result"])  # a resumed turn's pending calls
+    show_local(renderer, [], [s for s in steps if s.get("type") == "function_result"])  # a resumed turn's pending calls
     while True:
         outcome = turn.run(client, body, renderer, on_malformed=lambda data: console.warn(
             f"skipped a malformed event: {data[:80]!r}"))
@@ -189,7 +189,7 @@ def exchange(client: Any, body: dict[str, Any], steps: list[dict[str, Any]], ses
             break
         if results is None:
             break
-        _show_local(renderer, [s for s in hop.get("steps") or [] if isinstance(s, dict) and s.get("type") == "function_call"],
+        show_local(renderer, [s for s in hop.get("steps") or [] if isinstance(s, dict) and s.get("type") == "function_call"],
                     results)
         record = session.record(steps, hop, warn=console.warn) if session is not None else None
         done.append(outcome)
@@ -199,7 +199,7 @@ def exchange(client: Any, body: dict[str, Any], steps: list[dict[str, Any]], ses
     return Hops(joined(done, outcome), outcome.result, steps)
 
 
-def _show_local(renderer: Any, calls: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
+def show_local(renderer: Any, calls: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
     """The calls this tool ran and their results, for a renderer that shows them (-o jsonl)."""
     show = getattr(renderer, "local_steps", None)
     if show is not None and (calls or results):
