@@ -25,7 +25,7 @@ def user(text: str) -> dict:
     return {"type": "user_input", "content": [{"type": "text", "text": text}]}
 
 
-def fcall(call_id: str, name: str, **arguments) -> dict:
+def fcall(call_id: str, name: str, /, **arguments) -> dict:
     return {"type": "function_call", "id": call_id, "name": name, "arguments": arguments}
 
 

@@ -311,7 +311,9 @@ class McpServers:
                 raise
             return self._call_failed(server, tool, exc)
         result, is_error, summary = mcp_tools.function_result(raw, self.text_max)
-        return CallResult(result, is_error, summary)
+        # A server may echo the headers it was sent: their values never reach the request,
+        # the conversation file, -o json or a cassette.
+        return CallResult(_redacted(result, server.redact), is_error, server.redact(summary))
 
     async def _call(self, server: _Server, name: str, arguments: dict[str, Any], limit: float) -> dict[str, Any]:
         import anyio
@@ -373,6 +375,17 @@ class McpServers:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _redacted(value: Any, redact: Any) -> Any:
+    """Every string in a result (text, content blocks, a structured object) through `redact`."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redacted(v, redact) for v in value]
+    if isinstance(value, dict):
+        return {redact(str(k)): _redacted(v, redact) for k, v in value.items()}
+    return value
 
 
 def _start_portal() -> tuple[Any, threading.Thread]:

@@ -184,8 +184,8 @@ def exchange(client: Any, body: dict[str, Any], steps: list[dict[str, Any]], ses
             break
         try:
             results = tools.answer(hop)
-        except GeminiCliError as exc:  # the hop is recorded by the caller, then this is raised
-            outcome = replace(outcome, error=exc, finished=True)
+        except (GeminiCliError, KeyboardInterrupt) as exc:  # the limit, Ctrl-C during a call: the hop
+            outcome = replace(outcome, error=exc, finished=True)  # is recorded with its calls pending, then this raised
             break
         if results is None:
             break
