@@ -59,7 +59,7 @@ class FakeTools:
 
 @pytest.fixture
 def tools(monkeypatch):
-    """generate's turns run with the fake tool loop (cli/ passes none of its own yet)."""
+    """generate's turns run with the fake tool loop in place of the one cli/ builds."""
     loop = FakeTools()
     original = pipeline.run_turn
     monkeypatch.setattr(pipeline, "run_turn", lambda *a, **k: original(*a, **{**k, "tools": loop}))

@@ -302,6 +302,7 @@ BodyExtra = Annotated[Optional[str], typer.Option(
 # -- function calling and MCP (runs/tool_setup.py)
 
 TOOLS_PANEL = "Functions and MCP"
+MCP_SERVER = Completing("mcp_server")  # NAME: of the config's mcpServers
 Function = Annotated[Optional[list[str]], typer.Option(
     "--function", metavar="NAME=COMMAND", help="Let the model run COMMAND (no shell; {param} or {param:int} "
     "placeholders are its parameters) (repeatable).", rich_help_panel=TOOLS_PANEL)]
@@ -321,9 +322,10 @@ Mcp = Annotated[Optional[list[str]], typer.Option(
     "(repeatable).", rich_help_panel=TOOLS_PANEL)]
 McpHeader = Annotated[Optional[list[str]], typer.Option(
     "--mcp-header", metavar="NAME:HEADER=VALUE", help="HTTP header for MCP server NAME; VALUE is env:VAR, cmd:COMMAND or a "
-    "literal (repeatable).", rich_help_panel=TOOLS_PANEL)]
+    "literal (repeatable).", rich_help_panel=TOOLS_PANEL, click_type=MCP_SERVER)]
 McpAllow = Annotated[Optional[list[str]], typer.Option(
-    "--mcp-allow", metavar="NAME:TOOL", help="Declare only these tools of MCP server NAME (repeatable).", rich_help_panel=TOOLS_PANEL)]
+    "--mcp-allow", metavar="NAME:TOOL", help="Declare only these tools of MCP server NAME (repeatable).", rich_help_panel=TOOLS_PANEL,
+    click_type=MCP_SERVER)]
 McpConfig = Annotated[Optional[list[Path]], typer.Option(
     "--mcp-config", metavar="FILE", click_type=PATH, help="JSON file with an mcpServers mapping (Claude Desktop's format) "
     "(repeatable).", rich_help_panel=TOOLS_PANEL)]
