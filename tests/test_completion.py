@@ -139,7 +139,7 @@ def test_bash_completes_a_subcommand_prefix_without_arguments_to_the_function():
 
 
 def test_bash_completes_options():
-    assert bash_complete("generate", "--max-") == ["--max-tokens", "--max-time"]
+    assert bash_complete("generate", "--max-") == ["--max-tokens", "--max-tool-calls", "--max-time"]
     assert bash_complete("chat", "--thi") == ["--thinking"]
     assert bash_complete("generate", "--th") == ["--thinking", "--thoughts"]
 
@@ -267,6 +267,12 @@ def test_bash_completes_profiles_from_the_config(home):
     assert bash_complete("generate", "--profile", "") == ["work", "home", "writer"]
     assert bash_complete("chat", "--profile", "w") == ["work", "writer"]
     assert ask("zsh", "gemini-cli generate --profile wo", "3").stdout.splitlines() == ["plain", "work", "model gemini-2.5-pro"]
+
+
+def test_bash_completes_mcp_server_names_from_the_config(home):
+    set_aliases(home, "mcpServers:\n  fs:\n    command: npx\n  web:\n    url: https://x.example/mcp\n")
+    assert bash_complete("generate", "--mcp-allow", "") == ["fs:", "web:"]
+    assert bash_complete("batch", "--mcp-header", "w") == ["web:"]
 
 
 def test_bash_completes_template_names(home):

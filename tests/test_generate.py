@@ -514,19 +514,19 @@ def test_function_call_argument_fragments_are_reassembled(api):
         {"event_type": "interaction.completed", "interaction": {"id": "v1_fc", "status": "requires_action"}},
     ]
     api.stream(events)
-    result = run(["generate", "-o", "json", "hi"])
-    assert result.exit_code == 9
+    api.stream(text_events("I cannot.", interaction_id="v1_fc2"))
+    result = run(["generate", "-o", "json", "hi"])  # get_weather is not declared: answered so, exit 14
+    assert result.exit_code == 14
     assert result.stderr == (
-        "gemini-cli: error: the model asked for a function call (status requires_action), "
-        "which this command does not run\n"
+        '→ get_weather(location="Boston, MA", days=[1, 2])\n← not declared: refused\n'
+        "gemini-cli: error: the model called 1 function that was refused: get_weather (not declared)\n"
     )
-    assert answer(result.stdout) == {
-        "error": {"code": "not_completed", "exit_code": 9, "message": "the model asked for a function call "
-                  "(status requires_action), which this command does not run"},
-        "id": "v1_fc", "status": "requires_action",
-        "steps": [{"type": "function_call", "id": "fc_1", "name": "get_weather",
-                   "arguments": {"location": "Boston, MA", "days": [1, 2]}}],
-    }
+    call = {"type": "function_call", "id": "fc_1", "name": "get_weather", "arguments": {"location": "Boston, MA", "days": [1, 2]}}
+    document = answer(result.stdout)
+    assert document["error"]["exit_code"] == 14 and document["steps"][0] == call
+    assert json.loads(api.requests()[1].get_data())["input"] == [
+        {"type": "function_result", "call_id": "fc_1", "name": "get_weather",
+         "result": "function 'get_weather' is not declared: it was not run", "is_error": True}]
 
 
 def test_thought_summary_deltas_are_reassembled(api):

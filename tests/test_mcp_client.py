@@ -80,21 +80,21 @@ def test_a_schema_with_defs_is_declared_inlined_and_its_call_works(stdio):
     assert stdio.dropped["t__create_node"] == ["$schema at /", "$defs at /", "additionalProperties at /properties/at",
                                                "format 'uri' at /properties/label/anyOf/0"]
     result = stdio.call(node, {"at": {"x": 1, "y": 2}}, 5)
-    assert (result.result, result.is_error, result.summary) == ("node at 1,2", False, "← 1 line")
+    assert (result.result, result.is_error, result.summary) == ("node at 1,2", False, "1 line")
 
 
 def test_text_image_structured_content_and_is_error_results(stdio):
     tools = tools_of(stdio)
     echo = stdio.call(tools["t__echo"], {"text": "hello\nworld"}, 5)
-    assert (echo.result, echo.is_error, echo.summary) == ("hello\nworld", False, "← 2 lines")
+    assert (echo.result, echo.is_error, echo.summary) == ("hello\nworld", False, "2 lines")
     image = stdio.call(tools["t__image"], {}, 5)
     assert image.result == [{"type": "text", "text": "a dot"},
                             {"type": "image", "data": image.result[1]["data"], "mime_type": "image/png"}]
-    assert image.result[1]["data"].startswith("iVBORw0KGgo") and image.summary == "← 1 line, 1 image"
+    assert image.result[1]["data"].startswith("iVBORw0KGgo") and image.summary == "1 line, 1 image"
     stats = stdio.call(tools["t__stats"], {}, 5)
-    assert (stats.result, stats.is_error, stats.summary) == ({"count": 3, "ok": True}, False, "← JSON object")
+    assert (stats.result, stats.is_error, stats.summary) == ({"count": 3, "ok": True}, False, "JSON object")
     fail = stdio.call(tools["t__fail"], {}, 5)
-    assert (fail.result, fail.is_error, fail.summary) == ("boom: no such thing", True, "← error: 1 line")
+    assert (fail.result, fail.is_error, fail.summary) == ("boom: no such thing", True, "error: 1 line")
 
 
 def test_a_call_that_does_not_answer_in_time_is_an_error_result_and_the_server_goes_on(stdio):
@@ -103,7 +103,7 @@ def test_a_call_that_does_not_answer_in_time_is_an_error_result_and_the_server_g
     hang = stdio.call(tools["t__hang"], {}, 0.5)
     assert time.monotonic() - began < 4  # bounded: 0.5 s and the cancellation
     assert (hang.result, hang.is_error) == ("MCP server t did not answer t__hang within 0.5 s", True)
-    assert hang.summary == "← error: timed out after 0.5 s"
+    assert hang.summary == "error: timed out after 0.5 s"
     assert stdio.call(tools["t__echo"], {"text": "still here"}, 5).result == "still here"
 
 
@@ -147,7 +147,7 @@ def test_a_server_that_dies_mid_call_gives_an_error_result_naming_it_and_its_std
         pid = int(servers.call(tools["t__pid"], {}, 5).result)
         crash = servers.call(tools["t__crash"], {}, 5)
         assert (crash.result, crash.is_error) == ("MCP server t stopped during the call of t__crash", True)
-        assert crash.summary == "← error: MCP server t stopped"
+        assert crash.summary == "error: MCP server t stopped"
         assert "gemini-cli: MCP server t stderr:\n  about to crash\n" in err.getvalue()
         after = servers.call(tools["t__echo"], {"text": "x"}, 5)
         assert after.is_error and after.result.startswith("MCP server t is not running")
@@ -300,7 +300,8 @@ def test_an_http_server_gets_the_headers_resolved_from_env_and_cmd(http_url, mon
         tools = tools_of(servers)
         assert list(tools) == [f"web__{n}" for n in ALL_TOOLS]
         seen = servers.call(tools["web__headers"], {}, 5)
-        assert seen.result == {"x-token": "tok-from-env-9876", "x-other": "tok-from-cmd-5432"}
+        # The server got both values; what it echoes back is redacted before anything sees it.
+        assert seen.result == {"x-token": "<redacted>", "x-other": "<redacted>"}
         assert servers.call(tools["web__echo"], {"text": "over http"}, 5).result == "over http"
         assert servers.secrets == ["tok-from-cmd-5432", "tok-from-env-9876"]
     finally:

@@ -9,16 +9,21 @@ import re
 import pytest
 
 from gemini_cli.errors import UsageError
+from gemini_cli.request.functions import NAME_RULE
 from gemini_cli.request.mcp_tools import clean_schema, declared_name, declared_names, function_result
 
-API_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
+API_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,63}")  # google-genai FunctionDeclaration.name
+
+
+def test_local_functions_and_mcp_tools_follow_one_name_rule():
+    assert NAME_RULE.pattern == API_NAME.pattern
 
 
 @pytest.mark.parametrize("server, tool, name", [
     ("fs", "read_file", "fs__read_file"),
     ("gh", "get-issue.v2", "gh__get-issue.v2"),
     ("gh", "repos/list issues", "gh__repos_list_issues"),
-    ("x", "café:ünïcode", "x__caf___n_code"),
+    ("x", "café:ünïcode", "x__caf_:_n_code"),
     ("x", "", "x___"),
 ])
 def test_declared_names_say_the_server_and_fit_the_api_charset(server, tool, name):
@@ -206,26 +211,26 @@ def text(value):
 
 
 @pytest.mark.parametrize("mcp, expected", [
-    ({"content": [text("one")]}, ("one", False, "← 1 line")),
-    ({"content": [text("a\nb"), text("c")]}, ("a\nb\nc", False, "← 3 lines")),
-    ({"content": [], "isError": False}, ("", False, "← empty")),
-    ({"content": [text("denied")], "isError": True}, ("denied", True, "← error: 1 line")),
-    ({"content": [text('{"n": 1}')], "structuredContent": {"n": 1}}, ({"n": 1}, False, "← JSON object")),
+    ({"content": [text("one")]}, ("one", False, "1 line")),
+    ({"content": [text("a\nb"), text("c")]}, ("a\nb\nc", False, "3 lines")),
+    ({"content": [], "isError": False}, ("", False, "empty")),
+    ({"content": [text("denied")], "isError": True}, ("denied", True, "error: 1 line")),
+    ({"content": [text('{"n": 1}')], "structuredContent": {"n": 1}}, ({"n": 1}, False, "JSON object")),
     ({"content": [text("x"), {"type": "image", "data": "AAAA", "mimeType": "image/png"}]},
-     ([text("x"), {"type": "image", "data": "AAAA", "mime_type": "image/png"}], False, "← 1 line, 1 image")),
+     ([text("x"), {"type": "image", "data": "AAAA", "mime_type": "image/png"}], False, "1 line, 1 image")),
     ({"content": [{"type": "image", "data": "AAAA", "mimeType": "image/png"}], "structuredContent": {"n": 1}},
-     ([{"type": "image", "data": "AAAA", "mime_type": "image/png"}], False, "← 1 image")),
+     ([{"type": "image", "data": "AAAA", "mime_type": "image/png"}], False, "1 image")),
     ({"content": [{"type": "audio", "data": "UklG", "mimeType": "audio/wav"}]},
-     ([{"type": "audio", "data": "UklG", "mime_type": "audio/wav"}], False, "← 1 audio")),
+     ([{"type": "audio", "data": "UklG", "mime_type": "audio/wav"}], False, "1 audio")),
     ({"content": [{"type": "resource_link", "uri": "file:///a.txt", "name": "a.txt"}]},
-     ("[resource a.txt: file:///a.txt]", False, "← 1 line")),
+     ("[resource a.txt: file:///a.txt]", False, "1 line")),
     ({"content": [{"type": "resource", "resource": {"uri": "file:///a.txt", "text": "inside"}}]},
-     ("inside", False, "← 1 line")),
+     ("inside", False, "1 line")),
     ({"content": [{"type": "resource", "resource": {"uri": "file:///p.png", "blob": "AAAA", "mimeType": "image/png"}}]},
-     ([{"type": "image", "data": "AAAA", "mime_type": "image/png"}], False, "← 1 image")),
+     ([{"type": "image", "data": "AAAA", "mime_type": "image/png"}], False, "1 image")),
     ({"content": [{"type": "resource", "resource": {"uri": "file:///a.bin", "blob": "AAAA", "mimeType": "application/zip"}}]},
-     ("[binary resource file:///a.bin (application/zip) not shown]", False, "← 1 line")),
-    ({"content": [{"type": "mystery"}, "not a block", text("kept")]}, ("kept", False, "← 1 line")),
+     ("[binary resource file:///a.bin (application/zip) not shown]", False, "1 line")),
+    ({"content": [{"type": "mystery"}, "not a block", text("kept")]}, ("kept", False, "1 line")),
 ])
 def test_call_results_become_function_result_values(mcp, expected):
     assert function_result(mcp) == expected

@@ -59,7 +59,7 @@ class FakeTools:
 
 @pytest.fixture
 def tools(monkeypatch):
-    """generate's turns run with the fake tool loop (cli/ passes none of its own yet)."""
+    """generate's turns run with the fake tool loop in place of the one cli/ builds."""
     loop = FakeTools()
     original = pipeline.run_turn
     monkeypatch.setattr(pipeline, "run_turn", lambda *a, **k: original(*a, **{**k, "tools": loop}))
@@ -151,12 +151,19 @@ def test_a_two_hop_turn_in_stateless_mode_resends_the_whole_history_verbatim(api
     }
 
 
+def with_no_tools(monkeypatch):
+    """generate's turns run with the pipeline's NoTools (generate itself always passes a loop)."""
+    original = pipeline.run_turn
+    monkeypatch.setattr(pipeline, "run_turn", lambda *a, **k: original(*a, **{**k, "tools": pipeline.NO_TOOLS}))
+    return original
+
+
 def test_pending_results_go_first_in_the_same_request_as_the_new_input(api, home, monkeypatch):
     api.json({"id": "v1_p1", "status": "requires_action", "model": MODEL, "steps": [THOUGHT, CALL]})
+    original = with_no_tools(monkeypatch)
     first = run(["generate", "--no-store", "--no-stream", "Weather in Paris?"])  # no tool loop: exit 9
     assert first.exit_code == ExitCode.NOT_COMPLETED
     loop = FakeTools(pending=[RESULT])
-    original = pipeline.run_turn
     monkeypatch.setattr(pipeline, "run_turn", lambda *a, **k: original(*a, **{**k, "tools": loop}))
     api.json(interaction("Sunny, and warm tomorrow.", interaction_id="v1_p2"))
     result = run(["generate", "-c", "--no-stream", "And tomorrow?"])
@@ -193,7 +200,8 @@ def test_the_tool_loops_after_error_comes_once_the_answer_is_printed_and_saved(a
     assert [t[:2] for t in turns(home)] == [("v1_hop1", "requires_action"), ("v1_hop2", "completed")]
 
 
-def test_without_a_tool_loop_requires_action_ends_the_turn_as_before(api, home):
+def test_without_a_tool_loop_requires_action_ends_the_turn_as_before(api, home, monkeypatch):
+    with_no_tools(monkeypatch)
     api.stream(call_events("v1_fc"))
     result = run(["generate", "Weather in Paris?"])
     assert result.exit_code == ExitCode.NOT_COMPLETED

@@ -378,12 +378,13 @@ def test_remote_entries_of_the_config_file_and_a_profile(api, home):
     assert result.exit_code == 0, result.stderr
     assert api.bodies()[0]["tools"] == [{**SENT_TOOL, "allowed_tools": [{"tools": ["search"]}]}]
     api.stream(text_events("ok", interaction_id="v1_turn2"))
-    assert run(["generate", "--profile", "wiki", "hi"]).exit_code == 0  # the profile's mapping replaces the file's
-    assert api.bodies()[1]["tools"] == [{"type": "mcp_server", "name": "wiki", "url": "https://wiki.example.com/mcp",
+    assert run(["generate", "--profile", "wiki", "hi"]).exit_code == 0  # the profile's mapping adds to the file's
+    assert api.bodies()[1]["tools"] == [{**SENT_TOOL, "allowed_tools": [{"tools": ["search"]}]},
+                                        {"type": "mcp_server", "name": "wiki", "url": "https://wiki.example.com/mcp",
                                          "headers": {"Authorization": f"Bearer {TOKEN}"}}]
     saved = [json.loads(path.read_text()) for path in home.glob("conversations/*.json") if not path.name.startswith(".")]
-    assert sorted(c["remote_mcp"][0]["headers"]["Authorization"] for c in saved) == [
-        "env:DOCS_TOKEN", "template:Bearer ${DOCS_TOKEN}"]  # references: the values are filled in when sent
+    assert sorted(server["headers"]["Authorization"] for c in saved for server in c["remote_mcp"]) == [
+        "env:DOCS_TOKEN", "env:DOCS_TOKEN", "template:Bearer ${DOCS_TOKEN}"]  # references: the values are filled in when sent
     for path in home.glob("conversations/*.json"):
         assert_no_token(path.read_text())
 
@@ -403,7 +404,8 @@ def test_a_bad_config_entry_exits_2_naming_it(api, home):
     (home / "config.yaml").write_text("mcpServers:\n  docs: {url: 'ftp://x', remote: true}\n")
     result = run(["generate", "hi"])
     assert result.exit_code == 2
-    assert result.stderr == "gemini-cli: error: config file: MCP server docs: bad URL 'ftp://x' (give http:// or https://HOST[/PATH])\n"
+    assert result.stderr == (f"gemini-cli: error: config file {home / 'config.yaml'}: MCP server docs: bad URL 'ftp://x' "
+                             "(give http:// or https://HOST[/PATH])\n")
     assert api.requests() == []
 
 

@@ -72,24 +72,30 @@ CALL = {"type": "function_call", "id": "fc_1", "name": "get_weather", "arguments
 THOUGHT = {"type": "thought", "signature": "c2ln"}
 
 
-def test_requires_action_turn_without_answer_is_left_out(api, tmp_path):
+def test_requires_action_turn_with_an_undeclared_call_is_answered_and_resent(api, tmp_path):
     session = tmp_path / "s.json"
     api.json({"id": "v1_one", "status": "requires_action", "steps": [THOUGHT, CALL]})
     api.json(interaction("fine", interaction_id="v1_two"))
+    api.json(interaction("ok", interaction_id="v1_three"))
     first = run(["generate", "--no-store", "--no-stream", "--session", str(session), "q1"])
-    assert first.exit_code == 9
-    assert "requires_action" in first.stderr
+    assert (first.exit_code, first.stdout) == (14, "fine\n")  # a call no one declared: refused, the answer printed
+    assert "get_weather (not declared)" in first.stderr
+    [result] = api.bodies()[1]["input"][3:]
+    assert api.bodies()[1]["input"][:3] == [USER1, THOUGHT, CALL]
+    assert (result["type"], result["call_id"], result["name"], result["is_error"]) == (
+        "function_result", "fc_1", "get_weather", True)
     assert run(["generate", "--no-stream", "--session", str(session), "q2"]).exit_code == 0
-    assert api.bodies()[1]["input"] == [USER2]
+    assert api.bodies()[2]["input"][-1] == USER2 and api.bodies()[2]["input"][:4] == [USER1, THOUGHT, CALL, result]
 
 
-def test_requires_action_turn_with_text_is_resent_without_the_call(api, tmp_path):
+def test_requires_action_turn_with_text_is_resent_with_its_call_answered(api, tmp_path):
     session = tmp_path / "s.json"
     output = {"type": "model_output", "content": [{"type": "text", "text": "Let me check."}]}
     api.json({"id": "v1_one", "status": "requires_action", "steps": [THOUGHT, output, CALL]})
     api.json(interaction("fine", interaction_id="v1_two"))
-    assert run(["generate", "--no-store", "--no-stream", "--session", str(session), "q1"]).exit_code == 9
+    api.json(interaction("ok", interaction_id="v1_three"))
+    assert run(["generate", "--no-store", "--no-stream", "--session", str(session), "q1"]).exit_code == 14
     assert run(["generate", "--no-stream", "--session", str(session), "q2"]).exit_code == 0
-    assert api.bodies()[1]["input"] == [USER1, THOUGHT, output, USER2]
+    assert api.bodies()[1]["input"][:4] == [USER1, THOUGHT, output, CALL]
     saved = json.loads(session.read_text())
     assert saved["turns"][0]["steps"] == [THOUGHT, output, CALL]  # the file keeps what arrived

@@ -230,19 +230,22 @@ def test_stateless_replay_of_every_step_and_delta_type(api, tmp_path):
     session = tmp_path / "s.json"
     api.stream(streamed_everything())
     api.json(whole_everything())
+    api.json(interaction("noted", interaction_id="v1_two_b"))  # after the undeclared call is answered
     api.stream(text_events("ok", interaction_id="v1_three"))
     media = ["--media-dir", str(tmp_path / "media")]
     first = run(["generate", "--no-store", "--session", str(session), *media, "one"])
     assert first.exit_code == 0, first.stderr
-    assert run(["generate", "--no-stream", "--session", str(session), *media, "two"]).exit_code == 9  # requires_action
+    # requires_action with a call no one declared: answered "not declared", then exit 14
+    assert run(["generate", "--no-stream", "--session", str(session), *media, "two"]).exit_code == 14
     assert run(["generate", "--session", str(session), *media, "three"]).exit_code == 0
-    third = api.bodies()[2]
+    third = api.bodies()[3]
     sent = [step["type"] for step in third["input"]]
-    # Every step type of both answers is resent (the unanswered call fc_2 is not).
+    # Every step type of both answers is resent, the call fc_2 with its "not declared" result.
     assert set(sent) == {"user_input", "thought", "model_output", "function_call", "function_result"} | {
         f"{tool}_{end}" for tool in ("code_execution", "url_context", "google_search", "google_maps", "file_search",
                                      "mcp_server_tool", "retrieval", "processing") for end in ("call", "result")}
-    assert "fc_2" not in json.dumps(third["input"])
+    [result] = [step for step in third["input"] if step["type"] == "function_result" and step["call_id"] == "fc_2"]
+    assert result["is_error"] is True
     # The unknown delta type is a content block of its own, resent verbatim (as the SDK resends
     # what it does not know); the strict schema knows no such block, so it is checked apart.
     bodies = api.bodies()[1:]

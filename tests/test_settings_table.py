@@ -31,6 +31,8 @@ def sample(setting: Setting) -> Any:
     if list in kinds:
         return ["END", "STOP"]
     if dict in kinds:
+        if setting.name == "functions":
+            return {"name": {"run": "true"}}
         return {"docs": {"url": "https://docs.example.com/mcp", "remote": True}}
     if float in kinds:
         return 0.5 if setting.high is None or setting.high >= 0.5 else setting.high

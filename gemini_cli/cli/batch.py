@@ -68,8 +68,8 @@ def batch(
     service_tier: opt.Values = opt.ANSWER.pick("service_tier"),
     answer: opt.Values = opt.ANSWER.pick("tools", "schema", "json_mode"),
     attachments: opt.Values = opt.ATTACH.replacing(attach=BatchAttach),
-    mcp: opt.Values = opt.MCP,
     conversation: opt.Values = opt.CONVERSATION.pick("store", "lock_timeout").replacing(store=BatchStore),
+    tools: opt.Values = opt.TOOLS,
     connection: opt.Values = opt.CONNECTION.without("max_time"),  # no deadline for a whole batch: each row has --timeout
 ) -> None:
     """Run one request per row of INPUT, -j at a time; one JSON record per row to OUTPUT.
@@ -90,10 +90,10 @@ def batch(
         flags.pop(name)
     from gemini_cli.cli.common import io_context
     from gemini_cli.request import templates
-    from gemini_cli.state import apikey, config
+    from gemini_cli.state import config
     from gemini_cli.render.output import Console
     from gemini_cli.request import rows as row_input
-    from gemini_cli.runs.batch import Batch, RowRequests
+    from gemini_cli.runs.batch import RowRequests
     from gemini_cli.runs.batch_output import Output
 
     io = io_context()
@@ -108,35 +108,61 @@ def batch(
     stream = open_input(input, io.stdin)
     out = Output(output_file, stdout=io.stdout, restart=restart)
     check_not_same(input, out.path)
+    if remote:
+        from gemini_cli.runs.tool_setup import local_tool_flags
+
+        local = local_tool_flags(settings)
+        if local:
+            raise UsageError(f"{local[0]} cannot be used with --remote: the Batch API runs the rows, and no "
+                             "function or MCP server of this machine can answer their calls")
     with stream, contextlib.ExitStack() as stack:
         read = lambda source: row_input.read_rows(source, fmt, prompt_column=prompt_column, id_column=id_column,  # noqa: E731
                                                   prompt_required=settings.template is None)
         rows = read(stream) if check_ids(input, read) else row_input.unique_ids(read(stream))
-        requests = RowRequests(settings, console, attach=list(attach or []), mime=mime, params=list(param or []), save=save)
         if remote:
             from gemini_cli.cli.batch_remote import remote_batch
 
+            requests = RowRequests(settings, console, attach=list(attach or []), mime=mime, params=list(param or []),
+                                   save=save)
             return remote_batch(settings, console, requests, rows, out, input=input, dry_run=dry_run, wait=wait, save=save)
-        if dry_run:
-            out.scan(rewrite=False)
-            return show_first_request(settings, requests, rows, out)
-        key = apikey.get(io)
-        # Two batches on one OUTPUT would run rows twice and lose records: the second waits.
-        held = out.lock(settings.lock_timeout, lambda: console.note(f"waiting for another gemini-cli writing {out.path}"))
-        stack.enter_context(held)
-        out.scan()
-        from gemini_cli.runs.connection import open_client
-        from gemini_cli.render.batch_progress import BatchProgress
+        from gemini_cli.cli.common import debugging
+        from gemini_cli.runs.tool_setup import open_tools
 
-        wanted = BatchProgress.wanted(console, io.stdout if out.path is None else None)
-        progress = BatchProgress(console, count_rows(input, fmt) if wanted else None, enabled=wanted)
-        with open_client(settings, key, console, retries=0, max_time=None, connections=jobs, note=progress.note) as client:
-            runner = Batch(rows, requests, client, out, progress, jobs=jobs, ordered=ordered, retries=settings.retries)
-            out.open()
-            try:
-                runner.run()
-            finally:
-                out.close()
+        toolset = open_tools(settings, console, ask=None, debug=debugging())  # no one to confirm a call in a batch
+        stack.callback(toolset.close)
+        _run_local(settings, console, toolset, rows, out, stack, input=input, fmt=fmt, attach=attach, mime=mime,
+                   param=param, save=save, dry_run=dry_run, jobs=jobs, ordered=ordered)
+
+
+def _run_local(settings, console, toolset, rows, out, stack, *, input, fmt, attach, mime, param, save, dry_run, jobs,
+               ordered) -> None:
+    """The rows run here, each turn with the batch's functions and MCP servers."""
+    from gemini_cli.state import apikey
+    from gemini_cli.runs.batch import Batch, RowRequests
+
+    io = console.io
+    requests = RowRequests(settings, console, attach=list(attach or []), mime=mime, params=list(param or []),
+                           save=save, tools=toolset)
+    if dry_run:
+        out.scan(rewrite=False)
+        return show_first_request(settings, requests, rows, out)
+    key = apikey.get(io)
+    # Two batches on one OUTPUT would run rows twice and lose records: the second waits.
+    held = out.lock(settings.lock_timeout, lambda: console.note(f"waiting for another gemini-cli writing {out.path}"))
+    stack.enter_context(held)
+    out.scan()
+    from gemini_cli.runs.connection import open_client
+    from gemini_cli.render.batch_progress import BatchProgress
+
+    wanted = BatchProgress.wanted(console, io.stdout if out.path is None else None)
+    progress = BatchProgress(console, count_rows(input, fmt) if wanted else None, enabled=wanted)
+    with open_client(settings, key, console, retries=0, max_time=None, connections=jobs, note=progress.note) as client:
+        runner = Batch(rows, requests, client, out, progress, jobs=jobs, ordered=ordered, retries=settings.retries)
+        out.open()
+        try:
+            runner.run()
+        finally:
+            out.close()
     progress.summary(runner, out.path)
     finish(runner, out.path)
 

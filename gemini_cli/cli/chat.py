@@ -19,9 +19,9 @@ def chat(
     generation: opt.Values = opt.GENERATION.without("stdin_position"),
     answer: opt.Values = opt.ANSWER.without("extract", "extract_last", "agent"),
     attachments: opt.Values = opt.ATTACH.replacing(attach=opt.ChatAttach),
-    mcp: opt.Values = opt.MCP,
     rendering: opt.Values = opt.OUTPUT.without("output"),
     conversation: opt.Values = opt.CONVERSATION,
+    tools: opt.Values = opt.TOOLS,
     connection: opt.Values = opt.CONNECTION,
 ) -> None:
     """Chat: a REPL at a terminal (/help lists its commands); from piped stdin, one message per line.
@@ -69,9 +69,15 @@ def chat(
         reader = repl.TerminalInput(paths.state_dir() / "chat_history", io)
     else:
         reader = repl.PipedInput(io.stdin.buffer)
-    loop = Chat(settings, flags, console, key=key, interactive=interactive, reader=reader, edit=repl.edit_text,
-                renderer_for=turn_renderer(console), attachments=attachments, mime=mime)
-    code = loop.run(opt.resume_from(flags))
+    from gemini_cli.cli.common import debugging
+    from gemini_cli.runs.tool_setup import open_tools
+
+    # Functions checked and MCP servers started once for the session; a confirmation is a
+    # line read like a message (piped stdin holds messages: nothing to confirm with there).
+    with open_tools(settings, console, ask=repl.confirmer(reader) if interactive else None, debug=debugging()) as toolset:
+        loop = Chat(settings, flags, console, key=key, interactive=interactive, reader=reader, edit=repl.edit_text,
+                    renderer_for=turn_renderer(console), attachments=attachments, mime=mime, tools=toolset)
+        code = loop.run(opt.resume_from(flags))
     if code:
         raise typer.Exit(code)
 

@@ -31,3 +31,13 @@ def turn_renderer(console: Any) -> Callable[[Any, dict], Any]:
         )
 
     return choose
+
+
+def debugging() -> bool:
+    """Whether the root --debug was given (MCP servers' stderr and schema notes then shown)."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None and ctx.parent is not None:
+        ctx = ctx.parent
+    return bool(ctx is not None and ctx.params.get("debug"))

@@ -382,7 +382,14 @@ def _alias_target(value: Any) -> str:
 
 
 
+def complete_mcp_server(ctx: Any = None, args: Any = None, incomplete: str = "") -> list[tuple[str, str]]:
+    """`NAME:` for --mcp-allow and --mcp-header: the servers of config.yaml's `mcpServers:`."""
+    servers = config_section("mcpServers")
+    return [(f"{name}:", "MCP server") for name in servers if isinstance(name, str) and f"{name}:".startswith(incomplete)]
+
+
 _COMPLETERS = {
+    "mcp_server": complete_mcp_server,
     "conversation_id": complete_conversation_id,
     "conversation_id_or_file": complete_conversation_id,
     "model": complete_model,

@@ -71,6 +71,10 @@ def show(profile: opt.Profile = None) -> None:
     if settings.profile:
         lines.append(f"# profile: {settings.profile}")
     for name, value in _settings(settings).items():
+        if name in config.LAYERED:  # functions:, mcpServers: one entry per layer that sets them
+            for mapping, source in value or ():
+                lines += _entry(name, apikey.redact(mapping, name, io.secrets), source)
+            continue
         lines += _entry(name, apikey.redact(value, name, io.secrets), settings.sources.get(name, "default"))
     user = set(cfg.aliases)
     aliases = {name: model for name, model in sorted(settings.aliases.items())}

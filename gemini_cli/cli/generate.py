@@ -16,9 +16,9 @@ def generate(
     generation: opt.Values = opt.GENERATION,
     answer: opt.Values = opt.ANSWER,
     attachments: opt.Values = opt.ATTACH,
-    mcp: opt.Values = opt.MCP,
     rendering: opt.Values = opt.OUTPUT,
     conversation: opt.Values = opt.CONVERSATION,
+    tools: opt.Values = opt.TOOLS,
     stdin: opt.ReadStdin = None,
     background: Annotated[bool, typer.Option("--background", help="Start in the background; print the interaction id and exit.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the request (key redacted) and send nothing.")] = False,
@@ -38,6 +38,8 @@ def generate(
       gemini-cli generate -c "And in one sentence?"
 
       gemini-cli generate -a photo.jpg -o json "What is in it?" | jq -r '.output_text'
+
+      gemini-cli generate --function 'log=git log -n {n:int} --oneline' "What changed lately?"
     """
     flags = opt.command_flags(locals())
     from gemini_cli.cli.common import io_context
@@ -85,11 +87,14 @@ def _generate(io, settings, flags, prompt, background, dry_run) -> Any:
         if background and not settings.store:
             raise UsageError("--background needs server-side storage; it cannot be combined with --no-store")
         key = None if dry_run else apikey.get(io, max_time=settings.max_time)
-        from gemini_cli.cli.common import turn_renderer
+        from gemini_cli.cli.common import debugging, turn_renderer
         from gemini_cli.runs.pipeline import run_turn
+        from gemini_cli.runs.tool_setup import open_tools, terminal_ask
 
-        return run_turn(settings, conversation, text, attachments, mime, key=key, console=console,
-                        renderer_for=turn_renderer(console), background=background, dry_run=dry_run)
+        with open_tools(settings, console, ask=terminal_ask(console), debug=debugging()) as tools:
+            return run_turn(settings, conversation, text, attachments, mime, key=key, console=console,
+                            renderer_for=turn_renderer(console), tools=tools.loop, background=background,
+                            dry_run=dry_run)
     finally:
         conversation.close()
 

@@ -228,10 +228,14 @@ def fetch(
     media_dir: opt.MediaDir = None,
     output: opt.Output = None,
     usage: opt.Usage = None,
+    tools: opt.Values = opt.TOOLS.without("remote_mcp"),
     connection: opt.Values = opt.CONNECTION,
 ) -> None:
-    """Get an interaction from the server and print its answer; a saved pending turn is completed."""
-    settings = _settings(thoughts=thoughts or None, output=output, usage=usage, **connection, media_dir=media_dir)
+    """Get an interaction from the server and print its answer; a saved pending turn is completed.
+
+    An interaction that ended requires_action has its function calls answered by the
+    functions and MCP servers given here (or in the config), and goes on to its end."""
+    settings = _settings(thoughts=thoughts or None, output=output, usage=usage, **tools, **connection, media_dir=media_dir)
     from gemini_cli.render.output import write_error_document
 
     try:
@@ -249,10 +253,14 @@ def _fetch(settings: Any, interaction_id: str, stream: bool, wait: bool, interva
     from gemini_cli.runs import history
     from gemini_cli.render.output import renderer_for
 
+    from gemini_cli.cli.common import debugging
+    from gemini_cli.runs.tool_setup import open_tools, terminal_ask
+
     console = _console(settings.quiet)
     renderer = renderer_for(settings.output, console, thoughts=settings.thoughts)
-    return history.fetch(settings, interaction_id, stream=stream, wait=wait, interval=interval, console=console,
-                         renderer=renderer)
+    with open_tools(settings, console, ask=terminal_ask(console), debug=debugging()) as toolset:
+        return history.fetch(settings, interaction_id, stream=stream, wait=wait, interval=interval, console=console,
+                             renderer=renderer, tools=toolset.loop)
 
 
 @history_app.command("cancel")

@@ -313,25 +313,44 @@ BodyExtra = Annotated[Optional[str], typer.Option(
     rich_help_panel=API)]
 
 
-# -- MCP servers the API calls (request/remote_mcp.py, request/mcp_servers.py)
+# -- function calling and MCP (runs/tool_setup.py)
 
-MCP_PANEL = "MCP servers"
-
+TOOLS_PANEL = "Functions and MCP"
+MCP_SERVER = Completing("mcp_server")  # NAME: of the config's mcpServers
+Function = Annotated[Optional[list[str]], typer.Option(
+    "--function", metavar="NAME=COMMAND", help="Let the model run COMMAND (no shell; {param} or {param:int} "
+    "placeholders are its parameters) (repeatable).", rich_help_panel=TOOLS_PANEL)]
+FunctionsFile = Annotated[Optional[list[Path]], typer.Option(
+    "--functions", metavar="FILE", click_type=PATH, help="YAML file of functions (top level functions:) (repeatable).",
+    rich_help_panel=TOOLS_PANEL)]
+ToolTimeout = Annotated[Optional[float], typer.Option(
+    "--tool-timeout", min=0.001, metavar="SECONDS", help="Seconds a function call may run before it is killed (default 60).",
+    rich_help_panel=TOOLS_PANEL)]
+MaxToolCalls = Annotated[Optional[int], typer.Option(
+    "--max-tool-calls", min=1, metavar="N", help="Function calls allowed in one turn; past it the turn stops (exit 13) (default 10).",
+    rich_help_panel=TOOLS_PANEL)]
+Confirm = Annotated[Optional[bool], typer.Option(
+    "--confirm", help="Ask on the terminal before every function call (refused without one).", rich_help_panel=TOOLS_PANEL)]
+Mcp = Annotated[Optional[list[str]], typer.Option(
+    "--mcp", metavar="NAME=COMMAND|URL", help="Connect to an MCP server: a local command (stdio) or a streamable HTTP URL "
+    "(repeatable).", rich_help_panel=TOOLS_PANEL)]
 RemoteMcp = Annotated[Optional[list[str]], typer.Option(
     "--remote-mcp", metavar="NAME=URL",
     help="An MCP server Google's servers call (it must be reachable from the internet; repeatable); "
-    "none forgets the ones the conversation remembers.", rich_help_panel=MCP_PANEL)]
+    "none forgets the ones the conversation remembers.", rich_help_panel=TOOLS_PANEL)]
 McpHeader = Annotated[Optional[list[str]], typer.Option(
-    "--mcp-header", metavar="NAME:Header=VALUE",
-    help="A header for a URL MCP server; VALUE is env:VAR, cmd:COMMAND or a literal (repeatable; never written anywhere).",
-    rich_help_panel=MCP_PANEL)]
+    "--mcp-header", metavar="NAME:HEADER=VALUE", help="HTTP header for MCP server NAME; VALUE is env:VAR, cmd:COMMAND or a "
+    "literal (repeatable; never written anywhere).", rich_help_panel=TOOLS_PANEL, click_type=MCP_SERVER)]
 McpAllow = Annotated[Optional[list[str]], typer.Option(
-    "--mcp-allow", metavar="NAME:TOOL", help="Only these tools of the MCP server (repeatable).", rich_help_panel=MCP_PANEL)]
-
+    "--mcp-allow", metavar="NAME:TOOL", help="Declare only these tools of MCP server NAME (repeatable).", rich_help_panel=TOOLS_PANEL,
+    click_type=MCP_SERVER)]
+McpConfig = Annotated[Optional[list[Path]], typer.Option(
+    "--mcp-config", metavar="FILE", click_type=PATH, help="JSON file with an mcpServers mapping (Claude Desktop's format) "
+    "(repeatable).", rich_help_panel=TOOLS_PANEL)]
 
 # -- option groups (the mechanism: cli/groups.py) ----------------------------------------
 
-# The groups. generate, chat and batch take GENERATION, ANSWER, ATTACH, OUTPUT, MCP and
+# The groups. generate, chat and batch take GENERATION, ANSWER, ATTACH, OUTPUT, TOOLS and
 # CONVERSATION (or the parts named where they are applied); every command that calls the
 # API takes CONNECTION.
 GENERATION = Group(
@@ -346,7 +365,6 @@ ANSWER = Group(
 )
 ATTACH = Group(attach=Attach, mime=Mime)
 OUTPUT = Group(stream=Stream, output=Output, usage=Usage)
-MCP = Group(remote_mcp=RemoteMcp, mcp_header=McpHeader, mcp_allow=McpAllow)
 CONVERSATION = Group(
     session=SessionFile, continue_=Continue, cid=Cid, previous_interaction_id=PreviousInteraction,
     store=Store, save=Save, lock_timeout=LockTimeout,
@@ -358,6 +376,12 @@ def resume_from(flags: dict[str, Any]) -> Any:
     from gemini_cli.runs.session import Resume
 
     return Resume(flags["session"], flags["continue_"], flags["cid"], flags["previous_interaction_id"], flags["store"])
+
+
+# Functions and MCP servers: generate, chat, batch and history fetch.
+TOOLS = Group(function=Function, functions_file=FunctionsFile, tool_timeout=ToolTimeout, max_tool_calls=MaxToolCalls,
+              confirm=Confirm, mcp=Mcp, remote_mcp=RemoteMcp, mcp_header=McpHeader, mcp_allow=McpAllow,
+              mcp_config=McpConfig)
 
 
 CONNECTION = Group(quiet=Quiet, timeout=Timeout, retries=Retries, max_time=MaxTime, base_url=BaseUrl,

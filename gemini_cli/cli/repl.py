@@ -147,6 +147,19 @@ class TerminalInput:
             pass
 
 
+def confirmer(reader):
+    """A function call's confirmation read at the chat prompt: the answer, or None at the end
+    of input (the call is then refused)."""
+
+    def ask(prompt: str) -> str | None:
+        try:
+            return reader(prompt)
+        except EOFError:
+            return None
+
+    return ask
+
+
 def _fd(stream) -> int | None:
     try:
         return stream.fileno()

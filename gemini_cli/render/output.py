@@ -251,6 +251,15 @@ class JsonlRenderer:
         self.stdout.write(for_stream(redact(json.dumps(hop, ensure_ascii=False) + "\n", self.secrets), self.stdout))
         self.stdout.flush()
 
+    def local_steps(self, calls: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
+        """One event per function call this tool ran and one per result it sends (no stream
+        carries those): `client.function_call` / `client.function_result`, the step whole."""
+        lines = [{"event_type": "client.function_call", "step": step} for step in calls]
+        lines += [{"event_type": "client.function_result", "step": step} for step in results]
+        for line in lines:
+            self.stdout.write(for_stream(json.dumps(line, ensure_ascii=False) + "\n", self.stdout))
+        self.stdout.flush()
+
     def finish(self, result: dict[str, Any]) -> None:
         pass
 

@@ -27,8 +27,11 @@ from gemini_cli.errors import UsageError
 # "Must start with a letter or an underscore. Must be a-z, A-Z, 0-9, or contain
 # underscores, dots, colons and dashes, with a maximum length of 64"; Vertex AI allows
 # 128, the Gemini API 64: the stricter one is kept).
-NAME_RULE = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,63}")
+# One rule for every declared name: local functions are checked against it, MCP tools
+# (request/mcp_tools.py) are made to fit it.
+NAME_CHARS = "A-Za-z0-9_.:-"
 NAME_MAX = 64
+NAME_RULE = re.compile(rf"[A-Za-z_][{NAME_CHARS}]{{0,{NAME_MAX - 1}}}")
 
 # {param} or {param:TYPE}; anything else in braces (`jq '{a: .b}'`) is left as it is.
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z]+))?\}")

@@ -13,15 +13,16 @@ import re
 from typing import Any, Mapping
 
 from gemini_cli.errors import UsageError
+from gemini_cli.request.functions import NAME_CHARS, NAME_MAX
 
 # --- names -------------------------------------------------------------------------------
 
-# The API's function names: letters, digits, '_', '.', '-', at most 64, not starting with a
-# digit or punctuation. A declared MCP tool is SERVER__TOOL: the server first, so the model
-# (and the stderr lines) always say where a tool came from.
-NAME_MAX = 64
+# The API's function names, one rule with local functions (request/functions.py NAME_RULE):
+# letters, digits, '_', '.', ':', '-', at most 64, starting with a letter or '_'. A declared
+# MCP tool is SERVER__TOOL: the server first (it starts with a letter), so the model (and
+# the stderr lines) always say where a tool came from.
 SEPARATOR = "__"
-_NOT_IN_NAME = re.compile(r"[^A-Za-z0-9_.-]")
+_NOT_IN_NAME = re.compile(f"[^{NAME_CHARS}]")
 
 
 def declared_name(server: str, tool: str) -> str:
@@ -251,7 +252,7 @@ def function_result(mcp_result: Mapping[str, Any], text_max: int = TEXT_MAX) -> 
     else:
         result = "\n".join(texts)
         summary = _lines(result)
-    return result, is_error, ("← error: " if is_error else "← ") + summary
+    return result, is_error, ("error: " if is_error else "") + summary  # the loop adds the arrow
 
 
 def _block(block: Mapping[str, Any], budget: list[int]) -> dict[str, Any] | None:

@@ -22,8 +22,8 @@ SAVED_KEY = "remote_mcp"  # the conversation file's top-level key (settings tabl
 
 def servers(settings: Any) -> list[ServerSpec]:
     """The remote servers of a turn: those the conversation remembers (unless `--remote-mcp`
-    is given), the `remote: true` entries of an mcpServers mapping (config file, profile or
-    template: whichever set it last), the `--remote-mcp` flags; a later one replaces an earlier
+    is given), the `remote: true` entries of the mcpServers mappings (config file, profile,
+    template), the `--remote-mcp` flags; a later one replaces an earlier
     one of the same name. Then `--mcp-header` / `--mcp-allow` applied to the one they name."""
     given = list(settings.remote_mcp or [])
     if NONE in given:
@@ -32,10 +32,22 @@ def servers(settings: Any) -> list[ServerSpec]:
         given = []
     remembered = [mcp_servers.remote_from_saved(s) for s in given if isinstance(s, Mapping)]
     flags = [s for s in given if isinstance(s, str)]
-    mappings = [(settings.mcpServers, settings.sources.get("mcpServers", "the config file"))] if settings.mcpServers else []
-    specs = mcp_servers.collect(remote=flags, headers=settings.mcp_header or (), allow=settings.mcp_allow or (),
+    # One collection of every server the run names (an --mcp-header may name a local one),
+    # the remote ones kept here; runs/tool_setup.py keeps the others.
+    mappings = [(mapping, _label(source)) for mapping, source in settings.mcpServers or ()]
+    specs = mcp_servers.collect(mcp=settings.mcp or (), remote=flags, configs=settings.mcp_config or (),
+                                headers=settings.mcp_header or (), allow=settings.mcp_allow or (),
                                 mappings=mappings, earlier=remembered)
     return [spec for spec in specs if spec.remote]
+
+
+def _label(source: str) -> str:
+    """A layer's name in messages (runs/tool_setup.py names them the same way)."""
+    if source == "config file":
+        from gemini_cli.state import paths
+
+        return f"config file {paths.config_file()}"
+    return source
 
 
 def tools(specs: list[ServerSpec]) -> list[dict[str, Any]]:

@@ -65,12 +65,13 @@ class RowRequests:
     """Turns a row into its request (the flags of the command as defaults) and sends it."""
 
     def __init__(self, settings: Any, console: Any, *, attach: list[str], mime: str | None,
-                 params: list[tuple[str, str]], save: bool):
+                 params: list[tuple[str, str]], save: bool, tools: Any = None):
         from gemini_cli.request.body import check_settings
 
         settings = check_settings(settings, console.warn)  # once for the batch: a bad --schema exits 2 before anything is sent
         self.settings, self.console, self.attach, self.mime = settings, console, attach, mime
         self.params, self.save = params, save
+        self.tools = tools  # runs.tool_setup.ToolSet (None: no function tools); each row gets its own loop
 
     def settings_for(self, row: Any) -> Any:
         from gemini_cli.state.config import model_id
@@ -110,7 +111,8 @@ class RowRequests:
             input = build_turn_input(input, attachments, self.mime, client=client, console=self.console)
         session = Session(path=None, conversation=None, save=self.save, warn=self.console.warn,
                           secrets=self.console.io.secrets)
-        return settings, pipeline.prepare(settings, session, input, stream=False), session
+        tools = self.tools.loop if self.tools is not None else pipeline.NO_TOOLS
+        return settings, pipeline.prepare(settings, session, input, tools, stream=False), session
 
     def attempt(self, job: Job, client: Any) -> tuple[dict[str, Any], GeminiCliError | None]:
         """One try at a row (in a worker thread): the result, and the error it amounts to. Its
@@ -121,11 +123,16 @@ class RowRequests:
             job.prepared = self.prepare(job.row, client)
         settings, sent, _ = job.prepared
         renderer = _Quiet()
-        hops = pipeline.exchange(client, sent.body, sent.steps, None, renderer, self.console)
+        # A row's own loop (its call count and refusals are its own), over the batch's runners.
+        tools = self.tools.for_row(job.row.id) if self.tools is not None else pipeline.NO_TOOLS
+        hops = pipeline.exchange(client, sent.body, sent.steps, None, renderer, self.console, tools)
         if hops.outcome.error is not None:
             raise hops.outcome.error  # a row keeps no partial answer: it is retried or recorded as failed
         result = hops.outcome.result
-        return result, pipeline.checks(settings, sent.body, result, hops.last, renderer)
+        calls = getattr(tools, "made", None)
+        if calls:
+            result = {**result, "function_calls": calls}
+        return result, pipeline.checks(settings, sent.body, result, hops.last, renderer, tools)
 
 
 class Pool:

@@ -25,6 +25,8 @@ def completed_record(row: Any, result: dict[str, Any], extra: dict[str, Any] | N
     record = {"id": row.id, "line": row.line, "status": COMPLETED, "output_text": result.get("output_text") or "",
               "interaction_id": result.get("id"), "usage": result.get("usage")}
     _add_thoughts(record, result)
+    if result.get("function_calls"):  # the calls the row's turn ran (runs/tool_setup.RowLoop)
+        record["function_calls"] = result["function_calls"]
     record.update(extra or {})
     return record
 
@@ -63,6 +65,8 @@ def failed_record(row: Any, error: BaseException | str, result: dict[str, Any] |
     if result is not None:
         record.update(output_text=result.get("output_text") or "", interaction_id=result.get("id"), usage=result.get("usage"))
         _add_thoughts(record, result)
+        if result.get("function_calls"):
+            record["function_calls"] = result["function_calls"]
     error_doc: dict[str, Any] = {"code": exit_code.name.lower(), "message": message, "exit_code": int(exit_code)}
     status = getattr(error, "status", None)
     if status is not None:

@@ -41,8 +41,9 @@ class Chat:
     chooses each turn's renderer (runs.pipeline.RendererFor)."""
 
     def __init__(self, settings, flags, console, *, key, interactive, reader, edit: Callable[[str], str | None],
-                 renderer_for, attachments=(), mime=None):
+                 renderer_for, attachments=(), mime=None, tools=None):
         self.settings = settings
+        self.tools = tools  # runs.tool_setup.ToolSet: the session's functions and MCP servers (None: none)
         self.reader, self.edit, self.renderer_for = reader, edit, renderer_for
         self.flags = flags
         self.console = console
@@ -138,8 +139,9 @@ class Chat:
             if pending.drop is not None:
                 self.drop_last(session, pending.drop)
             before = self.turn_count(session)
+            extra = {"tools": self.tools.loop} if self.tools is not None else {}
             outcome = run_turn(self.settings, session, pending.input, pending.attachments, pending.mime,
-                               key=self.key, console=self.console, renderer_for=self.renderer_for)
+                               key=self.key, console=self.console, renderer_for=self.renderer_for, **extra)
             if outcome is not None and outcome.error is not None:
                 raise outcome.error  # what arrived is saved; the error is handled below
         except KeyboardInterrupt:
@@ -304,6 +306,25 @@ class Chat:
     def cmd_usage(self, arg: str) -> None:
         self.settings = replace(self.settings, usage=not self.settings.usage)
         self.console.note(f"usage after each answer: {'on' if self.settings.usage else 'off'}")
+
+    def cmd_function(self, arg: str) -> None:
+        from gemini_cli.runs.tool_setup import add_function
+
+        if self.tools is None:
+            raise UsageError("/function: this chat runs no functions")
+        if not arg:
+            raise UsageError("/function needs NAME=COMMAND, e.g. /function 'today=date +%F'")
+        name = add_function(self.tools, arg)
+        self.console.note(f"function {name} declared from the next message on (/tools lists them)")
+
+    def cmd_tools(self, arg: str) -> None:
+        from gemini_cli.runs.tool_setup import tool_lines
+
+        lines = tool_lines(self.tools) if self.tools is not None else []
+        if not lines:
+            self.console.note("no functions declared (/function NAME=COMMAND adds one)")
+            return
+        self.console.write("".join(self.console.clean(f"  {line}") + "\n" for line in lines))
 
     def cmd_save(self, arg: str) -> None:
         from gemini_cli.state import store

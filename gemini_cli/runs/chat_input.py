@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "usage": ("", "toggle the token usage line after each answer"),
     "save": ("FILE", "write the conversation to FILE"),
     "history": ("", "show the turns so far"),
+    "function": ("NAME=COMMAND", "let the model run COMMAND from the next message on (as --function)"),
+    "tools": ("", "list the functions the model may call"),
 }
 
 

@@ -19,10 +19,12 @@ RUNNING = frozenset({"in_progress", "pending", "queued"})
 
 
 def fetch(settings: Any, interaction_id: str, *, stream: bool, wait: bool, interval: float, console: Any,
-          renderer: Any) -> Any:
+          renderer: Any, tools: Any = None) -> Any:
     """`history fetch`: get (or follow) the interaction, finish its answer as a turn's is
-    (runs/pipeline.py), complete the saved turn waiting for it. None when the answer was
-    printed; else a runs.turn.Outcome: what arrived, and the error to raise."""
+    (runs/pipeline.py), complete the saved turn waiting for it. An interaction that ended
+    requires_action has its calls answered by `tools` (a ToolLoop) and goes on to its end,
+    each hop saved in the conversation. None when the answer was printed; else a
+    runs.turn.Outcome: what arrived, and the error to raise."""
     from dataclasses import replace
 
     from gemini_cli.errors import GeminiCliError
@@ -37,6 +39,9 @@ def fetch(settings: Any, interaction_id: str, *, stream: bool, wait: bool, inter
                 outcome = replace(outcome, result={})  # nothing of the answer arrived
         else:
             outcome = Outcome(poll(client, interaction_id, wait, interval, console, renderer), finished=True)
+        if (tools is not None and outcome.error is None and outcome.finished
+                and outcome.result.get("status") == "requires_action"):
+            outcome = answer_calls(client, settings, interaction_id, outcome, renderer, console, tools, stream)
     outcome = pipeline.finish(outcome, settings, renderer, console)  # image/audio answers written, as generate does
     result = outcome.result
     if not outcome.finished:
@@ -49,11 +54,60 @@ def fetch(settings: Any, interaction_id: str, *, stream: bool, wait: bool, inter
             check_outcome(interaction_id, result)
         except GeminiCliError as exc:
             error = exc
+    if error is None and tools is not None:
+        error = tools.after()  # a refused call: exit 14, the answer printed and saved
     if error is not None:
         return Outcome(result, error, finished=True)
     if settings.output == "json":
         renderer.finish(result)
     return None
+
+
+def answer_calls(client: Any, settings: Any, interaction_id: str, outcome: Any, renderer: Any, console: Any,
+                 tools: Any, stream: bool) -> Any:
+    """A background interaction that ended requires_action: its hop saved, its calls answered,
+    and the turn carried on (chained to it) until it completes, as generate's would; every
+    later hop is recorded in the conversation holding the turn (none: nowhere). Returns the
+    whole turn's Outcome (a tool-loop error, exit 13, in it)."""
+    from dataclasses import replace
+
+    from gemini_cli.errors import GeminiCliError
+    from gemini_cli.runs import pipeline
+
+    first = outcome.result
+    path = find_turn(interaction_id)
+    complete_saved_turn(interaction_id, first, settings, console)
+    try:
+        results = tools.answer(first)
+    except GeminiCliError as exc:  # the limit: the hop is saved with its calls pending
+        return replace(outcome, error=exc)
+    if results is None:
+        return outcome
+    session = None
+    if path is not None:
+        from gemini_cli.runs.session import Resume, open_session
+
+        session = open_session(settings, Resume(session_file=path), console)
+    try:
+        conv = session.conversation if session is not None else None
+        body: dict[str, Any] = {"model": first.get("model") or (conv.model if conv else settings.model)}
+        if conv is not None and conv.system_instruction:
+            body["system_instruction"] = conv.system_instruction
+        if conv is not None and conv.generation_config:
+            body["generation_config"] = dict(conv.generation_config)
+        body["tools"] = [*(conv.tools if conv is not None else []), *tools.declarations()]
+        body["previous_interaction_id"] = first.get("id") or interaction_id
+        body["input"] = list(results)
+        if stream:
+            body["stream"] = True
+        pipeline.show_local(renderer, [s for s in first.get("steps") or [] if s.get("type") == "function_call"], [])
+        hops = pipeline.exchange(client, body, list(results), session, renderer, console, tools)
+        if session is not None and (hops.last.get("id") or hops.last.get("steps")):
+            session.record(hops.steps, hops.last, warn=console.warn)
+    finally:
+        if session is not None:
+            session.close()
+    return pipeline.joined([outcome], hops.outcome)
 
 
 def poll(client: Any, interaction_id: str, wait: bool, interval: float, console: Any, renderer: Any) -> dict[str, Any]:

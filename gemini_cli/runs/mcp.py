@@ -290,12 +290,12 @@ class McpServers:
         in time) is an is_error result naming it, never an exception; the run goes on."""
         target = self._targets.get(tool.name)
         if target is None:
-            return CallResult(f"{tool.name} is not a tool of the MCP servers of this run", True, "← error: not declared")
+            return CallResult(f"{tool.name} is not a tool of the MCP servers of this run", True, "error: not declared")
         server, own_name = target
         name = server.spec.name
         if server.dead or self._closed:
             return CallResult(f"MCP server {name} is not running ({server.dead or 'closed'}); {tool.name} was not called",
-                              True, f"← error: MCP server {name} not running")
+                              True, f"error: MCP server {name} not running")
         limit = timeout if timeout and timeout > 0 else CALL_TIMEOUT
         future = self._portal.start_task_soon(self._call, server, own_name, arguments, limit)
         try:
@@ -311,7 +311,9 @@ class McpServers:
                 raise
             return self._call_failed(server, tool, exc)
         result, is_error, summary = mcp_tools.function_result(raw, self.text_max)
-        return CallResult(result, is_error, summary)
+        # A server may echo the headers it was sent: their values never reach the request,
+        # the conversation file, -o json or a cassette.
+        return CallResult(_redacted(result, server.redact), is_error, server.redact(summary))
 
     async def _call(self, server: _Server, name: str, arguments: dict[str, Any], limit: float) -> dict[str, Any]:
         import anyio
@@ -322,7 +324,7 @@ class McpServers:
 
     def _timed_out(self, server: _Server, tool: Tool, limit: float) -> CallResult:
         return CallResult(f"MCP server {server.spec.name} did not answer {tool.name} within {limit:g} s", True,
-                          f"← error: timed out after {limit:g} s")
+                          f"error: timed out after {limit:g} s")
 
     def _call_failed(self, server: _Server, tool: Tool, exc: Exception) -> CallResult:
         name = server.spec.name
@@ -336,9 +338,9 @@ class McpServers:
                 if tail:
                     self.console.write(self.console.clean(f"gemini-cli: MCP server {name} stderr:\n{_indent(tail)}\n"))
             return CallResult(server.redact(f"MCP server {name} stopped during the call of {tool.name}"), True,
-                              f"← error: MCP server {name} stopped")
+                              f"error: MCP server {name} stopped")
         message = server.redact(_describe(leaf))
-        return CallResult(f"MCP server {name}: {message}", True, "← error: " + message[:80])
+        return CallResult(f"MCP server {name}: {message}", True, "error: " + message[:80])
 
     # --- stop ---
 
@@ -373,6 +375,17 @@ class McpServers:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _redacted(value: Any, redact: Any) -> Any:
+    """Every string in a result (text, content blocks, a structured object) through `redact`."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redacted(v, redact) for v in value]
+    if isinstance(value, dict):
+        return {redact(str(k)): _redacted(v, redact) for k, v in value.items()}
+    return value
 
 
 def _start_portal() -> tuple[Any, threading.Thread]:

@@ -220,7 +220,7 @@ def upload_cached(
         "sha256": digest, "name": file.get("name"), "uri": file.get("uri"), "mime": mime, "size": size,
         "expiration_time": file.get("expirationTime"), "base_url": client.base_url,
     }
-    if entry["name"] and not console.io.recording.replaying():  # a replayed upload is no real file
+    if entry["name"] and not recording.replaying():  # a replayed upload is no real file
         cache.update(lambda entries: [e for e in entries if e.get("name") != entry["name"]] + [entry])
     return file
 

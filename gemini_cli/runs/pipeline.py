@@ -183,6 +183,7 @@ def exchange(client: Any, body: dict[str, Any], steps: list[dict[str, Any]], ses
     hop that ended requires_action, one more per answer. Each answered hop is recorded as its
     own turn record before the next is sent (`session` None: nowhere, as batch rows are)."""
     done: list[Outcome] = []
+    show_local(renderer, [], [s for s in steps if s.get("type") == "function_result"])  # a resumed turn's pending calls
     while True:
         outcome = turn.run(client, body, renderer, on_malformed=lambda data: console.warn(
             f"skipped a malformed event: {data[:80]!r}"))
@@ -191,17 +192,26 @@ def exchange(client: Any, body: dict[str, Any], steps: list[dict[str, Any]], ses
             break
         try:
             results = tools.answer(hop)
-        except GeminiCliError as exc:  # the hop is recorded by the caller, then this is raised
-            outcome = replace(outcome, error=exc, finished=True)
+        except (GeminiCliError, KeyboardInterrupt) as exc:  # the limit, Ctrl-C during a call: the hop
+            outcome = replace(outcome, error=exc, finished=True)  # is recorded with its calls pending, then this raised
             break
         if results is None:
             break
+        show_local(renderer, [s for s in hop.get("steps") or [] if isinstance(s, dict) and s.get("type") == "function_call"],
+                    results)
         record = session.record(steps, hop, warn=console.warn) if session is not None else None
         done.append(outcome)
         output = record.steps if record is not None else list(hop.get("steps") or [])
         body = request.next_hop_body(body, hop.get("id"), output, results)
         steps = list(results)
     return Hops(joined(done, outcome), outcome.result, steps)
+
+
+def show_local(renderer: Any, calls: list[dict[str, Any]], results: list[dict[str, Any]]) -> None:
+    """The calls this tool ran and their results, for a renderer that shows them (-o jsonl)."""
+    show = getattr(renderer, "local_steps", None)
+    if show is not None and (calls or results):
+        show(calls, results)
 
 
 def joined(done: list[Outcome], last: Outcome) -> Outcome:

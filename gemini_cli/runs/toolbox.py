@@ -32,7 +32,8 @@ class Tool:
 @dataclass
 class CallResult:
     """What one call gave: `result` goes into the function_result as it is (a string, an
-    object, or a content list); `summary` is the short stderr line (`← 1 line`, `← exit 2`)."""
+    object, or a content list); `summary` is the short stderr line without its arrow (`1 line`,
+    `exit 2`, `error: timed out after 5 s`): the tool loop prints it as `← SUMMARY`."""
 
     result: Any
     is_error: bool = False

@@ -200,7 +200,7 @@ def redact(data: Any, name: str = "", secrets: Any = ()) -> Any:
                 for key, value in data.items()}
     if isinstance(data, dict):
         return {key: redact(value, str(key), secrets) for key, value in data.items()}
-    if isinstance(data, list):
+    if isinstance(data, (list, tuple)):
         return [redact(value, name, secrets) for value in data]
     if isinstance(data, str):
         if SECRET_NAME.search(name) and data:

@@ -19,7 +19,7 @@ from gemini_cli.state import paths
 from gemini_cli.errors import UsageError
 from gemini_cli.state.configfile import insecure_warning, known_profiles, read_config
 from gemini_cli.state.models import BUILTIN_ALIASES, DEFAULT_MODEL  # noqa: F401 (re-exported)
-from gemini_cli.state.settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, TABLE  # noqa: F401 (re-exported)
+from gemini_cli.state.settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, LAYERED, TABLE  # noqa: F401 (re-exported)
 
 API_REVISION = "2026-05-20"
 PROFILE_ENV = "GEMINI_CLI_PROFILE"
@@ -87,7 +87,7 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None, *, template:
 
     def layer(layer_values: dict[str, Any], source: str, is_explicit: bool = False) -> None:
         for key, value in layer_values.items():
-            values[key] = value
+            values[key] = (*values.get(key, ()), (value, source)) if key in LAYERED else value
             sources[key] = source
             if is_explicit:
                 explicit.add(key)

@@ -99,11 +99,6 @@ TABLE: tuple[Setting, ...] = (
     # --remote-mcp NAME=URL texts, or the servers a conversation remembers (request/remote_mcp.py:
     # name, url, header references; never a header's value).
     Setting("remote_mcp", None, remembered="extra.remote_mcp"),  # None: not given, nothing remembered
-    # An mcpServers mapping (config.yaml, a profile, a template), spelled as Claude Desktop's and
-    # gemini-cli's files spell it; request/mcp_servers.py servers_from_mapping reads its entries.
-    Setting("mcpServers", None, (dict,), config=True, template=True),
-    Setting("mcp_header", []),  # --mcp-header NAME:Header=VALUE (request/mcp_servers.py parse_header)
-    Setting("mcp_allow", []),  # --mcp-allow NAME:TOOL
     Setting("extract", False),
     Setting("extract_last", False),
     Setting("image", False),
@@ -114,7 +109,25 @@ TABLE: tuple[Setting, ...] = (
             from_wire=_voice, remembered="generation_config"),
     Setting("agent", remembered="extra.agent"),  # an agent conversation goes on with its agent
     Setting("body_extra"),  # --body-extra JSON|@FILE; request.body.check_settings parses it
+    # Function calling and MCP (runs/tool_setup.py builds the turn's tool loop from them).
+    # Never remembered: a conversation file never makes a later run execute anything.
+    Setting("tool_timeout", 60.0, NUMBER, positive=True, config=True, template=True),
+    Setting("max_tool_calls", 10, (int,), low=1, config=True, template=True),
+    Setting("confirm", False, (bool,), config=True, template=True),
+    # `functions:` and `mcpServers:` mappings: config.resolve keeps every layer's, as
+    # ((mapping, source), ...), lowest first (a profile adds to the file's, a template to both).
+    # mcpServers is spelled as Claude Desktop's and gemini-cli's files spell it; its entries with
+    # `remote: true` are servers the API calls (request/remote_mcp.py), the others ours.
+    Setting("functions", (), (dict,), config=True, template=True),
+    Setting("mcpServers", (), (dict,), config=True, template=True),
+    Setting("function", []),  # --function NAME=COMMAND
+    Setting("functions_file", []),  # --functions FILE
+    Setting("mcp", []),  # --mcp NAME=COMMAND|URL
+    Setting("mcp_header", []),  # --mcp-header NAME:Header=VALUE
+    Setting("mcp_allow", []),  # --mcp-allow NAME:TOOL
+    Setting("mcp_config", []),  # --mcp-config FILE
 )
+LAYERED = ("functions", "mcpServers")  # merged across layers, not replaced
 
 BY_NAME: dict[str, Setting] = {s.name: s for s in TABLE}
 CONFIG_KEYS = tuple(s.name for s in TABLE if s.config)  # config.yaml, profiles, `config show`
