@@ -211,10 +211,15 @@ def test_a_conversation_remembers_remote_servers_without_values(monkeypatch):
     assert "secret-lit" not in json.dumps(saved)
     back = ms.remote_from_saved(json.loads(json.dumps(saved)))
     assert (back.name, back.url, back.allow, back.remote) == ("docs", "https://mcp.example.com/mcp", ("search",), True)
-    assert back.headers == {"A": HeaderValue("env", "DOCS_TOKEN"), "B": HeaderValue("redacted", "")}
+    # kept as references, never filled in from the file (it names the URL they would go to)
+    assert back.headers == {"A": HeaderValue("saved_env", "env:DOCS_TOKEN"), "B": HeaderValue("redacted", "")}
+    assert ms.remote_to_saved(back)["headers"] == {"A": "env:DOCS_TOKEN", "B": "<redacted>"}
     monkeypatch.setenv("DOCS_TOKEN", "t")
     with pytest.raises(UsageError) as caught:
         ms.resolve_headers(back)
+    assert caught.value.message.startswith("MCP server docs: header A comes from env:DOCS_TOKEN, which is never filled in")
+    with pytest.raises(UsageError) as caught:
+        ms.resolve_headers(ms.collect(remote=[], headers=["docs:A=env:DOCS_TOKEN"], earlier=[back])[0])
     assert caught.value.message == ("MCP server docs: header B was a literal value, which is never saved: give it again "
                                     "with --mcp-header docs:B=env:VAR (or cmd:COMMAND)")
 

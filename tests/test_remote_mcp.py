@@ -203,7 +203,9 @@ def test_server_mode_second_turn_sends_the_same_tools(api, home):
     api.stream(mcp_events(interaction_id="v1_turn1"))
     assert run(["generate", *DOCS, "How do I authenticate?"]).exit_code == 0
     api.stream(text_events("Monthly.", interaction_id="v1_turn2"))
-    second = run(["generate", "-c", "And rotate?"])  # no flags: the conversation remembers the server
+    # The conversation remembers the server and its header's reference; the value is filled in
+    # only when this run names the header again (a file must not send our variables to its URL).
+    second = run(["generate", "-c", "--mcp-header", "docs:Authorization=env:DOCS_TOKEN", "And rotate?"])
     assert (second.exit_code, second.stdout, second.stderr) == (0, "Monthly.\n", "")
     body = api.bodies()[1]
     assert body == {"model": "gemini-3-flash-preview", "input": "And rotate?", "tools": [SENT_TOOL],
@@ -216,7 +218,7 @@ def test_stateless_second_turn_resends_the_steps_verbatim(api, home):
     assert run(["generate", "--no-store", *DOCS, "How do I authenticate?"]).exit_code == 0
     assert api.bodies()[0]["store"] is False
     api.stream(text_events("Monthly.", interaction_id="v1_turn2"))
-    second = run(["generate", "-c", "And rotate?"])
+    second = run(["generate", "-c", "--mcp-header", "docs:Authorization=env:DOCS_TOKEN", "And rotate?"])
     assert second.exit_code == 0, second.stderr
     assert api.bodies()[1] == {"model": "gemini-3-flash-preview", "input": [USER1, CALL, RESULT, ANSWER_STEP, USER2],
                                "tools": [SENT_TOOL], "store": False, "stream": True}
@@ -230,8 +232,22 @@ def test_continue_uses_the_value_of_the_variable_now(api, monkeypatch):
     assert run(["generate", *DOCS, "How do I authenticate?"]).exit_code == 0
     monkeypatch.setenv("DOCS_TOKEN", "tok-rotated-0000")
     api.stream(text_events("Monthly.", interaction_id="v1_turn2"))
-    assert run(["generate", "-c", "And rotate?"]).exit_code == 0
+    assert run(["generate", "-c", "--mcp-header", "docs:Authorization=env:DOCS_TOKEN", "And rotate?"]).exit_code == 0
     assert api.bodies()[1]["tools"][0]["headers"] == {"Authorization": "tok-rotated-0000"}
+
+
+def test_a_remembered_env_reference_is_never_filled_in_from_the_file(api, home):
+    """A conversation file (perhaps someone else's --session file) names the URL: a variable
+    of ours must not be sent there on its say-so. Exit 2, nothing sent."""
+    api.stream(mcp_events(interaction_id="v1_turn1"))
+    assert run(["generate", *DOCS, "How do I authenticate?"]).exit_code == 0
+    second = run(["generate", "-c", "And rotate?"])
+    assert (second.exit_code, second.stdout) == (2, "")
+    assert second.stderr == ("gemini-cli: error: MCP server docs: header Authorization comes from env:DOCS_TOKEN, which "
+                             "is never filled in from a conversation file (it names the URL the value would go to): "
+                             "give it again with --mcp-header docs:Authorization=env:DOCS_TOKEN (or name the server "
+                             "in the config file)\n")
+    assert len(api.bodies()) == 1
 
 
 def test_a_remembered_literal_must_be_given_again(api, home):

@@ -42,8 +42,11 @@ class HeaderValue:
     """One header's value as given: `env` (a variable's name), `cmd` (a command whose stdout is
     the value), `template` (a config file's "Bearer ${TOKEN}", variables filled in), `literal`
     (the value itself, warned about), `redacted` (a literal remembered by a conversation,
-    whose value was never saved), or `saved_cmd` (a `cmd:` remembered by a conversation: kept,
-    never run from there, as a conversation file never makes a run execute anything)."""
+    whose value was never saved), `saved_cmd` (a `cmd:` remembered by a conversation: kept,
+    never run from there, as a conversation file never makes a run execute anything), or
+    `saved_env` (an `env:`/`template:` reference remembered by a conversation, `value` the whole
+    reference: kept, never filled in from there, as a file, perhaps someone else's, must not
+    have a variable of ours sent to a URL it names)."""
 
     kind: str
     value: str
@@ -52,6 +55,8 @@ class HeaderValue:
         """What may be written anywhere: never a literal's value."""
         if self.kind in ("literal", "redacted"):
             return REDACTED
+        if self.kind == "saved_env":
+            return self.value
         return f"cmd:{self.value}" if self.kind == "saved_cmd" else f"{self.kind}:{self.value}"
 
 
@@ -362,6 +367,11 @@ def resolve_headers(spec: ServerSpec, environ: Mapping[str, str] | None = None,
             raise UsageError(f"{where} comes from cmd:{value.value}, which is never run from a conversation file: "
                              f"give it again with --mcp-header {spec.name}:{header}=cmd:... (or name the server in "
                              "the config file)")
+        elif value.kind == "saved_env":  # a conversation file names the URL: it never gets our variables
+            raise UsageError(f"{where} comes from {value.value}, which is never filled in from a conversation file "
+                             f"(it names the URL the value would go to): give it again with --mcp-header "
+                             f"{spec.name}:{header}={value.value if value.value.startswith('env:') else 'env:VAR'} "
+                             "(or name the server in the config file)")
         elif value.kind == "redacted":
             raise UsageError(f"{where} was a literal value, which is never saved: give it again with "
                              f"--mcp-header {spec.name}:{header}=env:VAR (or cmd:COMMAND)")
@@ -439,6 +449,8 @@ def remote_from_saved(saved: Any, source: str = "the conversation") -> ServerSpe
             value = HeaderValue("redacted", "")
         elif value.kind == "cmd":
             value = HeaderValue("saved_cmd", value.value)
+        elif value.kind in ("env", "template"):
+            value = HeaderValue("saved_env", value.reference())
         headers[check_header_name(str(header), where)] = check_header_value(value, where)
     allow = saved.get("allow")
     return ServerSpec(check_name(saved["name"], where), source, url=check_url(saved["url"], where), headers=headers,
