@@ -272,7 +272,7 @@ def main() -> None:
     """Run the app (gemini_cli.main, the console script, imports this module first)."""
     io = IOContext.from_process()
     if os.environ.get("_GEMINI_CLI_COMPLETE"):  # a shell asking for TAB candidates
-        from gemini_cli.cli.complete import answer
+        from gemini_cli.cli.shell_complete import answer
 
         sys.exit(answer(app, os.environ["_GEMINI_CLI_COMPLETE"], io))
     signal.signal(signal.SIGTERM, _on_sigterm)

@@ -17,7 +17,7 @@ import click
 import pytest
 import typer.main
 
-from gemini_cli.cli import complete as completion
+from gemini_cli.cli import shell_complete as completion
 from gemini_cli.app import app
 from gemini_cli.state.conversation import Conversation
 from gemini_cli.state.store import ConversationStore, dumps, write_atomic
@@ -390,7 +390,7 @@ def test_a_completion_request_imports_neither_httpx_nor_rich(saved, home, words)
     assert proc.returncode == 0
     assert proc.stdout  # it did answer
     modules = imported_modules(proc.stderr)
-    assert "gemini_cli.cli.complete" in modules
+    assert "gemini_cli.cli.shell_complete" in modules
     assert not {m for m in modules if m.split(".")[0] in ("httpx", "httpx_sse", "rich", "pydantic")}
 
 

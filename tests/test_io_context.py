@@ -23,7 +23,7 @@ def byte_streams(stdin: bytes = b"") -> tuple[IOContext, io.BytesIO, io.BytesIO]
 
 
 def test_a_turn_runs_in_process_over_fake_streams(api, home, capsys):
-    from gemini_cli.cli.common import turn_renderer
+    from gemini_cli.cli.invocation import turn_renderer
     from gemini_cli.runs.pipeline import run_turn
     from gemini_cli.runs.session import Resume, open_session
 

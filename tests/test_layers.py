@@ -78,7 +78,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_the_import_parser_sees_function_level_and_package_imports():
-    assert "gemini_cli.cli.complete" in GRAPH["gemini_cli.app"]  # inside main()
+    assert "gemini_cli.cli.shell_complete" in GRAPH["gemini_cli.app"]  # inside main()
     assert "gemini_cli.cli.options" in GRAPH["gemini_cli.cli.history"]  # from gemini_cli.cli import options
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 

@@ -82,7 +82,7 @@ def test_a_repeated_page_token_is_an_error_not_a_loop(api):
 
 
 def test_model_completion_offers_the_cached_ids(home, api):
-    from gemini_cli.cli.complete import complete_model
+    from gemini_cli.cli.shell_complete import complete_model
 
     assert "text-embedding-004" not in [v for v, _ in complete_model(incomplete="")]
     serve_pages(api)

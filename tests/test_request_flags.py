@@ -143,11 +143,11 @@ def test_body_extra_errors_exit_2(api, extra, message):
 
 
 def test_aliases_completion_and_readme_come_from_one_table():
-    from gemini_cli.cli import complete
+    from gemini_cli.cli import shell_complete
 
     assert config.BUILTIN_ALIASES == {"flash": "gemini-3-flash-preview", "pro": "gemini-3.1-pro-preview",
                                       "flash-lite": "gemini-3.1-flash-lite", "flash-3.5": "gemini-3.5-flash"}
-    assert complete.MODELS == models.MODEL_IDS and models.MODEL_IDS[0] == config.DEFAULT_MODEL
+    assert shell_complete.MODELS == models.MODEL_IDS and models.MODEL_IDS[0] == config.DEFAULT_MODEL
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     table = readme[readme.index("| alias | model id |"):]
     table = table[:table.index("\n\n")]

@@ -88,7 +88,7 @@ def batch(
     flags = opt.command_flags(locals())
     for name in ("output_file", "save", "format", "input", "remote", "wait"):  # batch's own, not settings
         flags.pop(name)
-    from gemini_cli.cli.common import io_context
+    from gemini_cli.cli.invocation import io_context
     from gemini_cli.request import templates
     from gemini_cli.state import config
     from gemini_cli.render.output import Console
@@ -125,7 +125,7 @@ def batch(
             requests = RowRequests(settings, console, attach=list(attach or []), mime=mime, params=list(param or []),
                                    save=save)
             return remote_batch(settings, console, requests, rows, out, input=input, dry_run=dry_run, wait=wait, save=save)
-        from gemini_cli.cli.common import debugging
+        from gemini_cli.cli.invocation import debugging
         from gemini_cli.runs.tool_setup import open_tools
 
         toolset = open_tools(settings, console, ask=None, debug=debugging())  # no one to confirm a call in a batch

@@ -35,7 +35,7 @@ def chat(
       gemini-cli chat --no-save < questions.txt   (one message per line)
     """
     flags = opt.command_flags(locals())
-    from gemini_cli.cli.common import io_context
+    from gemini_cli.cli.invocation import io_context
     from gemini_cli.request import templates
     from gemini_cli.state import apikey, config
     from gemini_cli.render.output import Console
@@ -61,7 +61,7 @@ def chat(
     settings = check_settings(settings, console.warn)  # a bad --schema or --tool mix, before the user types anything
     key = apikey.get(io, max_time=settings.max_time)
     from gemini_cli.cli import repl
-    from gemini_cli.cli.common import turn_renderer
+    from gemini_cli.cli.invocation import turn_renderer
 
     if interactive:
         from gemini_cli.state import paths
@@ -69,7 +69,7 @@ def chat(
         reader = repl.TerminalInput(paths.state_dir() / "chat_history", io)
     else:
         reader = repl.PipedInput(io.stdin.buffer)
-    from gemini_cli.cli.common import debugging
+    from gemini_cli.cli.invocation import debugging
     from gemini_cli.runs.tool_setup import open_tools
 
     # Functions checked and MCP servers started once for the session; a confirmation is a

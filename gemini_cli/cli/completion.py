@@ -27,7 +27,7 @@ def completion(
 
     Subcommands, options, conversation ids, model names, profiles and templates complete from local files only.
     """
-    from gemini_cli.cli.common import io_context
-    from gemini_cli.cli.complete import script
+    from gemini_cli.cli.invocation import io_context
+    from gemini_cli.cli.shell_complete import script
 
     io_context().stdout.write(script(shell.value))

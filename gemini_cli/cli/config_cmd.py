@@ -52,7 +52,7 @@ TEMPLATE = """\
 @config_app.command("path")
 def path_cmd() -> None:
     """Print the config file's path (it may not exist yet)."""
-    from gemini_cli.cli.common import io_context
+    from gemini_cli.cli.invocation import io_context
     from gemini_cli.state import paths
 
     io_context().stdout.write(f"{paths.config_file()}\n")
@@ -61,7 +61,7 @@ def path_cmd() -> None:
 @config_app.command("show")
 def show(profile: opt.Profile = None) -> None:
     """Print the effective settings as YAML, each with where it came from; secrets redacted."""
-    from gemini_cli.cli.common import io_context
+    from gemini_cli.cli.invocation import io_context
     from gemini_cli.state import apikey, config, configfile
 
     io = io_context()
@@ -152,7 +152,7 @@ def set_key(
     (`pass show gemini | gemini-cli config set-key`). It is never printed. GEMINI_API_KEY and
     GOOGLE_API_KEY, when set, still win over the saved key.
     """
-    from gemini_cli.cli.common import io_context
+    from gemini_cli.cli.invocation import io_context
     from gemini_cli.errors import UsageError
     from gemini_cli.state import apikey, paths
     from gemini_cli.state.atomic import write_atomic
@@ -205,7 +205,7 @@ def _read_key(io: Any) -> str:
 @config_app.command("edit")
 def edit() -> None:
     """Open the config file in $VISUAL or $EDITOR (created from a commented template), then check it."""
-    from gemini_cli.cli.common import io_context
+    from gemini_cli.cli.invocation import io_context
     from gemini_cli.state import config
 
     from gemini_cli.state import paths

@@ -20,7 +20,7 @@ def demo() -> None:
     """
     from importlib.resources import as_file, files
 
-    from gemini_cli.cli.common import io_context
+    from gemini_cli.cli.invocation import io_context
     from gemini_cli.render.output import Console
     from gemini_cli.runs.session import Resume, open_session
     from gemini_cli.state.config import Settings
@@ -36,7 +36,7 @@ def demo() -> None:
         io.recording = RunCassette(replay=str(cassette))  # replaces a --record or --replay given before `demo`
         conversation = open_session(settings, Resume(), console)
         try:
-            from gemini_cli.cli.common import turn_renderer
+            from gemini_cli.cli.invocation import turn_renderer
             from gemini_cli.runs.pipeline import run_turn
 
             outcome = run_turn(settings, conversation, DEMO_PROMPT, [], None, key=None, console=console,

@@ -42,7 +42,7 @@ def generate(
       gemini-cli generate --function 'log=git log -n {n:int} --oneline' "What changed lately?"
     """
     flags = opt.command_flags(locals())
-    from gemini_cli.cli.common import io_context
+    from gemini_cli.cli.invocation import io_context
     from gemini_cli.request import templates
     from gemini_cli.state import config
 
@@ -87,7 +87,7 @@ def _generate(io, settings, flags, prompt, background, dry_run) -> Any:
         if background and not settings.store:
             raise UsageError("--background needs server-side storage; it cannot be combined with --no-store")
         key = None if dry_run else apikey.get(io, max_time=settings.max_time)
-        from gemini_cli.cli.common import debugging, turn_renderer
+        from gemini_cli.cli.invocation import debugging, turn_renderer
         from gemini_cli.runs.pipeline import run_turn
         from gemini_cli.runs.tool_setup import open_tools, terminal_ask
 

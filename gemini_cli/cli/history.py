@@ -3,7 +3,7 @@ fetch and cancel (background) interactions, completing their saved turns.
 
 ID is a conversation id or a unique prefix of one (as `history list` shows it).
 Only fetch, cancel and `delete --remote` talk to the API; the rest never need a key.
-What those do with the client is in runs/history.py, imported only when they run.
+What those do with the client is in runs/remote_history.py, imported only when they run.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from gemini_cli.cli import options as opt
-from gemini_cli.cli.common import io_context
+from gemini_cli.cli.invocation import io_context
 
 history_app = opt.sub_app(
     "history", "Saved conversations: list, show, export, delete, search; fetch or cancel background interactions."
@@ -169,7 +169,7 @@ def search(
     _print_summaries(found if limit is None else found[:limit], json_, _console(quiet), f"no conversation contains {text!r}")
 
 
-# -- the commands that talk to the API (runs/history.py) ---------------------------------
+# -- the commands that talk to the API (runs/remote_history.py) ---------------------------------
 
 
 def _settings(**flags: Any):
@@ -205,14 +205,14 @@ def delete(
             store.delete_file(path, settings.lock_timeout)
             console.note(f"deleted {path}")
         return
-    from gemini_cli.runs import history
+    from gemini_cli.runs import remote_history
 
     loaded = [(path, store.load(path)) for path in paths]  # a corrupt file: exit 2 before any DELETE
-    history.check_remote_ids(loaded)  # so is an id that is not safe in a URL (`../files/x`)
+    remote_history.check_remote_ids(loaded)  # so is an id that is not safe in a URL (`../files/x`)
     with _client(settings, console) as client:
         for path, conv in loaded:
             for interaction_id in dict.fromkeys(t.interaction_id for t in conv.turns if t.interaction_id):
-                history.delete_remote(client, interaction_id, console)
+                remote_history.delete_remote(client, interaction_id, console)
             store.delete_file(path, settings.lock_timeout)
             console.note(f"deleted {path}")
 
@@ -250,16 +250,16 @@ def fetch(
 
 def _fetch(settings: Any, interaction_id: str, stream: bool, wait: bool, interval: float) -> Any:
     """None when the interaction was printed; else a runs.turn.Outcome: what arrived and the error."""
-    from gemini_cli.runs import history
+    from gemini_cli.runs import remote_history
     from gemini_cli.render.output import renderer_for
 
-    from gemini_cli.cli.common import debugging
+    from gemini_cli.cli.invocation import debugging
     from gemini_cli.runs.tool_setup import open_tools, terminal_ask
 
     console = _console(settings.quiet)
     renderer = renderer_for(settings.output, console, thoughts=settings.thoughts)
     with open_tools(settings, console, ask=terminal_ask(console), debug=debugging()) as toolset:
-        return history.fetch(settings, interaction_id, stream=stream, wait=wait, interval=interval, console=console,
+        return remote_history.fetch(settings, interaction_id, stream=stream, wait=wait, interval=interval, console=console,
                              renderer=renderer, tools=toolset.loop)
 
 
@@ -270,11 +270,11 @@ def cancel(
     connection: opt.Values = opt.CONNECTION,
 ) -> None:
     """Cancel a running background interaction; its saved pending turn is marked cancelled."""
-    from gemini_cli.runs import history
+    from gemini_cli.runs import remote_history
 
     settings = _settings(**connection)
     console = _console(settings.quiet)
     with _client(settings, console) as client:
-        hop = history.cancel(client, interaction_id)
+        hop = remote_history.cancel(client, interaction_id)
     console.note(f"cancelled interaction {interaction_id} (status {hop['status']})")
-    history.complete_saved_turn(interaction_id, hop, settings, console)
+    remote_history.complete_saved_turn(interaction_id, hop, settings, console)

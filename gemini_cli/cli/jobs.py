@@ -28,7 +28,7 @@ class ListOutput(str, Enum):
 
 def _client(flags: dict[str, Any]):
     """A client for the command's connection flags, and its console."""
-    from gemini_cli.cli.common import io_context
+    from gemini_cli.cli.invocation import io_context
     from gemini_cli.runs.connection import connect
     from gemini_cli.render.output import Console
     from gemini_cli.state import config

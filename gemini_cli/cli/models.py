@@ -42,7 +42,7 @@ def models(
       gemini-cli models -o json | jq -r '.[] | select(.thinking) | .name'
     """
     flags = opt.command_flags({k: v for k, v in locals().items() if k not in ("output", "refresh")})
-    from gemini_cli.cli.common import io_context
+    from gemini_cli.cli.invocation import io_context
     from gemini_cli.render.output import Console, dumps, table
     from gemini_cli.state import config
     from gemini_cli.state import models as known

@@ -21,17 +21,17 @@ from gemini_cli.state.config import DEFAULT_API_VERSION, DEFAULT_BASE_URL
 from gemini_cli.state.models import BUILTIN_ALIASES, DEFAULT_MODEL
 
 class Completing(click.types.StringParamType):
-    """A text parameter whose TAB candidates come from gemini_cli.cli.complete (click's public
-    `ParamType.shell_complete` hook). complete.py is imported only when a shell asks, and
+    """A text parameter whose TAB candidates come from gemini_cli.cli.shell_complete (click's public
+    `ParamType.shell_complete` hook). shell_complete.py is imported only when a shell asks, and
     `kind` names its completer: a value list, or a path the shell completes (`file`)."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
 
     def shell_complete(self, ctx: Any, param: Any, incomplete: str) -> list[Any]:
-        from gemini_cli.cli import complete
+        from gemini_cli.cli import shell_complete
 
-        return complete.candidates(self.kind, incomplete)
+        return shell_complete.candidates(self.kind, incomplete)
 
 
 CONVERSATION_ID = Completing("conversation_id")

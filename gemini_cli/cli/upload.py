@@ -43,7 +43,7 @@ def upload(
 ) -> None:
     """Upload FILEs to the Files API and print `name<TAB>uri` for each (files last 48 hours)."""
     flags = opt.command_flags(locals())
-    from gemini_cli.cli.common import io_context
+    from gemini_cli.cli.invocation import io_context
     from gemini_cli.state import apikey, config
     from gemini_cli.render.output import Console, dumps
 
