@@ -159,6 +159,25 @@ def test_config_settings_without_an_equivalent_are_refused_but_a_config_service_
     assert fake.requests_of("batches/job1") == [("1", {"contents": [{"role": "user", "parts": [{"text": "hello"}]}]})]
 
 
+@pytest.mark.parametrize("layer", ["functions:\n  today: date +%F\n", "mcpServers:\n  fs:\n    command: cat\n"])
+def test_functions_and_mcp_servers_of_the_config_are_refused_and_a_profile_keeps_them_apart(fake, tmp_path, home, layer):
+    (home / "config.yaml").write_text("retry_delay: 0.01\n" + layer)
+    rows = write(tmp_path / "in.jsonl", '"hello"\n')
+    out = tmp_path / "out.jsonl"
+    result = run(["batch", rows, "-o", str(out), "--remote"])
+    assert result.exit_code == 2
+    key = layer.split(":")[0]
+    assert result.stderr == (f"gemini-cli: error: {key}: of the config file {home / 'config.yaml'} cannot be used with "
+                             "--remote: the Batch API runs the rows, and no function or MCP server of this machine can "
+                             "answer their calls (keep them in a profile to use them with --profile only)\n")
+    assert fake.server.log == [] and not out.exists()
+    nested = "".join("  " + line + "\n" for line in layer.splitlines())
+    (home / "config.yaml").write_text("retry_delay: 0.01\nprofiles:\n  tools:\n" + "".join("  " + line + "\n" for line in nested.splitlines()))
+    assert run(["batch", rows, "-o", str(out), "--remote"]).exit_code == 0
+    result = run(["batch", rows, "-o", str(tmp_path / "other.jsonl"), "--remote", "--profile", "tools"])
+    assert result.exit_code == 2 and f"{key}: of the profile tools cannot be used with --remote" in result.stderr
+
+
 def test_a_row_the_batch_api_cannot_take_stops_the_submission_naming_it(fake, tmp_path):
     rows = write(tmp_path / "in.jsonl", '"fine"\n{"id": "x", "prompt": "deep", "thinking": "xhigh"}\n')
     result = run(["batch", rows, "-o", str(tmp_path / "out.jsonl"), "--remote"])

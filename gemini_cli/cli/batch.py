@@ -114,7 +114,9 @@ def batch(
         local = local_tool_flags(settings)
         if local:
             raise UsageError(f"{local[0]} cannot be used with --remote: the Batch API runs the rows, and no "
-                             "function or MCP server of this machine can answer their calls")
+                             "function or MCP server of this machine can answer their calls"
+                             + ("" if local[0].startswith("--") else
+                                " (keep them in a profile to use them with --profile only)"))
     with stream, contextlib.ExitStack() as stack:
         read = lambda source: row_input.read_rows(source, fmt, prompt_column=prompt_column, id_column=id_column,  # noqa: E731
                                                   prompt_required=settings.template is None)

@@ -136,11 +136,14 @@ def remote_flags(settings: Settings) -> list[str]:
 
 
 def local_tool_flags(settings: Settings) -> list[str]:
-    """The flags that name a local function or a server this tool connects to (what `batch
-    --remote` cannot take: nothing runs on this machine there)."""
+    """The flags and the config, profile or template layers that name a local function or an
+    MCP server (what `batch --remote` cannot take: nothing runs on this machine there)."""
     given = [("--function", settings.function), ("--functions", settings.functions_file), ("--mcp", settings.mcp),
              ("--mcp-config", settings.mcp_config)]
-    return [flag for flag, value in given if value]
+    layers = [(f"functions: of the {_label(settings, source)}", mapping) for mapping, source in settings.functions or ()]
+    layers += [(f"mcpServers: of the {_label(settings, source)}", mapping)
+               for mapping, source in settings.mcpServers or ()]
+    return [flag for flag, value in given + layers if value]
 
 
 # -- the run's tools ------------------------------------------------------------------------
