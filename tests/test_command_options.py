@@ -71,7 +71,7 @@ def test_the_option_groups_read_the_same_on_every_command():
     seen: dict[str, tuple[str, dict[str, Any]]] = {}
     # Options that mean something else on these commands (their own declarations).
     own = {("batch", "--output"), ("batch", "--save"), ("batch", "--dry-run"), ("batch", "--attach"),
-           ("batch", "--store"), ("chat", "--attach"),
+           ("batch", "--store"), ("batch", "--thoughts"), ("batch", "--lock-timeout"), ("chat", "--attach"),
            ("generate", "--dry-run")}
     for name, params in snapshot().items():
         for param in params:

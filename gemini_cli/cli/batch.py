@@ -31,6 +31,12 @@ BatchAttach = Annotated[Optional[list[str]], typer.Option(  # the rows may come 
 BatchStore = Annotated[Optional[bool], typer.Option(
     "--store/--no-store", rich_help_panel=opt.CONV,
     help="Keep each row's interaction on the server (default), or send `store: false`.")]
+BatchLockTimeout = Annotated[Optional[float], typer.Option(
+    "--lock-timeout", click_type=opt.Finite(0), metavar="SECONDS", rich_help_panel=opt.CONV,
+    help="Seconds to wait for another gemini-cli writing the same OUTPUT (default 30).")]
+BatchThoughts = Annotated[Optional[bool], typer.Option(
+    "--thoughts/--no-thoughts", rich_help_panel=opt.GEN,
+    help="Request thought summaries; each record keeps them under \"thoughts\".")]
 
 
 @opt.with_groups
@@ -64,11 +70,12 @@ def batch(
         "names; gemini-cli jobs fetch OUTPUT writes the records.", rich_help_panel=BATCH)] = False,
     wait: Annotated[bool, typer.Option(
         "--wait", help="With --remote: wait for the jobs and write their records.", rich_help_panel=BATCH)] = False,
-    generation: opt.Values = opt.GENERATION.without("stdin_position"),
+    generation: opt.Values = opt.GENERATION.without("stdin_position").replacing(thoughts=BatchThoughts),
     service_tier: opt.Values = opt.ANSWER.pick("service_tier"),
     answer: opt.Values = opt.ANSWER.pick("tools", "schema", "json_mode"),
     attachments: opt.Values = opt.ATTACH.replacing(attach=BatchAttach),
-    conversation: opt.Values = opt.CONVERSATION.pick("store", "lock_timeout").replacing(store=BatchStore),
+    conversation: opt.Values = opt.CONVERSATION.pick("store", "lock_timeout").replacing(store=BatchStore,
+                                                                                     lock_timeout=BatchLockTimeout),
     tools: opt.Values = opt.TOOLS,
     connection: opt.Values = opt.CONNECTION.without("max_time"),  # no deadline for a whole batch: each row has --timeout
 ) -> None:
