@@ -94,7 +94,8 @@ def implied_generate(args: list[str], commands: list[str], generate_options) -> 
     is an option of generate's (generate_options() gives them). A single word close to a
     command name (`gemini-cli chta`) is left alone: it gets "no such command ... did you mean
     chat?", since a one-word prompt that is a typo costs a request; so is an option neither
-    knows (`gemini-cli --bogus`: the root's "no such option")."""
+    knows (`gemini-cli --bogus`: the root's "no such option"). `help [COMMAND ...]` and a
+    lone `version` mean --help and --version (`generate help` sends the word)."""
     args = list(args)
     at = 0
     while at < len(args):
@@ -107,7 +108,11 @@ def implied_generate(args: list[str], commands: list[str], generate_options) -> 
             break
     if at >= len(args) or args[at] in commands or args[at] == "--":
         return args
-    first = args[at]
+    first, rest = args[at], args[at + 1:]
+    if first == "help" and (not rest or rest[0] in commands):  # `gemini-cli help [COMMAND]`: not a prompt
+        return args[:at] + rest + ["--help"]
+    if first == "version" and not rest:
+        return args[:at] + ["--version"]
     if first.startswith("-"):
         name = first.split("=", 1)[0] if first.startswith("--") else first[:2]
         return args[:at] + ["generate"] + args[at:] if name in generate_options() else args

@@ -31,6 +31,24 @@ def test_a_word_close_to_a_command_still_gets_did_you_mean(httpserver, word, sug
     assert httpserver.log == []
 
 
+@pytest.mark.parametrize("words, shown", [(["help"], "Usage: gemini-cli [OPTIONS] COMMAND"),
+                                          (["help", "history", "list"], "Usage: gemini-cli history list [OPTIONS]"),
+                                          (["version"], "gemini-cli 0.1.0")])
+def test_help_and_version_as_words_are_not_prompts(httpserver, words, shown):
+    result = run(words)
+    assert result.exit_code == 0 and result.stderr == ""
+    assert shown in result.stdout
+    assert httpserver.log == []
+
+
+def test_a_word_after_generate_is_the_prompt_even_help(api):
+    api.json({"id": "i1", "status": "completed",
+              "steps": [{"type": "model_output", "content": [{"type": "text", "text": "ok"}]}]})
+    result = run(["generate", "--no-stream", "help"])
+    assert (result.exit_code, result.stdout) == (0, "ok\n")
+    assert api.bodies()[0]["input"] == "help"
+
+
 @pytest.mark.parametrize("option, value", [("--record", "F"), ("--replay", "F"), ("--debug", None)])
 def test_a_root_option_after_the_command_says_where_it_goes(option, value):
     result = run(["generate", option] + ([value] if value else []) + ["hi"])
