@@ -56,7 +56,7 @@ class FunnelGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except GeminiCliError as exc:
-            io.error(exc.message)
+            io.error(exc.message, exc.label)
             ctx.exit(int(exc.exit_code))
         except KeyboardInterrupt:
             io.error("interrupted")

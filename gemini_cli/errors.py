@@ -37,6 +37,8 @@ class GeminiCliError(Exception):
     # The server had answered 2xx when this went wrong (a cut or unreadable body): the
     # request may have been billed, so it is never sent again (client.py, runs/batch.py).
     answered: bool = False
+    # The word after "gemini-cli:" on stderr; a state that is no failure (exit 15) has none.
+    label: str = "error"
 
     def __init__(self, message: str, *, exit_code: ExitCode | None = None):
         super().__init__(message)

@@ -81,7 +81,7 @@ def test_submit_inline_prints_the_job_and_records_it_then_fetch_writes_the_recor
     # pending -> running -> succeeded, one state per GET
     result = run(["jobs", "fetch", out])
     assert result.exit_code == 15, result.stderr
-    assert "batches/job1: pending, 0 of 3 done; not finished yet, try again later" in result.stderr
+    assert result.stderr.endswith("gemini-cli: batches/job1: pending, 0 of 3 done; not finished yet, try again later\n")
     result = run(["jobs", "fetch", out])
     assert result.exit_code == 15
     assert "batches/job1: running, 1 of 3 done; not finished yet" in result.stderr

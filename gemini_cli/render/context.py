@@ -66,13 +66,14 @@ class IOContext:
             self.stderr.write(self.redact(f"gemini-cli: warning: {for_stream(message, self.stderr)}\n"))
             self.stderr.flush()
 
-    def error(self, message: str) -> None:
+    def error(self, message: str, label: str = "error") -> None:
         """The one error line of a failed run; nothing when stderr is closed or broken
         (the exit code says it all)."""
         if self.stderr is None:
             return
+        prefix = f"gemini-cli: {label}: " if label else "gemini-cli: "
         try:
-            self.stderr.write(self.redact(f"gemini-cli: error: {for_stream(message, self.stderr)}\n"))
+            self.stderr.write(self.redact(f"{prefix}{for_stream(message, self.stderr)}\n"))
             self.stderr.flush()
         except (OSError, ValueError):
             pass

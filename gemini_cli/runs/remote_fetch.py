@@ -37,6 +37,7 @@ class NotFinished(GeminiCliError):
     """The job is still pending or running: try again later (exit 15)."""
 
     exit_code = ExitCode.NOT_FINISHED
+    label = ""  # the normal answer of a cron fetch before the job is done, not an error
 
 
 def describe(name: str, job: dict[str, Any]) -> str:
