@@ -102,6 +102,7 @@ class NetworkError(GeminiCliError):
     """Connection failure, timeout, or the --max-time deadline."""
 
     exit_code = ExitCode.NETWORK
+    delivered: bool = False  # the request had gone out whole: the server may have acted on it
 
 
 class StreamInterrupted(GeminiCliError):

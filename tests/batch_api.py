@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import time
 from typing import Any, Callable
 
 from werkzeug import Request, Response
@@ -40,6 +42,8 @@ class FakeBatches:
         self.files: dict[str, bytes] = {}  # responses files
         self.download_failures = 0  # 503s before a download succeeds
         self.page_size = 2
+        self.drop_creates = 0  # creates that make the job, then break the connection without an answer
+        self.create_time: Callable[[], str] = lambda: time.strftime("%Y-%m-%dT%H:%M:%S.123456Z", time.gmtime())
         self.log: list[tuple[str, str]] = []
         s = server
         s.expect_request(re.compile(r"/v1beta/models/[^/]+:batchGenerateContent"), method="POST").respond_with_handler(self._create)
@@ -75,7 +79,7 @@ class FakeBatches:
         meta: dict[str, Any] = {
             "@type": "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch",
             "name": name, "model": job["model"], "displayName": job["body"]["batch"]["displayName"],
-            "state": STATE + state, "createTime": "2026-06-01T10:00:00Z", "updateTime": "2026-06-01T10:05:00Z",
+            "state": STATE + state, "createTime": job["created"], "updateTime": "2026-06-01T10:05:00Z",
             "batchStats": {"requestCount": str(total), "successfulRequestCount": str(done - failed),
                            "failedRequestCount": str(failed), "pendingRequestCount": str(total - done)},
         }
@@ -105,9 +109,13 @@ class FakeBatches:
         else:
             requests = [(item["metadata"]["key"], item["request"]) for item in config["requests"]["requests"]]
         self.jobs[name] = {"model": f"models/{model}", "body": body, "requests": requests, "file": "fileName" in config,
-                           "state": "PENDING", "step": 0, "plan": list(self.plan),
+                           "state": "PENDING", "step": 0, "plan": list(self.plan), "created": self.create_time(),
                            "results": {key: self.answer(key, req) for key, req in requests}}
         self.log.append(("create", name))
+        if self.drop_creates:  # the job is made, but the answer never arrives
+            self.drop_creates -= 1
+            request.environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
+            return Response(b"")
         return _json(self._resource(name))
 
     def _get(self, request: Request) -> Response:

@@ -5,6 +5,7 @@ file, the records written, resume, refusals, exit codes, the state record, recor
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -231,6 +232,43 @@ def test_a_second_submit_while_the_job_is_pending_is_refused_naming_it(fake, tmp
     assert len(fake.jobs) == 1
 
 
+def test_a_create_whose_answer_is_lost_is_not_sent_again_the_job_it_made_is_found(fake, tmp_path, home):
+    (home / "config.yaml").write_text("retry_delay: 0.01\n")
+    fake.create_time = lambda: "2026-06-01T10:00:00Z"  # an older job of the same display name is not taken for it
+    rows = write(tmp_path / "in.jsonl", '"one"\n"two"\n')
+    out = str(tmp_path / "out.jsonl")
+    assert run(["batch", rows, "-o", out, "--remote", "--wait"]).exit_code == 0  # batches/job1, long ago
+    fake.create_time = lambda: time.strftime("%Y-%m-%dT%H:%M:%S.5Z", time.gmtime())
+    fake.drop_creates = 1
+    result = run(["batch", rows, "-o", out, "--remote", "--restart"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "batches/job2\n"
+    assert [call for call in fake.calls() if call[0] == "create"] == [("create", "batches/job1"), ("create", "batches/job2")]
+    assert ("gemini-cli: the connection broke or stalled after the request was sent, before an answer (Server disconnected "
+            "without sending a response.); not sent again; it had created batches/job2: going on with that job\n") in result.stderr
+    assert "retrying" not in result.stderr
+    assert run(["jobs", "fetch", out]).exit_code == 15  # recorded: the OUTPUT knows its job
+    assert run(["jobs", "fetch", out]).exit_code == 15
+    assert run(["jobs", "fetch", out]).exit_code == 0
+    assert [r["output_text"] for r in lines_of(out)] == ["echo: one", "echo: two"]
+
+
+def test_a_create_whose_answer_is_lost_and_whose_job_is_not_listed_records_nothing(fake, tmp_path, home):
+    (home / "config.yaml").write_text("retry_delay: 0.01\n")
+    fake.create_time = lambda: "2020-01-01T00:00:00Z"  # listed, but made before this submission: not ours
+    fake.drop_creates = 1
+    rows = write(tmp_path / "in.jsonl", '"one"\n')
+    out = str(tmp_path / "out.jsonl")
+    result = run(["batch", rows, "-o", out, "--remote"])
+    assert (result.exit_code, result.stdout) == (7, "")
+    assert result.stderr.endswith("not sent again; no job named 'gemini-cli out.jsonl' made since is listed, so nothing was "
+                                  "recorded: check `gemini-cli jobs list`, then run the same command again\n")
+    assert [call[0] for call in fake.calls()] == ["create", "list"]
+    assert list((home / "jobs").glob("*.json")) == [] if (home / "jobs").exists() else True
+    result = run(["batch", rows, "-o", out, "--remote"])  # nothing pending: a new submit goes through
+    assert (result.exit_code, result.stdout) == (0, "batches/job2\n")
+
+
 def test_bad_rows_are_recorded_as_failed_at_submit(fake, tmp_path):
     rows = write(tmp_path / "in.jsonl", '{"id": "a", "prompt": "one"}\nnot json\n')
     out = str(tmp_path / "out.jsonl")
@@ -418,6 +456,7 @@ def test_wait_gives_up_at_max_time(fake, tmp_path, monkeypatch):
 
 
 def test_jobs_list_reads_every_page_as_a_table_or_json(fake, tmp_path):
+    fake.create_time = lambda: "2026-06-01T10:00:00Z"
     rows = write(tmp_path / "in.jsonl", '"one"\n"two"\n')
     for n in range(3):
         assert run(["batch", rows, "-o", str(tmp_path / f"out{n}.jsonl"), "--remote"]).exit_code == 0

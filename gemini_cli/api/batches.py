@@ -44,10 +44,12 @@ def model_path(model: str) -> str:
 
 def create(client: ApiClient, model: str, batch: dict[str, Any]) -> dict[str, Any]:
     """POST /{v}/models/{model}:batchGenerateContent with {"batch": batch}: the job resource.
-    Not retried once answered (ApiClient.send), so a job is never created twice for one answer."""
+    Never sent again once it may have reached the server (resend=False): a second create would
+    be a second job, billed; the caller looks for the first (NetworkError.delivered)."""
     if not re.fullmatch(r"(models/)?[A-Za-z0-9._-]+", model):
         raise UsageError(f"model {model!r} cannot name a Batch API endpoint (letters, digits, '.', '_', '-')")
-    response = client.send("POST", client.url(f"{model_path(model)}:batchGenerateContent"), json_body={"batch": batch})
+    response = client.send("POST", client.url(f"{model_path(model)}:batchGenerateContent"), json_body={"batch": batch},
+                           resend=False)
     return _resource(response)
 
 

@@ -166,13 +166,17 @@ class ApiClient:
         headers: dict[str, str] | None = None,
         stream: bool = False,
         retry: bool = True,
+        resend: bool = True,
     ) -> httpx.Response:
         """Send one request, retrying 408/429/5xx and connection errors with backoff.
 
         Returns a 2xx response (still open when `stream`; else its body read, at most
         MAX_JSON_BODY); raises ApiError or NetworkError otherwise. Retries happen only until
         the server answers 2xx: a create is never sent twice once it was answered, even if
-        the body then stalls or is cut.
+        the body then stalls or is cut. With `resend=False` (a create billed as a whole job),
+        it is not sent again either once it may have reached the server unanswered (the
+        connection broke or stalled after the request went out): that NetworkError has
+        `delivered` set, for the caller to find out what the server did.
         """
         if json_body is not None:
             if self.body_filter is not None:
@@ -198,6 +202,8 @@ class ApiClient:
                 if self.expired() or (timeout.read is not None and timeout.read < self.timeout):
                     # The timeout was cut short by --max-time: that is what ran out.
                     raise self.deadline_error() from None
+                if not resend and isinstance(exc, UNANSWERED):
+                    raise delivered(exc) from None
                 error: NetworkError | ApiError = NetworkError(f"request timed out ({type(exc).__name__}) talking to {self.base_url}")
             except httpx.LocalProtocolError:
                 # httpx's message would quote the offending header: maybe the API key.
@@ -205,6 +211,8 @@ class ApiClient:
             except httpx.TransportError as exc:
                 if self.expired():
                     raise self.deadline_error() from None
+                if not resend and isinstance(exc, UNANSWERED):
+                    raise delivered(exc) from None
                 error = NetworkError(f"network error talking to {self.base_url}{via_proxy(self.base_url)}: "
                                      f"{exc or type(exc).__name__}")
             else:
@@ -269,6 +277,17 @@ class ApiClient:
     def json(self, method: str, url: str, **kwargs: Any) -> Any:
         response = self.send(method, url, **kwargs)
         return parse_json_body(response)
+
+
+# What breaks once the request went out whole: the server may have acted on it.
+UNANSWERED = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError, httpx.CloseError)
+
+
+def delivered(exc: Exception) -> NetworkError:
+    lost = NetworkError(f"the connection broke or stalled after the request was sent, before an answer "
+                        f"({exc or type(exc).__name__}); not sent again")
+    lost.delivered = True
+    return lost
 
 
 def parse_json_body(response: httpx.Response) -> Any:

@@ -14,6 +14,7 @@ are skipped. A job's record (state/jobs.py) is saved before its name is printed.
 
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import tempfile
@@ -22,12 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from gemini_cli.errors import ExitCode, GeminiCliError, UsageError
+from gemini_cli.errors import ExitCode, GeminiCliError, NetworkError, UsageError
 from gemini_cli.request import generate_content
 from gemini_cli.runs.batch_output import failed_record
 from gemini_cli.runs.connection import remote_mcp_named
 
 INLINE_LIMIT = 20 * 1024 * 1024  # the whole create body, per §13 (tests lower it)
+CLOCK_SLACK = 300  # seconds: how far the server's clock may be behind ours when a lost create is looked for
 JSONL = "application/jsonl"
 
 
@@ -224,7 +226,7 @@ def submit(client: Any, requests: Any, found: Submission, out: Any, console: Any
             else:
                 input_file = upload_requests(client, group, name, console)
                 batch = {"displayName": name, "inputConfig": {"fileName": input_file}}
-            job = batches.create(client, model, batch)
+            job = create(client, model, batch, name, created, console)
             del batch
             job_name = batches.job_name(job["name"])
             group.rows.commit(job_name)
@@ -245,6 +247,55 @@ def submit(client: Any, requests: Any, found: Submission, out: Any, console: Any
     finally:
         discard(found)
     return names
+
+
+def create(client: Any, model: str, batch: dict[str, Any], name: str, created: str, console: Any) -> dict[str, Any]:
+    """The job created for `batch`. When the connection broke after the create request went
+    out, the server may have made the job: it is looked for in the job list (this display name
+    and model, created since the submission began, not one of ours already) rather than made
+    twice; not found, nothing is recorded and the run stops (exit 7)."""
+    from gemini_cli.api import batches
+
+    try:
+        return batches.create(client, model, batch)
+    except NetworkError as exc:
+        if not exc.delivered:
+            raise
+        job = find_created(client, model, name, created)
+        if job is None:
+            raise NetworkError(f"{exc.message}; no job named {name!r} made since is listed, so nothing was "
+                               "recorded: check `gemini-cli jobs list`, then run the same command again") from None
+        console.note(f"{exc.message}; it had created {job['name']}: going on with that job")
+        return job
+
+
+def find_created(client: Any, model: str, name: str, created: str, pages: int = 5) -> dict[str, Any] | None:
+    """The newest job of the list (its first `pages` pages) that this submission made."""
+    from gemini_cli.api import batches
+    from gemini_cli.state import jobs
+
+    known = {record.get("name") for record in jobs.every()}
+    # the server's clock may be behind ours: a few minutes' slack (the name narrows it anyway)
+    since = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(calendar.timegm(time.strptime(created, "%Y-%m-%dT%H:%M:%SZ"))
+                                                           - CLOCK_SLACK))
+    for count, job in enumerate(batches.iter_jobs(client)):
+        if count >= pages * batches.PAGE_SIZE:
+            return None
+        meta = batches.metadata(job)
+        if (meta.get("displayName") == name and str(meta.get("createTime") or "")[:19] >= since
+                and batches.model_path(str(meta.get("model") or "")) == batches.model_path(model)
+                and job.get("name") not in known and _is_job_name(job.get("name"))):
+            return job
+    return None
+
+
+def _is_job_name(name: Any) -> bool:
+    from gemini_cli.api import batches
+
+    try:
+        return isinstance(name, str) and batches.job_name(name) == name
+    except UsageError:
+        return False
 
 
 def upload_requests(client: Any, group: Group, name: str, console: Any) -> str:
