@@ -24,7 +24,7 @@ from typing import Any, Iterable, Mapping
 from gemini_cli.errors import GeminiCliError, UsageError, one_line
 from gemini_cli.render.output import Console
 from gemini_cli.request import mcp_servers, mcp_tools
-from gemini_cli.request.mcp_servers import ServerSpec
+from gemini_cli.request.mcp_spec import ServerSpec
 from gemini_cli.runs.toolbox import CallResult, Tool, scrubbed_env
 
 START_TIMEOUT = 20.0  # seconds for a server to start, answer initialize and list its tools
