@@ -10,7 +10,7 @@ import pytest
 
 from gemini_cli.errors import UsageError
 from gemini_cli.request import mcp_servers as ms
-from gemini_cli.request.mcp_servers import HeaderValue, ServerSpec
+from gemini_cli.request.mcp_spec import HeaderValue, ServerSpec
 
 
 def test_mcp_takes_a_command_split_like_a_shell_line_or_a_url():

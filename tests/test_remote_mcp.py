@@ -362,7 +362,7 @@ def test_header_filler_fills_only_its_servers_tools():
     docs = parse_remote(f"docs={URL}")
     from dataclasses import replace
 
-    from gemini_cli.request.mcp_servers import HeaderValue
+    from gemini_cli.request.mcp_spec import HeaderValue
 
     docs = replace(docs, headers={"Authorization": HeaderValue("literal", TOKEN)})
     kept: list[str] = []

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from gemini_cli.api.client import ApiClient, parse_json_body
+from gemini_cli.api.pages import every_page
 from gemini_cli.errors import ApiError, NetworkError, UsageError
 
 PAGE_SIZE = 100
@@ -62,22 +63,8 @@ def get(client: ApiClient, name: str) -> dict[str, Any]:
 
 def iter_jobs(client: ApiClient, page_size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
     """Every job, following nextPageToken until it is empty."""
-    token = None
-    seen: set[str] = set()
-    while True:
-        params = {"pageSize": str(page_size)}
-        if token:
-            params["pageToken"] = token
-        page = parse_json_body(client.send("GET", client.url("batches"), params=params))
-        if not isinstance(page, dict):
-            raise ApiError("batches list: the API sent a body that is not an object", status=502)
+    for page in every_page(client, "batches", page_size):
         yield from (job for job in page.get("operations") or page.get("batches") or [] if isinstance(job, dict))
-        token = page.get("nextPageToken")
-        if not token:
-            return
-        if token in seen:  # a server bug must not make us loop forever
-            raise ApiError(f"batches list: the API repeated the page token {token!r}", status=502)
-        seen.add(token)
 
 
 def cancel(client: ApiClient, name: str) -> None:

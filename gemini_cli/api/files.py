@@ -26,6 +26,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from gemini_cli.api.client import ApiClient, parse_json_body
 from gemini_cli.api.errors import retry_label
+from gemini_cli.api.pages import every_page
 from gemini_cli.backoff import Backoff, Deadline, Soonest
 from gemini_cli.errors import ApiError, ExitCode, GeminiCliError, NetworkError, UsageError
 
@@ -76,22 +77,8 @@ def get(client: ApiClient, name: str) -> dict[str, Any]:
 
 def iter_files(client: ApiClient, page_size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
     """Every file, following nextPageToken until it is empty."""
-    token = None
-    seen: set[str] = set()
-    while True:
-        params = {"pageSize": str(page_size)}
-        if token:
-            params["pageToken"] = token
-        page = parse_json_body(client.send("GET", client.url("files"), params=params))
-        if not isinstance(page, dict):
-            raise ApiError("files list: the API sent a body that is not an object", status=502)
+    for page in every_page(client, "files", page_size):
         yield from page.get("files") or []
-        token = page.get("nextPageToken")
-        if not token:
-            return
-        if token in seen:  # a server bug must not make us loop forever
-            raise ApiError(f"files list: the API repeated the page token {token!r}", status=502)
-        seen.add(token)
 
 
 def delete(client: ApiClient, name: str) -> None:

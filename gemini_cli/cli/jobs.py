@@ -7,18 +7,28 @@ the jobs this machine submitted are recorded in the state folder (state/jobs.py)
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 from typing import Annotated, Any
 
 import typer
 
-from gemini_cli.cli import options as opt
-from gemini_cli.errors import UsageError
+from gemini_cli.cli import options
+from gemini_cli.cli.invocation import io_context
+from gemini_cli.errors import ApiError, NotCompleted, UsageError
+from gemini_cli.render.jobs import COLUMNS, WaitProgress, row
+from gemini_cli.render.output import Console, dumps, table
 from gemini_cli.render.terminal import for_stream
+from gemini_cli.state import config, jobs
 
-jobs_app = opt.sub_app("jobs", "Follow the Batch API jobs `batch --remote` submitted: list, show, wait, fetch, cancel, delete.")
+# api/ and runs/ are imported inside the commands: they load httpx (about 160 ms), which
+# `jobs --help` and a TAB completion must not pay (tests/test_remote_batch.py checks it).
 
-JOB_HELP = "A job name (batches/<id>), or the OUTPUT file it was submitted for."
+jobs_app = options.sub_app("jobs", "Follow the Batch API jobs `batch --remote` submitted: list, show, wait, fetch, cancel, delete.")
+
+Job = Annotated[str, typer.Argument(
+    metavar="JOB", help="A job name (batches/<id>), or the OUTPUT file it was submitted for.", show_default=False)]
 
 
 class ListOutput(str, Enum):
@@ -26,16 +36,12 @@ class ListOutput(str, Enum):
     json = "json"
 
 
-def _client(flags: dict[str, Any]):
+def _client(connection: options.Values) -> tuple[Any, Console]:
     """A client for the command's connection flags, and its console."""
-    from gemini_cli.cli.invocation import io_context
     from gemini_cli.runs.connection import connect
-    from gemini_cli.render.output import Console
-    from gemini_cli.state import config
 
     io = io_context()
-    settings = config.resolve(opt.command_flags({k: v for k, v in flags.items() if k not in ("job", "output", "wait")}),
-                              io=io)
+    settings = config.resolve(options.command_flags(connection), io=io)
     console = Console(quiet=settings.quiet, io=io)
     return connect(settings, console), console
 
@@ -50,7 +56,6 @@ def resolve(job: str) -> list[tuple[str, dict[str, Any] | None]]:
     """(name, local record or None) for each job JOB stands for. An OUTPUT path stands for
     its jobs not fetched yet, else for those of its latest submission."""
     from gemini_cli.api import batches
-    from gemini_cli.state import jobs
 
     if job.startswith("batches/"):
         name = batches.job_name(job)
@@ -66,6 +71,16 @@ def resolve(job: str) -> list[tuple[str, dict[str, Any] | None]]:
     return [(record["name"], record) for record in pending]
 
 
+@contextmanager
+def _connected(job: str, connection: options.Values) -> Iterator[tuple[list[str], Any, Console]]:
+    """The job names JOB stands for (a bad JOB is exit 2 before the key is needed), a client
+    for the command's connection flags, and its console."""
+    names = [name for name, _ in resolve(job)]
+    opened, console = _client(connection)
+    with opened as client:
+        yield names, client, console
+
+
 def _local(job: str) -> list[dict[str, Any]]:
     """The local records JOB stands for: fetch needs the rows and OUTPUT."""
     found = resolve(job)
@@ -77,22 +92,15 @@ def _local(job: str) -> list[dict[str, Any]]:
 
 
 @jobs_app.command("list")
+@options.with_groups
 def list_jobs(
     output: Annotated[ListOutput, typer.Option("--output", "-o", help="text (a table) or json (the job resources).")] = ListOutput.text,
-    quiet: opt.Quiet = None,
-    timeout: opt.Timeout = None,
-    retries: opt.Retries = None,
-    max_time: opt.MaxTime = None,
-    base_url: opt.BaseUrl = None,
-    api_version: opt.ApiVersion = None,
+    connection: options.Values = options.CONNECTION,
 ) -> None:
     """List every Batch API job of the key (all pages): name, display name, state, counts, created."""
-    flags = dict(locals())
     from gemini_cli.api import batches
-    from gemini_cli.render import jobs as view
-    from gemini_cli.render.output import dumps, table
 
-    opened, console = _client(flags)
+    opened, console = _client(connection)
     with opened as client:
         found = list(batches.iter_jobs(client))
     if output == ListOutput.json:
@@ -101,54 +109,31 @@ def list_jobs(
     if not found:
         console.note("no batch jobs")
         return
-    rows = [view.row(job, batches.state(job), batches.counts(job), batches.metadata(job)) for job in found]
-    _print(console, table(view.COLUMNS, rows))
+    rows = [row(job, batches.state(job), batches.counts(job), batches.metadata(job)) for job in found]
+    _print(console, table(COLUMNS, rows))
 
 
 @jobs_app.command("show")
-def show_job(
-    job: Annotated[str, typer.Argument(metavar="JOB", help=JOB_HELP, show_default=False)],
-    quiet: opt.Quiet = None,
-    timeout: opt.Timeout = None,
-    retries: opt.Retries = None,
-    max_time: opt.MaxTime = None,
-    base_url: opt.BaseUrl = None,
-    api_version: opt.ApiVersion = None,
-) -> None:
+@options.with_groups
+def show_job(job: Job, connection: options.Values = options.CONNECTION) -> None:
     """Print the job's resource as JSON (an array for an OUTPUT with several jobs)."""
-    flags = dict(locals())
     from gemini_cli.api import batches
-    from gemini_cli.render.output import dumps
 
-    names = [name for name, _ in resolve(job)]
-    opened, console = _client(flags)
-    with opened as client:
+    with _connected(job, connection) as (names, client, console):
         found = [batches.get(client, name) for name in names]
     _print(console, dumps(found[0] if len(found) == 1 else found) + "\n")
 
 
 @jobs_app.command("wait")
-def wait_job(
-    job: Annotated[str, typer.Argument(metavar="JOB", help=JOB_HELP, show_default=False)],
-    quiet: opt.Quiet = None,
-    timeout: opt.Timeout = None,
-    retries: opt.Retries = None,
-    max_time: opt.MaxTime = None,
-    base_url: opt.BaseUrl = None,
-    api_version: opt.ApiVersion = None,
-) -> None:
+@options.with_groups
+def wait_job(job: Job, connection: options.Values = options.CONNECTION) -> None:
     """Wait until the job has finished (polling, with backoff). Exit 0 when it succeeded,
     9 when it failed, expired or was cancelled, 7 at the --max-time deadline."""
-    flags = dict(locals())
     from gemini_cli.api import batches
-    from gemini_cli.errors import NotCompleted
-    from gemini_cli.render.jobs import WaitProgress
     from gemini_cli.runs import remote_fetch
 
-    names = [name for name, _ in resolve(job)]
-    opened, console = _client(flags)
     ended = []
-    with opened as client:
+    with _connected(job, connection) as (names, client, console):
         for name in names:
             found = remote_fetch.wait(client, name, WaitProgress(console))
             console.note(remote_fetch.describe(name, found))
@@ -159,25 +144,19 @@ def wait_job(
 
 
 @jobs_app.command("fetch")
+@options.with_groups
 def fetch_job(
-    job: Annotated[str, typer.Argument(metavar="JOB", help=JOB_HELP, show_default=False)],
+    job: Job,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the job to finish first (else exit 15 when it has not).")] = False,
-    quiet: opt.Quiet = None,
-    timeout: opt.Timeout = None,
-    retries: opt.Retries = None,
-    max_time: opt.MaxTime = None,
-    base_url: opt.BaseUrl = None,
-    api_version: opt.ApiVersion = None,
+    connection: options.Values = options.CONNECTION,
 ) -> None:
     """Write one record per row of a finished job to its OUTPUT, as batch does (appending;
     fetching again writes nothing twice). Exit 0 every row completed, 11 some failed, 9 the
     job failed, expired or was cancelled, 15 not finished yet (try again later)."""
-    flags = dict(locals())
-    from gemini_cli.render.jobs import WaitProgress
     from gemini_cli.runs import remote_fetch
 
     records = _local(job)
-    opened, console = _client(flags)
+    opened, console = _client(connection)
     with opened as client:
         error = remote_fetch.fetch_all(client, records, console, wait_first=wait, progress=WaitProgress(console))
     if error is not None:
@@ -185,46 +164,24 @@ def fetch_job(
 
 
 @jobs_app.command("cancel")
-def cancel_job(
-    job: Annotated[str, typer.Argument(metavar="JOB", help=JOB_HELP, show_default=False)],
-    quiet: opt.Quiet = None,
-    timeout: opt.Timeout = None,
-    retries: opt.Retries = None,
-    max_time: opt.MaxTime = None,
-    base_url: opt.BaseUrl = None,
-    api_version: opt.ApiVersion = None,
-) -> None:
+@options.with_groups
+def cancel_job(job: Job, connection: options.Values = options.CONNECTION) -> None:
     """Ask the Batch API to cancel the job; jobs fetch then writes the results it has."""
-    flags = dict(locals())
     from gemini_cli.api import batches
 
-    names = [name for name, _ in resolve(job)]
-    opened, console = _client(flags)
-    with opened as client:
+    with _connected(job, connection) as (names, client, console):
         for name in names:
             batches.cancel(client, name)
             console.note(f"cancelling {name}; gemini-cli jobs fetch writes the results it has once it is cancelled")
 
 
 @jobs_app.command("delete")
-def delete_job(
-    job: Annotated[str, typer.Argument(metavar="JOB", help=JOB_HELP, show_default=False)],
-    quiet: opt.Quiet = None,
-    timeout: opt.Timeout = None,
-    retries: opt.Retries = None,
-    max_time: opt.MaxTime = None,
-    base_url: opt.BaseUrl = None,
-    api_version: opt.ApiVersion = None,
-) -> None:
+@options.with_groups
+def delete_job(job: Job, connection: options.Values = options.CONNECTION) -> None:
     """Delete the job on the server (its results go with it) and forget its local record."""
-    flags = dict(locals())
     from gemini_cli.api import batches
-    from gemini_cli.errors import ApiError
-    from gemini_cli.state import jobs
 
-    names = [name for name, _ in resolve(job)]
-    opened, console = _client(flags)
-    with opened as client:
+    with _connected(job, connection) as (names, client, console):
         for name in names:
             try:
                 batches.delete(client, name)

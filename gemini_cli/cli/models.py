@@ -8,8 +8,12 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gemini_cli.cli import options as opt
+from gemini_cli.cli import options
+from gemini_cli.cli.invocation import io_context
+from gemini_cli.render.output import Console, dumps, table
 from gemini_cli.render.terminal import for_stream
+from gemini_cli.state import config
+from gemini_cli.state.models import CACHE_MAX_AGE, read_cache, write_cache
 
 COLUMNS = ("NAME", "DISPLAY NAME", "INPUT", "OUTPUT", "THINKING", "ALIASES")
 
@@ -19,15 +23,11 @@ class ModelsOutput(str, Enum):
     json = "json"
 
 
+@options.with_groups
 def models(
     output: Annotated[Optional[ModelsOutput], typer.Option("--output", "-o", help="text (a table) or json (an array).")] = None,
     refresh: Annotated[bool, typer.Option("--refresh", help="Ask the API again instead of using the day-old cache.")] = False,
-    quiet: opt.Quiet = None,
-    timeout: opt.Timeout = None,
-    retries: opt.Retries = None,
-    max_time: opt.MaxTime = None,
-    base_url: opt.BaseUrl = None,
-    api_version: opt.ApiVersion = None,
+    connection: options.Values = options.CONNECTION,
 ) -> None:
     """List the models the API key can use (GET /models, every page): name, display name,
     input and output token limits, whether it thinks, and the aliases that name it.
@@ -41,20 +41,14 @@ def models(
 
       gemini-cli models -o json | jq -r '.[] | select(.thinking) | .name'
     """
-    flags = opt.command_flags({k: v for k, v in locals().items() if k not in ("output", "refresh")})
-    from gemini_cli.cli.invocation import io_context
-    from gemini_cli.render.output import Console, dumps, table
-    from gemini_cli.state import config
-    from gemini_cli.state import models as known
-
     io = io_context()
-    settings = config.resolve(flags, io=io)
+    settings = config.resolve(options.command_flags(connection), io=io)
     console = Console(quiet=settings.quiet, io=io)
     stdout = io.stdout
     where = f"{settings.base_url}/{settings.api_version}"
     now = time.time()
-    cache = None if refresh else known.read_cache()
-    if cache is not None and (cache.get("base_url") != where or not 0 <= now - cache["fetched"] < known.CACHE_MAX_AGE):
+    cache = None if refresh else read_cache()
+    if cache is not None and (cache.get("base_url") != where or not 0 <= now - cache["fetched"] < CACHE_MAX_AGE):
         cache = None
     if cache is not None:
         found = cache["models"]
@@ -63,7 +57,7 @@ def models(
     else:
         found = _fetch(settings, console)
         try:
-            known.write_cache(where, found, now)
+            write_cache(where, found, now)
         except Exception as exc:  # noqa: BLE001 - UsageError from write_atomic: the list is still shown
             console.warn(f"the models list was not cached: {getattr(exc, 'message', exc)}")
     aliases: dict[str, list[str]] = {}
@@ -85,7 +79,9 @@ def models(
         console.note("aliases naming a model the API does not list: " + ", ".join(unlisted))
 
 
-def _fetch(settings: Any, console: Any) -> list[dict[str, Any]]:
+def _fetch(settings: Any, console: Console) -> list[dict[str, Any]]:
+    # Imported here: api/ and runs/ load httpx (about 160 ms), which `models --help` and a TAB
+    # completion must not pay.
     from gemini_cli.api.models import iter_models, summary
     from gemini_cli.runs.connection import connect
 

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 from gemini_cli.errors import UsageError
 from gemini_cli.request import mcp_servers
-from gemini_cli.request.mcp_servers import REDACTED, ServerSpec
+from gemini_cli.request.mcp_spec import REDACTED, ServerSpec
 
 NONE = "none"  # `--remote-mcp none`: forget the servers the conversation remembers
 SAVED_KEY = "remote_mcp"  # the conversation file's top-level key (settings table: extra.remote_mcp)

@@ -7,7 +7,10 @@ answers `initialize`, lists the tools (every page), then waits for `close()`; ea
 one more task there. Every wait is bounded, and `close()` stops every server (the SDK closes a
 local server's stdin, then kills its process group), also after errors and Ctrl-C.
 
-The `mcp` package is imported here only, and only when a server is started.
+The `mcp` package is imported here only, and only when a server is started: it is an optional
+extra, and importing it (pydantic with it) takes about 0.7 s, anyio 15 ms and httpx2 60 ms more,
+which a run without MCP servers must not pay; hence the imports inside the functions. What a
+failing server shows (its stderr, the SDK's errors in one line) is runs/mcp_failures.py's.
 """
 
 from __future__ import annotations
@@ -21,16 +24,16 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from gemini_cli.errors import GeminiCliError, UsageError, one_line
+from gemini_cli.errors import UsageError
 from gemini_cli.render.output import Console
 from gemini_cli.request import mcp_servers, mcp_tools
-from gemini_cli.request.mcp_servers import ServerSpec
+from gemini_cli.request.mcp_spec import ServerSpec
+from gemini_cli.runs.mcp_failures import REQUEST_TIMEOUT, StderrTail, connection_closed, describe, leaf
 from gemini_cli.runs.toolbox import CallResult, Tool, scrubbed_env
 
 START_TIMEOUT = 20.0  # seconds for a server to start, answer initialize and list its tools
 CALL_TIMEOUT = 60.0  # a call's bound when the tool loop gives none
 STOP_TIMEOUT = 10.0  # the SDK's own shutdown is bounded (stdin closed, 2 s, SIGTERM, 2 s, SIGKILL)
-STDERR_TAIL = 4096  # bytes of a server's stderr kept, shown when it fails
 MAX_PAGES = 100  # tools/list pages read from one server
 MAX_TOOLS = 512  # tools declared from one server
 DESCRIPTION_MAX = 8192
@@ -47,52 +50,11 @@ def require_sdk(specs: Iterable[ServerSpec]) -> None:
         raise UsageError(f"{servers} the MCP SDK, which is not installed: {mcp_servers.INSTALL_HINT}") from None
 
 
-class _StderrTail:
-    """A local server's stderr: a pipe read on a daemon thread, the last bytes kept (bounded),
-    each line also passed to `forward` (with --debug)."""
-
-    def __init__(self, forward=None):
-        read_fd, write_fd = os.pipe()
-        self.file = os.fdopen(write_fd, "w")  # given to the server as its stderr
-        self._tail = bytearray()
-        self._lock = threading.Lock()
-        self._forward = forward
-        self._thread = threading.Thread(target=self._read, args=(read_fd,), daemon=True, name="mcp-stderr")
-        self._thread.start()
-
-    def _read(self, fd: int) -> None:
-        partial = b""
-        try:
-            while chunk := os.read(fd, 65536):
-                with self._lock:
-                    self._tail += chunk
-                    del self._tail[:-STDERR_TAIL]
-                if self._forward:
-                    lines = (partial + chunk).split(b"\n")
-                    partial = lines.pop()[-STDERR_TAIL:]
-                    for line in lines:
-                        self._forward(line.decode("utf-8", "replace"))
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
-
-    def close_writer(self) -> None:
-        """Once the server has started: only it holds the pipe now, so its exit ends the reader."""
-        if not self.file.closed:
-            self.file.close()
-
-    def text(self, wait: float = 0.5) -> str:
-        self._thread.join(wait)
-        with self._lock:
-            return self._tail.decode("utf-8", "replace").strip()
-
-
 @dataclass
 class _Server:
     spec: ServerSpec
     headers: dict[str, str] = field(default_factory=dict)  # resolved values: sent, never shown
-    stderr: _StderrTail | None = None
+    stderr: StderrTail | None = None
     client: Any = None
     ready: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)  # its MCP tools
     task: concurrent.futures.Future | None = None
@@ -195,7 +157,7 @@ class McpServers:
             if not server.ready.done():
                 server.ready.set_exception(exc)
             if not server.dead:
-                server.dead = _describe(exc)
+                server.dead = describe(exc)
             if not isinstance(exc, Exception):
                 raise
         finally:
@@ -213,7 +175,7 @@ class McpServers:
             if self.debug:
                 def forward(line: str, name: str = spec.name) -> None:
                     self.console.write(self.console.dim(f"[{name}] {line}") + "\n")
-            server.stderr = _StderrTail(forward)
+            server.stderr = StderrTail(forward)
             params = StdioServerParameters(command=spec.command[0], args=list(spec.command[1:]), cwd=spec.cwd,
                                            env=scrubbed_env(spec.env_pass, spec.env, self.environ),
                                            encoding_error_handler="replace")
@@ -266,22 +228,25 @@ class McpServers:
     def _start_failure(self, server: _Server, exc: BaseException) -> str:
         spec = server.spec
         what = " ".join(spec.command) if spec.local else spec.url
-        leaf = _leaf(exc)
-        if isinstance(leaf, TimeoutError) or (server.scope is not None and server.scope.cancel_called):
+        cause = leaf(exc)
+        if isinstance(cause, TimeoutError) or (server.scope is not None and server.scope.cancel_called):
             reason = f"did not answer initialize and tools/list within {self.start_timeout:g} s"
-        elif isinstance(leaf, FileNotFoundError):
+        elif isinstance(cause, FileNotFoundError):
             reason = f"cannot start {spec.command[0]!r}: command not found"
-        elif isinstance(leaf, OSError) and spec.local:
-            reason = f"cannot start {spec.command[0]!r}: {leaf.strerror or leaf}"
-        elif spec.local and _connection_closed(leaf):
+        elif isinstance(cause, OSError) and spec.local:
+            reason = f"cannot start {spec.command[0]!r}: {cause.strerror or cause}"
+        elif spec.local and connection_closed(cause):
             reason = "exited before it answered initialize"
         else:
-            reason = f"failed to start: {_describe(leaf)}"
-        if server.stderr:
-            tail = server.stderr.text()
-            if tail:
-                self.console.write(self.console.clean(f"gemini-cli: MCP server {spec.name} stderr:\n{_indent(tail)}\n"))
+            reason = f"failed to start: {describe(cause)}"
+        self._show_stderr(server)
         return server.redact(f"MCP server {spec.name} ({spec.source}: {what}) {reason}")
+
+    def _show_stderr(self, server: _Server) -> None:
+        """What a local server wrote on stderr, on ours (control characters shown as text)."""
+        report = server.stderr.report(server.spec.name) if server.stderr else ""
+        if report:
+            self.console.write(self.console.clean(report))
 
     # --- calls ---
 
@@ -328,18 +293,15 @@ class McpServers:
 
     def _call_failed(self, server: _Server, tool: Tool, exc: Exception) -> CallResult:
         name = server.spec.name
-        leaf = _leaf(exc)
-        if isinstance(leaf, TimeoutError) or getattr(leaf, "code", None) == -32001:  # REQUEST_TIMEOUT
+        cause = leaf(exc)
+        if isinstance(cause, TimeoutError) or getattr(cause, "code", None) == REQUEST_TIMEOUT:
             return self._timed_out(server, tool, CALL_TIMEOUT)
-        if _connection_closed(leaf) or server.dead:
+        if connection_closed(cause) or server.dead:
             server.dead = server.dead or "it stopped during a call"
-            if server.stderr:
-                tail = server.stderr.text()
-                if tail:
-                    self.console.write(self.console.clean(f"gemini-cli: MCP server {name} stderr:\n{_indent(tail)}\n"))
+            self._show_stderr(server)
             return CallResult(server.redact(f"MCP server {name} stopped during the call of {tool.name}"), True,
                               f"error: MCP server {name} stopped")
-        message = server.redact(_describe(leaf))
+        message = server.redact(describe(cause))
         return CallResult(f"MCP server {name}: {message}", True, "error: " + message[:80])
 
     # --- stop ---
@@ -410,32 +372,3 @@ def _start_portal() -> tuple[Any, threading.Thread]:
     thread = threading.Thread(target=main, daemon=True, name="gemini-cli-mcp")
     thread.start()
     return ready.result(timeout=STOP_TIMEOUT), thread
-
-
-def _leaf(exc: BaseException) -> BaseException:
-    """The first real error inside exception groups (anyio task groups wrap them)."""
-    while isinstance(group := getattr(exc, "exceptions", None), tuple) and group:  # (Base)ExceptionGroup
-        inner = [e for e in group if not _is_cancel(e)]
-        exc = (inner or list(group))[0]
-    return exc
-
-
-def _is_cancel(exc: BaseException) -> bool:
-    return type(exc).__name__ in ("CancelledError", "Cancelled")
-
-
-def _connection_closed(exc: BaseException) -> bool:
-    return getattr(exc, "code", None) == -32000 or "connection closed" in str(exc).lower() or isinstance(
-        exc, (EOFError, BrokenPipeError, ConnectionError))
-
-
-def _describe(exc: BaseException) -> str:
-    exc = _leaf(exc)
-    if isinstance(exc, GeminiCliError):
-        return exc.message
-    text = one_line(str(exc))[:300]
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _indent(text: str) -> str:
-    return "\n".join("  " + line for line in text.splitlines()[-20:])
