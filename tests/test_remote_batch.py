@@ -339,6 +339,24 @@ def test_a_large_job_uploads_a_jsonl_input_file_and_reads_a_responses_file(fake,
     assert [c for c in fake.calls() if c[0] == "download"] == [("download", "batch-job1")] * 2
 
 
+def test_more_rows_than_an_inline_job_holds_go_as_a_file_and_a_large_inline_result_is_read(fake, tmp_path, monkeypatch):
+    monkeypatch.setattr(remote_submit, "INLINE_ROWS", 3)
+    rows = write(tmp_path / "in.jsonl", '"a"\n"b"\n"c"\n"d"\n')
+    result = run(["batch", rows, "-o", str(tmp_path / "out.jsonl"), "--remote", "--dry-run"])
+    assert result.stdout.endswith("\n4 rows to submit to gemini-3-flash-preview: as an input file (application/jsonl, "
+                                  "336 bytes, uploaded first; more than 3 rows)\n")
+    assert run(["batch", rows, "-o", str(tmp_path / "out.jsonl"), "--remote"]).exit_code == 0
+    assert fake.created()[0]["batch"]["inputConfig"] == {"fileName": "files/input1"}
+    # three rows go inline; their results (70 MiB, past the 64 MiB of other answers) still come back
+    big = "x" * (24 * 1024 * 1024)
+    fake.answer = lambda key, request: {"response": {"candidates": [{"content": {"parts": [{"text": big}]}}]}}
+    fake.plan = ["SUCCEEDED"]
+    out = str(tmp_path / "three.jsonl")
+    result = run(["batch", write(tmp_path / "three.jsonl.in", '"a"\n"b"\n"c"\n'), "-o", out, "--remote", "--wait"])
+    assert result.exit_code == 0, result.stderr
+    assert [len(r["output_text"]) for r in lines_of(out)] == [len(big)] * 3
+
+
 def test_an_interrupted_fetch_runs_again_without_writing_a_row_twice(fake, tmp_path):
     rows = write(tmp_path / "in.jsonl", '"one"\n"two"\n"three"\n')
     out = str(tmp_path / "out.jsonl")

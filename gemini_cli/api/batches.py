@@ -13,11 +13,12 @@ from typing import Any
 
 import httpx
 
+from gemini_cli.api.bounds import MAX_JOB_BODY
 from gemini_cli.api.client import ApiClient, parse_json_body
 from gemini_cli.api.pages import every_page
 from gemini_cli.errors import ApiError, NetworkError, UsageError
 
-PAGE_SIZE = 100
+PAGE_SIZE = 20  # jobs a list page holds: each may carry an inline job's results (MAX_JOB_BODY a page)
 MAX_LINE = 64 * 1024 * 1024  # one response line of the responses file, at most
 READ_SIZE = 256 * 1024
 
@@ -56,14 +57,14 @@ def create(client: ApiClient, model: str, batch: dict[str, Any]) -> dict[str, An
 
 def get(client: ApiClient, name: str) -> dict[str, Any]:
     try:
-        return _resource(client.send("GET", client.url(job_name(name))))
+        return _resource(client.send("GET", client.url(job_name(name)), limit=MAX_JOB_BODY))
     except ApiError as exc:
         raise _naming(exc, name) from None
 
 
 def iter_jobs(client: ApiClient, page_size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
     """Every job, following nextPageToken until it is empty."""
-    for page in every_page(client, "batches", page_size):
+    for page in every_page(client, "batches", page_size, limit=MAX_JOB_BODY):
         yield from (job for job in page.get("operations") or page.get("batches") or [] if isinstance(job, dict))
 
 

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     import httpx
 
 MAX_JSON_BODY = 64 * 1024 * 1024  # a JSON answer (decompressed); images inline stay far below
+# A Batch API job resource (or a page of them): an inline job's results ride inside it, up to
+# INLINE_ROWS answers (runs/remote_submit.py), ~512 KiB each at this bound: more than the
+# largest answer (65,536 output tokens) with its thoughts.
+MAX_JOB_BODY = 256 * 1024 * 1024
 MAX_ERROR_BODY = 1024 * 1024  # an error answer: a message and details, a few KiB in practice
 
 

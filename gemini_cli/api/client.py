@@ -167,11 +167,12 @@ class ApiClient:
         stream: bool = False,
         retry: bool = True,
         resend: bool = True,
+        limit: int = MAX_JSON_BODY,
     ) -> httpx.Response:
         """Send one request, retrying 408/429/5xx and connection errors with backoff.
 
         Returns a 2xx response (still open when `stream`; else its body read, at most
-        MAX_JSON_BODY); raises ApiError or NetworkError otherwise. Retries happen only until
+        `limit` bytes); raises ApiError or NetworkError otherwise. Retries happen only until
         the server answers 2xx: a create is never sent twice once it was answered, even if
         the body then stalls or is cut. With `resend=False` (a create billed as a whole job),
         it is not sent again either once it may have reached the server unanswered (the
@@ -233,7 +234,7 @@ class ApiClient:
                       f"(attempt {waits.attempt + 2} of {self.retries + 1})")
             waits.sleep(delay)
         if not stream:
-            self.read(response, MAX_JSON_BODY)
+            self.read(response, limit)
         return response
 
     def read(self, response: httpx.Response, limit: int = MAX_JSON_BODY) -> bytes:

@@ -3,8 +3,9 @@
 The rows are read and built exactly as `batch` builds them (runs/batch.py's RowRequests),
 then translated to GenerateContentRequests (request/generate_content.py). Each model's
 requests are streamed to a temporary JSON Lines file as they are built, so memory holds one
-row at a time; a job whose whole body fits in INLINE_LIMIT is sent inline (read back from
-that file), a larger one uploads the file with the Files API's resumable upload first.
+row at a time; a job of at most INLINE_ROWS rows whose whole body fits in INLINE_LIMIT is sent
+inline (read back from that file), a larger one uploads the file with the Files API's
+resumable upload first.
 
 Nothing is sent (no job created) until every row is read and translated: a row the Batch
 API cannot take stops the submission with exit 2. Bad rows (not JSON, a missing attachment)
@@ -29,6 +30,9 @@ from gemini_cli.runs.batch_output import failed_record
 from gemini_cli.runs.connection import remote_mcp_named
 
 INLINE_LIMIT = 20 * 1024 * 1024  # the whole create body, per §13 (tests lower it)
+# An inline job's results come back inside the job resource, one JSON body (MAX_JOB_BODY): a
+# job of more rows goes as an input file, whose results are a file, streamed.
+INLINE_ROWS = 500
 CLOCK_SLACK = 300  # seconds: how far the server's clock may be behind ours when a lost create is looked for
 JSONL = "application/jsonl"
 
@@ -57,6 +61,9 @@ class Group:
 
     def inline_body(self, display_name: str) -> int:
         return len(_json({"batch": _envelope(display_name, [])})) + self.inline_size
+
+    def inline(self, display_name: str) -> bool:
+        return self.count <= INLINE_ROWS and self.inline_body(display_name) <= INLINE_LIMIT
 
 
 def _json(value: Any) -> bytes:
@@ -171,8 +178,9 @@ def dry_run(client: Any, found: Submission, out: Any, stdout: Any) -> None:
                          path=f"{model_path(model)}:batchGenerateContent")
             shown = True
         size = group.inline_body(name)
-        how = (f"inline, {size} bytes" if size <= INLINE_LIMIT else
-               f"as an input file ({JSONL}, {group.file_size} bytes, uploaded first; inline would be {size} bytes)")
+        why = f"inline would be {size} bytes" if size > INLINE_LIMIT else f"more than {INLINE_ROWS} rows"
+        how = (f"inline, {size} bytes" if group.inline(name) else
+               f"as an input file ({JSONL}, {group.file_size} bytes, uploaded first; {why})")
         lines.append(f"{group.count} row{'' if group.count == 1 else 's'} to submit to {model}: {how}")
     if not lines:
         lines.append("nothing to submit")
@@ -217,7 +225,7 @@ def submit(client: Any, requests: Any, found: Submission, out: Any, console: Any
         for model, group in found.groups.items():
             name = display_name(out.path, model, len(found.groups))
             input_file = None
-            if group.inline_body(name) <= INLINE_LIMIT:
+            if group.inline(name):
                 group.file.seek(0)
                 items = [{"request": item["request"], "metadata": {"key": item["key"]}}
                          for item in map(json.loads, group.file)]
