@@ -302,3 +302,21 @@ def test_a_resumed_conversation_never_runs_a_command_it_remembers(api, home, tmp
     assert result.exit_code == ExitCode.TOOL_REFUSED
     assert api.bodies()[3]["input"] == [fresult("c2", "echo", "function 'echo' is not declared: it was not run",
                                                 is_error=True)]
+
+
+def test_a_key_a_function_echoes_back_is_redacted_in_the_conversation_file(api, tmp_path):
+    from conftest import interaction
+
+    api.json({"id": "v1_a", "status": "requires_action",
+              "steps": [{"type": "function_call", "id": "c", "name": "echo", "arguments": {"x": API_KEY}}]})
+    api.json(interaction("done", interaction_id="v1_b"))
+    session = tmp_path / "s.json"
+    result = run(["generate", "--no-stream", "--session", str(session), "--function", "echo=echo {x}", "q"])
+    assert (result.exit_code, result.stdout) == (0, "done\n")
+    assert API_KEY in json.dumps(api.bodies()[1])  # the model gets what the command printed ...
+    saved = session.read_text()
+    assert API_KEY not in saved  # ... the file does not
+    turns = json.loads(saved)["turns"]
+    assert turns[1]["input"][0]["result"] == "<redacted>\n"
+    assert "the API key was in this turn's input (a function's result?): saved as <redacted>" in result.stderr
+    assert API_KEY not in result.stderr

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from gemini_cli.state import store
 from gemini_cli.state.config import Settings
-from gemini_cli.state.conversation import Conversation, Turn
+from gemini_cli.state.conversation import Conversation, Turn, without_keys
 from gemini_cli.errors import UsageError
 
 
@@ -86,6 +86,9 @@ class Session:
         conv = self.conversation
         if conv is None or (result is None and status is None):
             return None
+        steps, keyed = without_keys(steps, self.secrets)  # a function's output that echoed the key
+        if keyed and warn is not None:
+            warn("the API key was in this turn's input (a function's result?): saved as <redacted>")
         turn = conv.add_turn(steps, model=conv.extra.get("agent") or conv.model)
         if result is not None:
             problems = turn.record({key: value for key, value in result.items() if key != "output_text"}, self.secrets)

@@ -55,7 +55,7 @@ def parse_time(value: Any) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
-def _without_keys(value: Any, secrets: Any = ()) -> tuple[Any, bool]:
+def without_keys(value: Any, secrets: Any = ()) -> tuple[Any, bool]:
     """`value` with every API key in play replaced by <redacted> in its strings, and whether
     one was there: a key a server echoes into an answer must not reach the conversation file.
     Done on the JSON text (no recursion of ours, however deep the steps). `secrets`: the keys
@@ -155,7 +155,7 @@ class Turn:
         kept = [step for step in steps if step_problem(step) is None]
         if len(kept) < len(steps):
             problems.append(f"{len(steps) - len(kept)} malformed step(s) (no string \"type\")")
-        kept, echoed = _without_keys(kept, secrets)
+        kept, echoed = without_keys(kept, secrets)
         if echoed:
             problems.append("the API key, echoed in the answer (saved as <redacted>)")
         fields = {}
