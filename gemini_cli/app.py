@@ -22,22 +22,22 @@ class FunnelGroup(TyperGroup):
     """Turns every error into a message on stderr and the exit code of design.md §3;
     loads the commands of COMMANDS lazily."""
 
-    def list_commands(self, ctx):  # type: ignore[override]
+    def list_commands(self, ctx):
         return list(COMMANDS) + [name for name in super().list_commands(ctx) if name not in COMMANDS]
 
-    def get_command(self, ctx, name):  # type: ignore[override]
+    def get_command(self, ctx, name):
         if name not in self.commands and name in COMMANDS:
             self.commands[name] = load_command(name)
         return self.commands.get(name)
 
-    def parse_args(self, ctx, args):  # type: ignore[override]
+    def parse_args(self, ctx, args):
         return super().parse_args(ctx, implied_generate(args, self.list_commands(ctx), lambda: self._options("generate", ctx)))
 
     def _options(self, name, ctx) -> set[str]:
         command = self.get_command(ctx, name)
         return {opt for param in command.params for opt in param.opts + param.secondary_opts} if command else set()
 
-    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[override]
+    def make_context(self, info_name, args, parent=None, **extra):
         if parent is None:  # the invocation's I/O context: main()'s, or one per in-process run (tests)
             extra.setdefault("obj", IOContext.from_process())
         io = extra["obj"] if parent is None else parent.obj
@@ -51,7 +51,7 @@ class FunnelGroup(TyperGroup):
         except KeyboardInterrupt:  # click would print "Aborted!" and exit 1
             _interrupted(io)
 
-    def invoke(self, ctx):  # type: ignore[override]
+    def invoke(self, ctx):
         io = ctx.obj
         try:
             return super().invoke(ctx)

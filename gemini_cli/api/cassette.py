@@ -267,7 +267,7 @@ class _Tee(httpx.SyncByteStream):
         self.recorder.recording.write(self.record)
 
 
-def response_body(data: bytes, content_type: str | None, secrets: set[str] = frozenset()) -> dict[str, Any]:
+def response_body(data: bytes, content_type: str | None, secrets: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
     """A response body as recorded: an event stream as its events, text as text; bytes that
     are not UTF-8 as base64, with the secrets taken out first (scrub sees only the base64)."""
     if not data:

@@ -49,12 +49,12 @@ def chat(
         console.warn(f"chat uses only the system, model and settings of template '{settings.template.name}', not its prompt")
     if not interactive:
         console.colour = False
-    attachments, mime = list(flags["attach"] or []), flags["mime"]
-    if "-" in attachments:
+    attach_specs, mime = list(flags["attach"] or []), flags["mime"]  # (`attachments` is the group's placeholder)
+    if "-" in attach_specs:
         raise UsageError("chat reads its messages from stdin, so --attach - cannot be used; attach a file instead")
     from gemini_cli.runs.chat import Chat, check_attachment
 
-    for spec in attachments:
+    for spec in attach_specs:
         check_attachment(spec, mime)  # before the user types anything
     from gemini_cli.request.body import check_settings
 
@@ -63,6 +63,7 @@ def chat(
     from gemini_cli.cli import repl
     from gemini_cli.cli.invocation import turn_renderer
 
+    reader: repl.TerminalInput | repl.PipedInput
     if interactive:
         from gemini_cli.state import paths
 
@@ -76,7 +77,7 @@ def chat(
     # line read like a message (piped stdin holds messages: nothing to confirm with there).
     with open_tools(settings, console, ask=repl.confirmer(reader) if interactive else None, debug=debugging()) as toolset:
         loop = Chat(settings, flags, console, key=key, interactive=interactive, reader=reader, edit=repl.edit_text,
-                    renderer_for=turn_renderer(console), attachments=attachments, mime=mime, tools=toolset)
+                    renderer_for=turn_renderer(console), attachments=attach_specs, mime=mime, tools=toolset)
         code = loop.run(opt.resume_from(flags))
     if code:
         raise typer.Exit(code)

@@ -14,7 +14,19 @@ import typing
 from typing import Any
 
 
-class Group:
+class Values(dict):
+    """What a group's placeholder parameter receives: its options' values by name."""
+
+
+if typing.TYPE_CHECKING:
+    # To the type checker a group is the Values its placeholder receives (with_groups swaps
+    # one for the other), so `connection: opt.Values = opt.CONNECTION` checks as written.
+    _Placeholder = Values
+else:
+    _Placeholder = object
+
+
+class Group(_Placeholder):
     """Options, in order, that several commands take: name -> its Annotated declaration. A
     plain bool flag (--extract) defaults to False, every other option to None (not given).
 
@@ -43,10 +55,6 @@ class Group:
         return [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=annotation,
                                   default=False if typing.get_args(annotation)[0] is bool else None)
                 for name, annotation in self.options.items()]
-
-
-class Values(dict):
-    """What a group's placeholder parameter receives: its options' values by name."""
 
 
 def with_groups(command: Any) -> Any:

@@ -70,8 +70,9 @@ def models(
     if not rows:
         console.note("the API lists no models for this key")
         return
-    cells = [(row["name"], row["display_name"], _number(row["input_token_limit"]), _number(row["output_token_limit"]),
-              {True: "yes", False: "no"}.get(row["thinking"], "?"), ", ".join(row["aliases"])) for row in rows]
+    cells: list[tuple[str, ...]] = [
+        (row["name"], row["display_name"], _number(row["input_token_limit"]), _number(row["output_token_limit"]),
+         {True: "yes", False: "no"}.get(row["thinking"], "?"), ", ".join(row["aliases"])) for row in rows]
     stdout.write(for_stream(table(COLUMNS, cells), stdout))
     listed = {row["name"] for row in rows}
     unlisted = [f"{alias} -> {target}" for target, names in aliases.items() if target not in listed for alias in names]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import ModuleType
 
 from gemini_cli.render.output import isatty
 from gemini_cli.runs.chat_input import (  # noqa: F401 - the chat language, re-exported
@@ -70,19 +71,19 @@ class TerminalInput:
         """io: the invocation's render.context.IOContext."""
         self.stdin, self.stdout, self.stderr = io.stdin, io.stdout, io.stderr
         self.history_file = history_file
-        self.readline = None
+        self.readline: ModuleType | None = None
         # readline edits what input() reads: only for the process's own stdin (fd 0)
         if isatty(self.stderr) and _fd(self.stdin) == 0 and _fd(self.stdout) == 1:
             try:
                 import readline  # noqa: PLC0415 - only at a terminal: it costs start-up time
             except ImportError:
-                readline = None
-            self.readline = readline
+                pass
+            else:
+                self.readline = readline
         if self.readline is not None:
-            self._setup()
+            self._setup(self.readline)
 
-    def _setup(self) -> None:
-        rl = self.readline
+    def _setup(self, rl: ModuleType) -> None:
         rl.set_history_length(1000)
         if self.history_file is not None:
             try:
@@ -115,7 +116,9 @@ class TerminalInput:
             return self._paste(line.rstrip("\n"))
         saved = os.dup(1)
         try:
-            os.dup2(_fd(self.stderr), 1)
+            fd = _fd(self.stderr)
+            assert fd is not None  # readline only when stderr is a terminal (__init__): it has one
+            os.dup2(fd, 1)
             return input(prompt)
         finally:
             os.dup2(saved, 1)

@@ -58,8 +58,10 @@ class Console:
         return f"{DIM}{text}{RESET}" if self.colour else text
 
     def write(self, text: str) -> None:
-        self.stderr.write(self.io.redact(text))
-        self.stderr.flush()
+        # A closed stderr (None) raises AttributeError here, as it always has: the run's funnel
+        # reports it as an internal error (io.warn/io.error skip a closed stderr instead).
+        self.stderr.write(self.io.redact(text))  # type: ignore[union-attr]
+        self.stderr.flush()  # type: ignore[union-attr]
 
 
 def dumps(value: Any) -> str:
@@ -120,9 +122,9 @@ class TextRenderer:
                 self.tool_steps[event.get("index")] = dict(step)
         elif kind == "step.stop":
             if self.tool_steps:
-                step = self.tool_steps.pop(event.get("index"), None)
-                if step is not None:
-                    self.tool_step(step)
+                stopped = self.tool_steps.pop(event.get("index"), None)
+                if stopped is not None:
+                    self.tool_step(stopped)
 
     def interaction(self, hop: dict[str, Any]) -> None:
         self.steps(hop.get("steps") or [])
@@ -306,8 +308,9 @@ def error_document(exc: BaseException, partial: dict[str, Any] | None = None, sa
     else:
         return None
     error: dict[str, Any] = {"code": code, "message": redact(message, secrets), "exit_code": exit_code}
-    if getattr(exc, "status", None) is not None:
-        error["http_status"] = exc.status  # type: ignore[attr-defined]
+    status = getattr(exc, "status", None)
+    if status is not None:
+        error["http_status"] = status
     partial = {key: value for key, value in (partial or {}).items() if key not in ("output_text", "error")}
     if not (partial.get("id") or partial.get("steps")):
         partial = {}  # nothing of the Interaction arrived
@@ -360,7 +363,8 @@ USAGE_FIELDS = (("total_input_tokens", "input"), ("total_cached_tokens", "cached
 
 def usage_text(usage: dict[str, Any] | None) -> str:
     """`5 input, 7 output, 15 total tokens`; empty when nothing was reported."""
-    parts = [f"{usage[k]} {label}" for k, label in USAGE_FIELDS if isinstance((usage or {}).get(k), int)]
+    reported = usage or {}
+    parts = [f"{reported[k]} {label}" for k, label in USAGE_FIELDS if isinstance(reported.get(k), int)]
     return ", ".join(parts) + " tokens" if parts else ""
 
 

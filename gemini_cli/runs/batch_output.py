@@ -38,7 +38,7 @@ def thoughts_of(result: dict[str, Any]) -> str:
         return result["thoughts"]
     from gemini_cli.render.transcript import thought_text
 
-    steps = result.get("steps") if isinstance(result.get("steps"), list) else []
+    steps = result["steps"] if isinstance(result.get("steps"), list) else []
     texts = [thought_text(step) for step in steps if isinstance(step, dict) and step.get("type") == "thought"]
     return "\n\n".join(text for text in texts if text)
 

@@ -132,14 +132,16 @@ def lookup(client: Any, att: inputs.Attachment, console: Any) -> inputs.Attachme
             att, uri=att.uri or pending.format("uri"), mime=att.mime or pending.format("MIME type"),
             kind=att.kind or pending.format("block type"),
         )
+    assert att.file_name is not None  # called for an attachment that needs_lookup
     file = files_api.get(client, att.file_name)  # a 404 says which file, once
     file = wait_for(client, file, console)
     uri, file_mime = file.get("uri"), file.get("mimeType")
     if not uri:
         raise ApiError(f"{att.source}: the Files API returned no uri for this file", status=502)
-    if not (att.mime or file_mime):
+    mime = att.mime or file_mime
+    if not mime:
         raise UsageError(f"{att.source}: the Files API does not say the file's type; pass --mime")
-    return inputs.complete_remote(att, uri=uri, mime=att.mime or file_mime)
+    return inputs.complete_remote(att, uri=uri, mime=mime)
 
 
 def wait_for(client: Any, file: dict[str, Any], console: Any) -> dict[str, Any]:
@@ -200,7 +202,8 @@ def upload_cached(
             if file is not None:
                 console.note(f"{label}: already uploaded as {file.get('name')} (same content); reusing it (--force uploads again)")
                 return file
-            cache.update(lambda entries: [e for e in entries if e.get("name") != entry["name"]])
+            stale = entry["name"]
+            cache.update(lambda entries: [e for e in entries if e.get("name") != stale])
     bar = ProgressBar(size, label, stream=console.stderr, enabled=False if console.quiet else None)
 
     def note(message: str) -> None:
@@ -254,8 +257,9 @@ def sha256_of(*, path: str | None = None, data: bytes | None = None) -> str:
     digest = hashlib.sha256()
     buffer = bytearray(HASH_BLOCK)
     view = memoryview(buffer)
+    assert path is not None  # the bytes are in path when not in data
     try:
-        with open(path, "rb", buffering=0) as f:  # type: ignore[arg-type]
+        with open(path, "rb", buffering=0) as f:
             while n := f.readinto(buffer):
                 digest.update(view[:n])
     except OSError as exc:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from gemini_cli.errors import UsageError
+from gemini_cli.runs.toolbox import Runner, Tool
 from gemini_cli.runs.toolcalls import FunctionLoop, undeclared_note
 from gemini_cli.state.config import Settings
 
@@ -27,7 +28,7 @@ class RunLoop(FunctionLoop):
     """The run's FunctionLoop, plus the one note a resumed conversation gets when functions
     it called earlier are not declared in this run."""
 
-    warn: Callable[[str], None] = staticmethod(lambda text: None)  # type: ignore[assignment]
+    warn: Callable[[str], None] = staticmethod(lambda text: None)
     noted = False
 
     def pending(self, conversation: Any) -> list[dict[str, Any]]:
@@ -170,7 +171,7 @@ def open_tools(settings: Settings, console: Any, *, ask: Callable[[str], str | N
         started = McpServers.start(servers, console=console, debug=debug)
         _keep_secret(console.io, started.secrets)
     try:
-        extra = [(tool, started) for tool in started.tools] if started is not None else []
+        extra: list[tuple[Tool, Runner]] = [(tool, started) for tool in started.tools] if started is not None else []
         loop = RunLoop([(tool, runner) for tool in runner.tools()] + extra, max_calls=settings.max_tool_calls,
                        timeout=settings.tool_timeout, confirm_all=settings.confirm, ask=ask, note=tool_note(console))
     except BaseException:

@@ -125,8 +125,9 @@ def _marker(path: Path, title: str, error: str) -> dict[str, Any]:
 _SUMMARY_KEYS = frozenset({"id", "title", "created", "updated", "model", "turns", "mode", "error"})
 
 
-_SUMMARY_TYPES = {"id": str, "title": (str, type(None)), "created": str, "updated": str, "model": (str, type(None)),
-                  "turns": int, "mode": str}
+_SUMMARY_TYPES: dict[str, type | tuple[type, ...]] = {
+    "id": str, "title": (str, type(None)), "created": str, "updated": str, "model": (str, type(None)),
+    "turns": int, "mode": str}
 
 
 def _good_entry(e: Any) -> bool:
