@@ -80,3 +80,14 @@ def test_quiet_in_one_invocation_does_not_silence_the_next(api, home):
     result = run(["generate", "--dry-run", "-t", "t"])
     assert (result.exit_code, result.stderr) == (
         0, f"gemini-cli: warning: template {templates / 't.yaml'}: unknown field 'colour' ignored\n")
+
+
+def test_a_closed_stderr_drops_notes_and_warnings_instead_of_failing_the_run():
+    out = io.StringIO()
+    context = IOContext(io.StringIO(), out, None)  # `2>&-`
+    console = Console(quiet=False, io=context)
+    console.note("a note")
+    console.warn("a warning")
+    context.warn("another")
+    context.error("an error")
+    assert out.getvalue() == ""

@@ -58,10 +58,10 @@ class Console:
         return f"{DIM}{text}{RESET}" if self.colour else text
 
     def write(self, text: str) -> None:
-        # A closed stderr (None) raises AttributeError here, as it always has: the run's funnel
-        # reports it as an internal error (io.warn/io.error skip a closed stderr instead).
-        self.stderr.write(self.io.redact(text))  # type: ignore[union-attr]
-        self.stderr.flush()  # type: ignore[union-attr]
+        if self.stderr is None:  # closed (`2>&-`): notes are dropped, as io.warn/io.error drop theirs
+            return
+        self.stderr.write(self.io.redact(text))
+        self.stderr.flush()
 
 
 def dumps(value: Any) -> str:
