@@ -213,3 +213,30 @@ def test_at_the_chat_prompt_always_lasts_for_the_session(api, home, terminal, tm
     assert term.wait() == 0
     assert "run echo: printf '%s\\n' two" not in term.output
     assert api.bodies()[3]["input"] == [fresult("c2", "echo", "two\n")]
+
+
+@pytest.mark.parametrize("calls", [1, 2])
+def test_max_time_stops_function_calls_still_running_and_exits_7_with_the_calls_saved_pending(api, home, tmp_path, calls):
+    import time
+
+    pids = tmp_path / "pids"
+    api.stream(call_events("v1_a", *[fcall(f"c{n}", "nap", n=n) for n in range(calls)]))
+    started = time.monotonic()
+    result = run(["generate", "--max-time", "1.5", "--function", f"nap=sh -c 'echo $$ >> {pids}; sleep 30' {{n:int}}",
+                  "take a nap"])
+    took = time.monotonic() - started
+    assert result.exit_code == ExitCode.NETWORK, result.stderr
+    assert result.stderr.endswith("gemini-cli: error: gave up: the --max-time deadline of 1.5s was reached\n")
+    assert took < 5
+    assert len(api.bodies()) == 1  # no result was sent
+    [turn] = saved(home)["turns"]
+    assert turn["interaction_id"] == "v1_a" and [s["type"] for s in turn["steps"]].count("function_call") == calls
+    for pid in pids.read_text().split():  # no command outlives the run
+        for _ in range(50):
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.02)
+        else:
+            raise AssertionError(f"process {pid} still runs")

@@ -183,6 +183,8 @@ def exchange(client: Any, body: dict[str, Any], steps: list[dict[str, Any]], ses
     hop that ended requires_action, one more per answer. Each answered hop is recorded as its
     own turn record before the next is sent (`session` None: nowhere, as batch rows are)."""
     done: list[Outcome] = []
+    if hasattr(tools, "deadline"):  # --max-time ends a function call still running, too
+        tools.deadline = client
     show_local(renderer, [], [s for s in steps if s.get("type") == "function_result"])  # a resumed turn's pending calls
     while True:
         outcome = turn.run(client, body, renderer, on_malformed=lambda data: console.warn(

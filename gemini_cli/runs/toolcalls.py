@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -62,6 +63,10 @@ class FunctionLoop:
         self.ask = ask
         self.note = note or (lambda text: None)
         self.workers = max(1, workers)
+        # The run's --max-time, as the API client keeps it (remaining(), deadline_error()): the
+        # pipeline binds it, so a call still running at the deadline is stopped and the turn ends
+        # with exit 7. None: no deadline (batch rows).
+        self.deadline: Any = None
         self.always: set[str] = set()  # functions the user said "always" to, for this run
         self.calls = 0  # calls run (or answered) in this turn
         self.refused: list[str] = []  # "name (why)" of this turn's refused calls
@@ -155,17 +160,24 @@ class FunctionLoop:
             self.note(_call_line(call))
             decided.append(preset[n] if n in preset else self._decide(call))
         todo = [(n, call) for n, call in enumerate(calls) if decided[n] is None]
-        if len(todo) == 1:
+        left = self.deadline.remaining() if self.deadline is not None else None
+        if left is not None and left <= 0 and todo:
+            raise self.deadline.deadline_error()
+        if len(todo) == 1 and left is None:
             decided[todo[0][0]] = self._call(todo[0][1])
         elif todo:
             pool = ThreadPoolExecutor(max_workers=min(self.workers, len(todo)), thread_name_prefix="tool-call")
             try:
                 futures = [(n, pool.submit(self._call, call)) for n, call in todo]
                 for n, future in futures:
-                    decided[n] = future.result()
+                    wait = None if self.deadline is None else self.deadline.remaining()
+                    try:
+                        decided[n] = future.result(timeout=None if wait is None else max(0.0, wait))
+                    except FutureTimeout:
+                        raise self.deadline.deadline_error() from None
             except BaseException:
-                # Ctrl-C: stop the calls still running (nothing may outlive the turn), without
-                # waiting here; the runners stay usable for the next turn of a chat.
+                # Ctrl-C, the deadline: stop the calls still running (nothing may outlive the turn),
+                # without waiting here; the runners stay usable for the next turn of a chat.
                 pool.shutdown(wait=False, cancel_futures=True)
                 for runner in {id(r): r for _, r in self.tools.values()}.values():
                     cancel = getattr(runner, "cancel", None)
