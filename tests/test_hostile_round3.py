@@ -84,9 +84,11 @@ def test_batch_a_malformed_row_is_a_failed_row_and_the_rest_run(server, tmp_path
 
 @pytest.mark.parametrize("rows, message", [
     ('{"id": 1, "prompt": "a"}\n{"id": "x", "prompt": "b"}\n{"id": "1", "prompt": "c"}\n',
-     'line 3: the id "1" is also the id of line 1 (ids must be unique; 1 and "1" are the same id)'),
+     'line 3: the id "1" is also the id of line 1 (ids must be unique; 1, 1.0 and "1" are the same id)'),
     ('{"id": "x", "prompt": "a"}\n\n{"id": "x", "prompt": "b"}\n',
-     'line 3: the id "x" is also the id of line 1 (ids must be unique; 1 and "1" are the same id)'),
+     'line 3: the id "x" is also the id of line 1 (ids must be unique; 1, 1.0 and "1" are the same id)'),
+    ('{"id": 1, "prompt": "a"}\n{"id": 1.0, "prompt": "b"}\n',
+     'line 2: the id 1.0 is also the id of line 1 (ids must be unique; 1, 1.0 and "1" are the same id)'),
 ])
 def test_batch_duplicate_ids_in_a_file_are_refused_before_sending(server, tmp_path, rows, message):
     out = tmp_path / "out.jsonl"
@@ -102,7 +104,7 @@ def test_batch_duplicate_ids_on_stdin_make_the_later_row_a_failed_row(server, tm
     assert result.exit_code == 11
     first, second = [json.loads(line) for line in result.stdout.splitlines()]
     assert (first["id"], first["status"], second["id"], second["status"]) == (1, "completed", "1", "failed")
-    assert second["error"]["message"] == 'line 2: the id "1" is also the id of line 1 (ids must be unique; 1 and "1" are the same id)'
+    assert second["error"]["message"] == 'line 2: the id "1" is also the id of line 1 (ids must be unique; 1, 1.0 and "1" are the same id)'
     assert len(server.requests) == 1
 
 

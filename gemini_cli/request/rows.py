@@ -41,8 +41,15 @@ class Row:
 
     @property
     def key(self) -> str:
-        """The id as resume compares it: 7 and "7" are the same row."""
-        return str(self.id)
+        return id_key(self.id)
+
+
+def id_key(value: Any) -> str:
+    """An id as resume and the duplicate check compare it: 7, 7.0 and "7" are the same row
+    (as jq's `.id == 7` finds both numbers)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def format_for(name: str | None, path: str | None) -> str:
@@ -174,7 +181,7 @@ def check_unique_ids(rows: Iterator[Row], again: Callable[[], Iterator[Row]]) ->
         if row.error is None and _digest(row.key) in twice:
             if row.key in first:
                 raise UsageError(f"line {row.line}: the id {json.dumps(row.id, ensure_ascii=False)} is also the id "
-                                 f"of line {first[row.key]} (ids must be unique; 1 and \"1\" are the same id)")
+                                 f"of line {first[row.key]} (ids must be unique; 1, 1.0 and \"1\" are the same id)")
             first[row.key] = row.line
 
 
@@ -187,7 +194,7 @@ def unique_ids(rows: Iterator[Row]) -> Iterator[Row]:
             line = seen.setdefault(_digest(row.key), row.line)
             if line != row.line:
                 row.error = (f"line {row.line}: the id {json.dumps(row.id, ensure_ascii=False)} is also the id of "
-                             f"line {line} (ids must be unique; 1 and \"1\" are the same id)")
+                             f"line {line} (ids must be unique; 1, 1.0 and \"1\" are the same id)")
         yield row
 
 

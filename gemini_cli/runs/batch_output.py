@@ -16,6 +16,7 @@ import stat
 from typing import Any, Callable
 
 from gemini_cli.errors import ExitCode, GeminiCliError, UsageError
+from gemini_cli.request.rows import id_key
 
 COMPLETED = "completed"
 FAILED = "failed"
@@ -210,7 +211,7 @@ def _completed_key(data: bytes) -> str | None:
     except ValueError:
         return None
     if isinstance(record, dict) and record.get("status") == COMPLETED and "id" in record:
-        return str(record["id"])
+        return id_key(record["id"])
     return None
 
 

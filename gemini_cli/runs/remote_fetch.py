@@ -25,7 +25,7 @@ from gemini_cli.api import batches
 from gemini_cli.backoff import Backoff
 from gemini_cli.errors import ExitCode, GeminiCliError, NetworkError, NotCompleted, UsageError
 from gemini_cli.request import generate_content
-from gemini_cli.request.rows import Row
+from gemini_cli.request.rows import Row, id_key
 from gemini_cli.runs.batch_output import COMPLETED, FAILED, Output, completed_record, failed_record
 
 POLL_FIRST = 5.0  # seconds between polls at first, growing by POLL_FACTOR ...
@@ -164,7 +164,7 @@ def _keep(data: bytes, index: Index, *, mark: bool) -> bool:
         return True  # not ours to judge
     if not isinstance(record, dict) or "id" not in record:
         return True
-    key = str(record["id"])
+    key = id_key(record["id"])
     found = index.find(key)
     if found is None:
         return True
