@@ -240,3 +240,43 @@ def test_max_time_stops_function_calls_still_running_and_exits_7_with_the_calls_
             time.sleep(0.02)
         else:
             raise AssertionError(f"process {pid} still runs")
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
+def test_a_kill_during_a_call_leaves_the_hop_saved_and_the_next_turn_answers_only_its_calls(api, home, tmp_path, sig):
+    """hop 1 calls note (appends to a file), hop 2 calls slow; the run is killed during slow.
+    Both hops are saved, and -c answers slow's call (not run: not declared now) without
+    running note again."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    notes = tmp_path / "notes.txt"
+    api.stream(call_events("v1_a", fcall("c1", "note", text="buy milk")))
+    api.stream(call_events("v1_b", fcall("c2", "slow")))
+    env = {**os.environ, "GEMINI_CLI_HOME": str(home), "GEMINI_API_KEY": API_KEY, "GOOGLE_GEMINI_BASE_URL": api.base_url}
+    child = subprocess.Popen([sys.executable, "-m", "gemini_cli", "generate", "--function",
+                              f"note=sh -c 'echo \"$0\" >> {notes}' {{text}}", "--function", "slow=sleep 3", "go"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             cwd=Path(__file__).resolve().parents[1], env=env)
+    try:
+        deadline = time.monotonic() + 20
+        while len(api.bodies()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(api.bodies()) == 2, "the second hop was not asked for"
+        time.sleep(0.3)  # slow is under way
+        child.send_signal(getattr(signal, sig))
+        child.communicate(timeout=20)
+    finally:
+        child.kill()  # (the sleep a SIGKILLed run leaves behind ends on its own within 3 s)
+    assert child.returncode == (ExitCode.SIGTERM if sig == "SIGTERM" else -9)
+    assert [t[:2] for t in turns(home)] == [("v1_a", "requires_action"), ("v1_b", "requires_action")]
+    assert notes.read_text() == "buy milk\n"
+    api.stream(text_events("Done.", interaction_id="v1_c"))
+    result = run(["-c", "--function", f"note=sh -c 'echo \"$0\" >> {notes}' {{text}}", "go on"])
+    assert (result.exit_code, result.stdout) == (0, "Done.\n"), result.stderr
+    assert notes.read_text() == "buy milk\n"  # not run again
+    assert api.bodies()[2]["previous_interaction_id"] == "v1_b"
+    assert [s.get("call_id") for s in api.bodies()[2]["input"] if s.get("type") == "function_result"] == ["c2"]

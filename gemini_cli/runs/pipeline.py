@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Protocol
 
-from gemini_cli.errors import GeminiCliError, SchemaMismatch
+from gemini_cli.errors import GeminiCliError, SchemaMismatch, Terminated
 from gemini_cli.request import body as request
 from gemini_cli.request.inputs import user_input_step
 from gemini_cli.runs import turn
@@ -86,11 +86,13 @@ class Request:
 @dataclass
 class Hops:
     """The create calls of a turn: the Outcome of them all (every hop's steps, usage summed),
-    and the last hop, which the caller records: its own interaction and input steps."""
+    and the last hop, which the caller records (its own interaction and input steps) unless
+    `recorded`: a hop whose calls were run is saved before they run."""
 
     outcome: Outcome
     last: dict[str, Any]
     steps: list[dict[str, Any]]
+    recorded: bool = False
 
 
 # -- the whole turn -------------------------------------------------------------------------
@@ -158,12 +160,15 @@ def complete(client: Any, sent: Request, settings: Settings, session: Session, r
     outcome = finish(hops.outcome, settings, renderer, console, extra)
     result = outcome.result
     if outcome.error is not None:
-        if result.get("id") or result.get("steps"):
+        if hops.recorded:
+            outcome = replace(outcome, saved=True)
+        elif result.get("id") or result.get("steps"):
             status = None if outcome.finished else "interrupted"
             session.record(hops.steps, hops.last, status=status, warn=console.warn)
             outcome = replace(outcome, saved=True)
         return outcome
-    session.record(hops.steps, hops.last, warn=console.warn)
+    if not hops.recorded:
+        session.record(hops.steps, hops.last, warn=console.warn)
     error = checks(settings, sent.body, result, hops.last, renderer, tools)
     if error is not None:
         return Outcome(result, error, finished=True, saved=True, problems=outcome.problems)
@@ -192,16 +197,18 @@ def exchange(client: Any, body: dict[str, Any], steps: list[dict[str, Any]], ses
         hop = outcome.result
         if outcome.error is not None or hop.get("status") != "requires_action":
             break
+        # Saved with its calls pending before they run: a kill (SIGTERM, SIGKILL, a crash) mid-call
+        # leaves them for the next turn to answer, and never runs the calls of an earlier hop again.
+        record = session.record(steps, hop, warn=console.warn) if session is not None else None
         try:
             results = tools.answer(hop)
-        except (GeminiCliError, KeyboardInterrupt) as exc:  # the limit, Ctrl-C during a call: the hop
-            outcome = replace(outcome, error=exc, finished=True)  # is recorded with its calls pending, then this raised
-            break
+        except (GeminiCliError, KeyboardInterrupt, Terminated) as exc:  # the limit, Ctrl-C, SIGTERM: the
+            outcome = replace(outcome, error=exc, finished=True)  # hop is saved with its calls pending, then this raised
+            return Hops(joined(done, outcome), outcome.result, steps, recorded=session is not None)
         if results is None:
-            break
+            return Hops(joined(done, outcome), outcome.result, steps, recorded=session is not None)
         show_local(renderer, [s for s in hop.get("steps") or [] if isinstance(s, dict) and s.get("type") == "function_call"],
                     results)
-        record = session.record(steps, hop, warn=console.warn) if session is not None else None
         done.append(outcome)
         output = record.steps if record is not None else list(hop.get("steps") or [])
         body = request.next_hop_body(body, hop.get("id"), output, results)

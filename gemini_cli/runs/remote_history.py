@@ -102,7 +102,7 @@ def answer_calls(client: Any, settings: Any, interaction_id: str, outcome: Any, 
             body["stream"] = True
         pipeline.show_local(renderer, [s for s in first.get("steps") or [] if s.get("type") == "function_call"], [])
         hops = pipeline.exchange(client, body, list(results), session, renderer, console, tools)
-        if session is not None and (hops.last.get("id") or hops.last.get("steps")):
+        if session is not None and not hops.recorded and (hops.last.get("id") or hops.last.get("steps")):
             session.record(hops.steps, hops.last, warn=console.warn)
     finally:
         if session is not None:
