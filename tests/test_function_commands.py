@@ -280,3 +280,23 @@ def test_a_kill_during_a_call_leaves_the_hop_saved_and_the_next_turn_answers_onl
     assert notes.read_text() == "buy milk\n"  # not run again
     assert api.bodies()[2]["previous_interaction_id"] == "v1_b"
     assert [s.get("call_id") for s in api.bodies()[2]["input"] if s.get("type") == "function_result"] == ["c2"]
+
+
+def test_in_chat_a_call_stopped_with_ctrl_c_is_answered_not_run_by_the_next_message(api, home, terminal):
+    api.stream(call_events("v1_a1", fcall("c1", "slow")))
+    api.stream(text_events("second", interaction_id="v1_a2"))
+    term = terminal(["chat", "--function", "slow=sleep 30"])
+    term.expect(f"{MODEL}> ")
+    term.line("one")
+    term.expect("slow()")
+    term.send("\x03")
+    term.expect(f"{MODEL}> ")
+    term.line("two")
+    term.expect("second")
+    term.expect(f"{MODEL}> ")
+    term.send("\x04")
+    assert term.wait() == 0
+    assert api.bodies()[1]["previous_interaction_id"] == "v1_a1"
+    assert api.bodies()[1]["input"][0] == fresult("c1", "slow", "not run: the user interrupted it (Ctrl-C)", is_error=True)
+    assert api.bodies()[1]["input"][1]["type"] == "user_input"
+    assert "not run: interrupted" in term.output

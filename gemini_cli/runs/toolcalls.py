@@ -68,6 +68,7 @@ class FunctionLoop:
         # with exit 7. None: no deadline (batch rows).
         self.deadline: Any = None
         self.always: set[str] = set()  # functions the user said "always" to, for this run
+        self.interrupted: set[str] = set()  # ids of calls Ctrl-C stopped in this run
         self.calls = 0  # calls run (or answered) in this turn
         self.refused: list[str] = []  # "name (why)" of this turn's refused calls
 
@@ -93,7 +94,11 @@ class FunctionLoop:
         read = [self._read(step) for step in calls]
         preset: dict[int, CallResult] = {}
         for n, call in enumerate(read):
-            if call.binding is None:
+            if call.call_id in self.interrupted:
+                self.interrupted.discard(call.call_id)
+                preset[n] = CallResult("not run: the user interrupted it (Ctrl-C)", is_error=True,
+                                       summary="not run: interrupted")
+            elif call.binding is None:
                 preset[n] = CallResult(f"not run: function {call.name!r} is not declared in this run", is_error=True,
                                        summary="not run: not declared in this run")
             elif self.calls >= self.max_calls:
@@ -160,6 +165,20 @@ class FunctionLoop:
             self.note(_call_line(call))
             decided.append(preset[n] if n in preset else self._decide(call))
         todo = [(n, call) for n, call in enumerate(calls) if decided[n] is None]
+        try:
+            self._run_todo(todo, decided)
+        except KeyboardInterrupt:  # the user stopped these: a chat's next turn answers them, not runs them again
+            self.interrupted.update(call.call_id for _, call in todo if isinstance(call.call_id, str))
+            raise
+        steps = []
+        for call, outcome in zip(calls, decided, strict=True):
+            assert outcome is not None
+            self.note("← " + _one_line(outcome.summary or ("error" if outcome.is_error else "done")))
+            steps.append(_result_step(call, outcome))
+        return steps
+
+    def _run_todo(self, todo: list[tuple[int, _Call]], decided: list[CallResult | None]) -> None:
+        """Run the calls of `todo` (one inline, several at once), filling `decided`."""
         left = self.deadline.remaining() if self.deadline is not None else None
         if left is not None and left <= 0 and todo:
             raise self.deadline.deadline_error()
@@ -185,12 +204,6 @@ class FunctionLoop:
                         cancel()
                 raise
             pool.shutdown()
-        steps = []
-        for call, outcome in zip(calls, decided, strict=True):
-            assert outcome is not None
-            self.note("← " + _one_line(outcome.summary or ("error" if outcome.is_error else "done")))
-            steps.append(_result_step(call, outcome))
-        return steps
 
     def _decide(self, call: _Call) -> CallResult | None:
         """The result of a call that is not to run (undeclared, refused), else None."""
