@@ -276,3 +276,14 @@ def test_text_helpers():
 def test_turn_defaults():
     t = Turn()
     assert (t.status, t.usable, t.to_dict()["usage"]) == ("pending", False, None)
+
+
+def test_a_repeated_secret_is_not_called_malformed_data():
+    from gemini_cli.state.conversation import ECHOED, record_warnings
+
+    assert record_warnings([ECHOED]) == [
+        "the answer repeats a secret (the API key or an MCP header value): saved as <redacted>"]
+    assert record_warnings(["1 malformed step(s) (no string \"type\")", ECHOED]) == [
+        "the answer repeats a secret (the API key or an MCP header value): saved as <redacted>",
+        "the server sent malformed data, saved without it: 1 malformed step(s) (no string \"type\")"]
+    assert record_warnings([]) == []

@@ -290,8 +290,8 @@ def test_a_key_the_server_echoes_into_an_answer_is_redacted_in_the_conversation_
     session = tmp_path / "s.json"
     result = run(["generate", "--no-stream", "--session", str(session), "q"])
     assert (result.exit_code, result.stdout) == (0, f"your key is {API_KEY}!\n")  # the answer, as sent: it is the user's
-    assert result.stderr == ("gemini-cli: warning: the server sent malformed data, saved without it: "
-                             "the API key, echoed in the answer (saved as <redacted>)\n")
+    assert result.stderr == ("gemini-cli: warning: the answer repeats a secret (the API key or an MCP header value): "
+                             "saved as <redacted>\n")
     saved = session.read_text()
     assert API_KEY not in saved
     assert json.loads(saved)["turns"][0]["steps"][1]["content"][0]["text"] == "your key is <redacted>!"

@@ -235,6 +235,7 @@ def _unfinished(turn: Any, interaction_id: str) -> bool:
 def complete_saved_turn(interaction_id: str, result: dict[str, Any], settings: Any, console: Any) -> None:
     """Record the interaction's outcome in the saved turn waiting for it (under the lock)."""
     from gemini_cli.state import store
+    from gemini_cli.state.conversation import record_warnings
 
     path = find_turn(interaction_id)
     if path is None:
@@ -248,6 +249,6 @@ def complete_saved_turn(interaction_id: str, result: dict[str, Any], settings: A
         for turn in turns:
             problems = turn.record({k: v for k, v in result.items() if k != "output_text"}, console.io.secrets)
         store.save(path, conv)
-    if problems:
-        console.warn(f"the server sent malformed data, saved without it: {'; '.join(problems)}")
+    for warning in record_warnings(problems):
+        console.warn(warning)
     console.note(f"saved the {turns[-1].status} turn to conversation {conv.id}")  # as saved: a wrong status is 'unknown'

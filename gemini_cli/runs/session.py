@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from gemini_cli.state import store
 from gemini_cli.state.config import Settings
-from gemini_cli.state.conversation import Conversation, Turn, without_keys
+from gemini_cli.state.conversation import Conversation, Turn, record_warnings, without_keys
 from gemini_cli.errors import UsageError
 
 
@@ -40,6 +40,7 @@ class Session:
     external: bool = False
     previous_interaction_id: str | None = None
     unsaved: str | None = None  # why the history could not be written (the turn was still answered)
+    warned: set[str] = field(default_factory=set)  # the record warnings given this run
     _stack: ExitStack = field(default_factory=ExitStack)
 
     # -- what the next request sends ------------------------------------------
@@ -92,8 +93,10 @@ class Session:
         turn = conv.add_turn(steps, model=conv.extra.get("agent") or conv.model)
         if result is not None:
             problems = turn.record({key: value for key, value in result.items() if key != "output_text"}, self.secrets)
-            if problems and warn is not None:
-                warn(f"the server sent malformed data, saved without it: {'; '.join(problems)}")
+            for warning in record_warnings(problems):
+                if warn is not None and warning not in self.warned:  # once a run, not once a hop
+                    self.warned.add(warning)
+                    warn(warning)
         if status is not None:
             turn.status = status
         self.write()

@@ -76,6 +76,21 @@ def without_keys(value: Any, secrets: Any = ()) -> tuple[Any, bool]:
     return json.loads(text), True
 
 
+ECHOED = "a secret, echoed in the answer"  # a problem Turn.record reports that is no malformed data
+
+
+def record_warnings(problems: list[str]) -> list[str]:
+    """The warnings for what Turn.record left out: a secret the answer repeats (an API key, an
+    MCP header value), then the malformed data, each in one line."""
+    warnings = []
+    if ECHOED in problems:
+        warnings.append("the answer repeats a secret (the API key or an MCP header value): saved as <redacted>")
+    malformed = [problem for problem in problems if problem != ECHOED]
+    if malformed:
+        warnings.append(f"the server sent malformed data, saved without it: {'; '.join(malformed)}")
+    return warnings
+
+
 def new_id() -> str:
     # What secrets.token_hex(6) does, without importing secrets (hmac, hashlib, random).
     return "c" + os.urandom(6).hex()
@@ -157,7 +172,7 @@ class Turn:
             problems.append(f"{len(steps) - len(kept)} malformed step(s) (no string \"type\")")
         kept, echoed = without_keys(kept, secrets)
         if echoed:
-            problems.append("the API key, echoed in the answer (saved as <redacted>)")
+            problems.append(ECHOED)
         fields = {}
         for name, key in (("interaction_id", "id"), ("status", "status"), ("usage", "usage")):
             value = interaction.get(key)
