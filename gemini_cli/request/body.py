@@ -13,8 +13,7 @@ from typing import Any
 from gemini_cli.errors import UsageError
 from gemini_cli.request.fields import unknown_keys
 from gemini_cli.request.inputs import user_input_step
-from gemini_cli.request.schema import json_argument, load_schema
-from gemini_cli.request.schema import response_format as schema_response_format  # aliased: this module has its own
+from gemini_cli.request import schema
 from gemini_cli.state.config import Settings
 from gemini_cli.state.settings import GENERATION, TABLE
 
@@ -99,8 +98,8 @@ def response_format(settings: Settings) -> Any:
     """
     media = media_formats(settings)
     if not media:
-        return schema_response_format(settings.schema, settings.json_mode, settings.response_format)
-    text = schema_response_format(settings.schema, settings.json_mode, None)
+        return schema.response_format(settings.schema, settings.json_mode, settings.response_format)
+    text = schema.response_format(settings.schema, settings.json_mode, None)
     formats = ([text] if text is not None else []) + media
     return formats[0] if len(formats) == 1 else formats
 
@@ -148,7 +147,7 @@ def load_body_extra(value: Any, warn: Any = None) -> dict[str, Any] | None:
     if value is None or isinstance(value, dict):
         return value
 
-    extra, where = json_argument(str(value), "--body-extra")
+    extra, where = schema.json_argument(str(value), "--body-extra")
     if not isinstance(extra, dict):
         raise UsageError(f"{where} must be a JSON object, got {type(extra).__name__}")
     for key, flag in _MANAGED.items():
@@ -270,15 +269,15 @@ def check_settings(settings: Settings, warn: Any = None) -> Settings:
     however many callers ask. `warn`: the console's, for what is sent but looks wrong."""
     if settings.checked:
         return settings
-    schema = settings.schema
+    loaded = settings.schema
     if settings.json_mode is False and str(settings.sources.get("schema", "")).startswith("template"):
-        schema = None  # --no-json drops a template's schema (a --schema flag with it is an error)
-    schema = load_schema(schema)
-    schema_response_format(schema, settings.json_mode)  # --schema with --no-json is exit 2
+        loaded = None  # --no-json drops a template's schema (a --schema flag with it is an error)
+    loaded = schema.load_schema(loaded)
+    schema.response_format(loaded, settings.json_mode)  # --schema with --no-json is exit 2
     tool_list(settings.tools)  # --tool none mixed with others is exit 2
     if settings.extract and settings.extract_last:
         raise UsageError("give --extract or --extract-last, not both")
     if (settings.extract or settings.extract_last) and settings.output != "text":
         raise UsageError(f"--extract prints a code block as text; it cannot be combined with -o {settings.output}")
     body_extra = load_body_extra(settings.body_extra, warn)
-    return replace(settings, schema=schema, body_extra=body_extra, agent=_check_agent(settings), checked=True)
+    return replace(settings, schema=loaded, body_extra=body_extra, agent=_check_agent(settings), checked=True)
