@@ -15,4 +15,4 @@ def show_request(url: str, headers: dict[str, str], body: dict[str, Any], stdout
     out = stdout or sys.stdout
     lines = [f"POST {url}", *(f"{name}: {value}" for name, value in headers.items()), "",
              json.dumps(body, ensure_ascii=False, indent=2)]
-    out.write(for_stream("\n".join(lines) + "\n", out))
+    out.write(for_stream("\n".join(lines) + "\n", out))  # a template's text may hold escapes

@@ -13,11 +13,10 @@ from typing import Any, TextIO
 
 from gemini_cli.errors import ExitCode, GeminiCliError, Terminated
 from gemini_cli.render.context import IOContext, redact  # noqa: F401 (redact: re-exported)
-from gemini_cli.render.media import printed
 from gemini_cli.render.terminal import for_stream, isatty, visible
-from gemini_cli.render.tools import citation_lines, citations, describe
-# render/markdown.py is imported inside TextRenderer: only an answer rendered as Markdown needs it
-# (~6 ms of every other turn).
+# render/markdown.py, render/media.py and render/tools.py are imported inside TextRenderer, when
+# an answer is rendered: a listing (history list, files list) skips them, and a turn not rendered
+# as Markdown skips render/markdown.py (~6 ms; the other two ~4 ms).
 
 DIM, RESET = "\x1b[2m", "\x1b[0m"
 
@@ -173,6 +172,7 @@ class TextRenderer:
         """What a finished tool step did, dimmed on stderr (not with --quiet)."""
         if self.console.quiet:
             return
+        from gemini_cli.render.tools import describe
 
         lines = describe(step)
         if not lines:
@@ -215,12 +215,18 @@ class TextRenderer:
             self.stdout.write("\n")
             self.at_line_start = True
         if result.get("media") and not self.hold:  # the saved image/audio files, after the text
+            from gemini_cli.render.media import printed
+
             self.stdout.write("".join(line + "\n" for line in printed(result["media"])))
         self.stdout.flush()
         sources = result.get("citations")
         if sources is None:
+            from gemini_cli.render.tools import citations
+
             sources = citations(result.get("steps"))
         if sources:
+            from gemini_cli.render.tools import citation_lines
+
             self.console.write(self.console.clean("".join(line + "\n" for line in citation_lines(sources))))
 
 

@@ -60,7 +60,7 @@ def failed_record(row: Any, error: BaseException | str, result: dict[str, Any] |
     the API answered, if it answered (an incomplete interaction, a schema mismatch).
     `secrets`: the I/O context's, redacted with the environment's keys."""
     if isinstance(error, GeminiCliError):
-        message, exit_code = redact(error.message, secrets), ExitCode(error.exit_code)
+        message, exit_code = redact(error.message, secrets), ExitCode(error.exit_code)  # an API message may echo the key
     else:
         message, exit_code = redact(str(error), secrets), ExitCode.USAGE
     record: dict[str, Any] = {"id": row.id, "line": row.line, "status": FAILED}
