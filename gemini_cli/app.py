@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
+import difflib
+import errno
+import importlib
 import os
 import re
 import signal
 import sys
+import traceback
 
 import typer
 from click import Argument
@@ -16,6 +21,9 @@ from gemini_cli import __version__
 from gemini_cli.errors import ExitCode, GeminiCliError, Terminated
 from gemini_cli.render.context import IOContext
 from gemini_cli.render.terminal import for_stream
+from gemini_cli.state.recording import RunCassette
+# cli/shell_complete.py is imported inside main(), for a TAB only (~3 ms of every other start-up);
+# the command modules are loaded by load_command, from COMMANDS.
 
 
 class FunnelGroup(TyperGroup):
@@ -124,8 +132,6 @@ def implied_generate(args: list[str], commands: list[str], generate_options) -> 
 def internal_error(ctx, exc: BaseException) -> None:
     io = ctx.obj
     if io.debug and io.stderr is not None:
-        import traceback
-
         io.stderr.write(io.redact(for_stream(traceback.format_exc(), io.stderr)))
     io.error(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
     ctx.exit(int(ExitCode.INTERNAL))
@@ -134,8 +140,6 @@ def internal_error(ctx, exc: BaseException) -> None:
 def stdout_failed(io: IOContext, exc: OSError) -> bool:
     """Whether stdout is what failed (a full disk, an I/O error). Our own files report their
     errors as GeminiCliError, so an OSError that gets here came from writing the output."""
-    import errno
-
     return io.stdout is None or exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EBADF)
 
 
@@ -175,8 +179,6 @@ def usage_message(exc: ClickException) -> str:
 
 
 def did_you_mean(word: str, names: list[str]) -> str:
-    import difflib
-
     close = [name for name in names if len(word) >= 3 and name.startswith(word)]
     close += [name for name in difflib.get_close_matches(word, names, n=2, cutoff=0.75) if name not in close]
     return f"; did you mean {' or '.join(close[:3])}?" if close else ""
@@ -229,8 +231,6 @@ def root(
         help="Answer every request from FILE, recorded with --record: no network, no key.",
     ),
 ) -> None:
-    from gemini_cli.state.recording import RunCassette
-
     io: IOContext = ctx.obj
     io.debug = debug
     io.recording = RunCassette(record, replay)  # both: a usage error, through the funnel
@@ -256,8 +256,6 @@ COMMANDS = {  # name -> (module, attribute: a command function or a Typer sub-ap
 
 def load_command(name: str):
     """The click command for one entry of COMMANDS, built by Typer from its definition."""
-    import importlib
-
     module, attribute = COMMANDS[name]
     target = getattr(importlib.import_module(module), attribute)
     if not isinstance(target, typer.Typer):
@@ -302,8 +300,6 @@ def _escape_unencodable(io: IOContext) -> None:
     r"""PYTHONIOENCODING=ascii and the like: characters stdout cannot hold are written as
     \uXXXX escapes (UTF-16 units, as JSON writes them, so -o json stays valid JSON), counted
     and reported once at the end, rather than failing the run."""
-    import codecs
-
     def escape(exc):
         if not isinstance(exc, UnicodeEncodeError):
             raise exc

@@ -12,6 +12,7 @@ Two ways to meet the deadline:
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -57,8 +58,6 @@ def backoff(attempt: int, first: float, cap: float, jitter: float = 0.25, factor
     """first * factor**attempt, less up to `jitter` of it (as the official SDK does), at most `cap`."""
     nominal = first * factor ** min(attempt, 64)
     if jitter:
-        import random  # on the first retry, not at start-up (the lock wait, on that path, has no jitter)
-
         nominal *= 1 - random.uniform(0, jitter)
     return min(nominal, cap)
 

@@ -187,3 +187,126 @@ def test_no_global_statements_or_sys_modules_reads():
     """Process-wide state (quiet, the secrets, the cassette) lives on the I/O context."""
     found = {name: globals_and_module_reads(path.read_text(encoding="utf-8")) for name, path in MODULES.items()}
     assert {name: uses for name, uses in found.items() if uses} == {}
+
+
+# -- imports: under their own names, inside a function only for a measured start-up cost --------
+
+# Split by another lane of issue 20, which applies the same rule there: drop each once it is clean.
+
+
+def module_aliases(source: str) -> list[str]:
+    """Imports in `source` that bind a gemini_cli module under another name
+    (`from gemini_cli.request import body as request`, `import gemini_cli.x as y`)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [f"line {node.lineno}: {a.name} as {a.asname}" for a in node.names
+                      if a.asname and a.name.startswith("gemini_cli")]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("gemini_cli"):
+            found += [f"line {node.lineno}: {node.module}.{a.name} as {a.asname}" for a in node.names
+                      if a.asname and a.asname != a.name and f"{node.module}.{a.name}" in MODULES]
+    return found
+
+
+def function_imports(source: str) -> list[tuple[int, list[str]]]:
+    """(line, the modules named) of each import statement inside a function."""
+    found = []
+    for fn in ast.walk(ast.parse(source)):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Import):
+                    found.append((node.lineno, [a.name for a in node.names]))
+                elif isinstance(node, ast.ImportFrom):
+                    base = node.module or ""
+                    found.append((node.lineno, [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base
+                                                for a in node.names]))
+    return sorted(set((line, tuple(names)) for line, names in found))  # type: ignore[misc]
+
+
+def explains_its_imports(source: str) -> bool:
+    """A comment saying what is "imported inside" (and why) next to the top-level imports:
+    between the first of them and a few lines after the last."""
+    tree = ast.parse(source)
+    tops = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    if not tops:
+        return False
+    lines = source.splitlines()[tops[0].lineno - 1: max(n.end_lineno or n.lineno for n in tops) + 4]
+    comments = " ".join(line.strip().lstrip("#").strip() if line.lstrip().startswith("#") else "\n" for line in lines)
+    return "imported inside" in comments
+
+
+def test_the_import_checks_see_what_they_forbid():
+    sample = "import os\nx = 1\n\ndef f():\n    import json\n    from gemini_cli.errors import UsageError\n"
+    assert [(line, list(names)) for line, names in function_imports(sample)] == [(5, ["json"]), (6, ["gemini_cli.errors"])]
+    assert not explains_its_imports(sample)
+    assert explains_its_imports("import os\n# json is imported inside f: ~1 ms of --version\n")
+    assert module_aliases("from gemini_cli.cli import options as opt\nimport gemini_cli.errors as e\n"
+                          "from gemini_cli.errors import UsageError as Refused\n") == [
+        "line 1: gemini_cli.cli.options as opt", "line 2: gemini_cli.errors as e"]
+
+
+def test_no_gemini_cli_module_is_imported_under_another_name():
+    """`body as request`, `schema as structured`, `options as opt`: a module is named for what it
+    is; import it as itself, or the names used from it (aliasing a name only where a clash forces it)."""
+    found = {name: module_aliases(path.read_text(encoding="utf-8")) for name, path in MODULES.items()}
+    assert {name: uses for name, uses in found.items() if uses} == {}
+
+
+STARTUP_ARGS = [["--version"], ["--help"], *([name, "--help"] for name in (
+    "generate", "chat", "batch", "upload", "files", "jobs", "history", "config", "completion", "models", "demo")),
+    ["history", "show", "--help"], ["completion", "bash"]]
+STARTUP_TABS = ["gemini-cli ", "gemini-cli generate --mo", "gemini-cli generate --cid ", "gemini-cli history show "]
+PRINT_MODULES = ("import atexit, runpy, sys\n"
+                 "atexit.register(lambda: sys.__stderr__.write('\\nMODULES ' + ' '.join(sorted(sys.modules)) + '\\n'))\n"
+                 "sys.argv = ['gemini-cli'] + sys.argv[1:]\n"
+                 "runpy.run_module('gemini_cli', run_name='__main__')\n")
+
+
+def startup_modules(tmp_path) -> set[str]:
+    """The gemini_cli modules that start-up loads: `--version`, each command's --help, a TAB."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, HOME=str(tmp_path), GEMINI_CLI_HOME=str(tmp_path), GEMINI_API_KEY="")
+    runs = [(args, env) for args in STARTUP_ARGS]
+    runs += [([], dict(env, COMP_WORDS=words, COMP_CWORD=str(len(words.split())), _GEMINI_CLI_COMPLETE="bash_complete"))
+             for words in STARTUP_TABS]
+    found: set[str] = set()
+    for args, run_env in runs:
+        proc = subprocess.run([sys.executable, "-c", PRINT_MODULES, *args], env=run_env, capture_output=True,
+                              text=True, timeout=60, cwd=PACKAGE.parent)
+        modules = proc.stderr.rpartition("\nMODULES ")[2].split()
+        assert "gemini_cli.app" in modules, (args, proc.stderr[-500:])
+        found.update(m for m in modules if m in MODULES)
+    return found
+
+
+# Modules loaded only after a command's boundary that still import a gemini_cli module inside a
+# function: a module that one path needs, measured (each module's comment names the cost).
+LAZY_ON_ONE_PATH = {
+    "gemini_cli.runs.pipeline": {"gemini_cli.runs.media", "gemini_cli.request.remote_mcp"},  # attachments, --remote-mcp
+    "gemini_cli.runs.batch": {"gemini_cli.runs.media"},  # rows with attachments
+    "gemini_cli.runs.connection": {"gemini_cli.request.remote_mcp", "gemini_cli.request.mcp_servers"},  # --remote-mcp
+    "gemini_cli.runs.tool_setup": {"gemini_cli.runs.mcp"},  # --mcp
+    "gemini_cli.render.output": {"gemini_cli.render.markdown", "gemini_cli.render.media", "gemini_cli.render.tools"},
+}
+
+
+def test_function_level_imports_only_where_start_up_pays_otherwise(tmp_path):
+    """A module that start-up loads (app.py, cli/, the state/ and render/ modules under them)
+    keeps what start-up need not load inside the functions that need it; every other module
+    imports gemini_cli modules at its top (LAZY_ON_ONE_PATH names the few exceptions). Any
+    module with imports inside functions says why, once, next to its top-level imports."""
+    startup = startup_modules(tmp_path)
+    assert {"gemini_cli.app", "gemini_cli.cli.generate", "gemini_cli.cli.options", "gemini_cli.state.config",
+            "gemini_cli.cli.shell_complete"} <= startup
+    assert not startup & {"gemini_cli.runs.pipeline", "gemini_cli.api.client", "gemini_cli.render.output"}
+    inside = {name: function_imports(path.read_text(encoding="utf-8")) for name, path in MODULES.items()}
+    misplaced = {name: sorted({m for _, names in found for m in names if m in MODULES}
+                              - LAZY_ON_ONE_PATH.get(name, set()))
+                 for name, found in inside.items() if name not in startup}
+    assert {name: deps for name, deps in misplaced.items() if deps} == {}
+    unexplained = sorted(name for name, found in inside.items()
+                         if found and not explains_its_imports(MODULES[name].read_text(encoding="utf-8")))
+    assert unexplained == []

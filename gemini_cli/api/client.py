@@ -13,6 +13,8 @@ import sys
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import httpx
 
@@ -323,9 +325,6 @@ def cert_source() -> str:
 def via_proxy(url: str) -> str:
     """" through the proxy P (from HTTPS_PROXY)" when one applies to url, so that a refusing
     proxy is named rather than the API; the proxy's password is left out."""
-    from urllib.parse import urlsplit
-    from urllib.request import getproxies, proxy_bypass
-
     scheme, host = urlsplit(url).scheme, urlsplit(url).hostname or ""
     proxy = getproxies().get(scheme)
     if not proxy or proxy_bypass(host):

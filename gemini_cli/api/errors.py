@@ -8,6 +8,7 @@ Any body shape is accepted: a field of the wrong type is ignored, never a crash.
 
 from __future__ import annotations
 
+import email.utils
 import json
 import math
 import re
@@ -193,8 +194,6 @@ def _finite(value: Any) -> float | None:
 
 def _http_date(value: str) -> float | None:
     try:
-        import email.utils  # only for the rare HTTP-date form
-
         return email.utils.parsedate_to_datetime(value).timestamp() - time.time()
     except (TypeError, ValueError, OverflowError, IndexError):
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import signal
 import stat
@@ -12,8 +13,13 @@ from typing import IO, Annotated, Any, Optional
 
 import typer
 
-from gemini_cli.cli import options as opt
+from gemini_cli.cli import options
+from gemini_cli.cli.invocation import debugging, io_context
 from gemini_cli.errors import ExitCode, GeminiCliError, Terminated, UsageError
+from gemini_cli.state import config
+# runs/, render/, request/ and state/apikey.py are imported inside the functions that run a batch:
+# runs/ loads httpx (~130 ms), render/output.py ~5 ms, request/templates.py ~6 ms, all paid by
+# every --help and TAB otherwise.
 
 BATCH = "Batch"
 MAX_JOBS = 256
@@ -26,20 +32,20 @@ class Format(str, Enum):
 
 
 BatchAttach = Annotated[Optional[list[str]], typer.Option(  # the rows may come from stdin, so no `-`
-    "--attach", "-a", click_type=opt.FILE_OR_URL, rich_help_panel=opt.MEDIA,
+    "--attach", "-a", click_type=options.FILE_OR_URL, rich_help_panel=options.MEDIA,
     help="Attach a file, URL or Files API name/uri to every row's request (repeatable).")]
 BatchStore = Annotated[Optional[bool], typer.Option(
-    "--store/--no-store", rich_help_panel=opt.CONV,
+    "--store/--no-store", rich_help_panel=options.CONV,
     help="Keep each row's interaction on the server (default), or send `store: false`.")]
 BatchLockTimeout = Annotated[Optional[float], typer.Option(
-    "--lock-timeout", click_type=opt.Finite(0), metavar="SECONDS", rich_help_panel=opt.CONV,
+    "--lock-timeout", click_type=options.Finite(0), metavar="SECONDS", rich_help_panel=options.CONV,
     help="Seconds to wait for another gemini-cli writing the same OUTPUT (default 30).")]
 BatchThoughts = Annotated[Optional[bool], typer.Option(
-    "--thoughts/--no-thoughts", rich_help_panel=opt.GEN,
+    "--thoughts/--no-thoughts", rich_help_panel=options.GEN,
     help="Request thought summaries; each record keeps them under \"thoughts\".")]
 
 
-@opt.with_groups
+@options.with_groups
 def batch(
     input: Annotated[Optional[str], typer.Argument(metavar="[INPUT]", 
         help="Rows: a JSON Lines file (default), plain lines or CSV (--format); - or none for stdin.")] = None,
@@ -70,14 +76,14 @@ def batch(
         "names; gemini-cli jobs fetch OUTPUT writes the records.", rich_help_panel=BATCH)] = False,
     wait: Annotated[bool, typer.Option(
         "--wait", help="With --remote: wait for the jobs and write their records.", rich_help_panel=BATCH)] = False,
-    generation: opt.Values = opt.GENERATION.without("stdin_position").replacing(thoughts=BatchThoughts),
-    service_tier: opt.Values = opt.ANSWER.pick("service_tier"),
-    answer: opt.Values = opt.ANSWER.pick("tools", "schema", "json_mode"),
-    attachments: opt.Values = opt.ATTACH.replacing(attach=BatchAttach),
-    conversation: opt.Values = opt.CONVERSATION.pick("store", "lock_timeout").replacing(store=BatchStore,
+    generation: options.Values = options.GENERATION.without("stdin_position").replacing(thoughts=BatchThoughts),
+    service_tier: options.Values = options.ANSWER.pick("service_tier"),
+    answer: options.Values = options.ANSWER.pick("tools", "schema", "json_mode"),
+    attachments: options.Values = options.ATTACH.replacing(attach=BatchAttach),
+    conversation: options.Values = options.CONVERSATION.pick("store", "lock_timeout").replacing(store=BatchStore,
                                                                                      lock_timeout=BatchLockTimeout),
-    tools: opt.Values = opt.TOOLS,
-    connection: opt.Values = opt.CONNECTION.without("max_time"),  # no deadline for a whole batch: each row has --timeout
+    tools: options.Values = options.TOOLS,
+    connection: options.Values = options.CONNECTION.without("max_time"),  # no deadline for a whole batch: each row has --timeout
 ) -> None:
     """Run one request per row of INPUT, -j at a time; one JSON record per row to OUTPUT.
 
@@ -92,14 +98,12 @@ def batch(
 
       gemini-cli batch reviews.csv --prompt-column text -o out.jsonl -j 16
     """
-    flags = opt.command_flags(locals())
+    flags = options.command_flags(locals())
     for name in ("output_file", "save", "format", "input", "remote", "wait"):  # batch's own, not settings
         flags.pop(name)
-    from gemini_cli.cli.invocation import io_context
     from gemini_cli.request import templates
-    from gemini_cli.state import config
     from gemini_cli.render.output import Console
-    from gemini_cli.request import rows as row_input
+    from gemini_cli.request.rows import format_for, read_rows, unique_ids
     from gemini_cli.runs.batch import RowRequests
     from gemini_cli.runs.batch_output import Output
 
@@ -111,7 +115,7 @@ def batch(
     attach, mime, param = flags["attach"], flags["mime"], flags["param"]
     if "-" in (attach or []):
         raise UsageError("--attach - (stdin) cannot be used with batch: stdin may hold the rows")
-    fmt = row_input.format_for(format.value if format else None, input)
+    fmt = format_for(format.value if format else None, input)
     stream = open_input(input, io.stdin)
     out = Output(output_file, stdout=io.stdout, restart=restart)
     check_not_same(input, out.path)
@@ -125,16 +129,15 @@ def batch(
                              + ("" if local[0].startswith("--") else
                                 " (keep them in a profile to use them with --profile only)"))
     with stream, contextlib.ExitStack() as stack:
-        read = lambda source: row_input.read_rows(source, fmt, prompt_column=prompt_column, id_column=id_column,  # noqa: E731
+        read = lambda source: read_rows(source, fmt, prompt_column=prompt_column, id_column=id_column,  # noqa: E731
                                                   prompt_required=settings.template is None)
-        rows = read(stream) if check_ids(input, read) else row_input.unique_ids(read(stream))
+        rows = read(stream) if check_ids(input, read) else unique_ids(read(stream))
         if remote:
             from gemini_cli.cli.batch_remote import remote_batch
 
             requests = RowRequests(settings, console, attach=list(attach or []), mime=mime, params=list(param or []),
                                    save=save)
             return remote_batch(settings, console, requests, rows, out, input=input, dry_run=dry_run, wait=wait, save=save)
-        from gemini_cli.cli.invocation import debugging
         from gemini_cli.runs.tool_setup import open_tools
 
         toolset = open_tools(settings, console, ask=None, debug=debugging())  # no one to confirm a call in a batch
@@ -186,8 +189,6 @@ def open_input(path: str | None, stdin: Any) -> IO[bytes]:
         try:
             return os.fdopen(os.dup(stdin.fileno()), "rb")
         except (OSError, ValueError, AttributeError):  # a test runner's stdin has no descriptor
-            import io
-
             return io.BytesIO(stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode("utf-8"))
     if Path(path).is_dir():
         raise UsageError(f"INPUT {path} is a directory; name a file")

@@ -9,46 +9,44 @@ from __future__ import annotations
 from typing import Any
 
 from gemini_cli.errors import ExitCode, GeminiCliError, UsageError
+from gemini_cli.render.jobs import WaitProgress
+from gemini_cli.runs import remote_submit
+from gemini_cli.runs.connection import open_client
+from gemini_cli.runs.remote_fetch import fetch_all
+from gemini_cli.state import apikey, jobs
 
 
 def remote_batch(settings: Any, console: Any, requests: Any, rows: Any, out: Any, *, input: str | None,
                  dry_run: bool, wait: bool, save: bool) -> None:
-    from gemini_cli.runs import remote_submit as remote
-
     if out.path is None:
         raise UsageError("--remote needs -o OUTPUT: the records are written there when the job is fetched")
     if save:
         raise UsageError("--save: the rows of a batch job are not saved as conversations; give --save or --remote")
-    remote.check_settings(settings, requests)
-    remote.check_not_pending(out.path)
+    remote_submit.check_settings(settings, requests)
+    remote_submit.check_not_pending(out.path)
     out.scan(rewrite=False)
-    from gemini_cli.runs.connection import open_client
 
     if dry_run:  # the client only says what it would send
         with open_client(settings, None, console) as client:
-            return remote.dry_run(client, remote.read(rows, requests, out, None, keep_rows=False, warn=console.warn), out,
+            return remote_submit.dry_run(client, remote_submit.read(rows, requests, out, None, keep_rows=False, warn=console.warn), out,
                                   console.io.stdout)
-    from gemini_cli.state import apikey
 
     key = apikey.get(console.io)
     with open_client(settings, key, console) as client:
-        found = remote.read(rows, requests, out, client, keep_rows=True, warn=console.warn)
+        found = remote_submit.read(rows, requests, out, client, keep_rows=True, warn=console.warn)
         if not found.groups:
-            remote.discard(found)
-            remote.record_bad(found, out)
+            remote_submit.discard(found)
+            remote_submit.record_bad(found, out)
             done = f"{found.skipped} already completed in {out.path}" if found.skipped else "no rows"
             if found.bad:
                 raise GeminiCliError(f"nothing to submit ({done}); {len(found.bad)} bad rows recorded as failed in "
                                      f"{out.path}", exit_code=ExitCode.BATCH_ROWS_FAILED)
             console.note(f"nothing to submit: {done}")
             return
-        names = remote.submit(client, requests, found, out, console, input=input)
+        names = remote_submit.submit(client, requests, found, out, console, input=input)
         if not wait:
             console.note(f"follow with: gemini-cli jobs wait {out.path}; then: gemini-cli jobs fetch {out.path}")
             return
-        from gemini_cli.render.jobs import WaitProgress
-        from gemini_cli.runs.remote_fetch import fetch_all
-        from gemini_cli.state import jobs
 
         records = [record for record in map(jobs.load, names) if record is not None]
         error = fetch_all(client, records, console, wait_first=True, progress=WaitProgress(console))

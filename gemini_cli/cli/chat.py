@@ -10,19 +10,24 @@ from dataclasses import replace
 
 import typer
 
-from gemini_cli.cli import options as opt
+from gemini_cli.cli import options
+from gemini_cli.cli.invocation import debugging, io_context, turn_renderer
 from gemini_cli.errors import UsageError
+from gemini_cli.state import paths
+# runs/, cli/repl.py, render/output.py, request/ and state/apikey.py are imported inside the
+# command: runs/ loads httpx (~130 ms), cli/repl.py ~23 ms, render/output.py ~5 ms,
+# request/templates.py ~6 ms, all paid by every --help and TAB otherwise.
 
 
-@opt.with_groups
+@options.with_groups
 def chat(
-    generation: opt.Values = opt.GENERATION.without("stdin_position"),
-    answer: opt.Values = opt.ANSWER.without("extract", "extract_last", "agent"),
-    attachments: opt.Values = opt.ATTACH.replacing(attach=opt.ChatAttach),
-    rendering: opt.Values = opt.OUTPUT.without("output"),
-    conversation: opt.Values = opt.CONVERSATION,
-    tools: opt.Values = opt.TOOLS,
-    connection: opt.Values = opt.CONNECTION,
+    generation: options.Values = options.GENERATION.without("stdin_position"),
+    answer: options.Values = options.ANSWER.without("extract", "extract_last", "agent"),
+    attachments: options.Values = options.ATTACH.replacing(attach=options.ChatAttach),
+    rendering: options.Values = options.OUTPUT.without("output"),
+    conversation: options.Values = options.CONVERSATION,
+    tools: options.Values = options.TOOLS,
+    connection: options.Values = options.CONNECTION,
 ) -> None:
     """Chat: a REPL at a terminal (/help lists its commands); from piped stdin, one message per line.
 
@@ -34,8 +39,7 @@ def chat(
 
       gemini-cli chat --no-save < questions.txt   (one message per line)
     """
-    flags = opt.command_flags(locals())
-    from gemini_cli.cli.invocation import io_context
+    flags = options.command_flags(locals())
     from gemini_cli.request import templates
     from gemini_cli.state import apikey, config
     from gemini_cli.render.output import Console
@@ -61,16 +65,12 @@ def chat(
     settings = check_settings(settings, console.warn)  # a bad --schema or --tool mix, before the user types anything
     key = apikey.get(io, max_time=settings.max_time)
     from gemini_cli.cli import repl
-    from gemini_cli.cli.invocation import turn_renderer
 
     reader: repl.TerminalInput | repl.PipedInput
     if interactive:
-        from gemini_cli.state import paths
-
         reader = repl.TerminalInput(paths.state_dir() / "chat_history", io)
     else:
         reader = repl.PipedInput(io.stdin.buffer)
-    from gemini_cli.cli.invocation import debugging
     from gemini_cli.runs.tool_setup import open_tools
 
     # Functions checked and MCP servers started once for the session; a confirmation is a
@@ -78,7 +78,7 @@ def chat(
     with open_tools(settings, console, ask=repl.confirmer(reader) if interactive else None, debug=debugging()) as toolset:
         loop = Chat(settings, flags, console, key=key, interactive=interactive, reader=reader, edit=repl.edit_text,
                     renderer_for=turn_renderer(console), attachments=attach_specs, mime=mime, tools=toolset)
-        code = loop.run(opt.resume_from(flags))
+        code = loop.run(options.resume_from(flags))
     if code:
         raise typer.Exit(code)
 

@@ -7,6 +7,9 @@ from typing import Annotated
 
 import typer
 
+from gemini_cli.cli.invocation import io_context
+# cli/shell_complete.py is imported inside the command: completion --help needs it not (~3 ms).
+
 
 class Shell(str, Enum):
     bash = "bash"
@@ -27,7 +30,6 @@ def completion(
 
     Subcommands, options, conversation ids, model names, profiles and templates complete from local files only.
     """
-    from gemini_cli.cli.invocation import io_context
     from gemini_cli.cli.shell_complete import script
 
     io_context().stdout.write(script(shell.value))

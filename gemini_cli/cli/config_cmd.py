@@ -7,9 +7,14 @@ from typing import Annotated, Any
 
 import typer
 
-from gemini_cli.cli import options as opt
+from gemini_cli.cli import options
+from gemini_cli.cli.invocation import io_context
+from gemini_cli.errors import UsageError
+from gemini_cli.state import config, configfile, paths
+# state/apikey.py (~2 ms), state/atomic.py, yaml (~11 ms), getpass and cli/repl.py (~23 ms) are
+# imported inside the commands that use them: config --help and a TAB need none of them.
 
-config_app = opt.sub_app("config", "The config file: its path, the effective settings, editing it, the saved key.")
+config_app = options.sub_app("config", "The config file: its path, the effective settings, editing it, the saved key.")
 
 # What `config edit` writes when there is no config file yet: every line a comment.
 TEMPLATE = """\
@@ -52,16 +57,12 @@ TEMPLATE = """\
 @config_app.command("path")
 def path_cmd() -> None:
     """Print the config file's path (it may not exist yet)."""
-    from gemini_cli.cli.invocation import io_context
-    from gemini_cli.state import paths
-
     io_context().stdout.write(f"{paths.config_file()}\n")
 
 
 @config_app.command("show")
-def show(profile: opt.Profile = None) -> None:
+def show(profile: options.Profile = None) -> None:
     """Print the effective settings as YAML, each with where it came from; secrets redacted."""
-    from gemini_cli.cli.invocation import io_context
     from gemini_cli.state import apikey, config, configfile
 
     io = io_context()
@@ -91,8 +92,6 @@ def show(profile: opt.Profile = None) -> None:
 
 def _settings(settings: Any) -> dict[str, Any]:
     """The settings a config file can set, in the order of configfile._TYPES."""
-    from gemini_cli.state import configfile
-
     return {name: getattr(settings, name) for name in configfile.SETTING_KEYS}
 
 
@@ -102,7 +101,6 @@ def _key_source(cfg: Any) -> tuple[Any, str]:
     for var in apikey.ENV_VARS:
         if (os.environ.get(var) or "").strip():
             return apikey.REDACTED, f"environment ({var})"
-    from gemini_cli.state import paths
 
     if paths.key_file().is_file():
         return apikey.REDACTED, f"key file {paths.key_file()} (config set-key)"
@@ -152,8 +150,6 @@ def set_key(
     (`pass show gemini | gemini-cli config set-key`). It is never printed. GEMINI_API_KEY and
     GOOGLE_API_KEY, when set, still win over the saved key.
     """
-    from gemini_cli.cli.invocation import io_context
-    from gemini_cli.errors import UsageError
     from gemini_cli.state import apikey, paths
     from gemini_cli.state.atomic import write_atomic
 
@@ -196,8 +192,6 @@ def _read_key(io: Any) -> str:
             return ""
     data = stdin.buffer.read(MAX_KEY_INPUT + 1) if hasattr(stdin, "buffer") else stdin.read(MAX_KEY_INPUT + 1).encode()
     if len(data) > MAX_KEY_INPUT:
-        from gemini_cli.errors import UsageError
-
         raise UsageError(f"stdin is over {MAX_KEY_INPUT // 1024} KiB: not a key; nothing was saved")
     return data.decode("utf-8", "replace")
 
@@ -205,12 +199,6 @@ def _read_key(io: Any) -> str:
 @config_app.command("edit")
 def edit() -> None:
     """Open the config file in $VISUAL or $EDITOR (created from a commented template), then check it."""
-    from gemini_cli.cli.invocation import io_context
-    from gemini_cli.state import config
-
-    from gemini_cli.state import paths
-    from gemini_cli.errors import UsageError
-
     io = io_context()
     path = paths.config_file()
     if not path.exists():

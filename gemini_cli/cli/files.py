@@ -9,23 +9,27 @@ from typing import Annotated, Any
 
 import typer
 
-from gemini_cli.cli import options as opt
+from gemini_cli.cli import options
+from gemini_cli.cli.invocation import io_context
+from gemini_cli.errors import one_line
 from gemini_cli.render.terminal import for_stream
+from gemini_cli.state import config
+# runs/, api/ and render/ are imported inside the commands: runs/connection.py loads httpx
+# (~85 ms), render/output.py ~5 ms, render/transcript.py ~12 ms, paid by every --help and TAB
+# otherwise.
 
-files_app = opt.sub_app("files", "List, show and delete files uploaded to the Files API (they last 48 hours).")
+files_app = options.sub_app("files", "List, show and delete files uploaded to the Files API (they last 48 hours).")
 
 COLUMNS = ("NAME", "DISPLAY NAME", "MIME TYPE", "SIZE", "STATE", "EXPIRES")
 
 
 def _client(flags: dict[str, Any]):
     """A client for the command's connection flags, and its console."""
-    from gemini_cli.cli.invocation import io_context
-    from gemini_cli.state import config
     from gemini_cli.runs.connection import connect
     from gemini_cli.render.output import Console
 
     io = io_context()
-    settings = config.resolve(opt.command_flags(flags), io=io)
+    settings = config.resolve(options.command_flags(flags), io=io)
     console = Console(quiet=settings.quiet, io=io)
     return connect(settings, console), console
 
@@ -37,19 +41,19 @@ def _write(text: str, console: Any) -> None:
 
 
 @files_app.command("list")
-@opt.with_groups
+@options.with_groups
 def list_files(
     json_: Annotated[bool, typer.Option("--json", help="Print the File resources as a JSON array.")] = False,
-    connection: opt.Values = opt.CONNECTION,
+    connection: options.Values = options.CONNECTION,
 ) -> None:
     """List every uploaded file (all pages): name, display name, MIME type, size, state, expiry."""
     flags = dict(locals())
-    from gemini_cli.api import files as files_api
+    from gemini_cli.api import files
     from gemini_cli.render.output import dumps, table
 
     opened, console = _client(flags)
     with opened as client:
-        found = list(files_api.iter_files(client))
+        found = list(files.iter_files(client))
     if json_:
         _write(dumps(found) + "\n", console)
         return
@@ -61,7 +65,6 @@ def list_files(
 
 def row(file: dict[str, Any]) -> tuple[str, ...]:
     from gemini_cli.render.progress import human_bytes
-    from gemini_cli.errors import one_line
     from gemini_cli.render.transcript import short_time
 
     size = file.get("sizeBytes")
@@ -80,41 +83,41 @@ def row(file: dict[str, Any]) -> tuple[str, ...]:
 
 
 @files_app.command("get")
-@opt.with_groups
+@options.with_groups
 def get_file(
     name: Annotated[str, typer.Argument(help="files/<id>, <id>, or the file's uri.", show_default=False)],
-    connection: opt.Values = opt.CONNECTION,
+    connection: options.Values = options.CONNECTION,
 ) -> None:
     """Print one file's resource as JSON."""
     flags = dict(locals())
-    from gemini_cli.api import files as files_api
+    from gemini_cli.api import files
     from gemini_cli.render.output import dumps
 
-    files_api.file_name(name)  # a bad name is exit 2 before the key is needed
+    files.file_name(name)  # a bad name is exit 2 before the key is needed
     opened, console = _client(flags)
     with opened as client:
-        file = files_api.get(client, name)
+        file = files.get(client, name)
     _write(dumps(file) + "\n", console)
 
 
 @files_app.command("delete")
-@opt.with_groups
+@options.with_groups
 def delete_files(
     names: Annotated[list[str], typer.Argument(help="files/<id>, <id>, or the file's uri (several allowed).", show_default=False)],
-    connection: opt.Values = opt.CONNECTION,
+    connection: options.Values = options.CONNECTION,
 ) -> None:
     """Delete files; stops at the first that cannot be deleted."""
     flags = dict(locals())
-    from gemini_cli.api import files as files_api
+    from gemini_cli.api import files
     from gemini_cli.runs.media import forget
 
-    normalised = [files_api.file_name(n) for n in names]
+    normalised = [files.file_name(n) for n in names]
     opened, console = _client(flags)
     deleted: set[str] = set()
     try:
         with opened as client:
             for name in normalised:
-                files_api.delete(client, name)
+                files.delete(client, name)
                 deleted.add(name)
                 console.note(f"deleted {name}")
     finally:

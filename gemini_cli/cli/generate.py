@@ -6,23 +6,28 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gemini_cli.cli import options as opt
+from gemini_cli.cli import options
+from gemini_cli.cli.invocation import debugging, io_context, turn_renderer
 from gemini_cli.errors import UsageError
+from gemini_cli.state import config
+# runs/, render/output.py, request/ and state/apikey.py are imported inside the command: runs/
+# loads httpx (~130 ms with pipeline.py), render/output.py ~5 ms, request/templates.py ~6 ms, all
+# paid by every --help and TAB otherwise.
 
 
-@opt.with_groups
+@options.with_groups
 def generate(
     prompt: Annotated[Optional[str], typer.Argument(help="The prompt. Piped stdin is read too and goes before it, after a blank line (--no-stdin: not read).")] = None,
-    generation: opt.Values = opt.GENERATION,
-    answer: opt.Values = opt.ANSWER,
-    attachments: opt.Values = opt.ATTACH,
-    rendering: opt.Values = opt.OUTPUT,
-    conversation: opt.Values = opt.CONVERSATION,
-    tools: opt.Values = opt.TOOLS,
-    stdin: opt.ReadStdin = None,
+    generation: options.Values = options.GENERATION,
+    answer: options.Values = options.ANSWER,
+    attachments: options.Values = options.ATTACH,
+    rendering: options.Values = options.OUTPUT,
+    conversation: options.Values = options.CONVERSATION,
+    tools: options.Values = options.TOOLS,
+    stdin: options.ReadStdin = None,
     background: Annotated[bool, typer.Option("--background", help="Start in the background; print the interaction id and exit.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the request (key redacted) and send nothing.")] = False,
-    connection: opt.Values = opt.CONNECTION,
+    connection: options.Values = options.CONNECTION,
 ) -> None:
     """Generate an answer to PROMPT (and/or stdin) and stream it to stdout.
 
@@ -41,10 +46,8 @@ def generate(
 
       gemini-cli generate --function 'log=git log -n {n:int} --oneline' "What changed lately?"
     """
-    flags = opt.command_flags(locals())
-    from gemini_cli.cli.invocation import io_context
+    flags = options.command_flags(locals())
     from gemini_cli.request import templates
-    from gemini_cli.state import config
 
     io = io_context()
     settings = config.resolve(flags, template=templates.from_flags(flags, io.warn), io=io)
@@ -80,14 +83,13 @@ def _generate(io, settings, flags, prompt, background, dry_run) -> Any:
     text = read_prompt(prompt, io.stdin, stdin_is_attachment="-" in attachments or not settings.stdin, required=not attachments,
                        template=settings.template, params=flags["param"], position=flags["stdin_position"] or "before",
                        max_time=settings.max_time)
-    resume = opt.resume_from(flags)
+    resume = options.resume_from(flags)
     conversation = open_session(settings, resume, console)
     try:
         settings = config.remember(settings, flags, conversation.remembered())
         if background and not settings.store:
             raise UsageError("--background needs server-side storage; it cannot be combined with --no-store")
         key = None if dry_run else apikey.get(io, max_time=settings.max_time)
-        from gemini_cli.cli.invocation import debugging, turn_renderer
         from gemini_cli.runs.pipeline import run_turn
         from gemini_cli.runs.tool_setup import open_tools, terminal_ask
 

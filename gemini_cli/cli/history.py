@@ -14,10 +14,16 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from gemini_cli.cli import options as opt
-from gemini_cli.cli.invocation import io_context
+from gemini_cli.cli import options
+from gemini_cli.cli.invocation import io_context, debugging
+from gemini_cli.errors import UsageError, one_line
+from gemini_cli.render.terminal import for_stream, isatty
+from gemini_cli.state import config
+# state/store.py (~17 ms), render/output.py (~5 ms), render/transcript.py (~12 ms) and runs/
+# (httpx, ~85 ms) are imported inside the commands that use them: history --help and a TAB need
+# none of them.
 
-history_app = opt.sub_app(
+history_app = options.sub_app(
     "history", "Saved conversations: list, show, export, delete, search; fetch or cancel background interactions."
 )
 
@@ -45,8 +51,6 @@ def _console(quiet: bool | None):
 
 
 def _write(text: str) -> None:
-    from gemini_cli.render.terminal import for_stream
-
     stdout = io_context().stdout
     stdout.write(for_stream(text, stdout))
     stdout.flush()
@@ -54,8 +58,6 @@ def _write(text: str) -> None:
 
 def _write_bytes(data: bytes) -> None:
     """A file's bytes exactly, unless stdout is a terminal: then as _write shows text."""
-    from gemini_cli.render.terminal import isatty
-
     stdout = io_context().stdout
     if isatty(stdout):
         return _write(data.decode("utf-8", "replace"))
@@ -66,7 +68,6 @@ def _write_bytes(data: bytes) -> None:
 def _table(summaries: list[dict[str, Any]]) -> str:
     """The list as a table; the title last, on one line."""
     from gemini_cli.render.output import table
-    from gemini_cli.errors import one_line
     from gemini_cli.render.transcript import short_time
 
     return table(COLUMNS, [
@@ -91,7 +92,7 @@ def _print_summaries(summaries: list[dict[str, Any]], json_: bool, console: Any,
 def list_conversations(
     limit: Annotated[Optional[int], typer.Option("-n", "--limit", min=1, help="Show only the N newest.")] = None,
     json_: Json = False,
-    quiet: opt.Quiet = None,
+    quiet: options.Quiet = None,
 ) -> None:
     """List saved conversations, newest first: id, updated time, model, turns, mode, title."""
     summaries = _store().list(limit)
@@ -109,7 +110,7 @@ def _locate(id_or_file: str) -> Path:
 @history_app.command("show")
 def show(
     conversation: Annotated[str, typer.Argument(metavar="ID|FILE", help="Conversation id, unique prefix, or file.", show_default=False,
-                                                 click_type=opt.CONVERSATION_ID_OR_FILE)],
+                                                 click_type=options.CONVERSATION_ID_OR_FILE)],
     thoughts: ShowThoughts = False,
     json_: Annotated[bool, typer.Option("--json", help="Print the conversation file exactly as stored.")] = False,
 ) -> None:
@@ -128,7 +129,7 @@ def show(
 @history_app.command("export")
 def export(
     conversation: Annotated[str, typer.Argument(metavar="ID|FILE", help="Conversation id, unique prefix, or file.", show_default=False,
-                                                 click_type=opt.CONVERSATION_ID_OR_FILE)],
+                                                 click_type=options.CONVERSATION_ID_OR_FILE)],
     format: Annotated[Format, typer.Option("--format", "-f", help="markdown, or json (the conversation in the current file format).")] = Format.markdown,
     thoughts: ShowThoughts = False,
 ) -> None:
@@ -146,7 +147,7 @@ def export(
 @history_app.command("path")
 def path_(
     conversation: Annotated[Optional[str], typer.Argument(
-        metavar="[ID]", help="Print this conversation's file instead.", show_default=False, click_type=opt.CONVERSATION_ID)] = None,
+        metavar="[ID]", help="Print this conversation's file instead.", show_default=False, click_type=options.CONVERSATION_ID)] = None,
 ) -> None:
     """Print where conversations are saved (or the file of one conversation)."""
     store = _store()
@@ -158,12 +159,10 @@ def search(
     text: Annotated[str, typer.Argument(help="Text to look for (any case) in what was asked and answered.", show_default=False)],
     limit: Annotated[Optional[int], typer.Option("-n", "--limit", min=1, help="Show only the N newest matches.")] = None,
     json_: Json = False,
-    quiet: opt.Quiet = None,
+    quiet: options.Quiet = None,
 ) -> None:
     """List the conversations whose text contains TEXT, newest first."""
     if not text:
-        from gemini_cli.errors import UsageError
-
         raise UsageError("give some text to search for")
     found = _store().search(text)
     _print_summaries(found if limit is None else found[:limit], json_, _console(quiet), f"no conversation contains {text!r}")
@@ -173,9 +172,7 @@ def search(
 
 
 def _settings(**flags: Any):
-    from gemini_cli.state import config
-
-    return config.resolve(opt.command_flags(flags), io=io_context())
+    return config.resolve(options.command_flags(flags), io=io_context())
 
 
 def _client(settings: Any, console: Any):
@@ -185,14 +182,14 @@ def _client(settings: Any, console: Any):
 
 
 @history_app.command("delete")
-@opt.with_groups
+@options.with_groups
 def delete(
     conversations: Annotated[list[str], typer.Argument(
         metavar="ID|FILE...", help="Conversation ids, unique prefixes, or files.", show_default=False,
-        click_type=opt.CONVERSATION_ID_OR_FILE)],
+        click_type=options.CONVERSATION_ID_OR_FILE)],
     remote: Annotated[bool, typer.Option("--remote", help="Also delete the turns' interactions stored on the server.")] = False,
-    lock_timeout: opt.LockTimeout = None,
-    connection: opt.Values = opt.CONNECTION,
+    lock_timeout: options.LockTimeout = None,
+    connection: options.Values = options.CONNECTION,
 ) -> None:
     """Delete saved conversations (no confirmation). Every ID is checked before anything is deleted."""
     from gemini_cli.state import store
@@ -218,18 +215,18 @@ def delete(
 
 
 @history_app.command("fetch")
-@opt.with_groups
+@options.with_groups
 def fetch(
     interaction_id: Annotated[str, typer.Argument(metavar="INTERACTION_ID", help="The id `generate --background` printed.", show_default=False)],
     wait: Annotated[bool, typer.Option("--wait", help="Poll until the interaction is no longer running.")] = False,
     stream: Annotated[bool, typer.Option("--stream", help="Stream it as it is generated (resumes a dropped stream).")] = False,
-    interval: Annotated[float, typer.Option("--interval", click_type=opt.Finite(0.001), help="Seconds between polls with --wait.")] = 2.0,
+    interval: Annotated[float, typer.Option("--interval", click_type=options.Finite(0.001), help="Seconds between polls with --wait.")] = 2.0,
     thoughts: Annotated[bool, typer.Option("--thoughts", help="Print thought summaries to stderr.")] = False,
-    media_dir: opt.MediaDir = None,
-    output: opt.Output = None,
-    usage: opt.Usage = None,
-    tools: opt.Values = opt.TOOLS.without("remote_mcp"),
-    connection: opt.Values = opt.CONNECTION,
+    media_dir: options.MediaDir = None,
+    output: options.Output = None,
+    usage: options.Usage = None,
+    tools: options.Values = options.TOOLS.without("remote_mcp"),
+    connection: options.Values = options.CONNECTION,
 ) -> None:
     """Get an interaction from the server and print its answer; a saved pending turn is completed.
 
@@ -253,7 +250,6 @@ def _fetch(settings: Any, interaction_id: str, stream: bool, wait: bool, interva
     from gemini_cli.runs import remote_history
     from gemini_cli.render.output import renderer_for
 
-    from gemini_cli.cli.invocation import debugging
     from gemini_cli.runs.tool_setup import open_tools, terminal_ask
 
     console = _console(settings.quiet)
@@ -264,10 +260,10 @@ def _fetch(settings: Any, interaction_id: str, stream: bool, wait: bool, interva
 
 
 @history_app.command("cancel")
-@opt.with_groups
+@options.with_groups
 def cancel(
     interaction_id: Annotated[str, typer.Argument(metavar="INTERACTION_ID", help="A running background interaction.", show_default=False)],
-    connection: opt.Values = opt.CONNECTION,
+    connection: options.Values = options.CONNECTION,
 ) -> None:
     """Cancel a running background interaction; its saved pending turn is marked cancelled."""
     from gemini_cli.runs import remote_history

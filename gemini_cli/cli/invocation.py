@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import click
+# render/output.py (~5 ms) and request/schema.py are imported inside turn_renderer's chooser:
+# history --help and completion load this module, and need neither.
 
 
 def io_context() -> Any:
@@ -35,8 +37,6 @@ def turn_renderer(console: Any) -> Callable[[Any, dict], Any]:
 
 def debugging() -> bool:
     """Whether the root --debug was given (MCP servers' stderr and schema notes then shown)."""
-    import click
-
     ctx = click.get_current_context(silent=True)
     while ctx is not None and ctx.parent is not None:
         ctx = ctx.parent

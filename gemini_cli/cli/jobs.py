@@ -10,20 +10,21 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from gemini_cli.cli import options
 from gemini_cli.cli.invocation import io_context
 from gemini_cli.errors import ApiError, NotCompleted, UsageError
-from gemini_cli.render.jobs import COLUMNS, WaitProgress, row
-from gemini_cli.render.output import Console, dumps, table
 from gemini_cli.render.terminal import for_stream
 from gemini_cli.state import config, jobs
 
 # api/ and runs/ are imported inside the commands: they load httpx (about 160 ms), which
-# `jobs --help` and a TAB completion must not pay (tests/test_remote_batch.py checks it).
+# `jobs --help` and a TAB completion must not pay (tests/test_remote_batch.py checks it); so is
+# render/ (output, jobs: ~4 ms), which the root's --help loads this module without.
+if TYPE_CHECKING:
+    from gemini_cli.render.output import Console
 
 jobs_app = options.sub_app("jobs", "Follow the Batch API jobs `batch --remote` submitted: list, show, wait, fetch, cancel, delete.")
 
@@ -38,6 +39,7 @@ class ListOutput(str, Enum):
 
 def _client(connection: options.Values) -> tuple[Any, Console]:
     """A client for the command's connection flags, and its console."""
+    from gemini_cli.render.output import Console
     from gemini_cli.runs.connection import connect
 
     io = io_context()
@@ -99,6 +101,8 @@ def list_jobs(
 ) -> None:
     """List every Batch API job of the key (all pages): name, display name, state, counts, created."""
     from gemini_cli.api import batches
+    from gemini_cli.render.jobs import COLUMNS, row
+    from gemini_cli.render.output import dumps, table
 
     opened, console = _client(connection)
     with opened as client:
@@ -118,6 +122,7 @@ def list_jobs(
 def show_job(job: Job, connection: options.Values = options.CONNECTION) -> None:
     """Print the job's resource as JSON (an array for an OUTPUT with several jobs)."""
     from gemini_cli.api import batches
+    from gemini_cli.render.output import dumps
 
     with _connected(job, connection) as (names, client, console):
         found = [batches.get(client, name) for name in names]
@@ -130,6 +135,7 @@ def wait_job(job: Job, connection: options.Values = options.CONNECTION) -> None:
     """Wait until the job has finished (polling, with backoff). Exit 0 when it succeeded,
     9 when it failed, expired or was cancelled, 7 at the --max-time deadline."""
     from gemini_cli.api import batches
+    from gemini_cli.render.jobs import WaitProgress
     from gemini_cli.runs import remote_fetch
 
     ended = []
@@ -153,6 +159,7 @@ def fetch_job(
     """Write one record per row of a finished job to its OUTPUT, as batch does (appending;
     fetching again writes nothing twice). Exit 0 every row completed, 11 some failed, 9 the
     job failed, expired or was cancelled, 15 not finished yet (try again later)."""
+    from gemini_cli.render.jobs import WaitProgress
     from gemini_cli.runs import remote_fetch
 
     records = _local(job)

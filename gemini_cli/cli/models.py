@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import time
 from enum import Enum
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from gemini_cli.cli import options
 from gemini_cli.cli.invocation import io_context
-from gemini_cli.render.output import Console, dumps, table
 from gemini_cli.render.terminal import for_stream
 from gemini_cli.state import config
 from gemini_cli.state.models import CACHE_MAX_AGE, read_cache, write_cache
+
+# render/output.py (~4 ms) is imported inside the command, as api/ and runs/ (httpx, ~160 ms):
+# the root's --help loads this module and needs neither.
+if TYPE_CHECKING:
+    from gemini_cli.render.output import Console
 
 COLUMNS = ("NAME", "DISPLAY NAME", "INPUT", "OUTPUT", "THINKING", "ALIASES")
 
@@ -41,6 +45,8 @@ def models(
 
       gemini-cli models -o json | jq -r '.[] | select(.thinking) | .name'
     """
+    from gemini_cli.render.output import Console, dumps, table
+
     io = io_context()
     settings = config.resolve(options.command_flags(connection), io=io)
     console = Console(quiet=settings.quiet, io=io)

@@ -9,16 +9,21 @@ the group's options in its place (see with_groups).
 
 from __future__ import annotations
 
+import math
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import click
 import typer
+from click.shell_completion import CompletionItem
 
 from gemini_cli.cli.groups import Group, Values, with_groups  # noqa: F401 (the commands use them as opt.*)
+from gemini_cli.errors import UsageError
 from gemini_cli.state.config import DEFAULT_API_VERSION, DEFAULT_BASE_URL
 from gemini_cli.state.models import BUILTIN_ALIASES, DEFAULT_MODEL
+# cli/shell_complete.py (~3 ms) and runs/session.py (~32 ms) are imported inside the functions
+# that use them: every --help loads this module and needs neither.
 
 class Completing(click.types.StringParamType):
     """A text parameter whose TAB candidates come from gemini_cli.cli.shell_complete (click's public
@@ -43,8 +48,6 @@ class Finite(click.FloatRange):
     temperature (nan would even be sent as invalid JSON)."""
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
-        import math
-
         number = super().convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number.", param, ctx)
@@ -63,8 +66,6 @@ class _Folder(click.Path):
     """A folder: TAB completes folder names only (no checks added either)."""
 
     def shell_complete(self, ctx: Any, param: Any, incomplete: str) -> list[Any]:
-        from click.shell_completion import CompletionItem
-
         return [CompletionItem(incomplete, type="dir")]
 
 
@@ -132,8 +133,6 @@ def sub_app(name: str, help: str) -> typer.Typer:
 
 
 def read_system(system: str | None, system_file: Path | None) -> str | None:
-    from gemini_cli.errors import UsageError
-
     if system is not None and system_file is not None:
         raise UsageError("give --system or --system-file, not both")
     if system_file is None:

@@ -8,14 +8,22 @@ too, for the readers' completion and for callers that know them from here).
 from __future__ import annotations
 
 import os
+import shlex
+import subprocess
+import tempfile
 from pathlib import Path
 from types import ModuleType
 
+from gemini_cli.errors import UsageError
 from gemini_cli.render.output import isatty
+from gemini_cli.request import inputs
 from gemini_cli.runs.chat_input import (  # noqa: F401 - the chat language, re-exported
     BLOCK, COMMANDS, Command, Item, Message, help_text, parse_line, read_item, shorten, suggest, transcript,
     turn_input, turn_lines,
 )
+from gemini_cli.state.atomic import ensure_dir
+# readline is imported inside TerminalInput, only at a terminal: loading it changes how input()
+# reads (and it may be missing).
 
 # -- reading lines -----------------------------------------------------------------------
 
@@ -27,17 +35,13 @@ class PipedInput:
         self.stream = stream
 
     def __call__(self, prompt: str = "") -> str:
-        from gemini_cli.errors import UsageError
-
-        from gemini_cli.request.inputs import INLINE_LIMIT  # a whole request's limit bounds a message too
-
-        data = self.stream.readline(INLINE_LIMIT + 1)
+        data = self.stream.readline(inputs.INLINE_LIMIT + 1)  # a whole request's limit bounds a message too
         if not data:
             raise EOFError
-        if len(data) > INLINE_LIMIT:
+        if len(data) > inputs.INLINE_LIMIT:
             while data and not data.endswith(b"\n"):  # skip the rest of the line, a block at a time
-                data = self.stream.readline(INLINE_LIMIT)
-            raise UsageError(f"a line on stdin is over {INLINE_LIMIT // 1024**2} MiB, the limit of a whole request; "
+                data = self.stream.readline(inputs.INLINE_LIMIT)
+            raise UsageError(f"a line on stdin is over {inputs.INLINE_LIMIT // 1024**2} MiB, the limit of a whole request; "
                              "skipped it")
         try:
             text = data.decode("utf-8")
@@ -141,8 +145,6 @@ class TerminalInput:
         if self.readline is None or self.history_file is None:
             return
         try:
-            from gemini_cli.state.atomic import ensure_dir
-
             ensure_dir(self.history_file.parent)
             self.readline.write_history_file(str(self.history_file))
             os.chmod(self.history_file, 0o600)
@@ -176,10 +178,6 @@ def _fd(stream) -> int | None:
 def editor_command() -> list[str]:
     """$VISUAL, else $EDITOR, else vi, as an argv (`code --wait` works). UsageError when it
     cannot be parsed or is blank."""
-    import shlex
-
-    from gemini_cli.errors import UsageError
-
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
     try:
         argv = shlex.split(editor)
@@ -193,10 +191,6 @@ def editor_command() -> list[str]:
 def run_editor(path: str) -> tuple[str, int]:
     """Run the editor on path and wait for it: (its name, its exit status). UsageError when it
     cannot be started. Used by chat's /edit and by `config edit`."""
-    import subprocess
-
-    from gemini_cli.errors import UsageError
-
     argv = editor_command()
     try:
         return argv[0], subprocess.call([*argv, path])
@@ -209,10 +203,6 @@ def edit_text(initial: str = "") -> str | None:
 
     Raises UsageError when the editor cannot be started.
     """
-    import tempfile
-
-    from gemini_cli.errors import UsageError
-
     fd, name = tempfile.mkstemp(prefix="gemini-cli-message-", suffix=".md")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -18,12 +18,24 @@ fails offers nothing rather than printing into the prompt.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 from typing import Any
 
+from click.shell_completion import CompletionItem, ShellComplete, split_arg_string
+import typer.main
+
 from gemini_cli.errors import one_line
-from gemini_cli.state.models import BUILTIN_ALIASES, MODEL_IDS as MODELS  # one table: aliases, completion, README
+from gemini_cli.render.terminal import visible
+from gemini_cli.state.models import (
+    BUILTIN_ALIASES,
+    MODEL_IDS as MODELS,
+    cached_model_ids,
+)  # one table: aliases, completion, README
+# state/store.py (~16 ms), state/paths.py and state/yamlfile.py are imported inside the completers
+# that use them: most TABs complete an option or a command and need none of them.
 
 PROG = "gemini-cli"
 COMPLETE_VAR = "_GEMINI_CLI_COMPLETE"
@@ -175,7 +187,6 @@ def answer(app: Any, instruction: str, io: Any) -> int:
     if action == "source":
         io.stdout.write(script(shell))
         return 0
-    import typer.main
 
     io.stdout.write(complete(typer.main.get_command(app), shell, os.environ))
     io.stdout.flush()
@@ -190,8 +201,6 @@ def complete(cli: Any, shell: str, environ: Any) -> str:
     parameter's type (`ParamType.shell_complete`): click's Choice and Path types, and
     cli.options.Completing for conversation ids, models, profiles, templates and attachments.
     """
-    from click.shell_completion import ShellComplete
-
     class Request(ShellComplete):
         name = shell
         source_template = ""
@@ -214,9 +223,6 @@ def complete(cli: Any, shell: str, environ: Any) -> str:
         def format_completion(self, item: Any) -> str:
             return format_item(shell, item.type, str(item.value), item.help)
 
-    import contextlib
-    import io
-
     with contextlib.redirect_stdout(io.StringIO()):  # an eager callback (--version) may print
         out = Request(cli, {}, PROG, COMPLETE_VAR).complete()
     return out + "\n" if out else ""
@@ -228,8 +234,6 @@ def candidates(kind: str, incomplete: str) -> list[Any]:
     "file" (an attachment), or a template or ID|FILE word that looks like a path, answers
     one `file` item: the script then lets the shell complete paths.
     """
-    from click.shell_completion import CompletionItem
-
     if kind == "file" or (kind in ("template", "conversation_id_or_file") and looks_like_path(incomplete)):
         return [CompletionItem(incomplete, type="file")]
     completer = _COMPLETERS[kind]
@@ -243,8 +247,6 @@ def looks_like_path(word: str) -> bool:
 
 def completion_args(shell: str, environ: Any) -> tuple[list[str], str]:
     """(complete words after the program name, the word being completed) from the script's variables."""
-    from click.shell_completion import split_arg_string
-
     words = split_arg_string(environ.get("COMP_WORDS", ""))
     if shell == "fish":  # COMP_WORDS: the line up to the cursor; COMP_CWORD: the word at the cursor
         current = environ.get("COMP_CWORD", "")
@@ -266,9 +268,7 @@ def completion_args(shell: str, environ: Any) -> tuple[list[str], str]:
 
 def format_item(shell: str, type_: str, value: str, help_: str | None) -> str:
     """One candidate as the script for shell parses it (help on one line)."""
-    from gemini_cli.render.terminal import visible  # a title is shown, never obeyed
-
-    help_ = visible(one_line(help_))
+    help_ = visible(one_line(help_))  # a title is shown, never obeyed
     if shell == "zsh":
         # _describe splits value from help at the first unescaped ":"; compadd (no help) does not
         return f"{type_}\n{value.replace(':', chr(92) + ':') if help_ else value}\n{help_ or '_'}"
@@ -298,8 +298,6 @@ def complete_model(ctx: Any = None, args: Any = None, incomplete: str = "") -> l
     """Model aliases (config.yaml's `aliases:`, then the built-in ones), then the model ids of
     `gemini-cli models`' cache (the file only: a TAB never waits on the network), then the
     built-in table as the fallback."""
-    from gemini_cli.state.models import cached_model_ids
-
     out = [(name, f"alias for {target}") for name, target in model_aliases().items()]
     out += [(m, "") for m in cached_model_ids()]
     out += [(m, "") for m in MODELS]

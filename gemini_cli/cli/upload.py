@@ -15,9 +15,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from gemini_cli.cli import options as opt
+from gemini_cli.cli import options
+from gemini_cli.cli.invocation import io_context
 from gemini_cli.errors import UsageError
 from gemini_cli.render.terminal import for_stream
+# runs/, api/, request/, render/ and state/apikey.py are imported inside the functions:
+# runs/connection.py loads httpx (~85 ms), render/output.py ~5 ms, paid by every --help and TAB
+# otherwise.
 
 MIME_HELP = "MIME type of every FILE, overriding detection (name, then content)."
 
@@ -29,9 +33,9 @@ class LocalFile:
     mime: str
 
 
-@opt.with_groups
+@options.with_groups
 def upload(
-    files: Annotated[list[Path], typer.Argument(click_type=opt.PATH, help="Files to upload (up to 2 GiB each).", show_default=False)],
+    files: Annotated[list[Path], typer.Argument(click_type=options.PATH, help="Files to upload (up to 2 GiB each).", show_default=False)],
     display_name: Annotated[
         Optional[str], typer.Option("--display-name", help="Display name (default: the file name); given to every FILE.")
     ] = None,
@@ -39,11 +43,10 @@ def upload(
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait until the file is ACTIVE (processed).")] = True,
     json_: Annotated[bool, typer.Option("--json", help="Print the whole File resource (an array for several files).")] = False,
     force: Annotated[bool, typer.Option("--force", help="Upload again even if the same content is already uploaded.")] = False,
-    connection: opt.Values = opt.CONNECTION,
+    connection: options.Values = options.CONNECTION,
 ) -> None:
     """Upload FILEs to the Files API and print `name<TAB>uri` for each (files last 48 hours)."""
-    flags = opt.command_flags(locals())
-    from gemini_cli.cli.invocation import io_context
+    flags = options.command_flags(locals())
     from gemini_cli.state import apikey, config
     from gemini_cli.render.output import Console, dumps
 
@@ -53,7 +56,7 @@ def upload(
     checked = [check_file(str(path), mime) for path in files]
     key = apikey.get(io)
 
-    from gemini_cli.api import files as files_api
+    from gemini_cli.api.files import wait_active
     from gemini_cli.runs.connection import open_client
     from gemini_cli.runs.media import upload_cached, wait_for
 
@@ -68,7 +71,7 @@ def upload(
             if wait:
                 file = wait_for(client, file, console)
             elif file.get("state") == "FAILED":
-                file = files_api.wait_active(client, file)  # raises with the reason
+                file = wait_active(client, file)  # raises with the reason
             if json_:
                 results.append(file)
             else:

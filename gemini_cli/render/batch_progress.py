@@ -12,6 +12,8 @@ from typing import Any
 
 from gemini_cli.render.output import Console, isatty
 from gemini_cli.render.progress import human_duration
+# rich is imported inside BatchProgress, when the bar is drawn: rich.progress costs ~27 ms where
+# nothing loaded rich before.
 
 REFRESH = 0.1
 

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from gemini_cli.errors import one_line
 from gemini_cli.render.output import Console
+from gemini_cli.render.transcript import short_time
 
 COLUMNS = ("NAME", "DISPLAY NAME", "STATE", "DONE", "FAILED", "TOTAL", "CREATED")
 
 
 def row(job: dict[str, Any], state: str, counts: dict[str, int], meta: dict[str, Any]) -> tuple[str, ...]:
-    from gemini_cli.errors import one_line
-    from gemini_cli.render.transcript import short_time
-
     return (
         str(job.get("name") or ""),
         one_line(meta.get("displayName"))[:60],

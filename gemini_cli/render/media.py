@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gemini_cli.errors import UsageError
+from gemini_cli.request.mime import extension_for
 
 MEDIA_TYPES = frozenset({"image", "audio", "video", "document"})
 _MAX_TRIES = 10_000
@@ -43,8 +44,6 @@ def media_blocks(steps: list[dict[str, Any]]) -> list[tuple[int, int, dict[str, 
 def save_media(result: dict[str, Any], directory: Any = None) -> list[dict[str, Any]]:
     """Write the answer's media blocks; return one entry per block:
     `{"step", "block", "type", "mime_type", "path"}` or, for a uri block, `{..., "uri"}`."""
-    from gemini_cli.request.mime import extension_for
-
     entries: list[dict[str, Any]] = []
     folder = Path(directory).expanduser() if directory else Path(".")
     stem = _safe(result.get("id") or "answer")

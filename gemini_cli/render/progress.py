@@ -14,6 +14,8 @@ from typing import Any, Callable, TextIO
 
 from gemini_cli.render.output import use_colour
 from gemini_cli.render.terminal import isatty, visible
+# rich is imported inside ProgressBar, when a bar is drawn: rich.progress costs ~27 ms where
+# nothing loaded rich before (tests/test_progress.py checks that a bar not drawn loads no rich).
 
 MIN_INTERVAL = 0.1  # seconds between redraws; the first and the last are always drawn
 MAX_LABEL = 28  # longer labels (file names) keep their end

@@ -6,6 +6,7 @@ Plain string building over conversation.py's model; no I/O, nothing heavy import
 from __future__ import annotations
 
 import json
+from datetime import timezone
 from typing import Any
 
 from gemini_cli.render.output import usage_text
@@ -23,7 +24,6 @@ def short_time(value: Any) -> str:
     when = parse_time(value)
     if when is None:
         return str(value or "")
-    from datetime import timezone
 
     return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 

@@ -11,6 +11,9 @@ from dataclasses import replace
 from typing import Any
 
 from gemini_cli.errors import UsageError
+from gemini_cli.request.fields import unknown_keys
+from gemini_cli.request.inputs import user_input_step
+from gemini_cli.request import schema
 from gemini_cli.state.config import Settings
 from gemini_cli.state.settings import GENERATION, TABLE
 
@@ -93,12 +96,10 @@ def response_format(settings: Settings) -> Any:
 
     The schema must already be loaded (check_settings turns --schema @FILE into a mapping).
     """
-    from gemini_cli.request.schema import response_format as build
-
     media = media_formats(settings)
     if not media:
-        return build(settings.schema, settings.json_mode, settings.response_format)
-    text = build(settings.schema, settings.json_mode, None)
+        return schema.response_format(settings.schema, settings.json_mode, settings.response_format)
+    text = schema.response_format(settings.schema, settings.json_mode, None)
     formats = ([text] if text is not None else []) + media
     return formats[0] if len(formats) == 1 else formats
 
@@ -145,15 +146,13 @@ def load_body_extra(value: Any, warn: Any = None) -> dict[str, Any] | None:
     """--body-extra: a JSON object, as text or @FILE; `warn` is told of keys the request does not define."""
     if value is None or isinstance(value, dict):
         return value
-    from gemini_cli.request.schema import json_argument
 
-    extra, where = json_argument(str(value), "--body-extra")
+    extra, where = schema.json_argument(str(value), "--body-extra")
     if not isinstance(extra, dict):
         raise UsageError(f"{where} must be a JSON object, got {type(extra).__name__}")
     for key, flag in _MANAGED.items():
         if key in extra:
             raise UsageError(f"--body-extra may not set {key!r}; the tool sets it ({flag})")
-    from gemini_cli.request.fields import unknown_keys
 
     unknown = unknown_keys(extra)
     if unknown and warn is not None:  # sent all the same: the API may know a field the reference does not
@@ -221,8 +220,6 @@ def history_fields(conversation: Any, input: Any, pending: list[dict[str, Any]] 
     `pending` (function_result steps answering the last turn's calls), then the user_input
     step. Server mode: chained to the newest usable interaction; `input` is the user's text as
     given, or a step list when results or attachments go with it."""
-    from gemini_cli.request.inputs import user_input_step
-
     step = user_input_step(input)
     if not conversation.store:
         return {"input": conversation.history_steps(pending) + list(pending or []) + [step]}
@@ -270,19 +267,17 @@ def check_settings(settings: Settings, warn: Any = None) -> Settings:
     with --schema and --body-extra loaded (mappings, from JSON text or @FILE), marked checked:
     checked settings come back as they are, so a turn checks them once (chat: once per run),
     however many callers ask. `warn`: the console's, for what is sent but looks wrong."""
-    from gemini_cli.request.schema import load_schema, response_format
-
     if settings.checked:
         return settings
-    schema = settings.schema
+    loaded = settings.schema
     if settings.json_mode is False and str(settings.sources.get("schema", "")).startswith("template"):
-        schema = None  # --no-json drops a template's schema (a --schema flag with it is an error)
-    schema = load_schema(schema)
-    response_format(schema, settings.json_mode)  # --schema with --no-json is exit 2
+        loaded = None  # --no-json drops a template's schema (a --schema flag with it is an error)
+    loaded = schema.load_schema(loaded)
+    schema.response_format(loaded, settings.json_mode)  # --schema with --no-json is exit 2
     tool_list(settings.tools)  # --tool none mixed with others is exit 2
     if settings.extract and settings.extract_last:
         raise UsageError("give --extract or --extract-last, not both")
     if (settings.extract or settings.extract_last) and settings.output != "text":
         raise UsageError(f"--extract prints a code block as text; it cannot be combined with -o {settings.output}")
     body_extra = load_body_extra(settings.body_extra, warn)
-    return replace(settings, schema=schema, body_extra=body_extra, agent=_check_agent(settings), checked=True)
+    return replace(settings, schema=loaded, body_extra=body_extra, agent=_check_agent(settings), checked=True)

@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from gemini_cli.errors import UsageError
+from gemini_cli.state.yamlfile import load_yaml
+# yaml (~12 ms) and jsonschema (~55 ms) are imported inside the functions that read a YAML spec or
+# check a parameter schema: a turn without --function pays for neither.
 
 # The Gemini API's rule for a function name (google-genai FunctionDeclaration.name:
 # "Must start with a letter or an underscore. Must be a-z, A-Z, 0-9, or contain
@@ -88,8 +91,6 @@ def parse_function_flag(text: str) -> FunctionSpec:
 def load_functions_file(path: str | Path) -> list[FunctionSpec]:
     """`--functions FILE`: a YAML file whose top level is `functions:` (name -> entry).
     A relative `cwd` in it is taken from the file's folder."""
-    from gemini_cli.state.yamlfile import load_yaml
-
     path = Path(path).expanduser()
     where = f"--functions file {path}"
     try:

@@ -24,13 +24,18 @@ Choices:
 
 from __future__ import annotations
 
+import base64
 import os
 import re
+import select
 import stat
+import tempfile
+import time
 from dataclasses import dataclass, replace
 from typing import Any, BinaryIO, Callable
+from urllib.parse import unquote, urlsplit
 
-from gemini_cli.errors import UsageError
+from gemini_cli.errors import UsageError, NetworkError
 from gemini_cli.request.mime import block_type, check_mime, detect_mime, mime_from_name
 
 HEAD_SIZE = 512  # bytes read from a file to sniff its type
@@ -46,10 +51,6 @@ def read_within(stream: Any, limit: int, seconds: float | None) -> bytes:
         fd = stream.buffer.fileno()
     except (OSError, ValueError, AttributeError):  # a test runner's stdin: no descriptor
         return stream.buffer.read(limit)
-    import select
-    import time
-
-    from gemini_cli.errors import NetworkError
 
     end, parts, size = time.monotonic() + seconds, [], 0
     while size < limit:
@@ -136,8 +137,6 @@ def resolve_attachment(
 
 
 def _from_url(spec: str, mime: str | None) -> Attachment:
-    from urllib.parse import unquote, urlsplit
-
     url_path = unquote(urlsplit(spec).path)
     m = _FILES_URI_PATH.fullmatch(url_path)
     file_name = m.group(1) if m else None
@@ -207,7 +206,6 @@ def read_once(f: BinaryIO, label: str, *, max_size: int | None = None, copy: boo
     data = f.read(INLINE_LIMIT + 1)
     if len(data) <= INLINE_LIMIT or not copy:
         return data if len(data) <= INLINE_LIMIT else data[:HEAD_SIZE], None, len(data)
-    import tempfile
 
     try:
         fd, name = tempfile.mkstemp(prefix="gemini-cli-attachment-")  # 0600, O_EXCL
@@ -275,7 +273,6 @@ def content_block(att: Attachment) -> dict[str, Any]:
                 f"{label}: not UTF-8 text (invalid byte at offset {e.start}); pass --mime to send it as another type"
             ) from None
         return {"type": "text", "text": text}
-    import base64
 
     return {"type": att.kind, "data": base64.b64encode(raw).decode("ascii"), "mime_type": att.mime}
 

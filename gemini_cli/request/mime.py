@@ -10,6 +10,8 @@ text; anything else is refused (UsageError, exit 2).
 
 from __future__ import annotations
 
+import codecs
+import mimetypes
 import re
 
 from gemini_cli.errors import UsageError
@@ -82,7 +84,6 @@ def mime_from_name(name: str | None) -> str | None:
     ext = base.rsplit(".", 1)[-1].lower()
     if ext in EXTENSIONS:
         return EXTENSIONS[ext]
-    import mimetypes
 
     guess, encoding = mimetypes.guess_type(base, strict=False)
     if encoding:  # x.tar.gz is gzip data, not a tar file
@@ -156,7 +157,6 @@ def sniff(head: bytes) -> str | None:
 def looks_like_text(head: bytes) -> bool:
     if b"\x00" in head:
         return False
-    import codecs
 
     try:  # incremental: a multi-byte character cut off at the end of the head is fine
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)

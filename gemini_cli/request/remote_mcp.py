@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from gemini_cli.errors import UsageError
 from gemini_cli.request import mcp_servers
 from gemini_cli.request.mcp_spec import REDACTED, ServerSpec
+from gemini_cli.state import paths
 
 NONE = "none"  # `--remote-mcp none`: forget the servers the conversation remembers
 SAVED_KEY = "remote_mcp"  # the conversation file's top-level key (settings table: extra.remote_mcp)
@@ -44,8 +45,6 @@ def servers(settings: Any) -> list[ServerSpec]:
 def _label(source: str) -> str:
     """A layer's name in messages (runs/tool_setup.py names them the same way)."""
     if source == "config file":
-        from gemini_cli.state import paths
-
         return f"config file {paths.config_file()}"
     return source
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any, Callable, Iterator
 
 from gemini_cli.errors import UsageError
+from gemini_cli.state.configfile import check
 from gemini_cli.state.settings import ROW_KEYS
 
 FORMATS = ("jsonl", "lines", "csv")
@@ -125,8 +126,6 @@ def _json_row(number: int, data: bytes | None) -> Row:
 def row_from_object(number: int, value: dict[str, Any]) -> Row:
     """A JSON object row: {"id"?, "prompt", "system"?, "model"?, "attach"?, "params"?, settings?}.
     Other keys are ignored (rows often carry data of their own)."""
-    from gemini_cli.state.configfile import check
-
     where = f"line {number}"
     row = Row(line=number, id=number)
     try:

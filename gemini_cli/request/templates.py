@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from gemini_cli.errors import UsageError
+from gemini_cli.state import configfile
 from gemini_cli.state.configfile import kind
 from gemini_cli.state.paths import known_templates, templates_dir
 from gemini_cli.state.settings import TEMPLATE_KEYS
@@ -132,8 +133,6 @@ def from_flags(flags: dict[str, Any], warn: Callable[[str], None], *, per_row: b
 def load(spec: str, warn: Callable[[str], None]) -> Template:
     """Read and check a template (exit 2 on any error, naming the file and field); `warn`
     (the I/O context's) hears of the fields it ignores."""
-    from gemini_cli.state import configfile
-
     path = find(spec)
     where = f"template {path}"
     try:
@@ -213,7 +212,6 @@ def _schema(value: Any, path: Path, where: str) -> dict[str, Any]:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"{where}: cannot read schema file {file}: {getattr(exc, 'strerror', None) or exc}") from None
-        from gemini_cli.state import configfile
 
         return configfile.parse_yaml(text, f"schema file {file}", "a JSON schema object")
     try:

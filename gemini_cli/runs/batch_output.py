@@ -9,6 +9,7 @@ dropped; memory holds the completed ids, nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -16,6 +17,10 @@ import stat
 from typing import Any, Callable
 
 from gemini_cli.errors import ExitCode, GeminiCliError, UsageError
+from gemini_cli.render.output import redact
+from gemini_cli.render.terminal import for_stream
+from gemini_cli.render.transcript import thought_text
+from gemini_cli.state.locks import lock
 from gemini_cli.request.rows import id_key
 
 COMPLETED = "completed"
@@ -37,7 +42,6 @@ def thoughts_of(result: dict[str, Any]) -> str:
     result (remote jobs) has them joined already; an interaction has them in its thought steps."""
     if isinstance(result.get("thoughts"), str):
         return result["thoughts"]
-    from gemini_cli.render.transcript import thought_text
 
     steps = result["steps"] if isinstance(result.get("steps"), list) else []
     texts = [thought_text(step) for step in steps if isinstance(step, dict) and step.get("type") == "thought"]
@@ -56,10 +60,8 @@ def failed_record(row: Any, error: BaseException | str, result: dict[str, Any] |
     """A failed row: the error's code (the exit code's name), message and exit code, plus what
     the API answered, if it answered (an incomplete interaction, a schema mismatch).
     `secrets`: the I/O context's, redacted with the environment's keys."""
-    from gemini_cli.render.output import redact  # an API message may echo the key back
-
     if isinstance(error, GeminiCliError):
-        message, exit_code = redact(error.message, secrets), ExitCode(error.exit_code)
+        message, exit_code = redact(error.message, secrets), ExitCode(error.exit_code)  # an API message may echo the key
     else:
         message, exit_code = redact(str(error), secrets), ExitCode.USAGE
     record: dict[str, Any] = {"id": row.id, "line": row.line, "status": FAILED}
@@ -92,10 +94,6 @@ class Output:
 
     def lock(self, timeout: float, on_wait: Callable[[], None]) -> Any:
         """OUTPUT held for the whole batch (state/locks.py, as a conversation is); stdout is not locked."""
-        import contextlib
-
-        from gemini_cli.state.locks import lock
-
         return contextlib.nullcontext() if self.path is None else lock(self.path, timeout, on_wait, what="OUTPUT")
 
     def resumable(self) -> bool:
@@ -167,8 +165,6 @@ class Output:
     def write(self, record: dict[str, Any]) -> None:
         data = line_of(record)
         if self.fd is None:
-            from gemini_cli.render.terminal import for_stream
-
             self.stdout.write(for_stream(data.decode("utf-8"), self.stdout))  # a terminal shows, never obeys
             self.stdout.flush()
             return

@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from gemini_cli.errors import GeminiCliError, ReplayMismatch, UsageError
+from gemini_cli.render.terminal import for_stream, visible
+from gemini_cli.request import inputs
 from gemini_cli.runs import chat_input
+from gemini_cli.runs.pipeline import run_turn
+from gemini_cli.runs.session import Resume, open_session
+from gemini_cli.runs.tool_setup import add_function, tool_lines
+from gemini_cli.state import config, store
+from gemini_cli.state.configfile import THINKING_LEVELS
 
 if TYPE_CHECKING:
     from gemini_cli.runs.session import Session
@@ -101,9 +108,6 @@ class Chat:
 
     def start(self, resume) -> None:
         """Open a resumed conversation once, to take its settings and show where it stands."""
-        from gemini_cli.state import config
-        from gemini_cli.runs.session import open_session
-
         self.parent = resume.previous_interaction_id
         if resume.session_file is None and not resume.continue_last and not resume.cid:
             if not self.settings.save:
@@ -129,8 +133,6 @@ class Chat:
         self.send(Pending(text, attachments, mime))
 
     def send(self, pending: Pending) -> None:
-        from gemini_cli.runs.pipeline import run_turn
-
         self.failed = None
         session = None
         before = None
@@ -173,8 +175,6 @@ class Chat:
 
     def open(self):
         """Lock and load the conversation for one turn (a fresh one when there is none yet)."""
-        from gemini_cli.runs.session import Resume, open_session
-
         if self.memory is not None:
             return self.memory
         if self.path is None:
@@ -245,8 +245,6 @@ class Chat:
         self.path = self.conversation = self.parent = self.failed = None
         self.memory = None
         if not self.settings.save:
-            from gemini_cli.runs.session import Resume, open_session
-
             self.memory = open_session(self.settings, Resume(), self.console)
         self.console.note("new conversation")
 
@@ -254,7 +252,6 @@ class Chat:
         if arg:
             if len(arg.split()) != 1:
                 raise UsageError(f"/model takes one model id, not {arg!r}")
-            from gemini_cli.state import config
 
             self.settings = replace(self.settings, model=config.model_id(self.settings, arg))  # an alias works too
         self.console.note(f"model: {self.settings.model}")
@@ -268,8 +265,6 @@ class Chat:
         self.console.note(f"system instruction: {current}")
 
     def cmd_thinking(self, arg: str) -> None:
-        from gemini_cli.state.configfile import THINKING_LEVELS
-
         level = arg.lower()
         if level == "default":
             self.settings = replace(self.settings, thinking=None)
@@ -308,8 +303,6 @@ class Chat:
         self.console.note(f"usage after each answer: {'on' if self.settings.usage else 'off'}")
 
     def cmd_function(self, arg: str) -> None:
-        from gemini_cli.runs.tool_setup import add_function
-
         if self.tools is None:
             raise UsageError("/function: this chat runs no functions")
         if not arg:
@@ -318,8 +311,6 @@ class Chat:
         self.console.note(f"function {name} declared from the next message on (/tools lists them)")
 
     def cmd_tools(self, arg: str) -> None:
-        from gemini_cli.runs.tool_setup import tool_lines
-
         lines = tool_lines(self.tools) if self.tools is not None else []
         if not lines:
             self.console.note("no functions declared (/function NAME=COMMAND adds one)")
@@ -327,8 +318,6 @@ class Chat:
         self.console.write("".join(self.console.clean(f"  {line}") + "\n" for line in lines))
 
     def cmd_save(self, arg: str) -> None:
-        from gemini_cli.state import store
-
         if not arg:
             raise UsageError("/save needs a file name")
         target = Path(os.path.expanduser(arg))
@@ -346,15 +335,12 @@ class Chat:
             self.console.note("no turns yet")
             return
         out = self.console.io.stdout if self.interactive else self.console.io.stderr
-        from gemini_cli.render.terminal import for_stream
 
         out.write(for_stream(chat_input.transcript(conv), out))  # a saved answer's escapes shown, never obeyed
         out.flush()
 
     def current(self):
         """The conversation as saved now (another process may have added turns), else in memory."""
-        from gemini_cli.state import store
-
         if self.memory is None and self.path is not None and self.path.exists():
             return store.load(self.path)
         return self.memory.conversation if self.memory is not None else self.conversation
@@ -379,15 +365,11 @@ class Chat:
 def prompt_for(model: str) -> str:
     """The `MODEL> ` prompt: the name may come from a file or the config, so a control
     character in it is shown as text (the prompt is only ever written to a terminal)."""
-    from gemini_cli.render.terminal import visible
-
     return f"{visible(model)}> "
 
 
 def check_attachment(spec: str, mime: str | None = None) -> None:
     """Refuse a missing or unusable attachment now rather than at the next message."""
-    from gemini_cli.request import inputs
-
     if spec == "-":
         raise UsageError("/attach -: stdin cannot be attached in chat; attach a file instead")
     path = os.path.expanduser(spec)

@@ -7,8 +7,12 @@ input) and knows nothing about terminals; the command's line readers are cli/rep
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Any, Callable, Union
+
+from gemini_cli.errors import one_line
+from gemini_cli.state.conversation import output_text, step_texts
 
 BLOCK = '"""'
 
@@ -131,16 +135,12 @@ def help_text() -> str:
 
 
 def suggest(name: str) -> str | None:
-    import difflib
-
     close = difflib.get_close_matches(name, COMMANDS, n=1, cutoff=0.6)
     return close[0] if close else None
 
 
 def shorten(text: str, width: int = 100) -> str:
     """One line: whitespace collapsed, cut to width with an ellipsis."""
-    from gemini_cli.errors import one_line
-
     line = one_line(text)
     return line if len(line) <= width else line[: width - 1].rstrip() + "…"
 
@@ -159,8 +159,6 @@ def turn_input(turn) -> Any:
 
 
 def turn_lines(turn, model: str, *, short: bool) -> list[str]:
-    from gemini_cli.state.conversation import output_text, step_texts
-
     steps = [s for s in turn.input if s.get("type") == "user_input"]
     user = "\n".join(t for s in steps for t in step_texts(s))
     extra = sum(1 for s in steps for b in (s.get("content") or []) if isinstance(b, dict) and b.get("type") != "text")

@@ -40,9 +40,10 @@ from gemini_cli.request import inputs
 
 from gemini_cli.state import paths
 from gemini_cli.state.conversation import parse_time
-from gemini_cli.api import files as files_api
+from gemini_cli.api import files
 from gemini_cli.errors import ApiError, UsageError
 from gemini_cli.render.progress import ProgressBar, human_bytes
+from gemini_cli.state.atomic import write_atomic
 
 CACHE_NAME = "uploads.json"
 CACHE_FORMAT = "gemini-cli.uploads"
@@ -70,10 +71,10 @@ def build_turn_input(
     planned = inputs.plan_uploads(atts, limit, overhead=overhead + text_size)
     upload = [any(a is p for p in planned) for a in atts]
     for att in planned:
-        if (att.size or 0) > files_api.MAX_FILE_SIZE:
+        if (att.size or 0) > files.MAX_FILE_SIZE:
             raise UsageError(
                 f"{att.name or 'stdin'}: {human_bytes(att.size or 0)} is too large to send inline and over the "
-                f"Files API's limit of {human_bytes(files_api.MAX_FILE_SIZE)} per file"
+                f"Files API's limit of {human_bytes(files.MAX_FILE_SIZE)} per file"
             )
     # Everything local first (files read, text checked to be UTF-8): a bad attachment
     # exits 2 before anything is looked up or uploaded.
@@ -106,7 +107,7 @@ def resolve_all(specs: list[str], mime: str | None, stdin: Any, *, copy: bool = 
     """Resolve every spec; binary stdin ("-": the I/O context's) is read once and may be attached once."""
     if specs.count("-") > 1:
         raise UsageError("--attach - (stdin) can be given only once")
-    return [inputs.resolve_attachment(spec, mime, lambda: _open_stdin(stdin), max_size=files_api.MAX_FILE_SIZE,
+    return [inputs.resolve_attachment(spec, mime, lambda: _open_stdin(stdin), max_size=files.MAX_FILE_SIZE,
                                       copy=copy)
             for spec in specs]
 
@@ -133,7 +134,7 @@ def lookup(client: Any, att: inputs.Attachment, console: Any) -> inputs.Attachme
             kind=att.kind or pending.format("block type"),
         )
     assert att.file_name is not None  # called for an attachment that needs_lookup
-    file = files_api.get(client, att.file_name)  # a 404 says which file, once
+    file = files.get(client, att.file_name)  # a 404 says which file, once
     file = wait_for(client, file, console)
     uri, file_mime = file.get("uri"), file.get("mimeType")
     if not uri:
@@ -150,7 +151,7 @@ def wait_for(client: Any, file: dict[str, Any], console: Any) -> dict[str, Any]:
     def waiting(f: dict[str, Any]) -> None:
         console.note(f"waiting for {f.get('name')} to be processed by the Files API (state PROCESSING)")
 
-    return files_api.wait_active(client, file, on_wait=waiting)
+    return files.wait_active(client, file, on_wait=waiting)
 
 
 def upload_attachment(client: Any, att: inputs.Attachment, console: Any) -> inputs.Attachment:
@@ -212,7 +213,7 @@ def upload_cached(
 
     try:
         with _open_source(path, data, label) as stream:
-            file = files_api.upload(
+            file = files.upload(
                 client, stream, size=size, mime=mime, display_name=display_name,
                 file_name_header=file_name,
                 progress=bar, chunk_size=chunk_size, note=note,
@@ -231,7 +232,7 @@ def upload_cached(
 def _alive(client: Any, name: str) -> dict[str, Any] | None:
     """The cached file if it still exists and is usable, else None."""
     try:
-        file = files_api.get(client, name)
+        file = files.get(client, name)
     except ApiError as exc:
         if exc.status in (403, 404):
             return None
@@ -331,7 +332,6 @@ class UploadCache:
         if not fresh.writable:
             return
         self.entries = change(fresh.entries)
-        from gemini_cli.state.atomic import write_atomic
 
         doc = {"format": CACHE_FORMAT, "version": CACHE_VERSION, "entries": self.entries}
         try:

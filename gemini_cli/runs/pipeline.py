@@ -17,14 +17,29 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Protocol
 
+from gemini_cli.api import interactions
+from gemini_cli.api.interactions import SSE
 from gemini_cli.errors import GeminiCliError, SchemaMismatch, Terminated
-from gemini_cli.request import body as request
+from gemini_cli.render.dryrun import show_request
+from gemini_cli.render.extract import extract
+from gemini_cli.render.media import MediaWriteError, media_blocks, printed, save_media
+from gemini_cli.render.output import print_started, usage_line
+from gemini_cli.render.tools import with_citations
+from gemini_cli.request.body import check_settings, create_request, next_hop_body
+# aliased: prepare()'s locals (and its `tools` parameter) have these names
+from gemini_cli.request.body import generation_config as generation_config_of
+from gemini_cli.request.body import response_format as response_format_of, tools as declared_tools
 from gemini_cli.request.inputs import user_input_step
+from gemini_cli.request.schema import check_answer
 from gemini_cli.runs import turn
 from gemini_cli.runs.connection import open_client, remote_mcp_named
 from gemini_cli.runs.session import Session, new_path_for
 from gemini_cli.runs.turn import Outcome
+from gemini_cli.state import apikey
 from gemini_cli.state.config import Settings
+# runs/media.py and request/remote_mcp.py are imported inside the functions that need them: only a
+# turn with attachments (runs/media.py loads the Files API, ~6 ms) or a --remote-mcp server (~7 ms)
+# pays for them.
 
 NO_KEY = "<no API key found: set GEMINI_API_KEY>"
 
@@ -104,7 +119,7 @@ def run_turn(settings: Settings, session: Session, text: Any, attachments: list[
     """Build the request for one turn, send it, render the answer, save the turn. Returns the
     Outcome (None for --dry-run): the caller raises its error, if any, after reporting it
     (-o json: an error document with what arrived)."""
-    settings = request.check_settings(settings, console.warn)  # a bad --schema, --agent conflicts, a bad --body-extra: exit 2
+    settings = check_settings(settings, console.warn)  # a bad --schema, --agent conflicts, a bad --body-extra: exit 2
     # An agent runs in the background: unless its events are streamed, the turn is started
     # and its id printed, as --background does (history fetch --wait|--stream gets the answer).
     background = background or bool(settings.agent and not settings.stream)
@@ -134,8 +149,8 @@ def run_turn(settings: Settings, session: Session, text: Any, attachments: list[
 def prepare(settings: Settings, session: Session, input: Any, tools: ToolLoop = NO_TOOLS, *,
             background: bool = False, stream: bool | None = None) -> Request:
     """The conversation updated for the turn (session.py) and the body it sends (body.py)."""
-    generation_config = request.generation_config(settings)
-    declared, response_format = request.tools(settings), request.response_format(settings)
+    generation_config = generation_config_of(settings)
+    declared, response_format = declared_tools(settings), response_format_of(settings)
     conversation = session.prepare(settings, generation_config, declared, response_format)
     remote: list[dict[str, Any]] = []
     if remote_mcp_named(settings):
@@ -145,7 +160,7 @@ def prepare(settings: Settings, session: Session, input: Any, tools: ToolLoop = 
         remote_mcp.remember(conversation, servers)  # kept apart from `tools`: references, never values
         remote = remote_mcp.tools(servers)
     pending = tools.pending(conversation)
-    body = request.create_request(
+    body = create_request(
         settings, conversation, input, generation_config=generation_config,
         tools=declared + remote + tools.declarations(),
         response_format=response_format, pending=pending, background=background, stream=stream,
@@ -211,7 +226,7 @@ def exchange(client: Any, body: dict[str, Any], steps: list[dict[str, Any]], ses
                     results)
         done.append(outcome)
         output = record.steps if record is not None else list(hop.get("steps") or [])
-        body = request.next_hop_body(body, hop.get("id"), output, results)
+        body = next_hop_body(body, hop.get("id"), output, results)
         steps = list(results)
     return Hops(joined(done, outcome), outcome.result, steps)
 
@@ -262,9 +277,6 @@ def finish(outcome: Outcome, settings: Settings, renderer: Any, console: Any,
     printed once the answer passed its checks), the --usage line. Returns the outcome with the
     result as shown (plus `extra`, citations, media) and the error that stopped it, if any:
     its own, stdout gone, a media file that could not be written (the turn itself finished)."""
-    from gemini_cli.render.output import usage_line
-    from gemini_cli.render.tools import with_citations
-
     result = with_citations({**outcome.result, **(extra or {})})
     if outcome.error is not None:  # cut short: show what arrived (-o json: an error document instead)
         if settings.output != "json":
@@ -294,8 +306,6 @@ def _server_problems(outcome: Outcome, console: Any) -> None:
 def save_answer_media(result: dict[str, Any], settings: Settings, console: Any) -> Exception | None:
     """Write the answer's image/audio/... blocks to --media-dir; list them as result["media"]
     (printed after the text, or beside the blocks with -o json). Returns a write error."""
-    from gemini_cli.render.media import MediaWriteError, media_blocks, printed, save_media
-
     if not media_blocks(result.get("steps") or []):
         return None
     error = None
@@ -317,13 +327,9 @@ def checks(settings: Settings, body: dict[str, Any], result: dict[str, Any], las
     a status other than completed (exit 9), the tool loop's own error, a missing code block
     or an answer that is not the JSON asked for (exit 10). The last hop's text is the answer
     checked (a tool loop's earlier hops only lead up to it)."""
-    from gemini_cli.request.schema import check_answer
-
     error: GeminiCliError | None = turn.outcome_error(result)
     text = last.get("output_text") or ""
     if settings.extract or settings.extract_last:
-        from gemini_cli.render.extract import extract
-
         block = extract(text, last=settings.extract_last)
         if block is not None:
             renderer.code_block(block.code)
@@ -339,9 +345,6 @@ def checks(settings: Settings, body: dict[str, Any], result: dict[str, Any], las
 def start_background(client: Any, sent: Request, settings: Settings, session: Session, console: Any,
                      extra: dict[str, Any]) -> dict[str, Any]:
     """POST with background: true; print the id, save the turn as pending."""
-    from gemini_cli.api import interactions
-    from gemini_cli.render.output import print_started
-
     hop = interactions.interaction_body(interactions.create(client, sent.body))
     result = {**hop, **extra}
     session.record(sent.steps, {"id": hop.get("id"), "status": "pending"}, warn=console.warn)
@@ -351,10 +354,6 @@ def start_background(client: Any, sent: Request, settings: Settings, session: Se
 
 def show_dry_run(client: Any, body: dict[str, Any], stdout: Any, path: str = "interactions") -> None:
     """--dry-run: the request as the client would send it, the key redacted."""
-    from gemini_cli.api.interactions import SSE
-    from gemini_cli.render.dryrun import show_request
-    from gemini_cli.state import apikey
-
     shown = "<redacted>" if apikey.source() else NO_KEY
     headers = client.headers(SSE if body.get("stream") else "application/json", shown_key=shown)
     show_request(client.url(path), headers, body, stdout)

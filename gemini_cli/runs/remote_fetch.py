@@ -19,6 +19,7 @@ import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+import sqlite3
 from typing import Any
 
 from gemini_cli.api import batches
@@ -26,7 +27,9 @@ from gemini_cli.backoff import Backoff
 from gemini_cli.errors import ExitCode, GeminiCliError, NetworkError, NotCompleted, UsageError
 from gemini_cli.request import generate_content
 from gemini_cli.request.rows import Row, id_key
+from gemini_cli.request.schema import check_answer
 from gemini_cli.runs.batch_output import COMPLETED, FAILED, Output, completed_record, failed_record
+from gemini_cli.state import jobs
 
 POLL_FIRST = 5.0  # seconds between polls at first, growing by POLL_FACTOR ...
 POLL_MAX = 60.0  # ... up to this (a job takes minutes to hours)
@@ -97,8 +100,6 @@ class Index:
     """The job's rows by key, on disk (SQLite's temporary database), and which are written."""
 
     def __init__(self, rows: Iterator[tuple[Any, int]]):
-        import sqlite3
-
         self.db = sqlite3.connect("")  # "": a private temporary database on disk, removed on close
         self.db.execute("CREATE TABLE rows (key TEXT PRIMARY KEY, id TEXT, line INTEGER, seq INTEGER UNIQUE, "
                         "done INTEGER NOT NULL DEFAULT 0)")
@@ -209,8 +210,6 @@ class Writer:
         if "response" in item:
             result, error = generate_content.result_of(item["response"])
             if error is None:
-                from gemini_cli.request.schema import check_answer
-
                 error = check_answer(result.get("output_text") or "", self.response_format)
         else:
             result, error = {}, generate_content.error_of(item.get("error"))
@@ -246,8 +245,6 @@ class Writer:
 
 def fetch(client: Any, record: dict[str, Any], job: dict[str, Any], console: Any) -> Fetched:
     """Write the records of a finished job to its OUTPUT; mark the job fetched."""
-    from gemini_cli.state import jobs
-
     name = record["name"]
     state = batches.state(job)
     index = Index(jobs.rows(record))

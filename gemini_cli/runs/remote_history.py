@@ -2,14 +2,27 @@
 (poll or follow) a (background) interaction and finish its answer, cancel it, delete the
 interactions of saved conversations, and complete the saved turn waiting for an interaction.
 
-The api modules are imported where used, as in cli/history.py, which imports this module
-only inside the commands that talk to the API.
+cli/history.py imports this module only inside the commands that talk to the API.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from gemini_cli.api import interactions
+from gemini_cli.api.events import FINAL_STATUSES, InteractionBuilder
+from gemini_cli.api.interactions import check_id
+from gemini_cli.backoff import Backoff
+from gemini_cli.errors import ApiError, GeminiCliError, NotCompleted, UsageError
+from gemini_cli.runs import pipeline, turn
+from gemini_cli.runs.connection import connect
+from gemini_cli.runs.session import Resume, open_session
+from gemini_cli.runs.turn import Outcome, outcome_error
+from gemini_cli.state import store
+from gemini_cli.state.conversation import record_warnings
+from gemini_cli.state.store import ConversationStore
 
 # Statuses of an interaction the server is still working on.
 RUNNING = frozenset({"in_progress", "pending", "queued"})
@@ -25,13 +38,6 @@ def fetch(settings: Any, interaction_id: str, *, stream: bool, wait: bool, inter
     requires_action has its calls answered by `tools` (a ToolLoop) and goes on to its end,
     each hop saved in the conversation. None when the answer was printed; else a
     runs.turn.Outcome: what arrived, and the error to raise."""
-    from dataclasses import replace
-
-    from gemini_cli.errors import GeminiCliError
-    from gemini_cli.runs import pipeline
-    from gemini_cli.runs.connection import connect
-    from gemini_cli.runs.turn import Outcome
-
     with connect(settings, console) as client:
         if stream:
             outcome = follow(client, interaction_id, renderer, console)
@@ -69,11 +75,6 @@ def answer_calls(client: Any, settings: Any, interaction_id: str, outcome: Any, 
     and the turn carried on (chained to it) until it completes, as generate's would; every
     later hop is recorded in the conversation holding the turn (none: nowhere). Returns the
     whole turn's Outcome (a tool-loop error, exit 13, in it)."""
-    from dataclasses import replace
-
-    from gemini_cli.errors import GeminiCliError
-    from gemini_cli.runs import pipeline
-
     first = outcome.result
     path = find_turn(interaction_id)
     complete_saved_turn(interaction_id, first, settings, console)
@@ -85,8 +86,6 @@ def answer_calls(client: Any, settings: Any, interaction_id: str, outcome: Any, 
         return outcome
     session = None
     if path is not None:
-        from gemini_cli.runs.session import Resume, open_session
-
         session = open_session(settings, Resume(session_file=path), console)
     try:
         conv = session.conversation if session is not None else None
@@ -111,10 +110,6 @@ def answer_calls(client: Any, settings: Any, interaction_id: str, outcome: Any, 
 
 
 def poll(client: Any, interaction_id: str, wait: bool, interval: float, console: Any, renderer: Any) -> dict[str, Any]:
-    from gemini_cli.api import interactions
-    from gemini_cli.api.events import InteractionBuilder
-    from gemini_cli.backoff import Backoff
-
     hop = interactions.get(client, interaction_id)
     if wait and running(hop):
         console.note(f"waiting for interaction {interaction_id} (status {hop.get('status')})")
@@ -142,16 +137,11 @@ def running(hop: dict[str, Any]) -> bool:
 
 def follow(client: Any, interaction_id: str, renderer: Any, console: Any) -> Any:
     """The interaction streamed (runs.turn.Outcome: what arrived, and the error that stopped it)."""
-    from gemini_cli.runs import turn
-
     return turn.follow(client, interaction_id, renderer,
                        on_malformed=lambda data: console.warn(f"skipped a malformed event: {data[:80]!r}"))
 
 
 def check_outcome(interaction_id: str, result: dict[str, Any]) -> None:
-    from gemini_cli.errors import NotCompleted
-    from gemini_cli.runs.turn import outcome_error
-
     status = result.get("status")
     if running(result):
         raise NotCompleted(f"interaction {interaction_id} is still {status}; "
@@ -163,8 +153,6 @@ def check_outcome(interaction_id: str, result: dict[str, Any]) -> None:
 
 def cancel(client: Any, interaction_id: str) -> dict[str, Any]:
     """Cancel the interaction: the server's answer, its status `cancelled` unless final."""
-    from gemini_cli.api import interactions
-
     hop = interactions.cancel(client, interaction_id)
     status = hop.get("status") or "cancelled"
     if running(hop) or not isinstance(status, str):
@@ -174,9 +162,6 @@ def cancel(client: Any, interaction_id: str) -> dict[str, Any]:
 
 def check_remote_ids(loaded: list[tuple[Path, Any]]) -> None:
     """Every turn's interaction id is safe in a URL (`../files/x` is not), before any DELETE."""
-    from gemini_cli.api.interactions import check_id
-    from gemini_cli.errors import UsageError
-
     for path, conv in loaded:
         for t in conv.turns:
             if t.interaction_id:
@@ -188,9 +173,6 @@ def check_remote_ids(loaded: list[tuple[Path, Any]]) -> None:
 
 def delete_remote(client: Any, interaction_id: str, console: Any) -> None:
     """DELETE one interaction; one already gone (404: deleted, expired, or never stored) is fine."""
-    from gemini_cli.api import interactions
-    from gemini_cli.errors import ApiError
-
     try:
         interactions.delete(client, interaction_id)
     except ApiError as exc:
@@ -206,10 +188,6 @@ def delete_remote(client: Any, interaction_id: str, console: Any) -> None:
 
 def find_turn(interaction_id: str) -> Path | None:
     """The conversation holding an unfinished turn with this interaction id, if any."""
-    from gemini_cli.state import store
-    from gemini_cli.state.store import ConversationStore
-    from gemini_cli.errors import UsageError
-
     needle = interaction_id.encode("utf-8")
     for summary in ConversationStore().list():
         if summary["error"] or not summary["turns"]:
@@ -227,16 +205,11 @@ def find_turn(interaction_id: str) -> Path | None:
 
 
 def _unfinished(turn: Any, interaction_id: str) -> bool:
-    from gemini_cli.api.events import FINAL_STATUSES
-
     return turn.interaction_id == interaction_id and turn.status not in FINAL_STATUSES
 
 
 def complete_saved_turn(interaction_id: str, result: dict[str, Any], settings: Any, console: Any) -> None:
     """Record the interaction's outcome in the saved turn waiting for it (under the lock)."""
-    from gemini_cli.state import store
-    from gemini_cli.state.conversation import record_warnings
-
     path = find_turn(interaction_id)
     if path is None:
         return

@@ -24,10 +24,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from gemini_cli.api import batches, files
+from gemini_cli.api.batches import model_path
 from gemini_cli.errors import ExitCode, GeminiCliError, NetworkError, UsageError
-from gemini_cli.request import generate_content
+from gemini_cli.request import generate_content, remote_mcp
+from gemini_cli.request.body import create_body, generation_config, response_format
+from gemini_cli.request.body import tools as declared_tools  # aliased: check_settings() has a local `tools`
+from gemini_cli.request.schema import json_format
 from gemini_cli.runs.batch_output import failed_record
 from gemini_cli.runs.connection import remote_mcp_named
+from gemini_cli.runs.pipeline import show_dry_run
+from gemini_cli.state import jobs
 
 INLINE_LIMIT = 20 * 1024 * 1024  # the whole create body, per §13 (tests lower it)
 # An inline job's results come back inside the job resource, one JSON body (MAX_JOB_BODY): a
@@ -76,27 +83,21 @@ def _envelope(display_name: str, requests: list[Any]) -> dict[str, Any]:
 
 def check_settings(settings: Any, requests: Any) -> None:
     """Exit 2 for flags (or config) a batch job cannot honour, before any row is read."""
-    from gemini_cli.request import body as request
-
     if "service_tier" in settings.explicit and settings.service_tier:
         raise UsageError(f"--service-tier {settings.service_tier}: a batch job has its own price and "
                          "queue (50 %, within 24 h); give --service-tier or --remote, not both")
-    tools = request.tools(requests.settings)
+    tools = declared_tools(requests.settings)
     if remote_mcp_named(requests.settings):  # refused below, as the rows would be
-        from gemini_cli.request import remote_mcp
-
         tools += remote_mcp.tools(remote_mcp.servers(requests.settings))
-    probe = request.create_body(
+    probe = create_body(
         model=settings.model, agent=settings.agent, input="probe", system_instruction=settings.system,
-        generation_config=request.generation_config(settings), tools=tools,
-        response_format=request.response_format(requests.settings), store=settings.store,
+        generation_config=generation_config(settings), tools=tools,
+        response_format=response_format(requests.settings), store=settings.store,
     )
     generate_content.translate(probe)
 
 
 def check_not_pending(output: str) -> None:
-    from gemini_cli.state import jobs
-
     pending = jobs.pending_for(output)
     if pending:
         names = ", ".join(record["name"] for record in pending)
@@ -118,8 +119,6 @@ class Submission:
 def read(rows: Any, requests: Any, out: Any, client: Any, *, keep_rows: bool, warn: Any) -> Submission:
     """Build and translate every row; bad rows become failed records. A row the Batch API
     cannot take raises UsageError naming it."""
-    from gemini_cli.state import jobs
-
     found = Submission()
     seen: dict[str, int] = {}  # id -> line: answers come back by id, so ids must be unique
     try:
@@ -166,9 +165,6 @@ def discard(found: Submission) -> None:
 
 def dry_run(client: Any, found: Submission, out: Any, stdout: Any) -> None:
     """The first translated request as it would be sent, then what would be submitted."""
-    from gemini_cli.api.batches import model_path
-    from gemini_cli.runs.pipeline import show_dry_run
-
     shown = False
     lines = []
     for model, group in found.groups.items():
@@ -210,11 +206,6 @@ def display_name(output: str | None, model: str, groups: int) -> str:
 
 def submit(client: Any, requests: Any, found: Submission, out: Any, console: Any, *, input: str | None) -> list[str]:
     """Create one job per model; save each job's record; print each name. Returns the names."""
-    from gemini_cli.api import batches
-    from gemini_cli.request import body as request
-    from gemini_cli.request import schema as structured
-    from gemini_cli.state import jobs
-
     record_bad(found, out)
     if found.bad:
         console.note(f"{len(found.bad)} bad row{'' if len(found.bad) == 1 else 's'} recorded as failed in {out.path}")
@@ -243,7 +234,7 @@ def submit(client: Any, requests: Any, found: Submission, out: Any, console: Any
                 "name": job_name, "model": model, "display_name": name, "output": jobs.output_key(out.path),
                 "input": os.path.abspath(input) if input not in (None, "-") else "-", "input_file": input_file,
                 "rows": group.count, "created": created, "submission": submission,
-                "response_format": structured.json_format(request.response_format(requests.settings)), "fetched": None,
+                "response_format": json_format(response_format(requests.settings)), "fetched": None,
                 "bad": 0 if names else len(found.bad),  # bad rows recorded at submit: counted by the first job's fetch
             })
             names.append(job_name)
@@ -262,8 +253,6 @@ def create(client: Any, model: str, batch: dict[str, Any], name: str, created: s
     out, the server may have made the job: it is looked for in the job list (this display name
     and model, created since the submission began, not one of ours already) rather than made
     twice; not found, nothing is recorded and the run stops (exit 7)."""
-    from gemini_cli.api import batches
-
     try:
         return batches.create(client, model, batch)
     except NetworkError as exc:
@@ -279,9 +268,6 @@ def create(client: Any, model: str, batch: dict[str, Any], name: str, created: s
 
 def find_created(client: Any, model: str, name: str, created: str, pages: int = 5) -> dict[str, Any] | None:
     """The newest job of the list (its first `pages` pages) that this submission made."""
-    from gemini_cli.api import batches
-    from gemini_cli.state import jobs
-
     known = {record.get("name") for record in jobs.every()}
     # the server's clock may be behind ours: a few minutes' slack (the name narrows it anyway)
     since = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(calendar.timegm(time.strptime(created, "%Y-%m-%dT%H:%M:%SZ"))
@@ -298,8 +284,6 @@ def find_created(client: Any, model: str, name: str, created: str, pages: int = 
 
 
 def _is_job_name(name: Any) -> bool:
-    from gemini_cli.api import batches
-
     try:
         return isinstance(name, str) and batches.job_name(name) == name
     except UsageError:
@@ -308,8 +292,6 @@ def _is_job_name(name: Any) -> bool:
 
 def upload_requests(client: Any, group: Group, name: str, console: Any) -> str:
     """The requests file through the resumable upload (never read whole); its `files/…` name."""
-    from gemini_cli.api import files
-
     console.note(f"uploading the requests for {group.model} ({group.file_size} bytes) as an input file")
     group.file.seek(0)
     file = files.upload(client, group.file, size=group.file_size, mime=JSONL, display_name=f"{name} requests")

@@ -16,7 +16,8 @@ from typing import Any, Callable
 from gemini_cli.state import store
 from gemini_cli.state.config import Settings
 from gemini_cli.state.conversation import Conversation, Turn, record_warnings, without_keys
-from gemini_cli.errors import UsageError
+from gemini_cli.errors import GeminiCliError, UsageError
+from gemini_cli.request.body import remembered
 
 
 @dataclass
@@ -47,8 +48,6 @@ class Session:
 
     def remembered(self) -> dict[str, Any]:
         """Settings a resumed conversation carries; flags given now override them."""
-        from gemini_cli.request.body import remembered
-
         return remembered(self.conversation)
 
     def prepare(self, settings: Settings, generation_config: dict[str, Any],
@@ -107,7 +106,6 @@ class Session:
         the history folder (HOME unset or read-only: cron, daemons) is skipped with a warning."""
         if not (self.save and self.path is not None and self.conversation is not None):
             return
-        from gemini_cli.errors import GeminiCliError
 
         warn = self.warn
         try:

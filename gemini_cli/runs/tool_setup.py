@@ -20,8 +20,14 @@ from typing import Any, Callable
 
 from gemini_cli.errors import UsageError
 from gemini_cli.runs.toolbox import Runner, Tool
+from gemini_cli.request import functions, mcp_servers
+from gemini_cli.request.functions import parse_function_flag
+from gemini_cli.request.mcp_servers import literal_warnings
+from gemini_cli.runs.commands import CommandRunner
 from gemini_cli.runs.toolcalls import FunctionLoop, undeclared_note
+from gemini_cli.state import paths
 from gemini_cli.state.config import Settings
+# runs/mcp.py is imported inside open_tools: only --mcp needs it (~20 ms of every other turn).
 
 
 class RunLoop(FunctionLoop):
@@ -109,8 +115,6 @@ class ToolSet:
 def function_specs(settings: Settings) -> list[Any]:
     """The run's functions, lowest priority first: config file, profile, template, then the
     command line (--functions files and --function flags, one layer)."""
-    from gemini_cli.request import functions
-
     layers = [functions.functions_from_mapping(mapping, _label(settings, source), _base_dir(settings, source))
               for mapping, source in settings.functions or ()]
     flags = [spec for path in settings.functions_file or () for spec in functions.load_functions_file(path)]
@@ -121,8 +125,6 @@ def function_specs(settings: Settings) -> list[Any]:
 def server_specs(settings: Settings) -> list[Any]:
     """Every MCP server the run names (remote ones too: the loop skips them, the request
     declares them)."""
-    from gemini_cli.request import mcp_servers
-
     mappings = [(mapping, _label(settings, source)) for mapping, source in settings.mcpServers or ()]
     remembered = [mcp_servers.remote_from_saved(s) for s in settings.remote_mcp or () if isinstance(s, dict)]
     return mcp_servers.collect(mcp=settings.mcp or (), remote=remote_flags(settings),
@@ -155,14 +157,11 @@ def open_tools(settings: Settings, console: Any, *, ask: Callable[[str], str | N
     """The run's ToolSet: functions checked (exit 2 naming the bad one) and MCP servers
     started, before anything is sent. `ask` confirms a call (None: no one can answer, so a
     confirm-only call is refused)."""
-    from gemini_cli.runs.commands import CommandRunner
-
     specs = function_specs(settings)
     servers = [s for s in server_specs(settings) if not s.remote]
     runner = CommandRunner(specs)
     started = None
     if servers:
-        from gemini_cli.request.mcp_servers import literal_warnings
         from gemini_cli.runs.mcp import McpServers, require_sdk
 
         require_sdk(servers)
@@ -185,9 +184,6 @@ def open_tools(settings: Settings, console: Any, *, ask: Callable[[str], str | N
 
 def add_function(tools: ToolSet, text: str) -> str:
     """chat's `/function NAME=COMMAND`: one more function for the rest of the session; its name."""
-    from gemini_cli.request.functions import parse_function_flag
-    from gemini_cli.runs.commands import CommandRunner
-
     spec = parse_function_flag(text)
     runner = CommandRunner([spec])
     tool = runner.tools()[0]
@@ -249,8 +245,6 @@ def _keep_secret(io: Any, values: list[str]) -> None:
 def _label(settings: Settings, source: str) -> str:
     """A layer's name in messages: `config file PATH`, `profile work`, `template NAME`."""
     if source == "config file":
-        from gemini_cli.state import paths
-
         return f"config file {paths.config_file()}"
     return source
 
@@ -259,6 +253,5 @@ def _base_dir(settings: Settings, source: str) -> Path | None:
     """Where a layer's relative `cwd` starts: the template's folder, else the config's."""
     if source.startswith("template") and settings.template is not None:
         return Path(settings.template.path).parent
-    from gemini_cli.state import paths
 
     return paths.config_file().parent

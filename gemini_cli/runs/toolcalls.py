@@ -23,7 +23,9 @@ from typing import Any, Callable, Iterable
 
 from gemini_cli.errors import GeminiCliError, ToolLimit, ToolRefused, UsageError
 from gemini_cli.render.terminal import visible
+from gemini_cli.runs.commands import CommandRunner
 from gemini_cli.runs.toolbox import CallResult, Runner, Tool
+from gemini_cli.state.conversation import USABLE_STATUSES
 
 DEFAULT_MAX_CALLS = 10
 WORKERS = 4  # calls of one answer run at once
@@ -247,8 +249,6 @@ def function_loop(specs: Iterable[Any], extra: Iterable[tuple[Tool, Runner]] = (
     """The run's loop over its local functions (request.functions.FunctionSpec, from
     `combine`) and any other (Tool, Runner) pairs (MCP servers); `options` as FunctionLoop
     takes them (max_calls, timeout, confirm_all, ask, note)."""
-    from gemini_cli.runs.commands import CommandRunner
-
     runner = CommandRunner(specs)
     return FunctionLoop([(tool, runner) for tool in runner.tools()] + list(extra), **options)
 
@@ -256,8 +256,6 @@ def function_loop(specs: Iterable[Any], extra: Iterable[tuple[Tool, Runner]] = (
 def unanswered_calls(conversation: Any) -> list[dict[str, Any]]:
     """The function_call steps the newest usable turn (the one the next request builds
     on) left without a function_result."""
-    from gemini_cli.state.conversation import USABLE_STATUSES
-
     for turn in reversed(getattr(conversation, "turns", None) or []):
         if turn.status not in USABLE_STATUSES:
             continue

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
+import signal
+import subprocess
 from typing import Any
 
-from gemini_cli.errors import AuthError
+from gemini_cli.errors import AuthError, NetworkError
 from gemini_cli.state import configfile, paths
 from gemini_cli.state.configfile import HEADER_REFERENCE, KEY_VALUE, REDACTED, SECRET_NAME
 
@@ -124,8 +127,6 @@ def command_argv(command: str | list[str]) -> list[str]:
     if SHELL_SYNTAX & set(command):
         return ["/bin/sh", "-c", command]
     try:
-        import shlex
-
         return shlex.split(command)
     except ValueError as exc:  # an unterminated quote
         raise AuthError(f"api_key_command cannot be parsed: {exc}") from None
@@ -135,8 +136,6 @@ def run_command(command: str | list[str], timeout: float, what: str = "api_key_c
                 max_time: float | None = None) -> str:
     """Run the command; the first line of its stdout, stripped. Exit 3 on any failure; exit 7
     when --max-time (`max_time`, if shorter than `timeout`) ends the wait for it."""
-    import subprocess  # only a config with api_key_command pays for it
-
     argv = command_argv(command)
     if not argv:
         raise AuthError(f"{what} is empty")
@@ -150,8 +149,6 @@ def run_command(command: str | list[str], timeout: float, what: str = "api_key_c
     except subprocess.TimeoutExpired:
         _kill(process)
         if deadline:
-            from gemini_cli.errors import NetworkError
-
             raise NetworkError(f"gave up: the --max-time deadline of {max_time:g}s was reached "
                                f"(waiting for {what})") from None
         raise AuthError(f"{what} did not finish within {timeout:g} s") from None
@@ -183,8 +180,6 @@ def _program(name: str) -> str:
 def _kill(process: Any) -> None:
     """Kill the command and anything it started (a shell's children too)."""
     try:
-        import signal
-
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass

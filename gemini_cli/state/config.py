@@ -14,9 +14,11 @@ from dataclasses import field, fields, make_dataclass, replace
 from types import MappingProxyType
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+from urllib.parse import urlsplit
 
 from gemini_cli.state import paths
 from gemini_cli.errors import UsageError
+from gemini_cli.render.context import IOContext
 from gemini_cli.state.configfile import insecure_warning, known_profiles, read_config
 from gemini_cli.state.models import BUILTIN_ALIASES, DEFAULT_MODEL  # noqa: F401 (re-exported)
 from gemini_cli.state.settings import DEFAULT_API_VERSION, DEFAULT_BASE_URL, LAYERED, TABLE  # noqa: F401 (re-exported)
@@ -76,8 +78,6 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None, *, template:
     go to its stderr (without one, to the process's).
     """
     if io is None:
-        from gemini_cli.render.context import IOContext
-
         io = IOContext.from_process()
     if flags.get("template") and template is None:
         raise TypeError("config.resolve: pass template=templates.from_flags(flags, io.warn)")
@@ -141,8 +141,6 @@ def resolve(flags: dict[str, Any], config_path: Path | None = None, *, template:
 def check_base_url(settings: Settings) -> str:
     """The base URL, or exit 2 naming where a malformed one came from: it would only be
     retried as a network error otherwise."""
-    from urllib.parse import urlsplit
-
     url = settings.base_url
     source = settings.sources.get("base_url", "default")
     where = f"base URL {url!r} (from {'--base-url' if source == 'flag' else source})"

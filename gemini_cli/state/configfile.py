@@ -10,6 +10,7 @@ unknown key) go to the caller's `note`.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ from gemini_cli.errors import UsageError
 from gemini_cli.state.settings import (  # noqa: F401 (the choices are re-exported)
     BY_NAME, CONFIG_KEYS, OUTPUT_MODES, SERVICE_TIERS, THINKING_LEVELS, Setting,
 )
+# yaml (~11 ms) is imported inside parse_yaml: only a YAML file that is there needs it (every
+# --help loads this module).
 
 # What config.yaml and profiles may set (and `config show` prints), each checked by its row of
 # the settings table; api_key_command_timeout is checked the same way, though not a setting.
@@ -149,8 +152,6 @@ def kind(value: Any) -> str:
 
 def _did_you_mean(key: Any, known: tuple[str, ...], prefix: str) -> str:
     """"; did you mean 'temperature'?" for a misspelt key; "" when nothing is close."""
-    import difflib
-
     if not isinstance(key, str) or KEY_VALUE.search(key):
         return ""
     close = difflib.get_close_matches(key.lower().replace("-", "_"), known, n=2, cutoff=0.7)

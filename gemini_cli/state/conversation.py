@@ -13,15 +13,14 @@ holds no key the API does not define.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timezone
+from typing import Any
 
 from gemini_cli.state.shape import TURN_TYPES, is_a, step_problem, type_name
-
-if TYPE_CHECKING:
-    from datetime import datetime
 
 FORMAT = "gemini-cli.conversation"
 CURRENT_VERSION = 1
@@ -34,15 +33,13 @@ USABLE_STATUSES = frozenset({"completed", "incomplete", "requires_action"})
 
 
 def now_iso() -> str:
-    """UTC now as ISO-8601 with milliseconds and "Z" (sorts as text; no datetime import)."""
+    """UTC now as ISO-8601 with milliseconds and "Z" (sorts as text)."""
     ns = time.time_ns()
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ns // 1_000_000_000)) + ".%03dZ" % (ns // 1_000_000 % 1000)
 
 
 def parse_time(value: Any) -> datetime | None:
     """An RFC 3339 timestamp (``Z`` or an offset), or None."""
-    from datetime import datetime, timezone  # here only: listing conversations never parses a time
-
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
@@ -60,8 +57,6 @@ def without_keys(value: Any, secrets: Any = ()) -> tuple[Any, bool]:
     one was there: a key a server echoes into an answer must not reach the conversation file.
     Done on the JSON text (no recursion of ours, however deep the steps). `secrets`: the keys
     read from the config file (the I/O context's), beside the environment's."""
-    import json
-
     keys = [(os.environ.get(name) or "").strip() for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY")]
     keys += sorted(secrets)
     # Only keys that JSON writes as they are (Google keys are letters, digits, '-', '_').

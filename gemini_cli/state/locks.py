@@ -21,6 +21,8 @@ from typing import Any, Callable, Iterator
 from gemini_cli.errors import ExitCode, GeminiCliError, NetworkError, UsageError
 from gemini_cli.state.atomic import ensure_dir, open_private
 from gemini_cli.state.paths import state_dir
+# tempfile (~2 ms) and backoff.py (~2 ms) are imported inside the functions that wait or make a
+# lock folder: a TAB that lists conversations loads this module and needs neither.
 
 
 class LockTimeout(GeminiCliError):

@@ -9,6 +9,8 @@ by `gemini-3.1-flash-lite`, and the Gemini 2.5 models have passed their shutdown
 """
 
 from __future__ import annotations
+# state/paths.py, state/atomic.py and json (~2 ms) are imported inside the cache's functions:
+# `completion bash` loads this module (the built-in aliases) and needs none of them.
 
 DEFAULT_MODEL = "gemini-3-flash-preview"
 

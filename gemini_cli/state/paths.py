@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+# pwd is imported inside home(): only a HOME unset or relative needs it (and it may be missing).
 
 APP = "gemini-cli"
 
