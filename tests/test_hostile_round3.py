@@ -669,6 +669,50 @@ def test_a_relative_home_is_not_used(api, tmp_path, monkeypatch):
     assert list((account / ".local" / "share" / "gemini-cli" / "conversations").glob("*.json"))
 
 
+# -- round three, second pass (audit3): lone surrogates, huge waits, unbounded files --------------
+
+SURROGATE_WARNING = ("gemini-cli: warning: the server sent text holding lone surrogates (\\ud800-\\udfff halves of "
+                     "no character), shown and saved as U+FFFD\n")
+
+
+@pytest.mark.parametrize("mode, shown", [
+    ([], "a\ufffdb\n"),
+    (["--no-stream"], "a\ufffdb\n"),
+    (["--markdown"], "a\ufffdb\n"),
+    (["--thoughts"], None),
+    (["-o", "json"], None),
+])
+def test_a_lone_surrogate_in_an_answer_is_repaired_with_one_warning(api, tmp_path, mode, shown):
+    session = tmp_path / "s.json"
+    if "--no-stream" in mode or "-o" in mode:
+        api.json(interaction("a\ud800b"))
+    else:
+        api.stream(text_events("a\ud800", "b", thought="t\udfffx"))
+    result = run_checked(["generate", *mode, "--session", str(session), "q"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("lone surrogates") == 1 and SURROGATE_WARNING in result.stderr
+    if shown is not None:
+        assert result.stdout == shown
+    elif "-o" in mode:
+        assert json.loads(result.stdout)["output_text"] == "a\ufffdb"
+    else:
+        assert result.stdout == "a\ufffdb\n" and result.stderr.startswith("t\ufffdx\n")  # thoughts: stderr
+    saved = json.loads(session.read_text(encoding="utf-8"))
+    assert "a\ufffdb" in json.dumps(saved, ensure_ascii=False)
+    assert "interrupted" not in session.read_text()
+    api.stream(text_events("next", interaction_id="v1_next"))
+    again = run_checked(["generate", "--session", str(session), "more"])  # the loader accepts the file
+    assert (again.exit_code, again.stdout) == (0, "next\n"), again.stderr
+
+
+def test_batch_a_lone_surrogate_in_an_answer_is_a_recorded_row(server, tmp_path):
+    server.queue(*answered("a\ud800b", "two"))
+    out = tmp_path / "out.jsonl"
+    result = run_checked(["batch", rows_file(tmp_path, '"one"\n"two"\n'), "-o", str(out), "-j", "1", "--ordered"])
+    assert result.exit_code == 0, result.stderr
+    assert [(r["status"], r["output_text"]) for r in out_records(out)] == [("completed", "a\ufffdb"), ("completed", "two")]
+
+
 # -- Done when: no hostile case reaches the user as a traceback, even under --debug ------------------
 
 
@@ -728,6 +772,8 @@ def _hostile_cases():
             {"status": 200, "headers": [["x", "caf\u00e9"]], "body": "{}"})), "generate", "--no-stream", "hi"],
         "a replay cassette with an unknown error type": lambda t, a: ["--replay", file(t, "tape.jsonl", _exchange(
             {"status": 200, "headers": [], "body": "{}"}, {"type": "Nope", "message": "x"})), "generate", "hi"],
+        "an answer with a lone surrogate": lambda t, a: (a.json(interaction("a\ud800b")), ["generate", "--no-stream", "q"])[1],
+        "a stream with a lone surrogate": lambda t, a: (a.stream(text_events("a\ud800b")), ["generate", "q"])[1],
         "a corrupt .index.json": lambda t, a: (os.makedirs(t / "home" / "conversations", exist_ok=True),
                                               (t / "home" / "conversations" / ".index.json").write_text(deep),
                                               ["history", "list"])[2],
@@ -742,6 +788,7 @@ def test_no_hostile_case_gives_a_traceback_under_debug(api, tmp_path, monkeypatc
     result = run(["--debug", *args])
     assert result.exit_code not in (0, 1) or name in ("wrongly typed unary answer", "wrongly typed stream events",
                                                        "a session whose step index is far off", "a corrupt .index.json",
+                                                       "an answer with a lone surrogate", "a stream with a lone surrogate",
                                                        "batch: a row nested 100,000 deep", "batch: NaN id",
                                                        "batch: a CSV with a byte that is not UTF-8")
     assert result.exit_code != 1, result.stderr

@@ -19,6 +19,7 @@ import httpx
 from gemini_cli import __version__
 from gemini_cli.api import errors
 from gemini_cli.api.bounds import MAX_ERROR_BODY, MAX_JSON_BODY, BodyTooLarge, Watchdog, mib, read_body
+from gemini_cli.api.surrogates import loads_repaired
 from gemini_cli.backoff import Backoff, backoff
 from gemini_cli.errors import RETRY_STATUSES, ApiError, NetworkError, UsageError, after_answer  # noqa: F401 (RETRY_STATUSES: runs/batch.py)
 from gemini_cli.state.config import API_REVISION
@@ -297,7 +298,7 @@ def parse_json_body(response: httpx.Response) -> Any:
     if not body.strip():
         raise after_answer(ApiError(f"HTTP {response.status_code}: the API sent an empty body", status=502))
     try:
-        return json.loads(body)
+        return loads_repaired(body, json.loads, response)
     except ValueError:
         kind = response.headers.get("content-type", "unknown type")
         raise after_answer(ApiError(f"HTTP {response.status_code}: the API sent a body that is not JSON ({kind})",
