@@ -713,6 +713,21 @@ def test_batch_a_lone_surrogate_in_an_answer_is_a_recorded_row(server, tmp_path)
     assert [(r["status"], r["output_text"]) for r in out_records(out)] == [("completed", "a\ufffdb"), ("completed", "two")]
 
 
+def test_batch_an_id_with_a_lone_surrogate_is_a_failed_row_before_anything_is_sent(server, tmp_path):
+    server.queue(*answered("one", "three"))
+    out = tmp_path / "out.jsonl"
+    args = ["batch", rows_file(tmp_path, '"first"\n{"id": "\\udc00", "prompt": "x"}\n"third"\n'), "-o", str(out), "-j", "1",
+            "--ordered"]
+    result = run_checked(args)
+    assert result.exit_code == 11, result.stderr
+    records = out_records(out)
+    assert [(r["id"], r["status"]) for r in records] == [(1, "completed"), (2, "failed"), (3, "completed")]
+    assert records[1]["error"]["message"] == "line 2: 'id' is not UTF-8 text (it holds a lone surrogate escape)"
+    assert len(server.requests) == 2  # the bad row was never sent
+    again = run_checked(args)  # a rerun sends nothing more
+    assert again.exit_code == 11 and len(server.requests) == 2
+
+
 # -- Done when: no hostile case reaches the user as a traceback, even under --debug ------------------
 
 
@@ -772,6 +787,7 @@ def _hostile_cases():
             {"status": 200, "headers": [["x", "caf\u00e9"]], "body": "{}"})), "generate", "--no-stream", "hi"],
         "a replay cassette with an unknown error type": lambda t, a: ["--replay", file(t, "tape.jsonl", _exchange(
             {"status": 200, "headers": [], "body": "{}"}, {"type": "Nope", "message": "x"})), "generate", "hi"],
+        "batch: an id with a lone surrogate": lambda t, a: ["batch", "--dry-run", file(t, "in.jsonl", '{"id": "\\udc00", "prompt": "x"}\n')],
         "an answer with a lone surrogate": lambda t, a: (a.json(interaction("a\ud800b")), ["generate", "--no-stream", "q"])[1],
         "a stream with a lone surrogate": lambda t, a: (a.stream(text_events("a\ud800b")), ["generate", "q"])[1],
         "a corrupt .index.json": lambda t, a: (os.makedirs(t / "home" / "conversations", exist_ok=True),
@@ -789,7 +805,7 @@ def test_no_hostile_case_gives_a_traceback_under_debug(api, tmp_path, monkeypatc
     assert result.exit_code not in (0, 1) or name in ("wrongly typed unary answer", "wrongly typed stream events",
                                                        "a session whose step index is far off", "a corrupt .index.json",
                                                        "an answer with a lone surrogate", "a stream with a lone surrogate",
-                                                       "batch: a row nested 100,000 deep", "batch: NaN id",
+                                                       "batch: a row nested 100,000 deep", "batch: NaN id", "batch: an id with a lone surrogate",
                                                        "batch: a CSV with a byte that is not UTF-8")
     assert result.exit_code != 1, result.stderr
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
