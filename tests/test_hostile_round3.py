@@ -564,6 +564,10 @@ def test_replay_of_a_gzip_bomb_stops_at_the_json_body_limit_with_bounded_memory(
      "the error type 'TooManyRedirects' is not a network error httpx raises"),
     (_exchange({"status": 200, "headers": [], "body": "{}"}, {"type": "__class__", "message": "x"}),
      "the error type '__class__' is not a network error httpx raises"),
+    (_exchange({"status": 200, "headers": [], "body": "\ud800"}),
+     "the response body holds a lone surrogate (\\ud800-\\udfff), which is not text (record it as body_base64)"),
+    (_exchange({"status": 200, "headers": [["content-type", "text/event-stream"]], "events": ["data: \udfff\n\n"]}),
+     "the response body holds a lone surrogate (\\ud800-\\udfff), which is not text (record it as body_base64)"),
 ])
 def test_a_hostile_cassette_value_exits_2_with_its_line_number(tmp_path, line, problem):
     tape = tmp_path / "tape.jsonl"
@@ -790,6 +794,8 @@ def _hostile_cases():
         "batch: an id with a lone surrogate": lambda t, a: ["batch", "--dry-run", file(t, "in.jsonl", '{"id": "\\udc00", "prompt": "x"}\n')],
         "an answer with a lone surrogate": lambda t, a: (a.json(interaction("a\ud800b")), ["generate", "--no-stream", "q"])[1],
         "a stream with a lone surrogate": lambda t, a: (a.stream(text_events("a\ud800b")), ["generate", "q"])[1],
+        "a replay cassette whose body is a lone surrogate": lambda t, a: ["--replay", file(t, "tape.jsonl", _exchange(
+            {"status": 200, "headers": [], "body": "\ud800"})), "generate", "--no-stream", "hi"],
         "a corrupt .index.json": lambda t, a: (os.makedirs(t / "home" / "conversations", exist_ok=True),
                                               (t / "home" / "conversations" / ".index.json").write_text(deep),
                                               ["history", "list"])[2],
