@@ -732,6 +732,26 @@ def test_batch_an_id_with_a_lone_surrogate_is_a_failed_row_before_anything_is_se
     assert again.exit_code == 11 and len(server.requests) == 2
 
 
+@pytest.mark.parametrize("flags", [["--max-time", "1e10"], ["--max-time", "1e308"], ["--timeout", "1e12"],
+                                   ["--timeout", "1e308", "--max-time", "1e300"], ["--lock-timeout", "1e308"]])
+def test_a_huge_wait_means_no_deadline_in_practice(api, flags):
+    import subprocess
+    import sys
+
+    api.json(interaction("ok"))
+    proc = subprocess.run([sys.executable, "-m", "gemini_cli", "generate", "--no-stream", "--no-save", *flags],
+                          input=b"hi", capture_output=True, timeout=60)  # piped stdin: read under the deadline
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"ok\n", b"")
+
+
+def test_a_huge_tool_timeout_runs_the_tool(api):
+    api.json({"id": "v1_a", "status": "requires_action", "steps": [
+        {"type": "function_call", "id": "c1", "name": "echo", "arguments": {"x": "hi"}}]})
+    api.json(interaction("done", interaction_id="v1_b"))
+    result = run_checked(["generate", "--no-stream", "--no-save", "--tool-timeout", "1e308", "--function", "echo=echo {x}", "q"])
+    assert (result.exit_code, result.stdout) == (0, "done\n"), result.stderr
+
+
 # -- Done when: no hostile case reaches the user as a traceback, even under --debug ------------------
 
 

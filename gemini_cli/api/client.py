@@ -20,7 +20,7 @@ from gemini_cli import __version__
 from gemini_cli.api import errors
 from gemini_cli.api.bounds import MAX_ERROR_BODY, MAX_JSON_BODY, BodyTooLarge, Watchdog, mib, read_body
 from gemini_cli.api.surrogates import loads_repaired
-from gemini_cli.backoff import Backoff, backoff
+from gemini_cli.backoff import Backoff, backoff, capped
 from gemini_cli.errors import RETRY_STATUSES, ApiError, NetworkError, UsageError, after_answer  # noqa: F401 (RETRY_STATUSES: runs/batch.py)
 from gemini_cli.state.config import API_REVISION
 
@@ -151,7 +151,7 @@ class ApiClient:
     def _timeout(self) -> httpx.Timeout:
         self.check_deadline()
         left = self.remaining()
-        seconds = self.timeout if left is None else min(self.timeout, left)
+        seconds = capped(self.timeout if left is None else min(self.timeout, left))  # --timeout 1e10: a socket's limit
         return httpx.Timeout(seconds, connect=min(seconds, 30.0))
 
     # -- sending -----------------------------------------------------------------------------
@@ -201,7 +201,7 @@ class ApiClient:
             try:
                 response = self._http.send(request, stream=True)
             except httpx.TimeoutException as exc:
-                if self.expired() or (timeout.read is not None and timeout.read < self.timeout):
+                if self.expired() or (timeout.read is not None and timeout.read < capped(self.timeout)):
                     # The timeout was cut short by --max-time: that is what ran out.
                     raise self.deadline_error() from None
                 if not resend and isinstance(exc, UNANSWERED):

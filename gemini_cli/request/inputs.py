@@ -49,13 +49,16 @@ def read_within(stream: Any, limit: int, seconds: float | None) -> bytes:
     import select
     import time
 
+    from gemini_cli.backoff import capped
     from gemini_cli.errors import NetworkError
 
     end, parts, size = time.monotonic() + seconds, [], 0
     while size < limit:
         left = end - time.monotonic()
-        ready = select.select([fd], [], [], max(left, 0))[0] if left > 0 else []
+        ready = select.select([fd], [], [], capped(left))[0] if left > 0 else []
         if not ready:
+            if end - time.monotonic() > 0:  # a wait cut to MAX_WAIT: the deadline is further away
+                continue
             raise NetworkError(f"gave up: the --max-time deadline of {seconds:g}s was reached (reading stdin)")
         data = os.read(fd, min(1 << 20, limit - size))
         if not data:

@@ -137,6 +137,8 @@ def run_command(command: str | list[str], timeout: float, what: str = "api_key_c
     when --max-time (`max_time`, if shorter than `timeout`) ends the wait for it."""
     import subprocess  # only a config with api_key_command pays for it
 
+    from gemini_cli.backoff import capped
+
     argv = command_argv(command)
     if not argv:
         raise AuthError(f"{what} is empty")
@@ -146,7 +148,7 @@ def run_command(command: str | list[str], timeout: float, what: str = "api_key_c
         raise AuthError(f"{what}: cannot run {_program(argv[0])}: {exc.strerror or exc}") from None
     deadline = max_time is not None and max_time < timeout
     try:
-        out, _ = process.communicate(timeout=max_time if deadline else timeout)
+        out, _ = process.communicate(timeout=capped(max_time if deadline else timeout))
     except subprocess.TimeoutExpired:
         _kill(process)
         if deadline:
