@@ -752,6 +752,49 @@ def test_a_huge_tool_timeout_runs_the_tool(api):
     assert (result.exit_code, result.stdout) == (0, "done\n"), result.stderr
 
 
+@pytest.mark.parametrize("flag, content, problem", [
+    ("--mcp-config", "[" * 100_000, "--mcp-config {path} is nested deeper than 100 levels"),
+    ("--mcp-config", '{"mcpServers": ' * 150 + "{}" + "}" * 150, "--mcp-config {path} is nested deeper than 100 levels"),
+    ("--mcp-config", None, "--mcp-config {path} is over 20 MiB (stopped reading there)"),
+    ("--functions", None, "--functions file {path} is over 20 MiB (stopped reading there)"),
+    ("--system-file", None, "--system-file {path} is over 20 MiB (stopped reading there)"),
+    ("--session", None, "conversation file {path} is not a regular file and sends over 64 MiB (stopped reading there)"),
+])
+def test_a_file_flag_nested_100000_deep_or_endless_exits_2(api, tmp_path, flag, content, problem):
+    path = "/dev/zero" if content is None else rows_file(tmp_path, content, "deep.json")
+    result = run_checked(["generate", flag, path, "hi"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"gemini-cli: error: {problem.format(path=path)}\n"
+    assert api.requests() == []
+
+
+@pytest.mark.parametrize("args, what", [
+    (["-a", "-", "hi"], "stdin"),
+    (["-a", "-", "--dry-run", "hi"], "stdin"),
+    (["-a", "/dev/stdin", "hi"], "stdin"),
+    (["--system-file", "/dev/stdin", "hi"], "--system-file /dev/stdin"),
+])
+def test_max_time_bounds_reading_an_attachment_or_system_file_from_an_open_pipe(api, args, what):
+    import subprocess
+    import sys
+    import time
+
+    reader, writer = os.pipe()
+    os.write(writer, b"some bytes, and the pipe stays open")
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "gemini_cli", "generate", "--max-time", "0.5", *args],
+                            stdin=reader, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    os.close(reader)
+    try:
+        out, err = proc.communicate(timeout=30)
+    finally:
+        os.close(writer)
+    assert time.monotonic() - started < 10
+    assert (proc.returncode, out) == (7, b"")
+    assert err == f"gemini-cli: error: gave up: the --max-time deadline of 0.5s was reached (reading {what})\n".encode()
+    assert api.requests() == []
+
+
 # -- Done when: no hostile case reaches the user as a traceback, even under --debug ------------------
 
 
@@ -812,6 +855,11 @@ def _hostile_cases():
         "a replay cassette with an unknown error type": lambda t, a: ["--replay", file(t, "tape.jsonl", _exchange(
             {"status": 200, "headers": [], "body": "{}"}, {"type": "Nope", "message": "x"})), "generate", "hi"],
         "batch: an id with a lone surrogate": lambda t, a: ["batch", "--dry-run", file(t, "in.jsonl", '{"id": "\\udc00", "prompt": "x"}\n')],
+        "--mcp-config nested 100,000 deep": lambda t, a: ["generate", "--mcp-config", file(t, "d.json", deep), "q"],
+        "--mcp-config /dev/zero": lambda t, a: ["generate", "--mcp-config", "/dev/zero", "q"],
+        "--functions /dev/zero": lambda t, a: ["generate", "--functions", "/dev/zero", "q"],
+        "--system-file /dev/zero": lambda t, a: ["generate", "--system-file", "/dev/zero", "q"],
+        "--session /dev/zero": lambda t, a: ["generate", "--session", "/dev/zero", "q"],
         "an answer with a lone surrogate": lambda t, a: (a.json(interaction("a\ud800b")), ["generate", "--no-stream", "q"])[1],
         "a stream with a lone surrogate": lambda t, a: (a.stream(text_events("a\ud800b")), ["generate", "q"])[1],
         "a replay cassette whose body is a lone surrogate": lambda t, a: ["--replay", file(t, "tape.jsonl", _exchange(

@@ -92,8 +92,14 @@ def load_functions_file(path: str | Path) -> list[FunctionSpec]:
 
     path = Path(path).expanduser()
     where = f"--functions file {path}"
+    from gemini_cli.request.schema import MAX_JSON_FILE
+
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as file:
+            data = file.read(MAX_JSON_FILE + 1)  # @/dev/zero is not read forever
+        if len(data) > MAX_JSON_FILE:
+            raise UsageError(f"{where} is over {MAX_JSON_FILE // 1024**2} MiB (stopped reading there)")
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read {where}: {getattr(exc, 'strerror', None) or exc}") from None
     import yaml

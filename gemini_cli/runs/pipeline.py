@@ -113,7 +113,7 @@ def run_turn(settings: Settings, session: Session, text: Any, attachments: list[
 
             input = build_turn_input(
                 text, attachments, mime, client=None if dry_run else client, console=console,
-                overhead=history_size(session, settings.store),
+                overhead=history_size(session, settings.store), max_time=settings.max_time,
             )
         sent = prepare(settings, session, input, tools, background=background)
         if dry_run:
