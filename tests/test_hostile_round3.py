@@ -795,6 +795,21 @@ def test_max_time_bounds_reading_an_attachment_or_system_file_from_an_open_pipe(
     assert api.requests() == []
 
 
+def test_a_tool_loop_sums_usage_by_the_rule_of_continuation_hops(api):
+    first = {"total_tokens": 10, "input_tokens_by_modality": [{"modality": "text", "tokens": 4}],
+             "grounding_tool_count": [{"type": "google_search", "count": 1}], "initial_input_tokens": 4}
+    second = {"total_tokens": 20, "input_tokens_by_modality": [{"modality": "text", "tokens": 6}],
+              "grounding_tool_count": [{"type": "google_search", "count": 2}], "initial_input_tokens": 6}
+    api.json({"id": "v1_a", "status": "requires_action", "usage": first, "steps": [
+        {"type": "function_call", "id": "c1", "name": "echo", "arguments": {"x": "hi"}}]})
+    api.json(interaction("done", interaction_id="v1_b", usage=second))
+    result = run_checked(["generate", "--no-stream", "--no-save", "-o", "json", "--function", "echo=echo {x}", "q"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["usage"] == {
+        "total_tokens": 30, "input_tokens_by_modality": [{"modality": "text", "tokens": 10}],
+        "grounding_tool_count": [{"type": "google_search", "count": 3}], "initial_input_tokens": 4}
+
+
 # -- Done when: no hostile case reaches the user as a traceback, even under --debug ------------------
 
 

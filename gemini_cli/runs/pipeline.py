@@ -231,17 +231,12 @@ def joined(done: list[Outcome], last: Outcome) -> Outcome:
 
 
 def summed_usage(usages: list[Any]) -> dict[str, Any] | None:
-    """Token counts added up over hops; a field that is not a count is the last hop's."""
-    total: dict[str, Any] = {}
-    for usage in usages:
-        if not isinstance(usage, dict):
-            continue
-        for name, value in usage.items():
-            if isinstance(value, int) and not isinstance(value, bool) and isinstance(total.get(name, 0), int):
-                total[name] = total.get(name, 0) + value
-            else:
-                total[name] = value
-    return total or None
+    """A tool loop's hops' usage, by the one rule continuation hops follow (api/usage.py):
+    counts added up (`initial_input_tokens` the first hop's), the `*_by_modality` lists and
+    `grounding_tool_count` summed entry by entry; another field is the first hop's."""
+    from gemini_cli.api.usage import total
+
+    return total([usage for usage in usages if isinstance(usage, dict) and usage]) or None
 
 
 # -- the answer ---------------------------------------------------------------------------
