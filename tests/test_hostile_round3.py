@@ -244,6 +244,18 @@ def test_a_bad_ssl_cert_file_is_named(monkeypatch, tmp_path):
                              "No such file or directory\n")
 
 
+@pytest.mark.parametrize("kind, why", [("missing", "No such file or directory"), ("file", "Not a directory")])
+def test_a_bad_ssl_cert_dir_is_named(monkeypatch, tmp_path, kind, why):
+    folder = tmp_path / "certs"
+    if kind == "file":
+        folder.write_text("not a folder")
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.setenv("SSL_CERT_DIR", str(folder))
+    result = run_checked(["generate", "--base-url", "https://127.0.0.1:9", "hi"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"gemini-cli: error: cannot load the TLS certificates from SSL_CERT_DIR={folder}: {why}\n"
+
+
 def test_a_prompt_argument_that_is_not_utf8_exits_2(api):
     result = run_checked(["generate", "caf\udce9"])  # how Python hands over argv byte 0xe9
     assert (result.exit_code, result.stdout) == (2, "")

@@ -87,6 +87,11 @@ class ApiClient:
         base URL (it costs start-up time)."""
         connections = self._connections
         limits = httpx.Limits(max_connections=max(connections, 10), max_keepalive_connections=connections)
+        folder = os.environ.get("SSL_CERT_DIR")
+        if self.base_url.startswith("https:") and folder and not os.environ.get("SSL_CERT_FILE") and not os.path.isdir(folder):
+            # ssl looks in a capath only when verifying: a missing folder would fail every request later, unnamed
+            why = "Not a directory" if os.path.exists(folder) else "No such file or directory"
+            raise UsageError(f"cannot load the TLS certificates{cert_source()}: {why}")
         try:
             return httpx.Client(
                 transport=self._transport, verify=self.base_url.startswith("https:"), follow_redirects=False, limits=limits,
