@@ -244,6 +244,15 @@ def test_a_bad_ssl_cert_file_is_named(monkeypatch, tmp_path):
                              "No such file or directory\n")
 
 
+@pytest.mark.parametrize("flags", [["-m", "caf\udce9"], ["--stop", "caf\udce9"], ["-s", "caf\udce9"]])
+def test_dry_run_refuses_an_argument_that_is_not_utf8_as_the_real_run_does(api, flags):
+    for dry in (["--dry-run"], []):
+        result = run_checked(["generate", *dry, *flags, "hi"])
+        assert (result.exit_code, result.stdout) == (2, ""), dry
+        assert result.stderr == "gemini-cli: error: the request holds text that is not UTF-8 (a command-line argument?)\n"
+    assert api.requests() == []
+
+
 @pytest.mark.parametrize("kind, why", [("missing", "No such file or directory"), ("file", "Not a directory")])
 def test_a_bad_ssl_cert_dir_is_named(monkeypatch, tmp_path, kind, why):
     folder = tmp_path / "certs"

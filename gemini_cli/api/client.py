@@ -188,12 +188,7 @@ class ApiClient:
         if json_body is not None:
             if self.body_filter is not None:
                 json_body = self.body_filter(json_body)
-            try:
-                content = json.dumps(json_body, ensure_ascii=False, allow_nan=False).encode("utf-8")
-            except UnicodeEncodeError:  # an argument whose bytes were not UTF-8 (kept as surrogates)
-                raise UsageError("the request holds text that is not UTF-8 (a command-line argument?)") from None
-            except ValueError:  # NaN or Infinity: not JSON, the API would refuse the body
-                raise UsageError("the request holds a number that is not finite (NaN or Infinity)") from None
+            content = encode_json(json_body)
         waits = self.retrier(retries=self.retries if retry else 0)
         extensions = {"trace": self._watchdog.trace} if self._watchdog is not None else {}
         while True:
@@ -295,6 +290,16 @@ def delivered(exc: Exception) -> NetworkError:
                         f"({exc or type(exc).__name__}); not sent again")
     lost.delivered = True
     return lost
+
+
+def encode_json(body: Any) -> bytes:
+    """A request's JSON body as sent; exit 2 for what cannot be (--dry-run refuses it alike)."""
+    try:
+        return json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except UnicodeEncodeError:  # an argument whose bytes were not UTF-8 (kept as surrogates)
+        raise UsageError("the request holds text that is not UTF-8 (a command-line argument?)") from None
+    except ValueError:  # NaN or Infinity: not JSON, the API would refuse the body
+        raise UsageError("the request holds a number that is not finite (NaN or Infinity)") from None
 
 
 def parse_json_body(response: httpx.Response) -> Any:

@@ -117,6 +117,9 @@ def run_turn(settings: Settings, session: Session, text: Any, attachments: list[
             )
         sent = prepare(settings, session, input, tools, background=background)
         if dry_run:
+            from gemini_cli.api.client import encode_json
+
+            encode_json(sent.body)  # what the real run would refuse (text that is not UTF-8), refused alike
             show_dry_run(client, sent.body, console.io.stdout)
             return None
         new_path_for(session)
