@@ -831,6 +831,31 @@ def test_a_tool_loop_sums_usage_by_the_rule_of_continuation_hops(api):
         "grounding_tool_count": [{"type": "google_search", "count": 3}], "initial_input_tokens": 4}
 
 
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_a_tool_timeout_that_is_not_a_finite_number_exits_2(api, value):
+    result = run_checked(["generate", "--tool-timeout", value, "--function", "echo=echo {x}", "hi"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (f"gemini-cli: error: generate: invalid value for '--tool-timeout': {value!r} is not a finite "
+                             "number (see gemini-cli generate --help)\n")
+    assert api.requests() == []
+
+
+def test_a_model_output_whose_error_is_a_string_stops_like_an_object_error(api, tmp_path):
+    body = interaction("Partial")
+    body["steps"][1]["error"] = "blocked"
+    api.json(body)
+    result = run_checked(["generate", "--no-stream", "--session", str(tmp_path / "s.json"), "hi"])
+    assert (result.exit_code, result.stdout) == (9, "Partial\n")
+    assert result.stderr == "gemini-cli: error: the answer was blocked or stopped (status completed): blocked\n"
+
+
+def test_usage_shows_no_count_that_is_not_an_integer(api):
+    api.json(interaction("ok", usage={"total_tokens": True, "total_input_tokens": 5}))
+    result = run_checked(["generate", "--no-stream", "--no-save", "--usage", "hi"])
+    assert (result.exit_code, result.stdout) == (0, "ok\n")
+    assert result.stderr == "usage: 5 input tokens\n"
+
+
 # -- Done when: no hostile case reaches the user as a traceback, even under --debug ------------------
 
 

@@ -331,7 +331,7 @@ FunctionsFile = Annotated[Optional[list[Path]], typer.Option(
     "--functions", metavar="FILE", click_type=PATH, help="YAML file of functions (top level functions:) (repeatable).",
     rich_help_panel=TOOLS_PANEL)]
 ToolTimeout = Annotated[Optional[float], typer.Option(
-    "--tool-timeout", min=0.001, metavar="SECONDS", help="Seconds a function call may run before it is killed (default 60).",
+    "--tool-timeout", click_type=Finite(0.001), metavar="SECONDS", help="Seconds a function call may run before it is killed (default 60).",
     rich_help_panel=TOOLS_PANEL)]
 MaxToolCalls = Annotated[Optional[int], typer.Option(
     "--max-tool-calls", min=1, metavar="N", help="Function calls allowed in one turn; past it the turn stops (exit 13) (default 10).",

@@ -360,7 +360,8 @@ USAGE_FIELDS = (("total_input_tokens", "input"), ("total_cached_tokens", "cached
 
 def usage_text(usage: dict[str, Any] | None) -> str:
     """`5 input, 7 output, 15 total tokens`; empty when nothing was reported."""
-    parts = [f"{usage[k]} {label}" for k, label in USAGE_FIELDS if isinstance((usage or {}).get(k), int)]
+    parts = [f"{usage[k]} {label}" for k, label in USAGE_FIELDS  # true is no count (bool is an int)
+             if isinstance((usage or {}).get(k), int) and not isinstance(usage[k], bool)]
     return ", ".join(parts) + " tokens" if parts else ""
 
 

@@ -255,9 +255,10 @@ _STATUS_MESSAGES = {
 
 def outcome_error(result: dict[str, Any]) -> NotCompleted | None:
     """None for a completed interaction; else the error that explains what happened."""
-    blocked = [
+    blocked = [  # an object error, or one a server sent as a bare string ("blocked"): the same stop
         step["error"] for step in result.get("steps") or []
-        if step.get("type") == "model_output" and isinstance(step.get("error"), dict)
+        if step.get("type") == "model_output" and (isinstance(step.get("error"), dict) or
+                                                    (isinstance(step.get("error"), str) and step["error"].strip()))
     ]
     status = result.get("status")
     status = status if isinstance(status, str) else None  # whatever else a server sent
@@ -267,7 +268,8 @@ def outcome_error(result: dict[str, Any]) -> NotCompleted | None:
     if blocked:
         message = "the answer was blocked or stopped (status %s)" % (status or "unknown")
     errors = result.get("errors")
-    details: list[Any] = [e.get("message") for e in (errors if isinstance(errors, list) else []) + blocked if isinstance(e, dict)]
+    listed = [e for e in (errors if isinstance(errors, list) else []) if isinstance(e, dict)]
+    details: list[Any] = [e.get("message") if isinstance(e, dict) else e for e in listed + blocked]
     details = [str(d) for d in details if d]
     if details:
         message += ": " + "; ".join(details)
