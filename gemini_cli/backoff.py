@@ -24,6 +24,17 @@ if TYPE_CHECKING:  # a Protocol class costs import time; only type checkers need
         def remaining(self) -> float | None: ...
 
 
+# select(), sleep(), lock and socket timeouts overflow (OverflowError) past about 9.2e9 s: a wait
+# longer than a year (`--max-time 1e10`: "no deadline" in practice) is cut to this, and looped
+# where the wait must go on.
+MAX_WAIT = 365 * 86400.0
+
+
+def capped(seconds: float) -> float:
+    """`seconds` as a wait the OS accepts (at most MAX_WAIT)."""
+    return min(seconds, MAX_WAIT)
+
+
 class Deadline:
     """A point in time (time.monotonic) that may be None: no deadline."""
 

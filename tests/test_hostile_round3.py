@@ -246,6 +246,27 @@ def test_a_bad_ssl_cert_file_is_named(monkeypatch, tmp_path):
                              "No such file or directory\n")
 
 
+@pytest.mark.parametrize("flags", [["-m", "caf\udce9"], ["--stop", "caf\udce9"], ["-s", "caf\udce9"]])
+def test_dry_run_refuses_an_argument_that_is_not_utf8_as_the_real_run_does(api, flags):
+    for dry in (["--dry-run"], []):
+        result = run_checked(["generate", *dry, *flags, "hi"])
+        assert (result.exit_code, result.stdout) == (2, ""), dry
+        assert result.stderr == "gemini-cli: error: the request holds text that is not UTF-8 (a command-line argument?)\n"
+    assert api.requests() == []
+
+
+@pytest.mark.parametrize("kind, why", [("missing", "No such file or directory"), ("file", "Not a directory")])
+def test_a_bad_ssl_cert_dir_is_named(monkeypatch, tmp_path, kind, why):
+    folder = tmp_path / "certs"
+    if kind == "file":
+        folder.write_text("not a folder")
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.setenv("SSL_CERT_DIR", str(folder))
+    result = run_checked(["generate", "--base-url", "https://127.0.0.1:9", "hi"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"gemini-cli: error: cannot load the TLS certificates from SSL_CERT_DIR={folder}: {why}\n"
+
+
 def test_a_prompt_argument_that_is_not_utf8_exits_2(api):
     result = run_checked(["generate", "caf\udce9"])  # how Python hands over argv byte 0xe9
     assert (result.exit_code, result.stdout) == (2, "")
@@ -566,6 +587,10 @@ def test_replay_of_a_gzip_bomb_stops_at_the_json_body_limit_with_bounded_memory(
      "the error type 'TooManyRedirects' is not a network error httpx raises"),
     (_exchange({"status": 200, "headers": [], "body": "{}"}, {"type": "__class__", "message": "x"}),
      "the error type '__class__' is not a network error httpx raises"),
+    (_exchange({"status": 200, "headers": [], "body": "\ud800"}),
+     "the response body holds a lone surrogate (\\ud800-\\udfff), which is not text (record it as body_base64)"),
+    (_exchange({"status": 200, "headers": [["content-type", "text/event-stream"]], "events": ["data: \udfff\n\n"]}),
+     "the response body holds a lone surrogate (\\ud800-\\udfff), which is not text (record it as body_base64)"),
 ])
 def test_a_hostile_cassette_value_exits_2_with_its_line_number(tmp_path, line, problem):
     tape = tmp_path / "tape.jsonl"
@@ -671,6 +696,168 @@ def test_a_relative_home_is_not_used(api, tmp_path, monkeypatch):
     assert list((account / ".local" / "share" / "gemini-cli" / "conversations").glob("*.json"))
 
 
+# -- round three, second pass (audit3): lone surrogates, huge waits, unbounded files --------------
+
+SURROGATE_WARNING = ("gemini-cli: warning: the server sent text holding lone surrogates (\\ud800-\\udfff halves of "
+                     "no character), shown and saved as U+FFFD\n")
+
+
+@pytest.mark.parametrize("mode, shown", [
+    ([], "a\ufffdb\n"),
+    (["--no-stream"], "a\ufffdb\n"),
+    (["--markdown"], "a\ufffdb\n"),
+    (["--thoughts"], None),
+    (["-o", "json"], None),
+])
+def test_a_lone_surrogate_in_an_answer_is_repaired_with_one_warning(api, tmp_path, mode, shown):
+    session = tmp_path / "s.json"
+    if "--no-stream" in mode or "-o" in mode:
+        api.json(interaction("a\ud800b"))
+    else:
+        api.stream(text_events("a\ud800", "b", thought="t\udfffx"))
+    result = run_checked(["generate", *mode, "--session", str(session), "q"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("lone surrogates") == 1 and SURROGATE_WARNING in result.stderr
+    if shown is not None:
+        assert result.stdout == shown
+    elif "-o" in mode:
+        assert json.loads(result.stdout)["output_text"] == "a\ufffdb"
+    else:
+        assert result.stdout == "a\ufffdb\n" and result.stderr.startswith("t\ufffdx\n")  # thoughts: stderr
+    saved = json.loads(session.read_text(encoding="utf-8"))
+    assert "a\ufffdb" in json.dumps(saved, ensure_ascii=False)
+    assert "interrupted" not in session.read_text()
+    api.stream(text_events("next", interaction_id="v1_next"))
+    again = run_checked(["generate", "--session", str(session), "more"])  # the loader accepts the file
+    assert (again.exit_code, again.stdout) == (0, "next\n"), again.stderr
+
+
+def test_batch_a_lone_surrogate_in_an_answer_is_a_recorded_row(server, tmp_path):
+    server.queue(*answered("a\ud800b", "two"))
+    out = tmp_path / "out.jsonl"
+    result = run_checked(["batch", rows_file(tmp_path, '"one"\n"two"\n'), "-o", str(out), "-j", "1", "--ordered"])
+    assert result.exit_code == 0, result.stderr
+    assert [(r["status"], r["output_text"]) for r in out_records(out)] == [("completed", "a\ufffdb"), ("completed", "two")]
+
+
+def test_batch_an_id_with_a_lone_surrogate_is_a_failed_row_before_anything_is_sent(server, tmp_path):
+    server.queue(*answered("one", "three"))
+    out = tmp_path / "out.jsonl"
+    args = ["batch", rows_file(tmp_path, '"first"\n{"id": "\\udc00", "prompt": "x"}\n"third"\n'), "-o", str(out), "-j", "1",
+            "--ordered"]
+    result = run_checked(args)
+    assert result.exit_code == 11, result.stderr
+    records = out_records(out)
+    assert [(r["id"], r["status"]) for r in records] == [(1, "completed"), (2, "failed"), (3, "completed")]
+    assert records[1]["error"]["message"] == "line 2: 'id' is not UTF-8 text (it holds a lone surrogate escape)"
+    assert len(server.requests) == 2  # the bad row was never sent
+    again = run_checked(args)  # a rerun sends nothing more
+    assert again.exit_code == 11 and len(server.requests) == 2
+
+
+@pytest.mark.parametrize("flags", [["--max-time", "1e10"], ["--max-time", "1e308"], ["--timeout", "1e12"],
+                                   ["--timeout", "1e308", "--max-time", "1e300"], ["--lock-timeout", "1e308"]])
+def test_a_huge_wait_means_no_deadline_in_practice(api, flags):
+    import subprocess
+    import sys
+
+    api.json(interaction("ok"))
+    proc = subprocess.run([sys.executable, "-m", "gemini_cli", "generate", "--no-stream", "--no-save", *flags],
+                          input=b"hi", capture_output=True, timeout=60)  # piped stdin: read under the deadline
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"ok\n", b"")
+
+
+def test_a_huge_tool_timeout_runs_the_tool(api):
+    api.json({"id": "v1_a", "status": "requires_action", "steps": [
+        {"type": "function_call", "id": "c1", "name": "echo", "arguments": {"x": "hi"}}]})
+    api.json(interaction("done", interaction_id="v1_b"))
+    result = run_checked(["generate", "--no-stream", "--no-save", "--tool-timeout", "1e308", "--function", "echo=echo {x}", "q"])
+    assert (result.exit_code, result.stdout) == (0, "done\n"), result.stderr
+
+
+@pytest.mark.parametrize("flag, content, problem", [
+    ("--mcp-config", "[" * 100_000, "--mcp-config {path} is nested deeper than 100 levels"),
+    ("--mcp-config", '{"mcpServers": ' * 150 + "{}" + "}" * 150, "--mcp-config {path} is nested deeper than 100 levels"),
+    ("--mcp-config", None, "--mcp-config {path} is over 20 MiB (stopped reading there)"),
+    ("--functions", None, "--functions file {path} is over 20 MiB (stopped reading there)"),
+    ("--system-file", None, "--system-file {path} is over 20 MiB (stopped reading there)"),
+    ("--session", None, "conversation file {path} is not a regular file and sends over 64 MiB (stopped reading there)"),
+])
+def test_a_file_flag_nested_100000_deep_or_endless_exits_2(api, tmp_path, flag, content, problem):
+    path = "/dev/zero" if content is None else rows_file(tmp_path, content, "deep.json")
+    result = run_checked(["generate", flag, path, "hi"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"gemini-cli: error: {problem.format(path=path)}\n"
+    assert api.requests() == []
+
+
+@pytest.mark.parametrize("args, what", [
+    (["-a", "-", "hi"], "stdin"),
+    (["-a", "-", "--dry-run", "hi"], "stdin"),
+    (["-a", "/dev/stdin", "hi"], "stdin"),
+    (["--system-file", "/dev/stdin", "hi"], "--system-file /dev/stdin"),
+])
+def test_max_time_bounds_reading_an_attachment_or_system_file_from_an_open_pipe(api, args, what):
+    import subprocess
+    import sys
+    import time
+
+    reader, writer = os.pipe()
+    os.write(writer, b"some bytes, and the pipe stays open")
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "gemini_cli", "generate", "--max-time", "0.5", *args],
+                            stdin=reader, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    os.close(reader)
+    try:
+        out, err = proc.communicate(timeout=30)
+    finally:
+        os.close(writer)
+    assert time.monotonic() - started < 10
+    assert (proc.returncode, out) == (7, b"")
+    assert err == f"gemini-cli: error: gave up: the --max-time deadline of 0.5s was reached (reading {what})\n".encode()
+    assert api.requests() == []
+
+
+def test_a_tool_loop_sums_usage_by_the_rule_of_continuation_hops(api):
+    first = {"total_tokens": 10, "input_tokens_by_modality": [{"modality": "text", "tokens": 4}],
+             "grounding_tool_count": [{"type": "google_search", "count": 1}], "initial_input_tokens": 4}
+    second = {"total_tokens": 20, "input_tokens_by_modality": [{"modality": "text", "tokens": 6}],
+              "grounding_tool_count": [{"type": "google_search", "count": 2}], "initial_input_tokens": 6}
+    api.json({"id": "v1_a", "status": "requires_action", "usage": first, "steps": [
+        {"type": "function_call", "id": "c1", "name": "echo", "arguments": {"x": "hi"}}]})
+    api.json(interaction("done", interaction_id="v1_b", usage=second))
+    result = run_checked(["generate", "--no-stream", "--no-save", "-o", "json", "--function", "echo=echo {x}", "q"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["usage"] == {
+        "total_tokens": 30, "input_tokens_by_modality": [{"modality": "text", "tokens": 10}],
+        "grounding_tool_count": [{"type": "google_search", "count": 3}], "initial_input_tokens": 4}
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_a_tool_timeout_that_is_not_a_finite_number_exits_2(api, value):
+    result = run_checked(["generate", "--tool-timeout", value, "--function", "echo=echo {x}", "hi"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (f"gemini-cli: error: generate: invalid value for '--tool-timeout': {value!r} is not a finite "
+                             "number (see gemini-cli generate --help)\n")
+    assert api.requests() == []
+
+
+def test_a_model_output_whose_error_is_a_string_stops_like_an_object_error(api, tmp_path):
+    body = interaction("Partial")
+    body["steps"][1]["error"] = "blocked"
+    api.json(body)
+    result = run_checked(["generate", "--no-stream", "--session", str(tmp_path / "s.json"), "hi"])
+    assert (result.exit_code, result.stdout) == (9, "Partial\n")
+    assert result.stderr == "gemini-cli: error: the answer was blocked or stopped (status completed): blocked\n"
+
+
+def test_usage_shows_no_count_that_is_not_an_integer(api):
+    api.json(interaction("ok", usage={"total_tokens": True, "total_input_tokens": 5}))
+    result = run_checked(["generate", "--no-stream", "--no-save", "--usage", "hi"])
+    assert (result.exit_code, result.stdout) == (0, "ok\n")
+    assert result.stderr == "usage: 5 input tokens\n"
+
+
 # -- Done when: no hostile case reaches the user as a traceback, even under --debug ------------------
 
 
@@ -730,6 +917,16 @@ def _hostile_cases():
             {"status": 200, "headers": [["x", "caf\u00e9"]], "body": "{}"})), "generate", "--no-stream", "hi"],
         "a replay cassette with an unknown error type": lambda t, a: ["--replay", file(t, "tape.jsonl", _exchange(
             {"status": 200, "headers": [], "body": "{}"}, {"type": "Nope", "message": "x"})), "generate", "hi"],
+        "batch: an id with a lone surrogate": lambda t, a: ["batch", "--dry-run", file(t, "in.jsonl", '{"id": "\\udc00", "prompt": "x"}\n')],
+        "--mcp-config nested 100,000 deep": lambda t, a: ["generate", "--mcp-config", file(t, "d.json", deep), "q"],
+        "--mcp-config /dev/zero": lambda t, a: ["generate", "--mcp-config", "/dev/zero", "q"],
+        "--functions /dev/zero": lambda t, a: ["generate", "--functions", "/dev/zero", "q"],
+        "--system-file /dev/zero": lambda t, a: ["generate", "--system-file", "/dev/zero", "q"],
+        "--session /dev/zero": lambda t, a: ["generate", "--session", "/dev/zero", "q"],
+        "an answer with a lone surrogate": lambda t, a: (a.json(interaction("a\ud800b")), ["generate", "--no-stream", "q"])[1],
+        "a stream with a lone surrogate": lambda t, a: (a.stream(text_events("a\ud800b")), ["generate", "q"])[1],
+        "a replay cassette whose body is a lone surrogate": lambda t, a: ["--replay", file(t, "tape.jsonl", _exchange(
+            {"status": 200, "headers": [], "body": "\ud800"})), "generate", "--no-stream", "hi"],
         "a corrupt .index.json": lambda t, a: (os.makedirs(t / "home" / "conversations", exist_ok=True),
                                               (t / "home" / "conversations" / ".index.json").write_text(deep),
                                               ["history", "list"])[2],
@@ -744,7 +941,8 @@ def test_no_hostile_case_gives_a_traceback_under_debug(api, tmp_path, monkeypatc
     result = run(["--debug", *args])
     assert result.exit_code not in (0, 1) or name in ("wrongly typed unary answer", "wrongly typed stream events",
                                                        "a session whose step index is far off", "a corrupt .index.json",
-                                                       "batch: a row nested 100,000 deep", "batch: NaN id",
+                                                       "an answer with a lone surrogate", "a stream with a lone surrogate",
+                                                       "batch: a row nested 100,000 deep", "batch: NaN id", "batch: an id with a lone surrogate",
                                                        "batch: a CSV with a byte that is not UTF-8")
     assert result.exit_code != 1, result.stderr
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr

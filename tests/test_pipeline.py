@@ -211,9 +211,10 @@ def test_without_a_tool_loop_requires_action_ends_the_turn_as_before(api, home, 
     assert turns(home) == [("v1_fc", "requires_action", [user("Weather in Paris?")], [THOUGHT, CALL])]
 
 
-def test_summed_usage_adds_counts_and_keeps_the_last_of_the_rest():
+def test_summed_usage_adds_counts_by_the_rule_of_continuation_hops():
+    # one rule for one usage object (api/usage.py): a field that is not a count is the first hop's
     assert pipeline.summed_usage([{"total_tokens": 3, "by_modality": [1]}, None,
-                                  {"total_tokens": 4, "by_modality": [2]}]) == {"total_tokens": 7, "by_modality": [2]}
+                                  {"total_tokens": 4, "by_modality": [2]}]) == {"total_tokens": 7, "by_modality": [1]}
     assert pipeline.summed_usage([None, "x"]) is None
     assert pipeline.summed_usage([USAGE]) == USAGE
 

@@ -21,7 +21,8 @@ import httpx
 from gemini_cli import __version__
 from gemini_cli.api import errors
 from gemini_cli.api.bounds import MAX_ERROR_BODY, MAX_JSON_BODY, BodyTooLarge, Watchdog, mib, read_body
-from gemini_cli.backoff import Backoff, backoff
+from gemini_cli.api.surrogates import loads_repaired
+from gemini_cli.backoff import Backoff, backoff, capped
 from gemini_cli.errors import RETRY_STATUSES, ApiError, NetworkError, UsageError, after_answer  # noqa: F401 (RETRY_STATUSES: runs/batch.py)
 from gemini_cli.state.config import API_REVISION
 
@@ -88,6 +89,11 @@ class ApiClient:
         base URL (it costs start-up time)."""
         connections = self._connections
         limits = httpx.Limits(max_connections=max(connections, 10), max_keepalive_connections=connections)
+        folder = os.environ.get("SSL_CERT_DIR")
+        if self.base_url.startswith("https:") and folder and not os.environ.get("SSL_CERT_FILE") and not os.path.isdir(folder):
+            # ssl looks in a capath only when verifying: a missing folder would fail every request later, unnamed
+            why = "Not a directory" if os.path.exists(folder) else "No such file or directory"
+            raise UsageError(f"cannot load the TLS certificates{cert_source()}: {why}")
         try:
             return httpx.Client(
                 transport=self._transport, verify=self.base_url.startswith("https:"), follow_redirects=False, limits=limits,
@@ -152,7 +158,7 @@ class ApiClient:
     def _timeout(self) -> httpx.Timeout:
         self.check_deadline()
         left = self.remaining()
-        seconds = self.timeout if left is None else min(self.timeout, left)
+        seconds = capped(self.timeout if left is None else min(self.timeout, left))  # --timeout 1e10: a socket's limit
         return httpx.Timeout(seconds, connect=min(seconds, 30.0))
 
     # -- sending -----------------------------------------------------------------------------
@@ -184,12 +190,7 @@ class ApiClient:
         if json_body is not None:
             if self.body_filter is not None:
                 json_body = self.body_filter(json_body)
-            try:
-                content = json.dumps(json_body, ensure_ascii=False, allow_nan=False).encode("utf-8")
-            except UnicodeEncodeError:  # an argument whose bytes were not UTF-8 (kept as surrogates)
-                raise UsageError("the request holds text that is not UTF-8 (a command-line argument?)") from None
-            except ValueError:  # NaN or Infinity: not JSON, the API would refuse the body
-                raise UsageError("the request holds a number that is not finite (NaN or Infinity)") from None
+            content = encode_json(json_body)
         waits = self.retrier(retries=self.retries if retry else 0)
         extensions = {"trace": self._watchdog.trace} if self._watchdog is not None else {}
         while True:
@@ -202,7 +203,7 @@ class ApiClient:
             try:
                 response = self._http.send(request, stream=True)
             except httpx.TimeoutException as exc:
-                if self.expired() or (timeout.read is not None and timeout.read < self.timeout):
+                if self.expired() or (timeout.read is not None and timeout.read < capped(self.timeout)):
                     # The timeout was cut short by --max-time: that is what ran out.
                     raise self.deadline_error() from None
                 if not resend and isinstance(exc, UNANSWERED):
@@ -293,13 +294,23 @@ def delivered(exc: Exception) -> NetworkError:
     return lost
 
 
+def encode_json(body: Any) -> bytes:
+    """A request's JSON body as sent; exit 2 for what cannot be (--dry-run refuses it alike)."""
+    try:
+        return json.dumps(body, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except UnicodeEncodeError:  # an argument whose bytes were not UTF-8 (kept as surrogates)
+        raise UsageError("the request holds text that is not UTF-8 (a command-line argument?)") from None
+    except ValueError:  # NaN or Infinity: not JSON, the API would refuse the body
+        raise UsageError("the request holds a number that is not finite (NaN or Infinity)") from None
+
+
 def parse_json_body(response: httpx.Response) -> Any:
     """The JSON of a 2xx body; any failure is marked answered (never sent again)."""
     body = response.content
     if not body.strip():
         raise after_answer(ApiError(f"HTTP {response.status_code}: the API sent an empty body", status=502))
     try:
-        return json.loads(body)
+        return loads_repaired(body, json.loads, response)
     except ValueError:
         kind = response.headers.get("content-type", "unknown type")
         raise after_answer(ApiError(f"HTTP {response.status_code}: the API sent a body that is not JSON ({kind})",

@@ -168,7 +168,19 @@ def hostile(exchange: dict[str, Any]) -> str | None:
     for name, value in (response or {}).get("headers") or []:
         if not (_header_ok(name) and _header_ok(value)):
             return f"the response header {name[:40]!r} has a character HTTP headers cannot carry"
+    if isinstance(response, dict):
+        texts = response["events"] if "events" in response else [response.get("body", "")]
+        if not all(_utf8(text) for text in texts):  # "\ud800": a lone surrogate, no bytes a server could send
+            return "the response body holds a lone surrogate (\\ud800-\\udfff), which is not text (record it as body_base64)"
     return None
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def well_formed(exchange: Any) -> bool:

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 from httpx_sse import EventSource, ServerSentEvent
 
+from gemini_cli.api import surrogates
 from gemini_cli.errors import ExitCode, GeminiCliError
 
 DONE = "[DONE]"
@@ -66,7 +67,7 @@ def iter_events(
     skipped: one bad event should not cost the rest of the answer. Event types are not
     filtered: an unknown one is yielded like the others (kept by `-o jsonl`).
     """
-    loads = json.loads
+    loads, repairing = json.loads, surrogates.loads_repaired
     for frame in iter_frames(response, before_read, limit):
         data = frame.data
         if not data:
@@ -74,7 +75,7 @@ def iter_events(
         if data == DONE:
             return
         try:
-            event = loads(data)
+            event = repairing(data, loads, response)  # a lone surrogate: U+FFFD, the response marked
         except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             event = None
         if type(event) is not dict:

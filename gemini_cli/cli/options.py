@@ -132,13 +132,21 @@ def sub_app(name: str, help: str) -> typer.Typer:
     )
 
 
-def read_system(system: str | None, system_file: Path | None) -> str | None:
+def read_system(system: str | None, system_file: Path | None, max_time: float | None = None) -> str | None:
+    """--system-file read: at most 20 MiB (a whole request's limit: /dev/zero is not read
+    forever); a pipe or /dev/stdin that stays open without sending ends at --max-time (exit 7)."""
+    from gemini_cli.request.inputs import INLINE_LIMIT, within
+
     if system is not None and system_file is not None:
         raise UsageError("give --system or --system-file, not both")
     if system_file is None:
         return system
     try:
-        return system_file.read_text(encoding="utf-8")
+        with open(system_file, "rb") as file:
+            data = within(file, max_time, f"--system-file {system_file}").read(INLINE_LIMIT + 1)
+        if len(data) > INLINE_LIMIT:
+            raise UsageError(f"--system-file {system_file} is over {INLINE_LIMIT >> 20} MiB (stopped reading there)")
+        return data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read --system-file {system_file}: {getattr(exc, 'strerror', None) or exc}") from None
 
@@ -154,7 +162,7 @@ def command_flags(values: dict[str, Any]) -> dict[str, Any]:
             merged[key] = value
     flags = {key: enum_value(value) for key, value in merged.items()}
     if "system_file" in flags:
-        flags["system"] = read_system(flags.get("system"), flags["system_file"])
+        flags["system"] = read_system(flags.get("system"), flags["system_file"], flags.get("max_time"))
     return flags
 
 
@@ -323,7 +331,7 @@ FunctionsFile = Annotated[Optional[list[Path]], typer.Option(
     "--functions", metavar="FILE", click_type=PATH, help="YAML file of functions (top level functions:) (repeatable).",
     rich_help_panel=TOOLS_PANEL)]
 ToolTimeout = Annotated[Optional[float], typer.Option(
-    "--tool-timeout", min=0.001, metavar="SECONDS", help="Seconds a function call may run before it is killed (default 60).",
+    "--tool-timeout", click_type=Finite(0.001), metavar="SECONDS", help="Seconds a function call may run before it is killed (default 60).",
     rich_help_panel=TOOLS_PANEL)]
 MaxToolCalls = Annotated[Optional[int], typer.Option(
     "--max-tool-calls", min=1, metavar="N", help="Function calls allowed in one turn; past it the turn stops (exit 13) (default 10).",

@@ -366,7 +366,8 @@ USAGE_FIELDS = (("total_input_tokens", "input"), ("total_cached_tokens", "cached
 def usage_text(usage: dict[str, Any] | None) -> str:
     """`5 input, 7 output, 15 total tokens`; empty when nothing was reported."""
     reported = usage or {}
-    parts = [f"{reported[k]} {label}" for k, label in USAGE_FIELDS if isinstance(reported.get(k), int)]
+    parts = [f"{reported[k]} {label}" for k, label in USAGE_FIELDS  # true is no count (bool is an int)
+             if isinstance(reported.get(k), int) and not isinstance(reported[k], bool)]
     return ", ".join(parts) + " tokens" if parts else ""
 
 

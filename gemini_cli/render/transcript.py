@@ -94,6 +94,8 @@ def _answer_parts(turn: Turn, thoughts: bool) -> list[tuple[str, str]]:
             error = step.get("error")
             if isinstance(error, dict):
                 parts.append(("error", f"[blocked: {error.get('message') or error.get('code') or 'no reason given'}]"))
+            elif isinstance(error, str) and error.strip():  # a server that sent the error as a bare string
+                parts.append(("error", f"[blocked: {error}]"))
         elif kind != "user_input":
             parts.append(("tool", tool_line(step)))
     return parts

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from gemini_cli.errors import UsageError
+from gemini_cli.request.schema import MAX_JSON_FILE
 from gemini_cli.state.yamlfile import load_yaml
 # yaml (~12 ms) and jsonschema (~55 ms) are imported inside the functions that read a YAML spec or
 # check a parameter schema: a turn without --function pays for neither.
@@ -93,8 +94,13 @@ def load_functions_file(path: str | Path) -> list[FunctionSpec]:
     A relative `cwd` in it is taken from the file's folder."""
     path = Path(path).expanduser()
     where = f"--functions file {path}"
+
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as file:
+            data = file.read(MAX_JSON_FILE + 1)  # @/dev/zero is not read forever
+        if len(data) > MAX_JSON_FILE:
+            raise UsageError(f"{where} is over {MAX_JSON_FILE // 1024**2} MiB (stopped reading there)")
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read {where}: {getattr(exc, 'strerror', None) or exc}") from None
     import yaml

@@ -35,7 +35,8 @@ from dataclasses import dataclass, replace
 from typing import Any, BinaryIO, Callable
 from urllib.parse import unquote, urlsplit
 
-from gemini_cli.errors import UsageError, NetworkError
+from gemini_cli.backoff import capped
+from gemini_cli.errors import NetworkError, UsageError
 from gemini_cli.request.mime import block_type, check_mime, detect_mime, mime_from_name
 
 HEAD_SIZE = 512  # bytes read from a file to sniff its type
@@ -47,23 +48,44 @@ def read_within(stream: Any, limit: int, seconds: float | None) -> bytes:
     (--max-time), a writer that keeps the pipe open without sending ends the wait: exit 7."""
     if seconds is None or not hasattr(stream, "buffer"):
         return stream.buffer.read(limit) if hasattr(stream, "buffer") else stream.read(limit).encode()
-    try:
-        fd = stream.buffer.fileno()
-    except (OSError, ValueError, AttributeError):  # a test runner's stdin: no descriptor
-        return stream.buffer.read(limit)
+    return within(stream.buffer, seconds, "stdin").read(limit)
 
-    end, parts, size = time.monotonic() + seconds, [], 0
-    while size < limit:
-        left = end - time.monotonic()
-        ready = select.select([fd], [], [], max(left, 0))[0] if left > 0 else []
-        if not ready:
-            raise NetworkError(f"gave up: the --max-time deadline of {seconds:g}s was reached (reading stdin)")
-        data = os.read(fd, min(1 << 20, limit - size))
-        if not data:
-            break
-        parts.append(data)
-        size += len(data)
-    return b"".join(parts)
+
+def within(stream: Any, seconds: float | None, what: str) -> Any:
+    """A binary stream (stdin, a pipe, a device) whose reads end at the --max-time deadline
+    `seconds` from now (exit 7 naming `what`), when it has a descriptor; else the stream."""
+    if seconds is None:
+        return stream
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError, AttributeError):  # a test runner's stdin: no descriptor
+        return stream
+    return _Within(fd, seconds, what)
+
+
+class _Within:
+    """read(n) on a descriptor, waiting in select() no longer than the deadline: a writer that
+    keeps the pipe open without sending cannot hold the run past --max-time."""
+
+    def __init__(self, fd: int, seconds: float, what: str):
+        self.fd, self.seconds, self.what = fd, seconds, what
+        self.end = time.monotonic() + seconds
+
+    def read(self, limit: int = -1) -> bytes:
+        parts, size = [], 0
+        while limit < 0 or size < limit:
+            left = self.end - time.monotonic()
+            ready = select.select([self.fd], [], [], capped(left))[0] if left > 0 else []
+            if not ready:
+                if self.end - time.monotonic() > 0:  # a wait cut to MAX_WAIT: the deadline is further away
+                    continue
+                raise NetworkError(f"gave up: the --max-time deadline of {self.seconds:g}s was reached (reading {self.what})")
+            data = os.read(self.fd, 1 << 20 if limit < 0 else min(1 << 20, limit - size))
+            if not data:
+                break
+            parts.append(data)
+            size += len(data)
+        return b"".join(parts)
 SPILL_BLOCK = 1024 * 1024  # copy size when a big stream goes to a temporary file
 
 
@@ -109,15 +131,16 @@ def resolve_attachment(
     *,
     max_size: int | None = None,
     copy: bool = True,
+    max_time: float | None = None,
 ) -> Attachment:
     """Turn one ``--attach`` value into an Attachment (see the module docstring).
 
     Raises UsageError for a missing, unreadable, empty or unsupported file, empty stdin,
     and a URL whose type cannot be told without ``--mime``. ``max_size`` and ``copy``
-    are read_once's, for stdin and pipes.
+    are read_once's, for stdin and pipes; ``max_time`` (--max-time) bounds the wait for them.
     """
     mime = check_mime(mime_override)
-    once: dict[str, Any] = {"max_size": max_size, "copy": copy}
+    once: dict[str, Any] = {"max_size": max_size, "copy": copy, "max_time": max_time}
     if spec == "-":
         stream = open_stdin()
         data, copy_path, size = read_once(stream, "stdin", **once) if stream is not None else (b"", None, 0)
@@ -195,14 +218,17 @@ def _from_bytes(label: str, name: str | None, data: bytes, mime: str | None, *, 
     return Attachment(source, name, mime, block_type(mime, label), len(data), data=data)
 
 
-def read_once(f: BinaryIO, label: str, *, max_size: int | None = None, copy: bool = True) -> tuple[bytes, str | None, int]:
+def read_once(f: BinaryIO, label: str, *, max_size: int | None = None, copy: bool = True,
+              max_time: float | None = None) -> tuple[bytes, str | None, int]:
     """Read a stream that cannot be read again: (bytes, None, size) when it fits in
     INLINE_LIMIT; else (its first HEAD_SIZE bytes, a temporary copy's path, size). A
     stream that big must be uploaded anyway, and the upload reads the copy in chunks.
 
     The copy stops (exit 2, copy removed) past ``max_size`` (the upload limit): an endless
     stream (``-a /dev/urandom``) must not fill the disk. ``copy=False`` (--dry-run, which
-    uploads nothing) copies nothing: the size is then only known to be over INLINE_LIMIT."""
+    uploads nothing) copies nothing: the size is then only known to be over INLINE_LIMIT.
+    ``max_time``: a stream that stays open without sending ends the wait at --max-time (exit 7)."""
+    f = within(f, max_time, label)
     data = f.read(INLINE_LIMIT + 1)
     if len(data) <= INLINE_LIMIT or not copy:
         return data if len(data) <= INLINE_LIMIT else data[:HEAD_SIZE], None, len(data)

@@ -27,6 +27,7 @@ from gemini_cli.request.mcp_spec import (
     ENV_NAME, HeaderValue, ServerSpec, check_header_name, check_header_value, check_name, check_url, is_url,
     parse_header_value,
 )
+from gemini_cli.request.schema import MAX_JSON_FILE, MAX_NESTING, nesting_ok
 
 INSTALL_HINT = "pip install 'gemini-cli[mcp]'"
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
@@ -193,12 +194,22 @@ def load_config(path: str | Path) -> list[ServerSpec]:
     """`--mcp-config FILE`: the `mcpServers` of a Claude Desktop / gemini-cli JSON file."""
     path = Path(path).expanduser()
     source = f"--mcp-config {path}"
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as file:
+            raw = file.read(MAX_JSON_FILE + 1)  # /dev/zero is not read forever
     except OSError as exc:
         raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_JSON_FILE:
+        raise UsageError(f"{source} is over {MAX_JSON_FILE // 1024**2} MiB (stopped reading there)")
+    try:
+        data = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise UsageError(f"{source} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise UsageError(f"{source} is nested deeper than {MAX_NESTING} levels") from None
+    if not nesting_ok(data):
+        raise UsageError(f"{source} is nested deeper than {MAX_NESTING} levels")
     if not isinstance(data, dict) or not isinstance(data.get("mcpServers"), dict):
         raise UsageError(f"{source} has no mcpServers mapping")
     return servers_from_mapping(data["mcpServers"], source)

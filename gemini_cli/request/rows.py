@@ -157,6 +157,8 @@ def _id(value: Any, where: str) -> Any:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)) or value == "" or \
             (isinstance(value, float) and not math.isfinite(value)):
         raise UsageError(f"{where}: 'id' must be a non-empty string or a finite number")
+    if isinstance(value, str) and not _utf8(value):  # "\udc00": valid JSON, but no text to write back
+        raise UsageError(f"{where}: 'id' is not UTF-8 text (it holds a lone surrogate escape)")
     return value
 
 

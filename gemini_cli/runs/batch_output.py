@@ -13,6 +13,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import stat
 from typing import Any, Callable
 
@@ -79,7 +80,11 @@ def failed_record(row: Any, error: BaseException | str, result: dict[str, Any] |
 
 
 def line_of(record: dict[str, Any]) -> bytes:
-    return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+    text = json.dumps(record, ensure_ascii=False) + "\n"
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate that got past the row checks: never a batch-ending crash
+        return re.sub("[\ud800-\udfff]", "\ufffd", text).encode("utf-8")
 
 
 class Output:

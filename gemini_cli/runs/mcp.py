@@ -24,6 +24,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from gemini_cli.backoff import capped
 from gemini_cli.errors import UsageError
 from gemini_cli.render.output import Console
 from gemini_cli.request import mcp_servers, mcp_tools
@@ -263,7 +264,7 @@ class McpServers:
         if server.dead or self._closed:
             return CallResult(f"MCP server {name} is not running ({server.dead or 'closed'}); {tool.name} was not called",
                               True, f"error: MCP server {name} not running")
-        limit = timeout if timeout and timeout > 0 else CALL_TIMEOUT
+        limit = capped(timeout) if timeout and timeout > 0 else CALL_TIMEOUT  # 1e10 would overflow a lock's wait
         future = self._portal.start_task_soon(self._call, server, own_name, arguments, limit)
         try:
             raw = future.result(timeout=limit + 5)

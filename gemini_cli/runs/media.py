@@ -57,7 +57,8 @@ PLACEHOLDER_UPLOAD = "<uploaded at run time>"
 
 
 def build_turn_input(
-    text: str | None, attachments: list[str], mime: str | None, *, client: Any, console: Any, overhead: int = 0
+    text: str | None, attachments: list[str], mime: str | None, *, client: Any, console: Any, overhead: int = 0,
+    max_time: float | None = None,
 ) -> Any:
     """The request ``input`` for a prompt and its -a specs (see the module docstring).
 
@@ -65,7 +66,7 @@ def build_turn_input(
     stateless history resent with this turn, see history_size).
     """
     # --dry-run (no client) sends nothing, so it copies nothing either
-    atts = resolve_all(attachments, mime, console.io.stdin, copy=client is not None)
+    atts = resolve_all(attachments, mime, console.io.stdin, copy=client is not None, max_time=max_time)
     text_size = len(text.encode("utf-8")) if text else 0
     limit = inputs.INLINE_LIMIT
     planned = inputs.plan_uploads(atts, limit, overhead=overhead + text_size)
@@ -103,12 +104,13 @@ def history_size(session: Any, store: bool) -> int:
     return len(json.dumps(conversation.history_steps(), ensure_ascii=False).encode("utf-8"))
 
 
-def resolve_all(specs: list[str], mime: str | None, stdin: Any, *, copy: bool = True) -> list[inputs.Attachment]:
+def resolve_all(specs: list[str], mime: str | None, stdin: Any, *, copy: bool = True,
+                max_time: float | None = None) -> list[inputs.Attachment]:
     """Resolve every spec; binary stdin ("-": the I/O context's) is read once and may be attached once."""
     if specs.count("-") > 1:
         raise UsageError("--attach - (stdin) can be given only once")
     return [inputs.resolve_attachment(spec, mime, lambda: _open_stdin(stdin), max_size=files.MAX_FILE_SIZE,
-                                      copy=copy)
+                                      copy=copy, max_time=max_time)
             for spec in specs]
 
 

@@ -18,7 +18,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Protocol
 
 from gemini_cli.api import interactions
+from gemini_cli.api.client import encode_json
 from gemini_cli.api.interactions import SSE
+from gemini_cli.api.usage import total
 from gemini_cli.errors import GeminiCliError, SchemaMismatch, Terminated
 from gemini_cli.render.dryrun import show_request
 from gemini_cli.render.extract import extract
@@ -130,10 +132,11 @@ def run_turn(settings: Settings, session: Session, text: Any, attachments: list[
 
             input = build_turn_input(
                 text, attachments, mime, client=None if dry_run else client, console=console,
-                overhead=history_size(session, settings.store),
+                overhead=history_size(session, settings.store), max_time=settings.max_time,
             )
         sent = prepare(settings, session, input, tools, background=background)
         if dry_run:
+            encode_json(sent.body)  # what the real run would refuse (text that is not UTF-8), refused alike
             show_dry_run(client, sent.body, console.io.stdout)
             return None
         new_path_for(session)
@@ -255,17 +258,10 @@ def joined(done: list[Outcome], last: Outcome) -> Outcome:
 
 
 def summed_usage(usages: list[Any]) -> dict[str, Any] | None:
-    """Token counts added up over hops; a field that is not a count is the last hop's."""
-    total: dict[str, Any] = {}
-    for usage in usages:
-        if not isinstance(usage, dict):
-            continue
-        for name, value in usage.items():
-            if isinstance(value, int) and not isinstance(value, bool) and isinstance(total.get(name, 0), int):
-                total[name] = total.get(name, 0) + value
-            else:
-                total[name] = value
-    return total or None
+    """A tool loop's hops' usage, by the one rule continuation hops follow (api/usage.py):
+    counts added up (`initial_input_tokens` the first hop's), the `*_by_modality` lists and
+    `grounding_tool_count` summed entry by entry; another field is the first hop's."""
+    return total([usage for usage in usages if isinstance(usage, dict) and usage]) or None
 
 
 # -- the answer ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import httpx
 
-from gemini_cli.api import interactions
+from gemini_cli.api import interactions, surrogates
 from gemini_cli.api.client import ApiClient
 from gemini_cli.api.errors import stream_error
 from gemini_cli.api.events import InteractionBuilder
@@ -68,6 +68,7 @@ def run(
                 if builder.received > MAX_TURN:
                     raise TurnTooLarge(f"the answer grew past {MAX_TURN >> 20} MiB (the limit of one turn); stopped")
                 hop = builder.add_interaction(interactions.interaction_body(response))
+                _note_repaired(builder, response)
                 renderer.interaction(hop)
             token = builder.interaction.get("continuation_token")
             if (builder.status != "requires_continuation" or not token or token == body.get("continuation_token")
@@ -112,6 +113,7 @@ def _stream_hop(client, body, builder, renderer, on_malformed, response=None) ->
         # The server answered with a whole Interaction instead of a stream.
         client.read(response)
         hop = builder.add_interaction(interactions.interaction_body(response))
+        _note_repaired(builder, response)
         renderer.interaction(hop)
         return
     builder.begin_hop()
@@ -145,13 +147,21 @@ def _stream_hop(client, body, builder, renderer, on_malformed, response=None) ->
                 builder.last_event_id, builder.events_since_id = None, 0
                 if not is_event_stream(response):
                     client.read(response)
-                    renderer.interaction(builder.add_interaction(interactions.interaction_body(response)))
+                    hop = builder.add_interaction(interactions.interaction_body(response))
+                    _note_repaired(builder, response)
+                    renderer.interaction(hop)
                     return
                 builder.begin_hop()
         except ReplayMismatch:
             raise
         except GeminiCliError as exc:  # counted as one more failed attempt to resume
             response, reason = None, f"resuming the stream failed: {exc.message}"
+
+
+def _note_repaired(builder: InteractionBuilder, response: Any) -> None:
+    """One warning per turn when the server's JSON held lone surrogates (now U+FFFD)."""
+    if surrogates.was_repaired(response):
+        builder.problem(surrogates.PROBLEM)
 
 
 def _consume(response, client, builder, renderer, on_malformed) -> str:
@@ -193,6 +203,7 @@ def _consume(response, client, builder, renderer, on_malformed) -> str:
         return "the stream's compressed data (Content-Encoding) was corrupt"
     finally:
         response.close()
+        _note_repaired(builder, response)
         _flush(renderer)
     if client.cut_at_deadline():  # the end was the watchdog's doing, not the server's
         raise client.deadline_error()
@@ -244,9 +255,10 @@ _STATUS_MESSAGES = {
 
 def outcome_error(result: dict[str, Any]) -> NotCompleted | None:
     """None for a completed interaction; else the error that explains what happened."""
-    blocked = [
+    blocked = [  # an object error, or one a server sent as a bare string ("blocked"): the same stop
         step["error"] for step in result.get("steps") or []
-        if step.get("type") == "model_output" and isinstance(step.get("error"), dict)
+        if step.get("type") == "model_output" and (isinstance(step.get("error"), dict) or
+                                                    (isinstance(step.get("error"), str) and step["error"].strip()))
     ]
     status = result.get("status")
     status = status if isinstance(status, str) else None  # whatever else a server sent
@@ -256,7 +268,8 @@ def outcome_error(result: dict[str, Any]) -> NotCompleted | None:
     if blocked:
         message = "the answer was blocked or stopped (status %s)" % (status or "unknown")
     errors = result.get("errors")
-    details: list[Any] = [e.get("message") for e in (errors if isinstance(errors, list) else []) + blocked if isinstance(e, dict)]
+    listed = [e for e in (errors if isinstance(errors, list) else []) if isinstance(e, dict)]
+    details: list[Any] = [e.get("message") if isinstance(e, dict) else e for e in listed + blocked]
     details = [str(d) for d in details if d]
     if details:
         message += ": " + "; ".join(details)

@@ -22,6 +22,7 @@ import signal
 import subprocess
 from typing import Any
 
+from gemini_cli.backoff import capped
 from gemini_cli.errors import AuthError, NetworkError
 from gemini_cli.state import configfile, paths
 from gemini_cli.state.configfile import HEADER_REFERENCE, KEY_VALUE, REDACTED, SECRET_NAME
@@ -145,7 +146,7 @@ def run_command(command: str | list[str], timeout: float, what: str = "api_key_c
         raise AuthError(f"{what}: cannot run {_program(argv[0])}: {exc.strerror or exc}") from None
     deadline = max_time is not None and max_time < timeout
     try:
-        out, _ = process.communicate(timeout=max_time if deadline else timeout)
+        out, _ = process.communicate(timeout=capped(max_time if max_time is not None and deadline else timeout))
     except subprocess.TimeoutExpired:
         _kill(process)
         if deadline:

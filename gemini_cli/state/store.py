@@ -14,6 +14,7 @@ import builtins
 import contextlib
 import json
 import os
+import stat
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -46,7 +47,14 @@ def dumps(conv: Conversation) -> bytes:
 def read_json(path: Path) -> Any:
     """Parse a conversation file; every way it can fail becomes a UsageError naming path."""
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as file:
+            if stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raw = file.read()
+            else:  # a device or pipe (/dev/zero) has no size: read up to the bound of `history list`
+                raw = file.read(MAX_LIST_READ + 1)
+                if len(raw) > MAX_LIST_READ:
+                    raise UsageError(f"conversation file {path} is not a regular file and sends over "
+                                     f"{MAX_LIST_READ >> 20} MiB (stopped reading there)")
     except FileNotFoundError:
         raise UsageError(f"conversation file {path} does not exist") from None
     except IsADirectoryError:
