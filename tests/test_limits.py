@@ -10,9 +10,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -98,23 +95,12 @@ def test_a_no_stream_body_shorter_than_its_content_length_is_not_sent_again(serv
 
 
 def run_measured(args: list[str]) -> tuple[int, str, str, float]:
-    """Run the CLI in a subprocess; (exit code, stdout, stderr, peak RSS in MiB)."""
-    proc = subprocess.Popen([sys.executable, "-m", "gemini_cli", *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    # wait4 gives the child's own peak RSS (KiB on Linux); read the pipes while it runs.
-    import threading
+    """Run the CLI in a subprocess; (exit code, stdout, stderr, its peak RSS in MiB): VmHWM, as
+    test_hostile.cli reads it (wait4's ru_maxrss would count the forked test process's pages,
+    which an earlier test of the run may have grown)."""
+    from test_hostile import cli
 
-    out: list[bytes] = []
-    err: list[bytes] = []
-    readers = [threading.Thread(target=lambda: out.append(proc.stdout.read())),
-               threading.Thread(target=lambda: err.append(proc.stderr.read()))]
-    for reader in readers:
-        reader.start()
-    _, status, usage = os.wait4(proc.pid, 0)
-    for reader in readers:
-        reader.join(timeout=30)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, out[0].decode(), err[0].decode(), usage.ru_maxrss / 1024
+    return cli(args)
 
 
 def test_an_endless_line_stops_at_the_event_size_limit_with_bounded_memory(server):
