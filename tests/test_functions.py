@@ -155,6 +155,15 @@ def test_a_config_mapping_is_read_the_same_way_with_its_source_in_messages():
     ({"run": "x", "parameters": {"type": "object", "properties": {"a": {"$ref": "#/$defs/a"}}}},
      "parameters.properties.a uses $ref, which the API does not take"),
     ({"run": "x", "parameters": {"type": "object", "properties": ["a"]}}, "parameters.properties must be a mapping"),
+    ({"run": "x", "parameters": {"type": "object", "properties": {}, "additionalProperties": False}},
+     "parameters uses additionalProperties, which the API does not take"),
+    ({"run": "x", "parameters": {"type": "object", "properties": {"a": {"const": 1}}}},
+     "parameters.properties.a uses const, which the API does not take (use enum: [VALUE])"),
+    ({"run": "x", "parameters": {"type": "object", "properties": {"a": {"oneOf": [{"type": "string"}]}}}},
+     "parameters.properties.a uses oneOf, which the API does not take (use anyOf)"),
+    ({"run": "x", "parameters": {"type": "object", "properties": {"a": {"type": "string", "format": "email"}}}},
+     "parameters.properties.a has the format 'email', which the API does not know for its type (string: date, "
+     "date-time, enum, time; number: double, float; integer: int32, int64)"),
     ({"run": "x", "parameters": {"type": "object", "required": "a"}}, "`parameters` is not a valid JSON Schema"),
     ({"run": "x {a}", "parameters": {"type": "object", "properties": {}}}, "the placeholder {a} is not among its parameters"),
     ({"run": "x {a:int}", "parameters": {"type": "object", "properties": {"a": {"type": "string"}}}},
@@ -200,3 +209,13 @@ def test_a_name_twice_in_one_layer_is_refused_and_a_later_layer_replaces_an_earl
     assert [(s.name, s.run, s.source) for s in chosen] == [("w", ("curl", "b"), "--function"), ("d", ("date",), "config file c.yaml")]
     assert refused(combine, [flags + [parse_function_flag("w=curl c")]]) == "function 'w' is declared twice (--function)"
     assert refused(combine, [config + flags]) == "function 'w' is declared twice (config file c.yaml and --function)"
+
+
+def test_a_schema_within_the_api_subset_is_taken():
+    from gemini_cli.request.functions import check_parameters
+
+    check_parameters({"type": "object", "required": ["when"], "properties": {
+        "when": {"type": "string", "format": "date-time", "description": "an instant"},
+        "n": {"type": "integer", "format": "int64", "minimum": 0, "nullable": True},
+        "tags": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "number"}]}, "maxItems": 3},
+        "mode": {"type": "string", "enum": ["a", "b"], "default": "a"}}}, "function f")

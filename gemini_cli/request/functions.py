@@ -43,6 +43,17 @@ PLACEHOLDER_TYPES = {"str": "string", "int": "integer", "number": "number", "boo
 
 # The JSON-Schema types a parameter schema may name (the API's Schema subset).
 SCHEMA_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object", "null"})
+# The JSON Schema the API takes for parameters (interactions-api.md §3.3 and §10: the
+# response_format subset): a function's own schema with anything else is refused, an MCP
+# server's is cleaned to it (mcp_tools.clean_schema).
+SCHEMA_KEYWORDS = frozenset({
+    "type", "format", "title", "description", "nullable", "enum", "default", "example",
+    "properties", "required", "propertyOrdering", "minProperties", "maxProperties",
+    "items", "minItems", "maxItems", "minLength", "maxLength", "pattern", "minimum", "maximum", "anyOf",
+})
+# The formats the API knows, by type (uri, email, uuid ... are not among them).
+SCHEMA_FORMATS = {"string": {"date-time", "date", "time", "enum"}, "number": {"float", "double"},
+                  "integer": {"int32", "int64"}}
 
 ENTRY_KEYS = ("description", "parameters", "run", "shell", "stdin", "cwd", "env", "timeout", "max_output", "confirm")
 
@@ -272,20 +283,27 @@ def _check_subschema(schema: Any, where: str, at: str, depth: int) -> None:
             raise UsageError(f"{where}: {at} has a key that is not a string: {key!r}")
         if key.startswith("$") or key == "definitions":
             raise UsageError(f"{where}: {at} uses {key}, which the API does not take (inline the schema it refers to)")
+        if key not in SCHEMA_KEYWORDS:
+            hint = {"const": " (use enum: [VALUE])", "oneOf": " (use anyOf)"}.get(key, "")
+            raise UsageError(f"{where}: {at} uses {key}, which the API does not take{hint}")
     kinds = schema.get("type")
-    for kind in kinds if isinstance(kinds, list) else [] if kinds is None else [kinds]:
+    kinds = kinds if isinstance(kinds, list) else [] if kinds is None else [kinds]
+    for kind in kinds:
         if kind not in SCHEMA_TYPES:
             raise UsageError(f"{where}: {at} has the unknown type {kind!r} (known: {', '.join(sorted(SCHEMA_TYPES))})")
+    fmt = schema.get("format")
+    if fmt is not None and not any(fmt in SCHEMA_FORMATS.get(kind, ()) for kind in kinds):
+        known = "; ".join(f"{kind}: {', '.join(sorted(SCHEMA_FORMATS[kind]))}" for kind in SCHEMA_FORMATS)
+        raise UsageError(f"{where}: {at} has the format {fmt!r}, which the API does not know for its type ({known})")
     properties = schema.get("properties")
     if properties is not None:
         if not isinstance(properties, dict):
             raise UsageError(f"{where}: {at}.properties must be a mapping, got {_kind(properties)}")
         for name, sub in properties.items():
             _check_subschema(sub, where, f"{at}.properties.{name}", depth + 1)
-    for key in ("items", "additionalProperties", "not"):
-        if key in schema and not isinstance(schema[key], list):
-            _check_subschema(schema[key], where, f"{at}.{key}", depth + 1)
-    for key in ("anyOf", "oneOf", "allOf", "prefixItems", "items"):
+    if "items" in schema and not isinstance(schema["items"], list):
+        _check_subschema(schema["items"], where, f"{at}.items", depth + 1)
+    for key in ("anyOf", "items"):
         if isinstance(schema.get(key), list):
             for n, sub in enumerate(schema[key]):
                 _check_subschema(sub, where, f"{at}.{key}[{n}]", depth + 1)

@@ -13,7 +13,7 @@ import re
 from typing import Any, Mapping
 
 from gemini_cli.errors import UsageError
-from gemini_cli.request.functions import NAME_CHARS, NAME_MAX
+from gemini_cli.request.functions import NAME_CHARS, NAME_MAX, SCHEMA_FORMATS, SCHEMA_KEYWORDS, SCHEMA_TYPES
 
 # --- names -------------------------------------------------------------------------------
 
@@ -49,17 +49,11 @@ def declared_names(server: str, tools: list[str]) -> dict[str, str]:
 
 # --- input schemas -------------------------------------------------------------------------
 
-# What is kept of a JSON Schema (interactions-api.md §3.3 and §10: the response_format subset);
+# What is kept of a JSON Schema: what a function's own schema may hold (request/functions.py);
 # everything else is dropped and reported. `$ref`s are inlined first.
-KEEP = frozenset({
-    "type", "format", "title", "description", "nullable", "enum", "default", "example",
-    "properties", "required", "propertyOrdering", "minProperties", "maxProperties",
-    "items", "minItems", "maxItems", "minLength", "maxLength", "pattern", "minimum", "maximum", "anyOf",
-})
-# The formats the API knows, by type; any other (uri, email, uuid...) is dropped.
-FORMATS = {"string": {"date-time", "date", "time", "enum"}, "number": {"float", "double"},
-           "integer": {"int32", "int64"}}
-TYPES = {"string", "number", "integer", "boolean", "array", "object", "null"}
+KEEP = SCHEMA_KEYWORDS
+FORMATS = SCHEMA_FORMATS  # any other format (uri, email, uuid...) is dropped
+TYPES = SCHEMA_TYPES
 MAX_DEPTH = 24  # nesting kept; deeper parts become {} (a recursive $ref is cut where it recurs)
 MAX_NODES = 5000  # schemas past this after inlining are refused (a $ref fan-out can explode)
 
