@@ -127,8 +127,10 @@ def test_a_chain_of_calls_in_non_streamed_hops_and_the_whole_turn_in_json(api, h
     assert bodies[1]["input"] == [fresult("a", "echo", "first\n")]
     assert bodies[2]["input"] == [fresult("b", "echo", "second\n")]
     shown = json.loads(result.stdout)
-    assert shown["steps"] == [THOUGHT, fcall("a", "echo", word="first"), fcall("b", "echo", word="second"),
+    assert shown["steps"] == [THOUGHT, fcall("a", "echo", word="first"), fresult("a", "echo", "first\n"),
+                              fcall("b", "echo", word="second"), fresult("b", "echo", "second\n"),
                               {"type": "model_output", "content": [{"type": "text", "text": "first, then second"}]}]
+    assert shown["interaction_ids"] == ["v1_c1", "v1_c2", "v1_c3"]
     assert shown["usage"] == {"total_input_tokens": 25, "total_output_tokens": 11, "total_tokens": 39,
                               "total_thought_tokens": 3}
     assert result.stderr.splitlines()[-1] == "usage: 25 input, 11 output, 3 thought, 39 total tokens"
@@ -320,3 +322,20 @@ def test_a_key_a_function_echoes_back_is_redacted_in_the_conversation_file(api, 
     assert turns[1]["input"][0]["result"] == "<redacted>\n"
     assert "the API key was in this turn's input (a function's result?): saved as <redacted>" in result.stderr
     assert API_KEY not in result.stderr
+
+
+def test_history_show_and_json_carry_each_hop_s_calls_results_and_ids(api, home):
+    calls = [fcall("c1", "echo", word="one\ntwo"), fcall("c2", "missing")]
+    api.stream(call_events("v1_s1", *calls))
+    api.stream(text_events("Done.", interaction_id="v1_s2"))
+    result = run(["generate", "-o", "json", *ECHO_FLAG, "Echo"])
+    assert result.exit_code == ExitCode.TOOL_REFUSED, result.stderr
+    document = json.loads(result.stdout)
+    assert document["id"] == "v1_s2" and document["interaction_ids"] == ["v1_s1", "v1_s2"]
+    kinds = [(s["type"], s.get("call_id") or s.get("id")) for s in document["steps"] if s["type"].startswith("function")]
+    assert kinds == [("function_call", "c1"), ("function_call", "c2"), ("function_result", "c1"), ("function_result", "c2")]
+    [path] = [p for p in (home / "conversations").glob("*.json") if not p.name.startswith(".")]
+    shown = run(["history", "show", path.stem])
+    assert shown.exit_code == 0, shown.stderr
+    assert "[function_result echo: one\\ntwo]" in shown.stdout
+    assert "[function_result missing (error): function 'missing' is not declared: it was not run]" in shown.stdout

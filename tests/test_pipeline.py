@@ -104,9 +104,10 @@ def test_a_two_hop_turn_in_server_mode_chains_each_hop_and_saves_each(api, home,
     assert [hop["id"] for hop in tools.seen] == ["v1_hop1"]
     assert turns(home) == [("v1_hop1", "requires_action", [user("Weather in Paris?")], [THOUGHT, CALL]),
                            ("v1_hop2", "completed", [RESULT], answer("Sunny in Paris."))]
-    shown = json.loads(result.stdout)  # the turn as a whole: every hop's steps, usage summed
+    shown = json.loads(result.stdout)  # the turn as a whole: every hop's steps and results, usage summed
     assert shown["id"] == "v1_hop2" and shown["status"] == "completed"
-    assert shown["steps"] == [THOUGHT, CALL] + answer("Sunny in Paris.")
+    assert shown["interaction_ids"] == ["v1_hop1", "v1_hop2"]
+    assert shown["steps"] == [THOUGHT, CALL, RESULT] + answer("Sunny in Paris.")
     assert shown["output_text"] == "Sunny in Paris."
     assert shown["usage"] == {"total_input_tokens": 15, "total_output_tokens": 9, "total_thought_tokens": 3,
                               "total_tokens": 27}

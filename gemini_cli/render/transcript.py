@@ -65,8 +65,29 @@ def user_text(turn: Turn) -> str:
         if step.get("type") == "user_input":
             parts.append(content_text(step.get("content")))
         elif step.get("type") == "function_result":
-            parts.append(f"[function_result {step.get('name') or step.get('call_id') or ''}]".replace(" ]", "]"))
+            parts.append(result_line(step))
     return "\n".join(p for p in parts if p)
+
+
+RESULT_SHOWN = 200  # characters of a function's result in a transcript
+
+
+def result_line(step: dict[str, Any]) -> str:
+    """`[function_result NAME: what it gave]` on one line (` (error)` after the name when it
+    failed), the result cut at RESULT_SHOWN characters."""
+    name = str(step.get("name") or step.get("call_id") or "")
+    result = step.get("result")
+    if isinstance(result, str):
+        text = result
+    elif isinstance(result, list):
+        text = content_text(result)
+    else:
+        text = "" if result is None else json.dumps(result, ensure_ascii=False, sort_keys=True)
+    text = text.strip().replace("\r", "\\r").replace("\n", "\\n")
+    if len(text) > RESULT_SHOWN:
+        text = text[:RESULT_SHOWN] + "…"
+    head = " ".join(part for part in ("function_result", name, "(error)" if step.get("is_error") else "") if part)
+    return f"[{head}: {text}]" if text else f"[{head}]"
 
 
 def tool_line(step: dict[str, Any]) -> str:

@@ -227,7 +227,7 @@ def exchange(client: Any, body: dict[str, Any], steps: list[dict[str, Any]], ses
             return Hops(joined(done, outcome), outcome.result, steps, recorded=session is not None)
         show_local(renderer, [s for s in hop.get("steps") or [] if isinstance(s, dict) and s.get("type") == "function_call"],
                     results)
-        done.append(outcome)
+        done.append(answered(outcome, results))
         output = record.steps if record is not None else list(hop.get("steps") or [])
         body = next_hop_body(body, hop.get("id"), output, results)
         steps = list(results)
@@ -241,12 +241,21 @@ def show_local(renderer: Any, calls: list[dict[str, Any]], results: list[dict[st
         show(calls, results)
 
 
+def answered(outcome: Outcome, results: list[dict[str, Any]]) -> Outcome:
+    """A hop as the turn shows it: its steps, then the function_result steps that answered it."""
+    hop = outcome.result
+    steps = hop["steps"] if isinstance(hop.get("steps"), list) else []
+    return replace(outcome, result={**hop, "steps": [*steps, *results]})
+
+
 def joined(done: list[Outcome], last: Outcome) -> Outcome:
-    """The turn as the user sees it: every hop's steps and text in order, usage summed."""
+    """The turn as the user sees it: every hop's steps (and the results that answered it) and
+    text in order, usage summed, and the interaction id of each hop (`interaction_ids`)."""
     if not done:
         return last
     results = [o.result for o in done] + [last.result]
     result = dict(last.result)
+    result["interaction_ids"] = [r.get("id") for r in results]
     result["steps"] = [step for r in results for step in (r["steps"] if isinstance(r.get("steps"), list) else [])]
     result["output_text"] = "".join(r.get("output_text") or "" for r in results)
     result.pop("unplaced_deltas", None)  # their indexes name one hop's steps
