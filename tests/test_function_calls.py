@@ -233,7 +233,7 @@ def test_past_the_limit_the_turn_stops_with_exit_13_and_the_next_turn_answers_th
     api.stream(call_events("v1_l1", *calls))
     result = run(["generate", "--max-tool-calls", "1", *ECHO_FLAG, "Two"])
     assert result.exit_code == ExitCode.TOOL_LIMIT
-    assert result.stderr == ("gemini-cli: error: the model asked for more than 1 function calls in one turn "
+    assert result.stderr == ("gemini-cli: error: the model asked for more than 1 function call in one turn "
                              "(--max-tool-calls 1); the turn is saved with 2 pending calls\n")
     assert turns(home) == [("v1_l1", "requires_action", [user("Two")], [THOUGHT, *calls])]
     # The next turn answers the pending calls first (still declared: run), then sends the new input.

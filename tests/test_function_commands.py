@@ -300,3 +300,17 @@ def test_in_chat_a_call_stopped_with_ctrl_c_is_answered_not_run_by_the_next_mess
     assert api.bodies()[1]["input"][0] == fresult("c1", "slow", "not run: the user interrupted it (Ctrl-C)", is_error=True)
     assert api.bodies()[1]["input"][1]["type"] == "user_input"
     assert "not run: interrupted" in term.output
+
+
+def test_at_a_terminal_the_call_lines_start_below_the_hop_s_text(api, home, terminal):
+    from test_function_calls import call_events as calls_after_thought
+
+    events = calls_after_thought("v1_t1", fcall("c1", "echo", word="x"))
+    text = [{"event_type": "step.start", "index": 9, "step": {"type": "model_output", "content": []}},
+            {"event_type": "step.delta", "index": 9, "delta": {"type": "text", "text": "Checking."}},
+            {"event_type": "step.stop", "index": 9}]
+    api.stream(events[:4] + text + events[4:])
+    api.stream(text_events("Done.", interaction_id="v1_t2"))
+    term = terminal(["generate", *ECHO_FLAG, "go"])
+    assert term.wait() == 0
+    assert "Checking.\n→ echo(word=\"x\")" in term.output

@@ -218,6 +218,9 @@ def exchange(client: Any, body: dict[str, Any], steps: list[dict[str, Any]], ses
         # Saved with its calls pending before they run: a kill (SIGTERM, SIGKILL, a crash) mid-call
         # leaves them for the next turn to answer, and never runs the calls of an earlier hop again.
         record = session.record(steps, hop, warn=console.warn) if session is not None else None
+        note_break = getattr(renderer, "note_break", None)
+        if note_break is not None:  # the → lines start on a line of their own after the hop's text
+            note_break()
         try:
             results = tools.answer(hop)
         except (GeminiCliError, KeyboardInterrupt, Terminated) as exc:  # the limit, Ctrl-C, SIGTERM: the
