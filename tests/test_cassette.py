@@ -574,3 +574,24 @@ def test_backoff_has_no_jitter_with_a_cassette(tmp_path):
     assert len({plain.backoff(0) for _ in range(20)}) > 1  # without a cassette: jittered
     for client in (replaying, recording, plain):
         client.close()
+
+
+def test_a_tool_loop_replays_with_its_commands_run_again_and_no_command_in_the_cassette(live, home, tmp_path, monkeypatch):
+    from test_function_calls import call_events, fcall
+
+    marker = tmp_path / "ran.txt"
+    function = ["--function", f"mark=sh -c 'echo \"$0\" >> {marker}; echo marked' {{word}}"]
+    tape = tmp_path / "tape.jsonl"
+    live.stream(call_events("v1_r1", fcall("c1", "mark", word="once")))
+    live.stream(text_events("Marked.", interaction_id="v1_r2"))
+    recorded = run(["--record", str(tape), "generate", *function, "Mark it"])
+    assert outcome(recorded)[:2] == (0, "Marked.\n")
+
+    offline(live, monkeypatch)
+    fresh_home(home)
+    replayed = run(["--replay", str(tape), "generate", *function, "Mark it"])
+    assert outcome(replayed) == outcome(recorded)
+    assert marker.read_text() == "once\nonce\n"  # the cassette holds HTTP only: the command ran again
+    exchanges = lines(tape)
+    assert len(exchanges) == 2 and exchanges[1]["request"]["body"]["input"][0]["result"] == "marked\n"
+    assert str(marker) not in tape.read_text()  # what ran is not in the cassette, only what it answered

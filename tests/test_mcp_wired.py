@@ -129,3 +129,19 @@ def test_ctrl_c_during_an_mcp_call_leaves_no_process_behind(api, home, tmp_path)
         time.sleep(0.05)
     assert gone(pid)
     assert [t[:2] for t in turns(home)] == [("v1_i1", "requires_action"), ("v1_i2", "requires_action")]
+
+
+def test_a_piped_chat_starts_its_mcp_server_once_for_every_message_and_stops_it(api, home):
+    for n in (1, 2):
+        api.stream(call_events(f"v1_c{n}a", fcall(f"c{n}", "t__pid")))
+        api.stream(text_events(f"turn {n}", interaction_id=f"v1_c{n}b"))
+    result = run(["chat", "--mcp", local(), "--mcp-allow", "t:pid"], input="first\nsecond\n")
+    assert (result.exit_code, result.stdout) == (0, "turn 1\nturn 2\n"), result.stderr
+    bodies = api.bodies()
+    pids = {int(bodies[n]["input"][0]["result"]) for n in (1, 3)}
+    assert len(pids) == 1  # one server for the session
+    [pid] = pids
+    deadline = time.monotonic() + 5
+    while not gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert gone(pid)
