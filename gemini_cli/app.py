@@ -260,11 +260,22 @@ def load_command(name: str):
     target = getattr(importlib.import_module(module), attribute)
     if not isinstance(target, typer.Typer):
         single = typer.Typer(add_completion=False, context_settings=app.info.context_settings)
-        single.command(name=name)(target)
+        help_text, examples = split_examples(target.__doc__ or "")
+        single.command(name=name, help=help_text, epilog=examples)(target)
         target = single
     command = typer.main.get_command(target)
     command.name = name
     return command
+
+
+def split_examples(doc: str) -> tuple[str, str | None]:
+    """A command's docstring as (its help, the examples shown after the options): the part from
+    a line `Examples:` on goes to the end of --help, where a reader looks for them."""
+    import inspect
+
+    text = inspect.cleandoc(doc)
+    head, found, examples = text.partition("\nExamples:\n")
+    return (head.rstrip(), "Examples:\n" + examples) if found else (text, None)
 
 
 def _on_sigterm(signum, frame):  # noqa: ARG001

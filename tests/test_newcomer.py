@@ -83,7 +83,9 @@ def help_of(*command: str) -> str:
 def test_generate_chat_and_batch_help_end_with_examples(command, example):
     text = help_of(command)
     assert "Examples:" in text and example in text
-    assert text.index("Examples:") < text.index("Options")  # the description's last paragraph
+    last_panel = text.rindex("╰")
+    assert text.index("Examples:") > last_panel  # after every option panel: the help ends with them
+    assert example in text[last_panel:]
 
 
 def test_prompt_and_input_are_described():
