@@ -275,7 +275,9 @@ def split_examples(doc: str) -> tuple[str, str | None]:
 
     text = inspect.cleandoc(doc)
     head, found, examples = text.partition("\nExamples:\n")
-    return (head.rstrip(), "Examples:\n" + examples) if found else (text, None)
+    # Typer keeps a docstring's line breaks: each paragraph is one line, for the terminal to wrap.
+    head = "\n\n".join(" ".join(paragraph.split("\n")) for paragraph in head.strip().split("\n\n"))
+    return (head, "Examples:\n" + examples) if found else (head, None)
 
 
 def _on_sigterm(signum, frame):  # noqa: ARG001
