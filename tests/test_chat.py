@@ -19,15 +19,9 @@ from werkzeug.wrappers import Response
 from conftest import API_KEY, sse, text_events
 from conftest import run_checked as run
 from gemini_cli.state import store
-from gemini_cli.app import app
-from gemini_cli.cli import chat as chat_module
 from gemini_cli.state.conversation import output_text
 
 MODEL = "gemini-3-flash-preview"
-
-# Until app.py registers `chat`, mount it here (a no-op once it is registered).
-if not any(c.name == "chat" for c in app.registered_commands):
-    app.command(name="chat")(chat_module.chat)
 
 
 def conversations(home: Path) -> list[Path]:
@@ -400,14 +394,11 @@ def test_lock_is_released_between_turns(api, home, monkeypatch):
 # -- the REPL in a pseudo-terminal -------------------------------------------------------
 
 # Runs `gemini-cli` as `python -m gemini_cli` does, after making the pty its controlling
-# terminal (so that Ctrl-C sends SIGINT). Registers `chat` if app.py does not yet.
+# terminal (so that Ctrl-C sends SIGINT).
 LAUNCHER = """
 import fcntl, sys, termios
 fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 from gemini_cli import app as a
-if not any(c.name == "chat" for c in a.app.registered_commands):
-    from gemini_cli.cli import chat
-    a.app.command(name="chat")(chat.chat)
 sys.argv[0] = "gemini-cli"
 a.main()
 """

@@ -15,24 +15,6 @@ from test_files_api import FILE_URI, fake_for_cli, in_hours
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 10  # 2568 bytes
 
 
-@pytest.fixture(autouse=True)
-def commands():
-    """Register `upload` and `files` on the app for these tests, unless app.py already does."""
-    from gemini_cli.app import app
-    from gemini_cli.cli import files, upload
-
-    added = []
-    if not any(c.name == "upload" for c in app.registered_commands):
-        app.command(name="upload")(upload.upload)
-        added.append((app.registered_commands, app.registered_commands[-1]))
-    if not any(g.name == "files" for g in app.registered_groups):
-        app.add_typer(files.files_app, name="files")
-        added.append((app.registered_groups, app.registered_groups[-1]))
-    yield
-    for registry, item in added:
-        registry.remove(item)
-
-
 @pytest.fixture
 def fake(api, monkeypatch):
     return fake_for_cli(api, monkeypatch)
