@@ -125,6 +125,9 @@ class StepDeltas:
     def add(self, slot: int, step: dict[str, Any], delta: dict[str, Any]) -> None:
         """One delta (its shape checked by malformed()) onto the step in slot."""
         kind = delta.get("type")
+        if kind == "text" and len(delta) == 2 and "text" in delta:  # nearly every delta: no other field
+            self._add_text(slot, step, delta["text"])
+            return
         # The delta's own fields are handled below; the rest (fields no type defines) go
         # where its fields go, kept verbatim; NO_PLACE fields go beside the steps.
         known = {"type", *DELTA_TYPES.get(kind, {})} if isinstance(kind, str) else {"type"}

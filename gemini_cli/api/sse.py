@@ -67,7 +67,7 @@ def iter_events(
     skipped: one bad event should not cost the rest of the answer. Event types are not
     filtered: an unknown one is yielded like the others (kept by `-o jsonl`).
     """
-    loads, repairing = json.loads, surrogates.loads_repaired
+    loads = json.loads
     for frame in iter_frames(response, before_read, limit):
         data = frame.data
         if not data:
@@ -75,7 +75,9 @@ def iter_events(
         if data == DONE:
             return
         try:
-            event = repairing(data, loads, response)  # a lone surrogate: U+FFFD, the response marked
+            event = loads(data)
+            if "\\u" in data:  # only an escape decodes to a lone surrogate (the test is cheap)
+                event = surrogates.repaired_from(event, data, response)  # one: U+FFFD, the response marked
         except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             event = None
         if type(event) is not dict:

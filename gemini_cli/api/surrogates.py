@@ -53,7 +53,11 @@ def repaired(value: Any) -> tuple[Any, bool]:
 
 def loads_repaired(raw: str | bytes, loads: Any, response: Any = None) -> Any:
     """loads(raw), its lone surrogates repaired; `response` (httpx) marked when any was."""
-    value = loads(raw)
+    return repaired_from(loads(raw), raw, response)
+
+
+def repaired_from(value: Any, raw: str | bytes, response: Any = None) -> Any:
+    """`value` (parsed from `raw`) with its lone surrogates repaired; `response` marked when any was."""
     if suspect(raw):
         value, changed = repaired(value)
         if changed and response is not None:
