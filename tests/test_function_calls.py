@@ -234,7 +234,7 @@ def test_past_the_limit_the_turn_stops_with_exit_13_and_the_next_turn_answers_th
     result = run(["generate", "--max-tool-calls", "1", *ECHO_FLAG, "Two"])
     assert result.exit_code == ExitCode.TOOL_LIMIT
     assert result.stderr == ("gemini-cli: error: the model asked for more than 1 function call in one turn "
-                             "(--max-tool-calls 1); the turn is saved with 2 pending calls\n")
+                             "(--max-tool-calls 1); the turn stops with 2 calls not run\n")
     assert turns(home) == [("v1_l1", "requires_action", [user("Two")], [THOUGHT, *calls])]
     # The next turn answers the pending calls first (still declared: run), then sends the new input.
     api.stream(text_events("Both done.", interaction_id="v1_l2"))

@@ -142,7 +142,7 @@ def test_past_the_limit_answer_raises_exit_13_and_runs_nothing():
         loop.answer(hop(fcall("fc_3", "weather")))
     assert caught.value.exit_code == ExitCode.TOOL_LIMIT == 13
     assert caught.value.message == ("the model asked for more than 2 function calls in one turn (--max-tool-calls 2); "
-                                    "the turn is saved with 1 pending call")
+                                    "the turn stops with 1 call not run")
     assert len(runner.calls) == 2
     loop.begin_turn()  # a new turn counts afresh
     assert loop.answer(hop(fcall("fc_4", "weather")))[0]["call_id"] == "fc_4"

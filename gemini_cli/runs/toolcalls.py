@@ -120,7 +120,7 @@ class FunctionLoop:
             return None
         if self.calls + len(calls) > self.max_calls:
             raise ToolLimit(f"the model asked for more than {_count(self.max_calls, 'function call')} in one turn "
-                            f"(--max-tool-calls {self.max_calls}); the turn is saved with {_count(len(calls), 'pending call')}")
+                            f"(--max-tool-calls {self.max_calls}); the turn stops with {_count(len(calls), 'call')} not run")
         self.calls += len(calls)
         return self._run([self._read(step) for step in calls])
 
