@@ -267,7 +267,7 @@ def create(client: Any, model: str, batch: dict[str, Any], name: str, created: s
 
 
 def find_created(client: Any, model: str, name: str, created: str, pages: int = 5) -> dict[str, Any] | None:
-    """The newest job of the list (its first `pages` pages) that this submission made."""
+    """The first job of the list (its first `pages` pages) that this submission may have made."""
     known = {record.get("name") for record in jobs.every()}
     # the server's clock may be behind ours: a few minutes' slack (the name narrows it anyway)
     since = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(calendar.timegm(time.strptime(created, "%Y-%m-%dT%H:%M:%SZ"))
