@@ -231,13 +231,14 @@ def test_terminal_input_without_readline_joins_a_marked_paste():
     assert [read_line("> "), read_line("> "), read_line("> ")] == ["first\nsecond\n", "typed", "cut"]
 
 
-def read_until(fd: int, wanted: bytes, seen: bytearray, timeout: float = 20.0) -> None:
-    """Read the terminal until `wanted` has appeared (after what was seen so far); fail on a timeout."""
+def read_until(fd: int, wanted: bytes, seen: bytearray, start: int = 0, timeout: float = 20.0) -> int:
+    """Read the terminal until `wanted` has appeared in `seen` after `start` (one read may bring
+    it together with what was waited for before); where it ends. Fails on a timeout."""
     import os
     import select
     import time
 
-    start, deadline = len(seen), time.monotonic() + timeout
+    deadline = time.monotonic() + timeout
     while wanted not in seen[start:]:
         assert time.monotonic() < deadline, f"{wanted!r} never came: {bytes(seen)!r}"
         if select.select([fd], [], [], 0.1)[0]:
@@ -247,6 +248,7 @@ def read_until(fd: int, wanted: bytes, seen: bytearray, timeout: float = 20.0) -
                 data = b""
             assert data, f"the terminal closed before {wanted!r}: {bytes(seen)!r}"
             seen += data
+    return seen.index(wanted, start) + len(wanted)
 
 
 def test_a_bracketed_paste_in_chat_on_a_terminal_is_one_message(api):
@@ -266,10 +268,10 @@ def test_a_bracketed_paste_in_chat_on_a_terminal_is_one_message(api):
     os.close(slave)
     seen = bytearray()
     try:
-        read_until(master, b"\x1b[?2004hgemini-3-flash-preview> ", seen)
+        at = read_until(master, b"\x1b[?2004hgemini-3-flash-preview> ", seen)
         os.write(master, b"\x1b[200~first line\rsecond line\x1b[201~\r")  # a terminal sends CR for each newline
-        read_until(master, b"Pasted.", seen)
-        read_until(master, b"gemini-3-flash-preview> ", seen)
+        at = read_until(master, b"Pasted.", seen, at)
+        read_until(master, b"gemini-3-flash-preview> ", seen, at)
         os.write(master, b"\x04")  # Ctrl-D at the prompt: leave
         assert proc.wait(timeout=20) == 0
         try:
