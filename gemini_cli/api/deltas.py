@@ -64,6 +64,11 @@ def malformed(event: dict[str, Any]) -> str:
     """What is wrong with a step event's shape ("" when nothing is): a hostile server's
     `"index": [1]` or `"text": 5` must be dropped, not crash the turn."""
     event_type = event.get("event_type")
+    if event_type == "step.delta":  # nearly every event: a text delta and nothing else, checked at once
+        delta = event.get("delta")
+        if (type(delta) is dict and len(delta) == 2 and delta.get("type") == "text" and type(delta.get("text")) is str
+                and type(event.get("index", 0)) is int):
+            return ""
     if not isinstance(event_type, str):
         return "stream event whose event_type is not a string"
     if event_type not in ("step.start", "step.delta", "step.stop"):
