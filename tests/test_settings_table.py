@@ -13,7 +13,7 @@ import pytest
 from conftest import run_checked as run
 from conftest import text_events
 from gemini_cli.cli import groups
-from gemini_cli.cli import options as opt
+from gemini_cli.cli import options
 from gemini_cli.errors import UsageError
 from gemini_cli.request import body, rows, schema, templates
 from gemini_cli.state import config, configfile
@@ -154,24 +154,24 @@ def test_a_group_placeholder_becomes_the_group_s_options_and_their_values():
     seen = {}
 
     @groups.with_groups
-    def command(first: int = 1, connection: groups.Values = opt.CONNECTION.without("max_time"), last: int = 2):
+    def command(first: int = 1, connection: groups.Values = options.CONNECTION.without("max_time"), last: int = 2):
         seen.update(first=first, connection=connection, last=last)
 
     names = list(inspect.signature(command).parameters)
     assert names == ["first", "quiet", "timeout", "retries", "base_url", "api_version", "last"]
-    assert inspect.signature(command).parameters["quiet"].annotation is opt.Quiet
+    assert inspect.signature(command).parameters["quiet"].annotation is options.Quiet
     command(first=3, quiet=True, timeout=None, retries=2, base_url=None, api_version=None, last=4)
     assert seen == {"first": 3, "last": 4, "connection": {"quiet": True, "timeout": None, "retries": 2,
                                                           "base_url": None, "api_version": None}}
-    assert opt.command_flags(seen) == {"first": 3, "quiet": True, "timeout": None, "retries": 2, "base_url": None,
+    assert options.command_flags(seen) == {"first": 3, "quiet": True, "timeout": None, "retries": 2, "base_url": None,
                                        "api_version": None, "last": 4}
 
 
 def test_group_parts_name_options_the_group_has():
-    assert list(opt.ANSWER.pick("service_tier", "tools").options) == ["service_tier", "tools"]
-    assert opt.ATTACH.replacing(attach=opt.ChatAttach).options == {"attach": opt.ChatAttach, "mime": opt.Mime}
-    assert [p.default for p in opt.ANSWER.pick("extract", "schema").parameters()] == [False, None]
-    for part in (lambda: opt.CONNECTION.without("max_tokens"), lambda: opt.ANSWER.pick("seed"),
-                 lambda: opt.ATTACH.replacing(stop=opt.Stop)):
+    assert list(options.ANSWER.pick("service_tier", "tools").options) == ["service_tier", "tools"]
+    assert options.ATTACH.replacing(attach=options.ChatAttach).options == {"attach": options.ChatAttach, "mime": options.Mime}
+    assert [p.default for p in options.ANSWER.pick("extract", "schema").parameters()] == [False, None]
+    for part in (lambda: options.CONNECTION.without("max_tokens"), lambda: options.ANSWER.pick("seed"),
+                 lambda: options.ATTACH.replacing(stop=options.Stop)):
         with pytest.raises(TypeError, match="not in this group"):
             part()

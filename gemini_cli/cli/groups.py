@@ -1,7 +1,7 @@
 """Option groups: options declared once (in cli/options.py) that several commands take.
 
 A command names a group with a placeholder parameter whose default is the group
-(`connection: opt.Values = opt.CONNECTION`); `@with_groups` gives Typer a signature with the
+(`connection: options.Values = options.CONNECTION`); `@with_groups` gives Typer a signature with the
 group's options in the placeholder's place, and calls the command with the placeholder set
 to their values. Adding an option to a group adds it to every command of the group.
 """
@@ -20,7 +20,7 @@ class Values(dict):
 
 if typing.TYPE_CHECKING:
     # To the type checker a group is the Values its placeholder receives (with_groups swaps
-    # one for the other), so `connection: opt.Values = opt.CONNECTION` checks as written.
+    # one for the other), so `connection: options.Values = options.CONNECTION` checks as written.
     _Placeholder = Values
 else:
     _Placeholder = object
@@ -58,7 +58,7 @@ class Group(_Placeholder):
 
 
 def with_groups(command: Any) -> Any:
-    """A command whose placeholder parameters (`connection: opt.Values = opt.CONNECTION`) stand
+    """A command whose placeholder parameters (`connection: options.Values = options.CONNECTION`) stand
     for groups of options. Typer reads the signature (inspect.signature), which lists each
     group's options in its placeholder's place; the command is called with each placeholder
     set to the dict of its group's values (command_flags merges them into the flags)."""

@@ -18,7 +18,7 @@ import click
 import typer
 from click.shell_completion import CompletionItem
 
-from gemini_cli.cli.groups import Group, Values, with_groups  # noqa: F401 (the commands use them as opt.*)
+from gemini_cli.cli.groups import Group, Values, with_groups  # noqa: F401 (the commands use them as options.*)
 from gemini_cli.errors import UsageError
 from gemini_cli.state.config import DEFAULT_API_VERSION, DEFAULT_BASE_URL
 from gemini_cli.state.models import BUILTIN_ALIASES, DEFAULT_MODEL
