@@ -43,6 +43,7 @@ class FakeBatches:
         self.download_failures = 0  # 503s before a download succeeds
         self.page_size = 2
         self.drop_creates = 0  # creates that make the job, then break the connection without an answer
+        self.fail_lists = False  # every list answers 500
         self.create_time: Callable[[], str] = lambda: time.strftime("%Y-%m-%dT%H:%M:%S.123456Z", time.gmtime())
         self.log: list[tuple[str, str]] = []
         s = server
@@ -132,6 +133,9 @@ class FakeBatches:
         return _json(self._resource(name))
 
     def _list(self, request: Request) -> Response:
+        if self.fail_lists:
+            self.log.append(("list", "failed"))
+            return _json({"error": {"code": 500, "message": "internal", "status": "INTERNAL"}}, 500)
         names = list(self.jobs)
         start = int(request.args.get("pageToken") or 0)
         page = {"operations": [self._resource(n) for n in names[start:start + self.page_size]]}

@@ -269,6 +269,17 @@ def test_a_create_whose_answer_is_lost_and_whose_job_is_not_listed_records_nothi
     assert (result.exit_code, result.stdout) == (0, "batches/job2\n")
 
 
+def test_a_create_whose_answer_is_lost_and_whose_job_list_fails_records_nothing(fake, tmp_path, home):
+    (home / "config.yaml").write_text("retry_delay: 0.01\nretries: 1\n")
+    fake.drop_creates, fake.fail_lists = 1, True
+    rows = write(tmp_path / "in.jsonl", '"one"\n')
+    result = run(["batch", rows, "-o", str(tmp_path / "out.jsonl"), "--remote"])
+    assert (result.exit_code, result.stdout) == (7, "")
+    assert "the job list, to see whether it made the job, could not be read either (HTTP 500" in result.stderr
+    assert result.stderr.endswith("so nothing was recorded: check `gemini-cli jobs list` before submitting again\n")
+    assert [call[0] for call in fake.calls()] == ["create", "list", "list"]  # the list retried, the create not
+
+
 def test_bad_rows_are_recorded_as_failed_at_submit(fake, tmp_path):
     rows = write(tmp_path / "in.jsonl", '{"id": "a", "prompt": "one"}\nnot json\n')
     out = str(tmp_path / "out.jsonl")

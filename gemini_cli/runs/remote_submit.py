@@ -258,7 +258,12 @@ def create(client: Any, model: str, batch: dict[str, Any], name: str, created: s
     except NetworkError as exc:
         if not exc.delivered:
             raise
-        job = find_created(client, model, name, created)
+        try:
+            job = find_created(client, model, name, created)
+        except GeminiCliError as listing:
+            raise NetworkError(f"{exc.message}; the job list, to see whether it made the job, could not be read "
+                               f"either ({listing.message}), so nothing was recorded: check `gemini-cli jobs list` "
+                               "before submitting again") from None
         if job is None:
             raise NetworkError(f"{exc.message}; no job named {name!r} made since is listed, so nothing was "
                                "recorded: check `gemini-cli jobs list`, then run the same command again") from None
