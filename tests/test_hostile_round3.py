@@ -926,3 +926,10 @@ def test_no_hostile_case_gives_a_traceback_under_debug(api, tmp_path, monkeypatc
                                                        "batch: a CSV with a byte that is not UTF-8")
     assert result.exit_code != 1, result.stderr
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+
+
+def test_history_fetch_repairs_a_lone_surrogate_with_the_same_one_warning(api):
+    api.json(interaction("a\ud800b"), path=f"/v1beta/interactions/{INTERACTION_ID}", method="GET")
+    result = run_checked(["history", "fetch", INTERACTION_ID])
+    assert (result.exit_code, result.stdout) == (0, "a\ufffdb\n"), result.stderr
+    assert result.stderr == SURROGATE_WARNING

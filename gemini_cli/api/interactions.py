@@ -43,8 +43,12 @@ def create(client: ApiClient, body: dict[str, Any]) -> httpx.Response:
 
 
 def get(client: ApiClient, interaction_id: str) -> dict[str, Any]:
-    response = client.send("GET", client.url(f"interactions/{check_id(interaction_id)}"), params={"stream": "false"})
-    return interaction_body(response)
+    return interaction_body(get_response(client, interaction_id))
+
+
+def get_response(client: ApiClient, interaction_id: str) -> httpx.Response:
+    """GET ...?stream=false, its body read (api/surrogates.py marks it when it was repaired)."""
+    return client.send("GET", client.url(f"interactions/{check_id(interaction_id)}"), params={"stream": "false"})
 
 
 def stream(client: ApiClient, interaction_id: str, last_event_id: str | None = None, *, retry: bool = True) -> httpx.Response:

@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from gemini_cli.api import interactions
+from gemini_cli.api import interactions, surrogates
 from gemini_cli.api.events import FINAL_STATUSES, InteractionBuilder
 from gemini_cli.api.interactions import check_id
 from gemini_cli.backoff import Backoff
@@ -110,7 +110,8 @@ def answer_calls(client: Any, settings: Any, interaction_id: str, outcome: Any, 
 
 
 def poll(client: Any, interaction_id: str, wait: bool, interval: float, console: Any, renderer: Any) -> dict[str, Any]:
-    hop = interactions.get(client, interaction_id)
+    response = interactions.get_response(client, interaction_id)
+    hop = interactions.interaction_body(response)
     if wait and running(hop):
         console.note(f"waiting for interaction {interaction_id} (status {hop.get('status')})")
         # Every `interval` seconds; --max-time bounds the waiting too (exit 7).
@@ -120,9 +121,12 @@ def poll(client: Any, interaction_id: str, wait: bool, interval: float, console:
             if delay is None:
                 raise client.deadline_error()
             polls.sleep(delay)
-            hop = interactions.get(client, interaction_id)
+            response = interactions.get_response(client, interaction_id)
+            hop = interactions.interaction_body(response)
     builder = InteractionBuilder()
     hop = builder.add_interaction(hop)
+    if surrogates.was_repaired(response):
+        builder.problem(surrogates.PROBLEM)
     renderer.interaction(hop)
     result = builder.result()
     for problem in builder.problems:  # each kind once, as for a turn
