@@ -222,12 +222,12 @@ def test_max_time_stops_function_calls_still_running_and_exits_7_with_the_calls_
     pids = tmp_path / "pids"
     api.stream(call_events("v1_a", *[fcall(f"c{n}", "nap", n=n) for n in range(calls)]))
     started = time.monotonic()
-    result = run(["generate", "--max-time", "1.5", "--function", f"nap=sh -c 'echo $$ >> {pids}; sleep 30' {{n:int}}",
+    result = run(["generate", "--max-time", "3", "--function", f"nap=sh -c 'echo $$ >> {pids}; sleep 30' {{n:int}}",
                   "take a nap"])
     took = time.monotonic() - started
     assert result.exit_code == ExitCode.NETWORK, result.stderr
-    assert result.stderr.endswith("gemini-cli: error: gave up: the --max-time deadline of 1.5s was reached\n")
-    assert took < 5
+    assert result.stderr.endswith("gemini-cli: error: gave up: the --max-time deadline of 3s was reached\n")
+    assert took < 10  # not the 30 s of the command
     assert len(api.bodies()) == 1  # no result was sent
     [turn] = saved(home)["turns"]
     assert turn["interaction_id"] == "v1_a" and [s["type"] for s in turn["steps"]].count("function_call") == calls
@@ -240,6 +240,13 @@ def test_max_time_stops_function_calls_still_running_and_exits_7_with_the_calls_
             time.sleep(0.02)
         else:
             raise AssertionError(f"process {pid} still runs")
+
+
+def two_turns_saved(home) -> bool:
+    try:
+        return len(saved(home)["turns"]) == 2
+    except (ValueError, KeyError, OSError):  # not written yet, or mid-rename
+        return False
 
 
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
@@ -263,10 +270,10 @@ def test_a_kill_during_a_call_leaves_the_hop_saved_and_the_next_turn_answers_onl
                              cwd=Path(__file__).resolve().parents[1], env=env)
     try:
         deadline = time.monotonic() + 20
-        while len(api.bodies()) < 2 and time.monotonic() < deadline:
+        while time.monotonic() < deadline and not (len(api.bodies()) == 2 and two_turns_saved(home)):
             time.sleep(0.05)
-        assert len(api.bodies()) == 2, "the second hop was not asked for"
-        time.sleep(0.3)  # slow is under way
+        assert two_turns_saved(home), "the second hop was not saved"  # saved before its call runs
+        time.sleep(0.3)  # slow is under way (or about to be: its call is pending either way)
         child.send_signal(getattr(signal, sig))
         child.communicate(timeout=20)
     finally:

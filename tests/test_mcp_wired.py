@@ -150,14 +150,15 @@ def test_a_piped_chat_starts_its_mcp_server_once_for_every_message_and_stops_it(
 def test_an_image_result_and_a_server_dying_mid_call_through_the_api_stateless(api, home):
     """End to end, --no-store: an image tool's result goes back as content blocks; a server that
     dies during a call gives an error result naming it, and the turn goes on."""
-    api.stream(call_events("v1_x1", fcall("c1", "t__image"), fcall("c2", "t__crash")))
-    api.stream(text_events("A dot, and the server is gone.", interaction_id="v1_x2"))
+    api.stream(call_events("v1_x1", fcall("c1", "t__image")))  # one hop each: a parallel crash would take the
+    api.stream(call_events("v1_x2", fcall("c2", "t__crash")))  # image call down with it
+    api.stream(text_events("A dot, and the server is gone.", interaction_id="v1_x3"))
     result = run(["generate", "--no-store", "--mcp", local(), "--mcp-allow", "t:image", "--mcp-allow", "t:crash",
                   "Look"])
     assert (result.exit_code, result.stdout) == (0, "A dot, and the server is gone.\n"), result.stderr
-    first, second = api.bodies()
-    assert "previous_interaction_id" not in second and second["input"][0] == first["input"][0]  # the history, resent
-    image, crash = [s for s in second["input"] if s.get("type") == "function_result"]
+    first, _, third = api.bodies()
+    assert "previous_interaction_id" not in third and third["input"][0] == first["input"][0]  # the history, resent
+    image, crash = [s for s in third["input"] if s.get("type") == "function_result"]
     assert image["call_id"] == "c1" and image["result"][0] == {"type": "text", "text": "a dot"}
     assert image["result"][1]["type"] == "image" and image["result"][1]["mime_type"] == "image/png"
     assert crash["call_id"] == "c2" and crash["is_error"] is True and "MCP server t" in crash["result"]
