@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from gemini_cli.api import surrogates
 from gemini_cli.api.cassette import VOLATILE, base_path, describe
 from gemini_cli.errors import ReplayMismatch, UsageError
 
@@ -170,17 +171,9 @@ def hostile(exchange: dict[str, Any]) -> str | None:
             return f"the response header {name[:40]!r} has a character HTTP headers cannot carry"
     if isinstance(response, dict):
         texts = response["events"] if "events" in response else [response.get("body", "")]
-        if not all(_utf8(text) for text in texts):  # "\ud800": a lone surrogate, no bytes a server could send
+        if not all(surrogates.is_text(str(text)) for text in texts):  # "\ud800": a lone surrogate, no bytes a server could send
             return "the response body holds a lone surrogate (\\ud800-\\udfff), which is not text (record it as body_base64)"
     return None
-
-
-def _utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def well_formed(exchange: Any) -> bool:

@@ -26,10 +26,15 @@ def suspect(raw: str | bytes) -> bool:
     return _SUSPECT_TEXT.search(raw) is not None
 
 
+def is_text(value: str) -> bool:
+    """Whether a str holds no lone surrogate (so UTF-8 can write it)."""
+    return value.isascii() or not _LONE.search(value)
+
+
 def repaired(value: Any) -> tuple[Any, bool]:
     """(value with every lone surrogate in its strings and keys as U+FFFD, whether any was)."""
     if isinstance(value, str):
-        if value.isascii() or not _LONE.search(value):
+        if is_text(value):
             return value, False
         return _LONE.sub("\ufffd", value), True
     if isinstance(value, dict):
